@@ -1,0 +1,165 @@
+// Public types of the inference engine. Shared by the engine process, its client, the CLI, the evals
+// runner and the VS Code adapters. No runtime code and no `vscode` import here.
+
+/** Where expert weights live: all layers' experts in system RAM, none, the first N layers', or a plan. */
+export type CpuMoe = 'all' | 'none' | 'auto' | number;
+
+export interface LoadOptions {
+  modelPath: string;
+  /** Layers offloaded to the GPU: 'max' (all), 'auto' (node-llama-cpp's fit), or a number. Ignored on CPU. */
+  gpuLayers?: 'auto' | 'max' | number;
+  cpuMoe?: CpuMoe;
+  /** Context size in tokens; defaults to min(model's training context, 4096). */
+  contextSize?: number;
+  threads?: number;
+  /** Refuse dense models (no experts) with an error instead of loading them. */
+  requireMoe?: boolean;
+}
+
+export interface DeviceMemory {
+  /** 'CPU', 'CUDA0', 'Vulkan0', 'Metal', ... as llama.cpp names the buffer's device. */
+  device: string;
+  bytes: number;
+}
+
+export interface PlacementReport {
+  backend: 'cuda' | 'vulkan' | 'metal' | 'cpu';
+  gpuLayers: number;
+  /** Number of leading layers whose expert weights are kept in system RAM (0..layers). */
+  cpuMoeLayers: number;
+  /** Bytes of model weights per device, as loaded (or as planned, for `inspect`). */
+  weights: DeviceMemory[];
+  /** Bytes of expert weights in system RAM and on the GPU. */
+  expertBytesInRam: number;
+  expertBytesOnGpu: number;
+  /** KV cache + compute buffers, when known. */
+  contextBytes?: number;
+  /** True when this is a plan computed from the GGUF before loading. */
+  planned: boolean;
+  notes: string[];
+}
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  architecture: string;
+  layers: number;
+  /** Layers with an expert router (equals `layers` for Mixtral). Routing arrays are indexed by these. */
+  moeLayers: number[];
+  experts: number;
+  expertsPerToken: number;
+  sharedExperts: number;
+  isMoe: boolean;
+  totalParams: number;
+  activeParams: number;
+  embeddingLength: number;
+  vocabSize: number;
+  trainContextLength: number;
+  contextSize: number;
+  fileBytes: number;
+  hasChatTemplate: boolean;
+  placement: PlacementReport;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SamplingOptions {
+  /** 0 is greedy. */
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  repeatLastN: number;
+  seed: number;
+  maxTokens: number;
+  stop: string[];
+}
+
+export type GenerateInput =
+  | { kind: 'text'; text: string }
+  | { kind: 'tokens'; ids: number[] }
+  | { kind: 'chat'; messages: ChatMessage[] };
+
+export interface GenerateRequest {
+  input: GenerateInput;
+  sampling?: Partial<SamplingOptions>;
+  /** Record the router's choice for every token (default true). */
+  captureRouting?: boolean;
+}
+
+export type TokenPhase = 'prompt' | 'generated';
+
+/**
+ * A batch of consecutive tokens of one phase with their routing.
+ * Routing layout: token-major, then MoE layer, then rank (experts ordered by gate weight, descending):
+ * `experts[(t * moeLayers.length + l) * k + r]`. Empty arrays when capture is off or the model is dense.
+ */
+export interface TokenFrame {
+  phase: TokenPhase;
+  /** Index of the first token of this frame in the whole sequence (prompt tokens first). */
+  firstIndex: number;
+  ids: Int32Array;
+  /** Each token's own text piece (may hold U+FFFD for a partial UTF-8 sequence). */
+  texts: string[];
+  /** Text to append to the streamed answer (complete UTF-8, stop strings held back). */
+  textDelta: string;
+  experts: Uint16Array;
+  weights: Float32Array;
+  /** experts per token per layer (k), and the number of MoE layers in the layout. */
+  k: number;
+  layers: number;
+}
+
+export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'aborted' | 'context-full';
+
+export interface GenerationResult {
+  text: string;
+  stopReason: StopReason;
+  promptTokens: number;
+  generatedTokens: number;
+  promptTokensPerSecond: number;
+  generatedTokensPerSecond: number;
+  timeToFirstTokenMs: number;
+  routingCaptured: boolean;
+}
+
+export type EngineErrorCode =
+  | 'file-not-found'
+  | 'not-a-file'
+  | 'empty-file'
+  | 'not-gguf'
+  | 'truncated-gguf'
+  | 'unsupported-architecture'
+  | 'not-moe'
+  | 'load-failed'
+  | 'no-model'
+  | 'context-overflow'
+  | 'aborted'
+  | 'engine-crashed'
+  | 'version-mismatch'
+  | 'busy'
+  | 'internal';
+
+export interface GenerateCallbacks {
+  onFrame?: (frame: TokenFrame) => void;
+  signal?: AbortSignal;
+}
+
+/** The engine as its callers see it (the child-process client implements it). */
+export interface Engine {
+  /** Model facts and the placement plan from the GGUF alone, without loading weights. */
+  inspect(options: LoadOptions): Promise<ModelInfo>;
+  load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo>;
+  unload(): Promise<void>;
+  readonly model: ModelInfo | undefined;
+  tokenize(text: string): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  /** Tokens the input takes once rendered (chat template applied for chat input). */
+  countTokens(input: GenerateInput): Promise<number>;
+  generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerationResult>;
+  dispose(): Promise<void>;
+}
