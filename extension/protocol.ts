@@ -1,0 +1,83 @@
+// Messages between the extension host and the webview. Types and constants only: no `vscode` import,
+// shared by extension/vscode/* and webview/*. The host owns all state; the webview asks for a snapshot
+// with `ready` whenever it is (re)created and renders what the host sends.
+//
+// Routing travels as typed arrays (VS Code transfers ArrayBuffers to webviews without JSON), batched in
+// `chat.frames` (one message per ~16–50 ms of generation, never one per token).
+
+import type { ChatMessage, ModelInfo, TokenPhase, GenerationResult } from './engine/types';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Routing of a run of consecutive tokens; layout `experts[(t * layers + l) * k + r]`, ranks by weight desc. */
+export interface RoutingBlock {
+  firstIndex: number;
+  phase: TokenPhase;
+  ids: Int32Array;
+  texts: string[];
+  experts: Uint16Array;
+  weights: Float32Array;
+  k: number;
+  layers: number;
+}
+
+export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'error';
+
+export interface ChatTurn {
+  id: string;
+  role: ChatMessage['role'];
+  /** Text shown in the transcript (for a summarize request: a short label; `content` is what the model got). */
+  display: string;
+  content: string;
+  status: MessageStatus;
+  error?: string;
+  /** Routing of this turn's tokens: prompt tokens for user turns, generated tokens for assistant turns. */
+  routing: RoutingBlock[];
+  stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'>;
+  /** Visible notes, e.g. "older turns trimmed to fit the context", "selection trimmed". */
+  notes?: string[];
+}
+
+export type EngineState = 'idle' | 'starting' | 'loading' | 'ready' | 'generating' | 'error';
+
+export interface ModelSummary {
+  info?: ModelInfo;
+  isDemo: boolean;
+  state: EngineState;
+  error?: string;
+  captureRouting: boolean;
+}
+
+export interface Snapshot {
+  protocolVersion: number;
+  turns: ChatTurn[];
+  model: ModelSummary;
+  /** Model ids of the layers in routing arrays (e.g. [0,1,2,...]). */
+  moeLayers: number[];
+}
+
+// ---- webview → host ----
+export type WebviewToHost =
+  | { type: 'ready' }
+  | { type: 'chat.send'; text: string }
+  | { type: 'chat.stop' }
+  | { type: 'chat.retry'; turnId: string }
+  | { type: 'chat.new' }
+  | { type: 'chat.insertCode'; code: string }
+  | { type: 'chat.copy'; text: string }
+  | { type: 'model.select' }
+  | { type: 'model.showInfo' }
+  | { type: 'routing.setCapture'; enabled: boolean }
+  | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
+  | { type: 'lens.explain' }
+  | { type: 'evals.request'; body: unknown };
+
+// ---- host → webview ----
+export type HostToWebview =
+  | { type: 'snapshot'; snapshot: Snapshot }
+  | { type: 'chat.turnAdded'; turn: ChatTurn }
+  | { type: 'chat.frames'; turnId: string; textDelta: string; routing: RoutingBlock[] }
+  | { type: 'chat.turnUpdated'; turn: Omit<ChatTurn, 'routing'> }
+  | { type: 'model.state'; model: ModelSummary }
+  | { type: 'view.focusInput' }
+  | { type: 'evals.response'; body: unknown };
