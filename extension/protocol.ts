@@ -9,6 +9,13 @@ import type { ChatMessage, ModelInfo, TokenPhase, GenerationResult } from './eng
 
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * The webview bundle, relative to the extension root: load `script` as `<script type="module" nonce=…>`
+ * and `style` as `<link rel="stylesheet">` (both built by `npm run build:ts`). The page needs no other markup
+ * than an empty `<body>`: the script builds its UI into `document.body` (or into `#root` when present).
+ */
+export const WEBVIEW_ASSETS = { script: 'dist/webview/webview.js', style: 'dist/webview/webview.css' } as const;
+
 /** Routing of a run of consecutive tokens; layout `experts[(t * layers + l) * k + r]`, ranks by weight desc. */
 export interface RoutingBlock {
   firstIndex: number;
@@ -70,14 +77,28 @@ export type WebviewToHost =
   | { type: 'routing.setCapture'; enabled: boolean }
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
   | { type: 'lens.explain' }
-  | { type: 'evals.request'; body: unknown };
+  | { type: 'evals.request'; body: unknown }
+  /** An unexpected error inside the webview, for the host's output channel (the webview keeps running). */
+  | { type: 'webview.error'; message: string };
 
 // ---- host → webview ----
+// Semantics the webview implements:
+// - `snapshot` replaces everything (sent in answer to `ready`, or whenever the host prefers a full resync).
+// - `chat.turnAdded` appends a turn; with the id of an existing turn it replaces that turn, routing included
+//   (use it to restart a turn on Retry).
+// - `chat.frames` appends `textDelta` to the turn's `display` and `content` and its `routing` blocks to the
+//   turn's routing; it may target a user turn (prompt routing, textDelta '') or an assistant turn.
+// - `chat.turnUpdated` replaces every field but `routing` (status, error, stats, notes, and the full text).
+// - `chat.turnRemoved` drops a turn. `lens.showExplanation` opens the built-in "What am I looking at?".
+// - `lens.show` opens the expert lens on a turn (default: the last turn with routing).
 export type HostToWebview =
   | { type: 'snapshot'; snapshot: Snapshot }
   | { type: 'chat.turnAdded'; turn: ChatTurn }
   | { type: 'chat.frames'; turnId: string; textDelta: string; routing: RoutingBlock[] }
   | { type: 'chat.turnUpdated'; turn: Omit<ChatTurn, 'routing'> }
+  | { type: 'chat.turnRemoved'; turnId: string }
   | { type: 'model.state'; model: ModelSummary }
   | { type: 'view.focusInput' }
+  | { type: 'lens.show'; turnId?: string }
+  | { type: 'lens.showExplanation' }
   | { type: 'evals.response'; body: unknown };

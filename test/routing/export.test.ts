@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { csvField, float32Shortest, normalizeRoutingBlock, toCsv, toJsonl } from '../../extension/routing';
+import { block } from './fixtures';
+
+describe('export', () => {
+  it('JSONL: one object per token in the CLI format', () => {
+    expect(toJsonl([block(0, 1), block(2, 3)])).toBe(
+      '{"index":0,"phase":"generated","id":101,"text":"Hel","experts":[[0,1],[2,3]],"weights":[[0.75,0.25],[0.5,0.5]]}\n' +
+        '{"index":2,"phase":"generated","id":103,"text":", \\"x\\"","experts":[[1,3],[2,3]],"weights":[[0.75,0.25],[0.5,0.5]]}\n',
+    );
+    expect(toJsonl([])).toBe('');
+  });
+
+  it('JSONL weights are the shortest float32 decimals', () => {
+    const b = { ...block(0, 1), weights: Float32Array.from([0.6, 0.4, 0.1, 0.9]) };
+    expect(toJsonl([b])).toContain('"weights":[[0.6,0.4],[0.1,0.9]]');
+    expect(float32Shortest(Math.fround(0.1))).toBe(0.1);
+    expect(float32Shortest(1 / 3)).toBe(0.33333334);
+  });
+
+  it('CSV with RFC 4180 quoting and CRLF', () => {
+    expect(toCsv([block(2, 4)])).toBe(
+      'token_index,token,layer,rank,expert,weight\r\n' +
+        '2,", ""x""",0,0,1,0.75\r\n' +
+        '2,", ""x""",0,1,3,0.25\r\n' +
+        '2,", ""x""",1,0,2,0.5\r\n' +
+        '2,", ""x""",1,1,3,0.5\r\n' +
+        '3,"\n",0,0,1,0.5\r\n' +
+        '3,"\n",0,1,3,0.5\r\n' +
+        '3,"\n",1,0,0,0.75\r\n' +
+        '3,"\n",1,1,1,0.25\r\n',
+    );
+    expect(toCsv([block(0, 1)], { layerIds: [4, 9], header: false }).split('\r\n')[2]).toBe('0,Hel,9,0,2,0.5');
+    expect(csvField('plain text')).toBe('plain text');
+    expect(csvField('a\rb')).toBe('"a\rb"');
+  });
+
+  it('normalises blocks that lost their typed arrays in transit', () => {
+    const b = block(0, 2);
+    const viaJson = JSON.parse(JSON.stringify(b));
+    const n = normalizeRoutingBlock(viaJson);
+    expect(n.experts).toBeInstanceOf(Uint16Array);
+    expect(Array.from(n.experts)).toEqual(Array.from(b.experts));
+    expect(Array.from(n.weights)).toEqual(Array.from(b.weights));
+    const fromArrays = normalizeRoutingBlock({ ...b, ids: [101, 102], experts: Array.from(b.experts), weights: Array.from(b.weights) } as never);
+    expect(fromArrays.ids).toBeInstanceOf(Int32Array);
+    expect(toJsonl([fromArrays])).toBe(toJsonl([b]));
+  });
+});
