@@ -1,0 +1,231 @@
+// N-API surface of the MoE Lens addon: `init(release)` resolves llama.cpp from the library node-llama-cpp
+// loaded; `NativeSession` loads a model with MoE offload and generates on a worker thread, streaming
+// token chunks with routing. Arrays handed to JavaScript are V8-owned copies (Electron forbids external
+// buffers).
+#include <napi.h>
+
+#include <memory>
+
+#include "session.h"
+
+namespace {
+
+template <typename T, typename Array>
+Array CopyToTyped(Napi::Env env, const std::vector<T>& values) {
+  auto buffer = Napi::ArrayBuffer::New(env, values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(buffer.Data(), values.data(), values.size() * sizeof(T));
+  return Array::New(env, values.size(), buffer, 0);
+}
+
+Napi::Object ChunkToJs(Napi::Env env, const TokenChunk& chunk) {
+  auto out = Napi::Object::New(env);
+  out.Set("generated", chunk.generated);
+  out.Set("firstIndex", chunk.firstIndex);
+  out.Set("ids", CopyToTyped<int32_t, Napi::Int32Array>(env, chunk.ids));
+  auto bytes = Napi::ArrayBuffer::New(env, chunk.pieceBytes.size());
+  if (!chunk.pieceBytes.empty()) std::memcpy(bytes.Data(), chunk.pieceBytes.data(), chunk.pieceBytes.size());
+  out.Set("pieceBytes", Napi::Uint8Array::New(env, chunk.pieceBytes.size(), bytes, 0));
+  out.Set("pieceOffsets", CopyToTyped<int32_t, Napi::Int32Array>(env, chunk.pieceOffsets));
+  out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, chunk.experts));
+  out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, chunk.weights));
+  return out;
+}
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, std::shared_ptr<Session> session, LoadParams params, std::atomic<bool>* cancel)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), session_(std::move(session)),
+        params_(std::move(params)), cancel_(cancel) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { error_ = session_->Load(params_, log_, cancel_); }
+  void OnOK() override {
+    auto result = Napi::Object::New(Env());
+    result.Set("error", error_);
+    result.Set("log", log_);
+    result.Set("contextSize", session_->ContextSize());
+    deferred_.Resolve(result);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Session> session_;
+  LoadParams params_;
+  std::atomic<bool>* cancel_;
+  std::string error_, log_;
+};
+
+class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
+ public:
+  GenerateWorker(Napi::Function onChunk, std::shared_ptr<Session> session, std::vector<int32_t> prompt,
+                 SamplingParams sampling, bool capture, double emitIntervalMs)
+      : Napi::AsyncProgressQueueWorker<TokenChunk>(onChunk), deferred_(Napi::Promise::Deferred::New(onChunk.Env())),
+        session_(std::move(session)), prompt_(std::move(prompt)), sampling_(std::move(sampling)), capture_(capture),
+        emitIntervalMs_(emitIntervalMs) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute(const ExecutionProgress& progress) override {
+    result_ = session_->Generate(prompt_, sampling_, capture_, emitIntervalMs_,
+                                 [&](TokenChunk&& chunk) { progress.Send(&chunk, 1); });
+  }
+  void OnProgress(const TokenChunk* chunks, size_t count) override {
+    Napi::HandleScope scope(Env());
+    for (size_t i = 0; i < count; i++) Callback().Call({ChunkToJs(Env(), chunks[i])});
+  }
+  void OnOK() override {
+    auto env = Env();
+    auto out = Napi::Object::New(env);
+    out.Set("error", result_.error);
+    out.Set("stopReason", result_.stopReason);
+    out.Set("promptTokens", result_.promptTokens);
+    out.Set("evaluatedPromptTokens", result_.evaluatedPromptTokens);
+    out.Set("generatedTokens", result_.generatedTokens);
+    out.Set("promptMs", result_.promptMs);
+    out.Set("generateMs", result_.generateMs);
+    out.Set("firstTokenMs", result_.firstTokenMs);
+    out.Set("routingCaptured", result_.routingCaptured);
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Session> session_;
+  std::vector<int32_t> prompt_;
+  SamplingParams sampling_;
+  bool capture_;
+  double emitIntervalMs_;
+  GenerateResult result_;
+};
+
+int IntOr(const Napi::Object& o, const char* key, int fallback) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int32Value() : fallback;
+}
+double DoubleOr(const Napi::Object& o, const char* key, double fallback) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback;
+}
+
+class NativeSession : public Napi::ObjectWrap<NativeSession> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeSession",
+                       {InstanceMethod("load", &NativeSession::Load), InstanceMethod("cancelLoad", &NativeSession::CancelLoad),
+                        InstanceMethod("tokenize", &NativeSession::Tokenize), InstanceMethod("piece", &NativeSession::Piece),
+                        InstanceMethod("generate", &NativeSession::Generate), InstanceMethod("abort", &NativeSession::Abort),
+                        InstanceMethod("finalRouterNode", &NativeSession::FinalRouterNode),
+                        InstanceMethod("dispose", &NativeSession::Dispose)});
+  }
+  explicit NativeSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSession>(info) {}
+
+ private:
+  Session& Live(Napi::Env env) {
+    if (!session_) throw Napi::Error::New(env, "the model is not loaded");
+    return *session_;
+  }
+
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    auto o = info[0].As<Napi::Object>();
+    LoadParams p;
+    p.path = o.Get("path").As<Napi::String>();
+    p.gpuLayers = IntOr(o, "gpuLayers", -1);
+    p.cpuMoeLayers = IntOr(o, "cpuMoeLayers", 0);
+    p.contextSize = IntOr(o, "contextSize", 0);
+    p.batchSize = IntOr(o, "batchSize", 512);
+    p.threads = IntOr(o, "threads", 0);
+    p.expertsPerToken = IntOr(o, "expertsPerToken", 0);
+    auto layers = o.Get("moeLayers").As<Napi::Array>();
+    for (uint32_t i = 0; i < layers.Length(); i++) p.moeLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());
+    session_ = std::make_shared<Session>();
+    cancelLoad_ = false;
+    auto* worker = new LoadWorker(info.Env(), session_, std::move(p), &cancelLoad_);
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  Napi::Value CancelLoad(const Napi::CallbackInfo& info) {
+    cancelLoad_ = true;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Tokenize(const Napi::CallbackInfo& info) {
+    std::string text = info[0].As<Napi::String>();
+    const bool addSpecial = info[1].ToBoolean();
+    const bool parseSpecial = info[2].ToBoolean();
+    return CopyToTyped<int32_t, Napi::Int32Array>(info.Env(), Live(info.Env()).Tokenize(text, addSpecial, parseSpecial));
+  }
+
+  Napi::Value Piece(const Napi::CallbackInfo& info) {
+    const std::string piece = Live(info.Env()).Piece(info[0].As<Napi::Number>().Int32Value());
+    return Napi::Buffer<char>::Copy(info.Env(), piece.data(), piece.size());
+  }
+
+  Napi::Value Generate(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    Live(env);
+    auto tokens = info[0].As<Napi::Int32Array>();
+    std::vector<int32_t> prompt(tokens.Data(), tokens.Data() + tokens.ElementLength());
+    auto o = info[1].As<Napi::Object>();
+    SamplingParams s;
+    s.temperature = static_cast<float>(DoubleOr(o, "temperature", 0));
+    s.topK = IntOr(o, "topK", 40);
+    s.topP = static_cast<float>(DoubleOr(o, "topP", 0.95));
+    s.minP = static_cast<float>(DoubleOr(o, "minP", 0.05));
+    s.repeatPenalty = static_cast<float>(DoubleOr(o, "repeatPenalty", 1.0));
+    s.repeatLastN = IntOr(o, "repeatLastN", 64);
+    s.seed = static_cast<uint32_t>(DoubleOr(o, "seed", 0));
+    s.maxTokens = IntOr(o, "maxTokens", 256);
+    if (o.Has("stop")) {
+      auto stop = o.Get("stop").As<Napi::Array>();
+      for (uint32_t i = 0; i < stop.Length(); i++) s.stop.push_back(stop.Get(i).As<Napi::String>());
+    }
+    const bool capture = info[2].ToBoolean();
+    const double emitIntervalMs = info[3].As<Napi::Number>().DoubleValue();
+    auto* worker = new GenerateWorker(info[4].As<Napi::Function>(), session_, std::move(prompt), std::move(s), capture,
+                                      emitIntervalMs);
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  Napi::Value Abort(const Napi::CallbackInfo& info) {
+    if (session_) session_->abort = true;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value FinalRouterNode(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), session_ ? session_->FinalRouterNode() : "");
+  }
+
+  // Workers hold their own reference, so a dispose during work frees the model when the work ends.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (session_) session_->abort = true;
+    session_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Session> session_;
+  std::atomic<bool> cancelLoad_{false};
+};
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const std::string release = info[0].As<Napi::String>();
+  const std::string error = LoadLlamaApi(release, g_llama);
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  auto out = Napi::Object::New(env);
+  out.Set("llamaPath", g_llama.llamaPath);
+  out.Set("ggmlBasePath", g_llama.ggmlBasePath);
+  out.Set("supportsGpuOffload", g_llama.llama_supports_gpu_offload());
+  return out;
+}
+
+Napi::Object Main(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("NativeSession", NativeSession::Define(env));
+  exports.Set("builtForRelease", Napi::String::New(env, MOE_LENS_LLAMA_RELEASE));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(moe_lens, Main)

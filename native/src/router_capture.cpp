@@ -1,0 +1,149 @@
+#include "router_capture.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "llama_api.h"
+
+namespace {
+
+const char* const kTopkNode = "ffn_moe_topk";
+// Possible gate-weight nodes, in graph order (see build_moe_ffn in llama.cpp's src/llama-graph.cpp).
+const char* const kWeightNodes[] = {"ffn_moe_weights", "ffn_moe_weights_softmax", "ffn_moe_weights_norm",
+                                    "ffn_moe_weights_scaled"};
+constexpr int kWeightNodeCount = 4;
+
+// Splits "ffn_moe_topk-12" into its base name match and layer; returns the layer or -1.
+int LayerOf(const char* name, const char* base) {
+  const size_t n = std::strlen(base);
+  if (std::strncmp(name, base, n) != 0 || name[n] != '-') return -1;
+  char* end = nullptr;
+  const long layer = std::strtol(name + n + 1, &end, 10);
+  return (end && *end == '\0') ? static_cast<int>(layer) : -1;
+}
+
+}  // namespace
+
+void RouterCapture::Configure(const std::vector<int>& moeLayers, int nModelLayers, int k) {
+  moeLayers_ = moeLayers;
+  k_ = k;
+  slotOfLayer_.assign(std::max(nModelLayers, 1), -1);
+  for (size_t s = 0; s < moeLayers.size(); s++)
+    if (moeLayers[s] >= 0 && moeLayers[s] < nModelLayers) slotOfLayer_[moeLayers[s]] = static_cast<int>(s);
+  topk_.assign(moeLayers.size(), nullptr);
+  rowsDone_.assign(moeLayers.size(), 0);
+  pendingRows_.assign(moeLayers.size(), 0);
+  learnedCandidate_.assign(moeLayers.size(), -1);
+}
+
+void RouterCapture::BeginDecode(int nTokens) {
+  nTokens_ = nTokens;
+  std::fill(topk_.begin(), topk_.end(), nullptr);
+  std::fill(rowsDone_.begin(), rowsDone_.end(), 0);
+  std::fill(pendingRows_.begin(), pendingRows_.end(), 0);
+  ids_.assign(static_cast<size_t>(nTokens) * moeLayers_.size() * k_, -1);
+  weights_.assign(ids_.size(), 0.0f);
+}
+
+bool RouterCapture::Complete() const {
+  for (int rows : rowsDone_)
+    if (rows < nTokens_) return false;
+  return true;
+}
+
+void RouterCapture::CopyToken(int t, uint16_t* experts, float* weights) const {
+  const size_t layers = moeLayers_.size();
+  std::vector<int> order(k_);
+  for (size_t s = 0; s < layers; s++) {
+    const size_t base = (static_cast<size_t>(t) * layers + s) * k_;
+    for (int r = 0; r < k_; r++) order[r] = r;
+    // Rank by gate weight, descending; top-k order breaks ties.
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return weights_[base + a] > weights_[base + b]; });
+    for (int r = 0; r < k_; r++) {
+      experts[s * k_ + r] = static_cast<uint16_t>(ids_[base + order[r]]);
+      weights[s * k_ + r] = weights_[base + order[r]];
+    }
+  }
+}
+
+bool RouterCapture::Callback(ggml_tensor* t, bool ask, void* self) {
+  return static_cast<RouterCapture*>(self)->OnTensor(t, ask);
+}
+
+bool RouterCapture::OnTensor(ggml_tensor* t, bool ask) {
+  if (!ask) {
+    // Computed: the node we asked for. Find which candidate and layer it is.
+    for (int c = 0; c < kWeightNodeCount; c++) {
+      const int layer = LayerOf(t->name, kWeightNodes[c]);
+      if (layer < 0 || layer >= static_cast<int>(slotOfLayer_.size())) continue;
+      const int slot = slotOfLayer_[layer];
+      if (slot >= 0) Read(slot, c, t);
+      break;
+    }
+    return true;  // false would abort the compute
+  }
+  if (!enabled.load(std::memory_order_relaxed) || std::strncmp(t->name, "ffn_moe_", 8) != 0) return false;
+
+  const int topkLayer = LayerOf(t->name, kTopkNode);
+  if (topkLayer >= 0) {
+    if (topkLayer < static_cast<int>(slotOfLayer_.size()) && slotOfLayer_[topkLayer] >= 0)
+    {
+      const int slot = slotOfLayer_[topkLayer];
+      CommitRows(slot);  // a new ubatch
+      topk_[slot] = t;
+    }
+    return false;  // read later, with the weights
+  }
+  if (finalCandidate_ >= 0) return LayerOf(t->name, kWeightNodes[finalCandidate_]) >= 0;
+  for (int c = 0; c < kWeightNodeCount; c++)
+    if (LayerOf(t->name, kWeightNodes[c]) >= 0) return true;
+  return false;
+}
+
+void RouterCapture::Read(int slot, int candidate, ggml_tensor* w) {
+  ggml_tensor* topk = topk_[slot];
+  if (!topk) return;
+  // Weights are [1, k, n] (get_rows) or [k, n] (after softmax/norm); top-k ids are [k, n], strided.
+  const bool leadingOne = w->ne[0] == 1;
+  const size_t wRankStride = leadingOne ? w->nb[1] : w->nb[0];
+  const size_t wTokenStride = leadingOne ? w->nb[2] : w->nb[1];
+  const int rows = static_cast<int>(leadingOne ? w->ne[2] : w->ne[1]);
+
+  const size_t wBytes = g_llama.ggml_nbytes(w);
+  const size_t tBytes = g_llama.ggml_nbytes(topk);
+  scratch_.resize(wBytes + tBytes);
+  g_llama.ggml_backend_tensor_get(w, scratch_.data(), 0, wBytes);
+  g_llama.ggml_backend_tensor_get(topk, scratch_.data() + wBytes, 0, tBytes);
+  const uint8_t* wData = scratch_.data();
+  const uint8_t* tData = scratch_.data() + wBytes;
+
+  // While learning, every candidate of an ubatch rewrites the same rows; only the final one advances.
+  const int first = rowsDone_[slot];
+  const size_t layers = moeLayers_.size();
+  for (int row = 0; row < rows && first + row < nTokens_; row++) {
+    const size_t base = (static_cast<size_t>(first + row) * layers + slot) * k_;
+    for (int r = 0; r < k_; r++) {
+      std::memcpy(&weights_[base + r], wData + row * wTokenStride + r * wRankStride, sizeof(float));
+      std::memcpy(&ids_[base + r], tData + row * topk->nb[1] + r * topk->nb[0], sizeof(int32_t));
+    }
+  }
+  // Rows are committed when the layer's next ubatch starts or the decode ends: while learning, several
+  // candidates of one ubatch rewrite the same rows.
+  pendingRows_[slot] = rows;
+  if (finalCandidate_ < 0) learnedCandidate_[slot] = std::max(learnedCandidate_[slot], candidate);
+}
+
+void RouterCapture::CommitRows(int slot) {
+  rowsDone_[slot] += pendingRows_[slot];
+  pendingRows_[slot] = 0;
+}
+
+void RouterCapture::EndDecode() {
+  for (size_t s = 0; s < rowsDone_.size(); s++) CommitRows(static_cast<int>(s));
+  if (finalCandidate_ < 0 && Complete() && !learnedCandidate_.empty()) {
+    finalCandidate_ = *std::max_element(learnedCandidate_.begin(), learnedCandidate_.end());
+    finalNode_ = kWeightNodes[finalCandidate_];
+  }
+}

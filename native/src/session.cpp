@@ -1,0 +1,269 @@
+#include "session.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace {
+
+double NowMs() {
+  using namespace std::chrono;
+  return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
+}
+
+// llama.cpp's log is process-wide and shared with node-llama-cpp: collect it while we load, then restore.
+class ScopedLogCapture {
+ public:
+  explicit ScopedLogCapture(std::string& sink) : sink_(sink) {
+    g_llama.llama_log_get(&previous_, &previousData_);
+    g_llama.llama_log_set(&ScopedLogCapture::OnLog, this);
+  }
+  ~ScopedLogCapture() { g_llama.llama_log_set(previous_, previousData_); }
+
+ private:
+  static void OnLog(ggml_log_level, const char* text, void* self) {
+    auto* capture = static_cast<ScopedLogCapture*>(self);
+    std::lock_guard<std::mutex> lock(capture->mutex_);
+    capture->sink_ += text;
+  }
+  std::string& sink_;
+  std::mutex mutex_;
+  ggml_log_callback previous_ = nullptr;
+  void* previousData_ = nullptr;
+};
+
+// llama.cpp's --cpu-moe pattern; with a layer list it is --n-cpu-moe.
+const char* const kExpertTensors = "ffn_(up|down|gate|gate_up)_(ch|)exps";
+
+}  // namespace
+
+Session::~Session() {
+  if (batchReady_) g_llama.llama_batch_free(batch_);
+  if (ctx_) g_llama.llama_free(ctx_);
+  if (model_) g_llama.llama_model_free(model_);
+}
+
+std::string Session::Load(const LoadParams& params, std::string& log, const std::atomic<bool>* cancel) {
+  ScopedLogCapture logCapture(log);
+  params_ = params;
+
+  auto modelParams = g_llama.llama_model_default_params();
+  modelParams.n_gpu_layers = params.gpuLayers;
+  if (params.cpuMoeLayers > 0) {
+    const int n = static_cast<int>(params.moeLayers.empty() ? 0 : params.moeLayers.back() + 1);
+    if (params.cpuMoeLayers >= n) {
+      overridePatterns_.push_back(std::string("\\.") + kExpertTensors);
+    } else {
+      std::string layers;
+      for (int i = 0; i < params.cpuMoeLayers; i++) layers += (i ? "|" : "") + std::to_string(i);
+      overridePatterns_.push_back("blk\\.(" + layers + ")\\." + kExpertTensors);
+    }
+    // The patterns must outlive the load: overrides_ points into overridePatterns_.
+    for (const auto& pattern : overridePatterns_)
+      overrides_.push_back({pattern.c_str(), g_llama.ggml_backend_cpu_buffer_type()});
+    overrides_.push_back({nullptr, nullptr});
+    modelParams.tensor_buft_overrides = overrides_.data();
+  }
+  modelParams.progress_callback = [](float, void* data) {
+    return !static_cast<const std::atomic<bool>*>(data)->load();
+  };
+  modelParams.progress_callback_user_data = const_cast<std::atomic<bool>*>(cancel);
+
+  model_ = g_llama.llama_model_load_from_file(params.path.c_str(), modelParams);
+  if (!model_) return cancel->load() ? "cancelled" : "llama.cpp could not load the model";
+  vocab_ = g_llama.llama_model_get_vocab(model_);
+
+  capture_.Configure(params.moeLayers, g_llama.llama_model_n_layer(model_), params.expertsPerToken);
+
+  auto ctxParams = g_llama.llama_context_default_params();
+  ctxParams.n_ctx = params.contextSize;
+  ctxParams.n_batch = params.batchSize;
+  ctxParams.n_ubatch = params.batchSize;
+  ctxParams.n_seq_max = 1;
+  if (params.threads > 0) {
+    ctxParams.n_threads = params.threads;
+    ctxParams.n_threads_batch = params.threads;
+  }
+  ctxParams.no_perf = true;
+  ctxParams.cb_eval = &RouterCapture::Callback;
+  ctxParams.cb_eval_user_data = &capture_;
+  ctx_ = g_llama.llama_init_from_model(model_, ctxParams);
+  if (!ctx_) return "llama.cpp could not create a context of " + std::to_string(params.contextSize) + " tokens";
+  batch_ = g_llama.llama_batch_init(params.batchSize, 0, 1);
+  batchReady_ = true;
+  g_llama.llama_set_abort_callback(
+      ctx_, [](void* data) { return static_cast<std::atomic<bool>*>(data)->load(); }, &abort);
+  return "";
+}
+
+int Session::ContextSize() const { return ctx_ ? static_cast<int>(g_llama.llama_n_ctx(ctx_)) : 0; }
+int Session::VocabSize() const { return vocab_ ? g_llama.llama_vocab_n_tokens(vocab_) : 0; }
+
+std::vector<int32_t> Session::Tokenize(const std::string& text, bool addSpecial, bool parseSpecial) const {
+  std::vector<int32_t> tokens(text.size() + 8);
+  int n = g_llama.llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                                 static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
+  if (n < 0) {
+    tokens.resize(-n);
+    n = g_llama.llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                               static_cast<int32_t>(tokens.size()), addSpecial, parseSpecial);
+  }
+  tokens.resize(std::max(n, 0));
+  return tokens;
+}
+
+std::string Session::Piece(int32_t token) const {
+  char buf[256];
+  int n = g_llama.llama_token_to_piece(vocab_, token, buf, sizeof(buf), 0, true);
+  if (n >= 0) return std::string(buf, n);
+  std::string big(-n, '\0');
+  n = g_llama.llama_token_to_piece(vocab_, token, big.data(), static_cast<int32_t>(big.size()), 0, true);
+  big.resize(std::max(n, 0));
+  return big;
+}
+
+void Session::AppendToken(TokenChunk& chunk, int32_t token, bool capture, int row) {
+  if (chunk.pieceOffsets.empty()) chunk.pieceOffsets.push_back(0);
+  chunk.ids.push_back(token);
+  chunk.pieceBytes += Piece(token);
+  chunk.pieceOffsets.push_back(static_cast<int32_t>(chunk.pieceBytes.size()));
+  if (!capture) return;
+  const size_t width = static_cast<size_t>(capture_.MoeLayerCount()) * capture_.K();
+  const size_t at = chunk.experts.size();
+  chunk.experts.resize(at + width);
+  chunk.weights.resize(at + width);
+  capture_.CopyToken(row, chunk.experts.data() + at, chunk.weights.data() + at);
+}
+
+GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const SamplingParams& sampling, bool captureWanted,
+                                 double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit) {
+  GenerateResult result;
+  result.promptTokens = static_cast<int>(prompt.size());
+  const double start = NowMs();
+  const int nCtx = ContextSize();
+  if (prompt.empty()) return result.error = "the prompt is empty", result;
+  if (static_cast<int>(prompt.size()) >= nCtx) {
+    result.error = "context-overflow: the prompt has " + std::to_string(prompt.size()) +
+                   " tokens but the context holds " + std::to_string(nCtx);
+    return result;
+  }
+  abort = false;
+  const bool capture = captureWanted && capture_.MoeLayerCount() > 0;
+  capture_.enabled = capture;
+  result.routingCaptured = capture;
+
+  // Reuse the cached prefix; always decode at least the last prompt token to get its logits.
+  size_t common = 0;
+  while (common < cached_.size() && common < prompt.size() && cached_[common] == prompt[common]) common++;
+  if (common == prompt.size()) common--;
+  llama_memory_t memory = g_llama.llama_get_memory(ctx_);
+  if (!g_llama.llama_memory_seq_rm(memory, 0, static_cast<llama_pos>(common), -1)) {
+    g_llama.llama_memory_clear(memory, true);
+    common = 0;
+  }
+  cached_.resize(common);
+
+  double lastEmit = NowMs();
+  auto flush = [&](TokenChunk& chunk, bool force) {
+    if (chunk.Empty() || (!force && NowMs() - lastEmit < emitIntervalMs)) return;
+    const bool generated = chunk.generated;
+    const int next = chunk.firstIndex + static_cast<int>(chunk.ids.size());
+    emit(std::move(chunk));
+    chunk = TokenChunk();
+    chunk.generated = generated;
+    chunk.firstIndex = next;
+    lastEmit = NowMs();
+  };
+
+  // Prompt, in batches. With capture on, every prompt token is an output: llama.cpp computes the last
+  // layer only for output rows, and we want that layer's routing for every token.
+  TokenChunk chunk;
+  chunk.firstIndex = static_cast<int>(common);
+  const int batchSize = params_.batchSize;
+  for (size_t i = common; i < prompt.size(); i += batchSize) {
+    const int n = static_cast<int>(std::min<size_t>(batchSize, prompt.size() - i));
+    int error = 0;
+    if (!DecodeTokens(&prompt[i], n, static_cast<int>(i), capture, capture, error)) {
+      if (error == 2 || abort) result.stopReason = "aborted";
+      else result.error = "llama_decode failed with status " + std::to_string(error);
+      result.evaluatedPromptTokens = static_cast<int>(i - common);
+      flush(chunk, true);
+      return result;
+    }
+    for (int t = 0; t < n; t++) AppendToken(chunk, prompt[i + t], capture, t);
+    flush(chunk, false);
+  }
+  flush(chunk, true);
+  result.evaluatedPromptTokens = static_cast<int>(prompt.size() - common);
+  const double promptEnd = NowMs();
+  result.promptMs = promptEnd - start;
+
+  llama_sampler* sampler = g_llama.llama_sampler_chain_init(g_llama.llama_sampler_chain_default_params());
+  if (sampling.repeatPenalty != 1.0f && sampling.repeatLastN != 0)
+    g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_penalties(VocabSize(), sampling.repeatLastN, sampling.repeatPenalty, 0.0f, 0.0f));
+  if (sampling.temperature <= 0.0f) {
+    g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_greedy());
+  } else {
+    if (sampling.topK > 0) g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_top_k(sampling.topK));
+    if (sampling.topP < 1.0f) g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_top_p(sampling.topP, 1));
+    if (sampling.minP > 0.0f) g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_min_p(sampling.minP, 1));
+    g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_temp(sampling.temperature));
+    g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_dist(sampling.seed));
+  }
+
+  size_t maxStop = 0;
+  for (const auto& s : sampling.stop) maxStop = std::max(maxStop, s.size());
+  std::string text;
+  chunk = TokenChunk();
+  chunk.generated = true;
+  chunk.firstIndex = static_cast<int>(prompt.size());
+  result.stopReason = "max-tokens";
+  while (result.generatedTokens < sampling.maxTokens) {
+    if (abort) { result.stopReason = "aborted"; break; }
+    const int32_t token = g_llama.llama_sampler_sample(sampler, ctx_, -1);
+    if (result.generatedTokens == 0) result.firstTokenMs = NowMs() - start;
+    g_llama.llama_sampler_accept(sampler, token);
+    if (g_llama.llama_vocab_is_eog(vocab_, token)) { result.stopReason = "eos"; break; }
+    if (static_cast<int>(cached_.size()) >= nCtx) { result.stopReason = "context-full"; break; }
+    // Decode the sampled token now: its routing belongs to this step (and its logits give the next one).
+    int error = 0;
+    if (!DecodeTokens(&token, 1, static_cast<int>(cached_.size()), true, capture, error)) {
+      if (error == 2 || abort) result.stopReason = "aborted";
+      else if (error == 1) result.stopReason = "context-full";
+      else result.error = "llama_decode failed with status " + std::to_string(error);
+      break;
+    }
+    AppendToken(chunk, token, capture, 0);
+    result.generatedTokens++;
+    const size_t before = text.size();
+    text += chunk.pieceBytes.substr(chunk.pieceOffsets[chunk.ids.size() - 1]);
+    bool stopped = false;
+    for (const auto& s : sampling.stop) {
+      const size_t from = before >= s.size() ? before - s.size() + 1 : 0;
+      if (!s.empty() && text.find(s, from) != std::string::npos) stopped = true;
+    }
+    if (stopped) { result.stopReason = "stop-string"; break; }
+    flush(chunk, false);
+  }
+  flush(chunk, true);
+  g_llama.llama_sampler_free(sampler);
+  result.generateMs = NowMs() - promptEnd;
+  return result;
+}
+
+bool Session::DecodeTokens(const int32_t* tokens, int n, int firstPos, bool allOutputs, bool capture, int& error) {
+  llama_batch& batch = batch_;
+  for (int t = 0; t < n; t++) {
+    batch.token[t] = tokens[t];
+    batch.pos[t] = firstPos + t;
+    batch.n_seq_id[t] = 1;
+    batch.seq_id[t][0] = 0;
+    batch.logits[t] = allOutputs || t == n - 1;
+  }
+  batch.n_tokens = n;
+  if (capture) capture_.BeginDecode(n);
+  error = g_llama.llama_decode(ctx_, batch);
+  if (capture) capture_.EndDecode();
+  if (error != 0) return false;
+  cached_.insert(cached_.end(), tokens, tokens + n);
+  return true;
+}

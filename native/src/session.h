@@ -1,0 +1,97 @@
+// A loaded model and its context: load with MoE offload, decode and sample, router capture.
+// Everything here runs on a worker thread; addon.cpp moves results to JavaScript.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "llama_api.h"
+#include "router_capture.h"
+
+struct LoadParams {
+  std::string path;
+  int gpuLayers = -1;       // llama.cpp's n_gpu_layers (-1 = all)
+  int cpuMoeLayers = 0;     // leading layers whose experts stay in system RAM (>= n_layer = all)
+  int contextSize = 0;      // 0 = model's training context
+  int batchSize = 512;
+  int threads = 0;          // 0 = llama.cpp's default
+  std::vector<int> moeLayers;
+  int expertsPerToken = 0;
+};
+
+struct SamplingParams {
+  float temperature = 0.0f;
+  int topK = 40;
+  float topP = 0.95f;
+  float minP = 0.05f;
+  float repeatPenalty = 1.0f;
+  int repeatLastN = 64;
+  uint32_t seed = 0;
+  int maxTokens = 256;
+  std::vector<std::string> stop;
+};
+
+// Tokens of one phase with their routing, as the worker hands them to JavaScript.
+struct TokenChunk {
+  bool generated = false;
+  int firstIndex = 0;
+  std::vector<int32_t> ids;
+  std::string pieceBytes;             // pieces concatenated
+  std::vector<int32_t> pieceOffsets;  // ids.size() + 1 offsets into pieceBytes
+  std::vector<uint16_t> experts;      // [token][moeLayer][k]
+  std::vector<float> weights;
+  bool Empty() const { return ids.empty(); }
+};
+
+struct GenerateResult {
+  std::string stopReason;  // eos | stop-string | max-tokens | aborted | context-full
+  int promptTokens = 0;
+  int evaluatedPromptTokens = 0;
+  int generatedTokens = 0;
+  double promptMs = 0;
+  double generateMs = 0;
+  double firstTokenMs = 0;
+  bool routingCaptured = false;
+  std::string error;  // non-empty on failure
+};
+
+class Session {
+ public:
+  ~Session();
+  // Returns "" on success, else the reason. `log` receives llama.cpp's log lines during load.
+  std::string Load(const LoadParams& params, std::string& log, const std::atomic<bool>* cancel);
+
+  std::vector<int32_t> Tokenize(const std::string& text, bool addSpecial, bool parseSpecial) const;
+  std::string Piece(int32_t token) const;
+
+  // Decodes the prompt (reusing the cached prefix), then samples. `emit` is called with chunks of
+  // tokens, at least every `emitIntervalMs` while tokens flow and at each phase change.
+  GenerateResult Generate(const std::vector<int32_t>& prompt, const SamplingParams& sampling, bool capture,
+                          double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit);
+
+  std::atomic<bool> abort{false};
+  int ContextSize() const;
+  int VocabSize() const;
+  const std::string& FinalRouterNode() const { return capture_.FinalNode(); }
+
+ private:
+  // Decodes n tokens at positions firstPos.. (error: llama_decode's status; 2 = aborted).
+  bool DecodeTokens(const int32_t* tokens, int n, int firstPos, bool allOutputs, bool capture, int& error);
+  void AppendToken(TokenChunk& chunk, int32_t token, bool capture, int row);
+
+  llama_model* model_ = nullptr;
+  llama_context* ctx_ = nullptr;
+  const llama_vocab* vocab_ = nullptr;
+  LoadParams params_;
+  RouterCapture capture_;
+  llama_batch batch_{};
+  bool batchReady_ = false;
+  std::vector<int32_t> cached_;  // tokens whose KV is in the context
+  std::vector<std::string> overridePatterns_;
+  std::vector<llama_model_tensor_buft_override> overrides_;
+};
