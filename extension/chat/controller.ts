@@ -1,0 +1,397 @@
+// The chat: conversation state, one generation at a time, streaming to the webview, persistence.
+// vscode-free: the VS Code adapter passes a `post` function, a store and a settings getter.
+import type { ChatMessage, Engine, ModelInfo, SamplingOptions, TokenFrame } from '../engine/types';
+import { isEngineError } from '../engine/errors';
+import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type Snapshot } from '../protocol';
+import { FrameBatcher, frameToBlock, type Timers } from './batcher';
+import { appendBlock, decodeConversation, encodeConversation } from './codec';
+import { ContextOverflow, fitConversation, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
+import { Emitter, type Log } from './events';
+import { DEMO_MODEL_LABEL, ModelSession, describeError, isAbort } from './session';
+import { buildSummarizePrompt, summarizeLabel, type SelectionInput } from './summarize';
+
+export interface ChatSettings {
+  systemPrompt: string;
+  sampling: Partial<SamplingOptions> & { maxTokens: number };
+  captureRouting: boolean;
+}
+
+export interface ConversationStore {
+  load(): unknown;
+  save(data: unknown): Thenable<void> | Promise<void> | void;
+}
+
+interface Thenable<T> {
+  then<R>(onfulfilled?: (value: T) => R | Thenable<R>, onrejected?: (reason: unknown) => R | Thenable<R>): Thenable<R>;
+}
+
+export interface ChatControllerOptions {
+  engine: Engine;
+  session: ModelSession;
+  settings: () => ChatSettings;
+  post: (message: HostToWebview) => void;
+  store?: ConversationStore;
+  log?: Log;
+  flushIntervalMs?: number;
+  timers?: Timers;
+  /** Minimum time between saves while an answer streams. */
+  saveIntervalMs?: number;
+  newId?: () => string;
+}
+
+export interface TurnFinished {
+  turn: ChatTurn;
+  tokensPerSecond?: number;
+}
+
+const BUSY_MESSAGE_LOADING = 'The model is still loading. Wait for it, then press Retry (or Stop to cancel the load).';
+const BUSY_MESSAGE_GENERATING = 'An answer is still being generated. Press Stop or wait for it, then press Retry.';
+const STOPPED_WHILE_LOADING = 'Stopped while the model was loading.';
+
+let idCounter = 0;
+const defaultId = () => `t${Date.now().toString(36)}${(idCounter++).toString(36)}`;
+
+export class ChatController {
+  private turns: ChatTurn[];
+  private active: { assistantId: string; userId: string; abort: AbortController; phase: 'loading' | 'generating' } | undefined;
+  private readonly batcher: FrameBatcher;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastSave = 0;
+  private disposed = false;
+  private readonly finished = new Emitter<TurnFinished>();
+  readonly onDidFinishTurn = this.finished.event;
+  private readonly newId: () => string;
+  private readonly log: Log;
+  private readonly subscriptions: { dispose(): void }[] = [];
+  /** Selections of summarize turns, so Retry rebuilds (and re-trims) their prompt. */
+  private readonly summaries = new Map<string, SelectionInput>();
+
+  constructor(private readonly o: ChatControllerOptions) {
+    this.newId = o.newId ?? defaultId;
+    this.log = o.log ?? (() => {});
+    this.batcher = new FrameBatcher((m) => this.safePost(m), o.flushIntervalMs ?? 30, o.timers);
+    let restored: ChatTurn[] = [];
+    try {
+      restored = decodeConversation(o.store?.load());
+    } catch (error) {
+      this.log('warn', `Could not restore the conversation: ${describeError(error)}`);
+    }
+    this.turns = restored;
+    this.subscriptions.push(o.session.onDidChange(() => this.postModelState()));
+  }
+
+  get isBusy(): boolean {
+    return this.active !== undefined;
+  }
+
+  get conversation(): readonly ChatTurn[] {
+    return this.turns;
+  }
+
+  snapshot(): Snapshot {
+    const summary = this.o.session.summary(this.o.settings().captureRouting);
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      turns: this.turns,
+      model: summary,
+      moeLayers: summary.info?.moeLayers ?? [],
+    };
+  }
+
+  postSnapshot(): void {
+    this.safePost({ type: 'snapshot', snapshot: this.snapshot() });
+  }
+
+  postModelState(): void {
+    this.safePost({ type: 'model.state', model: this.o.session.summary(this.o.settings().captureRouting) });
+  }
+
+  private safePost(message: HostToWebview): void {
+    if (this.disposed) return;
+    try {
+      this.o.post(message);
+    } catch (error) {
+      this.log('warn', `Posting ${message.type} failed: ${describeError(error)}`);
+    }
+  }
+
+  private turn(id: string): ChatTurn | undefined {
+    return this.turns.find((t) => t.id === id);
+  }
+
+  private addTurn(turn: ChatTurn): void {
+    this.turns.push(turn);
+    this.safePost({ type: 'chat.turnAdded', turn });
+  }
+
+  private updated(turn: ChatTurn): void {
+    const { routing: _routing, ...rest } = turn;
+    this.safePost({ type: 'chat.turnUpdated', turn: rest });
+  }
+
+  /** Sends a user message. Returns the assistant turn id. */
+  async send(text: string, extra?: { display?: string; notes?: string[] }): Promise<string | undefined> {
+    const content = text.trim();
+    if (!content) return undefined;
+    const user: ChatTurn = {
+      id: this.newId(),
+      role: 'user',
+      display: extra?.display ?? content,
+      content,
+      status: 'complete',
+      routing: [],
+      ...(extra?.notes?.length ? { notes: [...extra.notes] } : {}),
+    };
+    this.addTurn(user);
+    return this.answer(user);
+  }
+
+  /** Summarizes an editor selection into the chat; the selection is cut to fit the context if needed. */
+  async summarize(selection: SelectionInput): Promise<string | undefined> {
+    const lines = selection.code.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n').length;
+    const user: ChatTurn = {
+      id: this.newId(),
+      role: 'user',
+      display: summarizeLabel(selection, lines, lines),
+      content: selection.code,
+      status: 'complete',
+      routing: [],
+    };
+    this.addTurn(user);
+    this.summaries.set(user.id, selection);
+    // The prompt is built once the model is loaded (its tokenizer and context size decide the trimming).
+    return this.answer(user, this.summarizePreparer(user, selection));
+  }
+
+  private summarizePreparer(user: ChatTurn, selection: SelectionInput) {
+    return async (info: ModelInfo) => {
+      const s = this.o.settings();
+      const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
+      const prompt = await buildSummarizePrompt(selection, this.systemMessage(s), budget, this.counter());
+      user.content = prompt.content;
+      user.display = prompt.display;
+      user.notes = prompt.notes.length ? [...prompt.notes] : undefined;
+      this.updated(user);
+    };
+  }
+
+  private newAssistant(): ChatTurn {
+    return { id: this.newId(), role: 'assistant', display: '', content: '', status: 'streaming', routing: [] };
+  }
+
+  private systemMessage(s: ChatSettings): ChatMessage | undefined {
+    return s.systemPrompt.trim() ? { role: 'system', content: s.systemPrompt } : undefined;
+  }
+
+  private counter(): CountTokens {
+    return (messages) => this.o.engine.countTokens({ kind: 'chat', messages });
+  }
+
+  /** History before `user` as messages: complete/stopped turns with content; errors are left out. */
+  private historyBefore(user: ChatTurn): ChatMessage[] {
+    const out: ChatMessage[] = [];
+    for (const t of this.turns) {
+      if (t === user) break;
+      if (t.role === 'system') continue;
+      if (t.status === 'error' || !t.content) continue;
+      out.push({ role: t.role, content: t.content });
+    }
+    // Keep alternation sane: drop a user message that got no usable answer.
+    const cleaned: ChatMessage[] = [];
+    for (const m of out) {
+      const prev = cleaned[cleaned.length - 1];
+      if (prev && prev.role === 'user' && m.role === 'user') cleaned.pop();
+      cleaned.push(m);
+    }
+    if (cleaned.length && cleaned[cleaned.length - 1].role === 'user') cleaned.pop();
+    return cleaned;
+  }
+
+  private async answer(user: ChatTurn, prepare?: (info: ModelInfo) => Promise<void>): Promise<string | undefined> {
+    const assistant = this.newAssistant();
+    if (this.active) {
+      assistant.status = 'error';
+      assistant.error = this.active.phase === 'loading' ? BUSY_MESSAGE_LOADING : BUSY_MESSAGE_GENERATING;
+      this.addTurn(assistant);
+      this.scheduleSave(true);
+      return assistant.id;
+    }
+    this.addTurn(assistant);
+    const abort = new AbortController();
+    const active = { assistantId: assistant.id, userId: user.id, abort, phase: 'loading' as 'loading' | 'generating' };
+    this.active = active;
+    const signal = abort.signal;
+    const s = this.o.settings();
+    let sawGenerated = false;
+    let generationStarted = false;
+    try {
+      const info = await this.o.session.ensureLoaded(signal);
+      if (signal.aborted) throw new Error('aborted');
+      if (prepare) await prepare(info);
+
+      // Fit history + this message into the context.
+      const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
+      const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
+      const notes = (user.notes ?? []).filter((n) => !/left out so the conversation fits/.test(n));
+      if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
+      if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {
+        user.notes = notes;
+        this.updated(user);
+      }
+      if (this.o.session.isDemo && !this.turns.some((t) => t.notes?.some((n) => n.includes(DEMO_MODEL_LABEL)))) {
+        assistant.notes = [`Answered by the ${DEMO_MODEL_LABEL}.`];
+        this.updated(assistant);
+      }
+      if (signal.aborted) throw new Error('aborted');
+
+      // Routing of this user turn is re-recorded on every (re)generation.
+      if (user.routing.length) {
+        user.routing = [];
+      }
+      active.phase = 'generating';
+      this.o.session.setGenerating(true);
+      generationStarted = true;
+      const onFrame = (frame: TokenFrame) => {
+        const isPrompt = frame.phase === 'prompt';
+        const target = isPrompt ? user : assistant;
+        const block = frame.ids.length && frame.experts.length ? frameToBlock(frame) : undefined;
+        if (block) appendBlock(target.routing, block);
+        if (!isPrompt) {
+          sawGenerated = true;
+          if (frame.textDelta) {
+            assistant.content += frame.textDelta;
+            assistant.display = assistant.content;
+          }
+        }
+        this.batcher.push(target.id, isPrompt ? '' : frame.textDelta, block);
+        this.scheduleSave(false);
+      };
+      const result = await this.o.engine.generate(
+        { input: { kind: 'chat', messages: fit.messages }, sampling: s.sampling, captureRouting: s.captureRouting },
+        { onFrame, signal },
+      );
+      this.batcher.flush();
+      if (typeof result.text === 'string' && (result.text.length >= assistant.content.length || !sawGenerated)) {
+        assistant.content = result.text;
+        assistant.display = result.text;
+      }
+      assistant.status = result.stopReason === 'aborted' || signal.aborted ? 'stopped' : 'complete';
+      assistant.stats = {
+        promptTokens: result.promptTokens,
+        generatedTokens: result.generatedTokens,
+        promptTokensPerSecond: result.promptTokensPerSecond,
+        generatedTokensPerSecond: result.generatedTokensPerSecond,
+        timeToFirstTokenMs: result.timeToFirstTokenMs,
+        stopReason: result.stopReason,
+      };
+      if (result.stopReason === 'context-full') this.addNote(assistant, 'The answer stopped because the context is full. Start a new chat to continue.');
+      if (result.stopReason === 'max-tokens') this.addNote(assistant, `The answer reached the maximum of ${s.sampling.maxTokens} tokens (setting moeLens.maxTokens).`);
+      this.o.session.clearError();
+    } catch (error) {
+      this.batcher.flush();
+      if (isAbort(error, signal)) {
+        assistant.status = 'stopped';
+        if (!generationStarted) this.addNote(assistant, STOPPED_WHILE_LOADING);
+      } else {
+        assistant.status = 'error';
+        if (error instanceof ContextOverflow) {
+          assistant.error = `${error.message} Shorten the message or raise moeLens.contextSize.`;
+        } else {
+          assistant.error = describeError(error);
+        }
+        if (isEngineError(error, 'engine-crashed')) this.o.session.markCrashed(assistant.error);
+        this.log('error', `Turn failed: ${assistant.error}`);
+      }
+    } finally {
+      if (this.o.session.state === 'generating') this.o.session.setGenerating(false);
+      if (this.active === active) this.active = undefined;
+      this.updated(assistant);
+      this.scheduleSave(true);
+      this.finished.fire({ turn: assistant, tokensPerSecond: assistant.stats?.generatedTokensPerSecond });
+    }
+    return assistant.id;
+  }
+
+  private addNote(turn: ChatTurn, note: string): void {
+    turn.notes = [...(turn.notes ?? []), note];
+  }
+
+  /** Stops the answer being generated (or the model load it waits for). */
+  stop(note?: string): boolean {
+    if (!this.active) return false;
+    const assistant = this.turn(this.active.assistantId);
+    if (assistant && note) this.addNote(assistant, note);
+    this.active.abort.abort();
+    return true;
+  }
+
+  /** Regenerates the answer of a user turn (or of the user turn before an assistant turn). */
+  async retry(turnId: string): Promise<string | undefined> {
+    if (this.active) return undefined;
+    const index = this.turns.findIndex((t) => t.id === turnId);
+    if (index < 0) return undefined;
+    let userIndex = index;
+    while (userIndex >= 0 && this.turns[userIndex].role !== 'user') userIndex--;
+    if (userIndex < 0) return undefined;
+    const user = this.turns[userIndex];
+    // Everything after the user turn is replaced by the new answer.
+    this.turns = this.turns.slice(0, userIndex + 1);
+    this.postSnapshot();
+    const selection = this.summaries.get(user.id);
+    return this.answer(user, selection ? this.summarizePreparer(user, selection) : undefined);
+  }
+
+  newChat(): void {
+    if (this.active) this.stop();
+    this.active = undefined;
+    this.turns = [];
+    this.summaries.clear();
+    this.postSnapshot();
+    this.scheduleSave(true);
+  }
+
+  /** Waits for the answer in progress (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.active) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private scheduleSave(now: boolean): void {
+    if (!this.o.store || this.disposed) return;
+    const interval = this.o.saveIntervalMs ?? 1000;
+    if (now) {
+      if (this.saveTimer) clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+      void this.save();
+      return;
+    }
+    if (this.saveTimer) return;
+    const wait = Math.max(0, interval - (Date.now() - this.lastSave));
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save();
+    }, wait);
+  }
+
+  async save(): Promise<void> {
+    if (!this.o.store) return;
+    this.lastSave = Date.now();
+    try {
+      await this.o.store.save(encodeConversation(this.turns));
+    } catch (error) {
+      this.log('warn', `Saving the conversation failed: ${describeError(error)}`);
+    }
+  }
+
+  /** Stops any answer, saves the conversation, and releases timers. */
+  async dispose(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    this.batcher.flush();
+    await this.save();
+    this.disposed = true;
+    this.active?.abort.abort();
+    this.batcher.dispose();
+    this.finished.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

@@ -1,0 +1,283 @@
+import { describe, expect, it } from 'vitest';
+import { ChatController, type ChatSettings } from '../../../extension/chat/controller';
+import { ModelSession, DEMO_MODEL_LABEL } from '../../../extension/chat/session';
+import { EngineError } from '../../../extension/engine/errors';
+import type { HostToWebview } from '../../../extension/protocol';
+import { FakeEngine, frame, result, sleep } from './fake-engine';
+
+function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; stored?: unknown; isDemo?: boolean; path?: () => string } = {}) {
+  const engine = opts.engine ?? new FakeEngine();
+  const posts: HostToWebview[] = [];
+  let saved: unknown = opts.stored;
+  const store = { load: () => saved, save: (d: unknown) => void (saved = JSON.parse(JSON.stringify(d))) };
+  const session = new ModelSession(engine, async () => ({ options: { modelPath: opts.path?.() ?? '/m.gguf' }, isDemo: opts.isDemo ?? false }));
+  const settings: ChatSettings = { systemPrompt: '', sampling: { maxTokens: 32 }, captureRouting: true, ...opts.settings };
+  let n = 0;
+  const controller = new ChatController({ engine, session, settings: () => settings, post: (m) => posts.push(m), store, flushIntervalMs: 20, saveIntervalMs: 0, newId: () => `id${n++}` });
+  return { engine, posts, controller, session, store, get saved() { return saved; }, settings };
+}
+
+describe('ChatController', () => {
+  it('streams an answer: prompt routing on the user turn, generated routing and text on the assistant turn', async () => {
+    const t = setup();
+    const id = await t.controller.send('hi');
+    const [user, assistant] = t.controller.conversation;
+    expect(assistant.id).toBe(id);
+    expect(assistant.content).toBe('Hello');
+    expect(assistant.status).toBe('complete');
+    expect(assistant.stats?.generatedTokensPerSecond).toBe(42);
+    expect(user.routing.map((b) => [b.phase, b.firstIndex, b.ids.length])).toEqual([['prompt', 0, 3]]);
+    // The two generated frames were consecutive: merged into one block.
+    expect(assistant.routing.map((b) => [b.phase, b.firstIndex, b.ids.length])).toEqual([['generated', 3, 2]]);
+    expect(assistant.routing[0].experts.length).toBe(2 * 2 * 2);
+    // The engine got the chat as messages, so the model's own template applies.
+    expect(t.engine.requests[0].input).toEqual({ kind: 'chat', messages: [{ role: 'user', content: 'hi' }] });
+    const frames = t.posts.filter((m) => m.type === 'chat.frames');
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.length).toBeLessThan(3); // batched, not one post per token
+    const text = frames.filter((f) => f.turnId === id).map((f) => f.textDelta).join('');
+    expect(text).toBe('Hello');
+    expect(frames.some((f) => f.turnId === user.id && f.routing[0]?.phase === 'prompt')).toBe(true);
+    expect(t.session.state).toBe('ready');
+  });
+
+  it('batches many frames on a timer', async () => {
+    const t = setup();
+    t.engine.script = async (_req, cb) => {
+      for (let i = 0; i < 50; i++) cb.onFrame?.(frame('generated', i, [i], 'x'));
+      await sleep(30);
+      for (let i = 50; i < 100; i++) cb.onFrame?.(frame('generated', i, [i], 'y'));
+      return result('x'.repeat(50) + 'y'.repeat(50), 'eos', 0, 100);
+    };
+    await t.controller.send('go');
+    const frames = t.posts.filter((m) => m.type === 'chat.frames');
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(frames.length).toBeLessThanOrEqual(4);
+    expect(frames.map((f) => f.textDelta).join('')).toBe('x'.repeat(50) + 'y'.repeat(50));
+  });
+
+  it('stop aborts the generation and leaves a stopped turn with the partial text', async () => {
+    const t = setup();
+    t.engine.script = async (_req, cb) => {
+      cb.onFrame?.(frame('generated', 0, [1], 'part'));
+      await sleep(5000, cb.signal);
+      return result('part', cb.signal?.aborted ? 'aborted' : 'eos', 0, 1);
+    };
+    const p = t.controller.send('long');
+    await sleep(20);
+    expect(t.session.state).toBe('generating');
+    expect(t.controller.stop()).toBe(true);
+    await p;
+    const a = t.controller.conversation[1];
+    expect(a.status).toBe('stopped');
+    expect(a.content).toBe('part');
+    expect(t.session.state).toBe('ready');
+    expect(t.controller.isBusy).toBe(false);
+  });
+
+  it('stop during model load cancels the load, with a note', async () => {
+    const engine = new FakeEngine();
+    engine.loadDelayMs = 2000;
+    const t = setup({ engine });
+    const p = t.controller.send('hi');
+    await sleep(20);
+    expect(t.session.state).toBe('loading');
+    t.controller.stop();
+    await p;
+    const a = t.controller.conversation[1];
+    expect(a.status).toBe('stopped');
+    expect(a.notes?.join(' ')).toMatch(/loading/);
+    expect(t.session.state).toBe('idle');
+    expect(t.controller.isBusy).toBe(false);
+  });
+
+  it('a message sent while busy gets a clear error and can be retried; nothing is lost', async () => {
+    const engine = new FakeEngine();
+    engine.loadDelayMs = 100;
+    const t = setup({ engine });
+    const first = t.controller.send('first');
+    await sleep(10);
+    await t.controller.send('second');
+    const busy = t.controller.conversation[3];
+    expect(t.controller.conversation[2].content).toBe('second');
+    expect(busy.status).toBe('error');
+    expect(busy.error).toMatch(/loading/);
+    await first;
+    await t.controller.retry(busy.id);
+    const turns = t.controller.conversation;
+    expect(turns.map((x) => x.content)).toEqual(['first', 'Hello', 'second', 'Hello']);
+    expect(turns[3].status).toBe('complete');
+    // The retried answer saw the whole history.
+    expect(t.engine.requests[1].input).toEqual({
+      kind: 'chat',
+      messages: [
+        { role: 'user', content: 'first' },
+        { role: 'assistant', content: 'Hello' },
+        { role: 'user', content: 'second' },
+      ],
+    });
+  });
+
+  it('engine crash: error on the turn, session marked for reload, retry works', async () => {
+    const t = setup();
+    await t.controller.send('one');
+    t.engine.script = async () => {
+      t.engine.model = undefined;
+      throw new EngineError('engine-crashed', 'The engine process exited (signal SIGSEGV).');
+    };
+    const id = await t.controller.send('two');
+    const failed = t.controller.conversation.find((x) => x.id === id)!;
+    expect(failed.status).toBe('error');
+    expect(failed.error).toMatch(/crashed/);
+    expect(t.session.state).toBe('error');
+    expect(t.controller.isBusy).toBe(false);
+    t.engine.script = new FakeEngine().script;
+    const again = await t.controller.retry(id!);
+    expect(t.controller.conversation.find((x) => x.id === again)?.status).toBe('complete');
+    expect(t.engine.loads.length).toBe(2); // reloaded after the crash
+    expect(t.session.state).toBe('ready');
+  });
+
+  it('model load failure: clear error, not stuck', async () => {
+    const engine = new FakeEngine();
+    engine.failLoad = new EngineError('not-gguf', 'x.bin is not a GGUF file.');
+    const t = setup({ engine });
+    await t.controller.send('hi');
+    const a = t.controller.conversation[1];
+    expect(a.status).toBe('error');
+    expect(a.error).toBe('x.bin is not a GGUF file.');
+    expect(t.session.summary(true)).toMatchObject({ state: 'error', error: 'x.bin is not a GGUF file.' });
+    engine.failLoad = undefined;
+    await t.controller.retry(a.id);
+    expect(t.controller.conversation[1].status).toBe('complete');
+  });
+
+  it('a generic generate error never leaves the state generating', async () => {
+    const t = setup();
+    t.engine.script = async () => {
+      throw new Error('boom');
+    };
+    await t.controller.send('x');
+    expect(t.controller.conversation[1]).toMatchObject({ status: 'error', error: 'boom' });
+    expect(t.session.state).toBe('ready');
+    expect(t.controller.isBusy).toBe(false);
+    const states = t.posts.filter((m) => m.type === 'model.state').map((m) => m.model.state);
+    expect(states[states.length - 1]).toBe('ready');
+  });
+
+  it('changing the model reloads on next use', async () => {
+    let path = '/a.gguf';
+    const t = setup({ path: () => path });
+    await t.controller.send('1');
+    await t.controller.send('2');
+    expect(t.engine.loads.length).toBe(1);
+    path = '/b.gguf';
+    t.session.invalidate();
+    await t.controller.send('3');
+    expect(t.engine.loads.map((l) => l.modelPath)).toEqual(['/a.gguf', '/b.gguf']);
+  });
+
+  it('trims older turns to fit the context and says so', async () => {
+    const engine = new FakeEngine();
+    engine.contextSize = 200; // budget = 200 - min(32, 100) = 168 "tokens" (chars + 4 per message)
+    const t = setup({ engine });
+    for (let i = 0; i < 4; i++) await t.controller.send(`message ${i} `.padEnd(50, '.'));
+    const last = t.controller.conversation[t.controller.conversation.length - 2];
+    expect(last.notes?.join(' ')).toMatch(/earlier messages were left out so the conversation fits the 200-token context/);
+    const req = t.engine.requests[3].input;
+    if (req.kind !== 'chat') throw new Error('chat expected');
+    expect(req.messages[0].role).toBe('user');
+    expect(req.messages[req.messages.length - 1].content).toMatch(/^message 3/);
+    expect(req.messages.reduce((n, m) => n + 4 + m.content.length, 0)).toBeLessThanOrEqual(168);
+    expect(req.messages.length).toBeLessThan(7);
+  });
+
+  it('a message too long for the context is an error with advice', async () => {
+    const engine = new FakeEngine();
+    engine.contextSize = 64;
+    const t = setup({ engine });
+    await t.controller.send('y'.repeat(500));
+    expect(t.controller.conversation[1].status).toBe('error');
+    expect(t.controller.conversation[1].error).toMatch(/moeLens.contextSize/);
+  });
+
+  it('summarize: label, prompt with file and language, trimmed selection note', async () => {
+    const engine = new FakeEngine();
+    engine.contextSize = 400;
+    const t = setup({ engine });
+    const code = Array.from({ length: 60 }, (_, i) => `const v${i} = ${i};`).join('\n');
+    await t.controller.summarize({ fileName: '/w/src/app.ts', languageId: 'typescript', code, startLine: 10 });
+    const [user, assistant] = t.controller.conversation;
+    expect(user.display).toMatch(/^Summarize `app.ts` lines 10–69 \(first \d+ lines sent\)$/);
+    expect(user.content).toContain('```typescript');
+    expect(user.content).toContain('const v0 = 0;');
+    expect(user.content).not.toContain('const v59 = 59;');
+    expect(user.notes?.[0]).toMatch(/Selection trimmed to its first \d+ of 60 lines/);
+    expect(assistant.status).toBe('complete');
+  });
+
+  it('demo model: the first answer carries the demo label', async () => {
+    const t = setup({ isDemo: true });
+    await t.controller.send('a');
+    await t.controller.send('b');
+    expect(t.controller.conversation[1].notes?.[0]).toContain(DEMO_MODEL_LABEL);
+    expect(t.controller.conversation[3].notes).toBeUndefined();
+    expect(t.controller.snapshot().model.isDemo).toBe(true);
+  });
+
+  it('persists the conversation with routing and restores it (streaming turns come back stopped)', async () => {
+    const t = setup();
+    await t.controller.send('hi');
+    t.engine.script = async (_req, cb) => {
+      cb.onFrame?.(frame('generated', 5, [7, 8], 'half'));
+      await sleep(10_000, cb.signal);
+      return result('half', 'aborted', 0, 2);
+    };
+    void t.controller.send('again');
+    await sleep(30);
+    await t.controller.dispose(); // window reload mid-answer
+    const json = JSON.stringify(t.saved);
+    expect(json.length).toBeLessThan(5000);
+    const r = setup({ stored: JSON.parse(json) });
+    const turns = r.controller.conversation;
+    expect(turns.map((x) => [x.role, x.content, x.status])).toEqual([
+      ['user', 'hi', 'complete'],
+      ['assistant', 'Hello', 'complete'],
+      ['user', 'again', 'complete'],
+      ['assistant', 'half', 'stopped'],
+    ]);
+    expect(turns[3].notes?.join(' ')).toMatch(/interrupted/);
+    const orig = t.controller.conversation[1].routing[0];
+    const back = turns[1].routing[0];
+    expect(back.experts).toBeInstanceOf(Uint16Array);
+    expect(back.weights).toBeInstanceOf(Float32Array);
+    expect(back.ids).toBeInstanceOf(Int32Array);
+    expect([...back.experts]).toEqual([...orig.experts]);
+    expect([...back.weights]).toEqual([...orig.weights]);
+    expect([...back.ids]).toEqual([...orig.ids]);
+    expect(back.texts).toEqual(orig.texts);
+    expect(turns[0].routing[0].phase).toBe('prompt');
+    const snap = r.controller.snapshot();
+    expect(snap.turns.length).toBe(4);
+  });
+
+  it('new chat clears and persists; stop with nothing running is a no-op', async () => {
+    const t = setup();
+    await t.controller.send('hi');
+    expect(t.controller.stop()).toBe(false);
+    t.controller.newChat();
+    expect(t.controller.conversation.length).toBe(0);
+    expect((t.saved as { turns: unknown[] }).turns.length).toBe(0);
+    expect(t.posts[t.posts.length - 1].type).toBe('snapshot');
+  });
+
+  it('a throwing post (webview gone) does not break the turn', async () => {
+    const engine = new FakeEngine();
+    const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m' }, isDemo: false }));
+    const c = new ChatController({ engine, session, settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 8 }, captureRouting: false }), post: () => { throw new Error('disposed'); } });
+    await c.send('x');
+    expect(c.conversation[1].status).toBe('complete');
+    expect(engine.requests[0].captureRouting).toBe(false);
+    expect(engine.requests[0].input).toEqual({ kind: 'chat', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'x' }] });
+  });
+});
