@@ -1,0 +1,204 @@
+// Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
+
+import type {
+  Distribution,
+  GroupSummary,
+  LoadedRun,
+  RunComparison,
+  RunInfo,
+  RunSummary,
+  SampleRecord,
+} from './types';
+
+export function distribution(values: number[]): Distribution | undefined {
+  const xs = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (xs.length === 0) return undefined;
+  const mid = xs.length >> 1;
+  return {
+    n: xs.length,
+    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+    median: xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2,
+    min: xs[0],
+    max: xs[xs.length - 1],
+  };
+}
+
+function modelName(samples: SampleRecord[], model: string): string {
+  return samples.find((s) => s.model === model)?.modelName ?? model.split(/[\\/]/).pop()!.replace(/\.gguf$/i, '');
+}
+
+export function summarizeGroup(model: string, variant: string, samples: SampleRecord[]): GroupSummary {
+  const ok = samples.filter((s) => !s.error && s.metrics);
+  const rate = (kind: string) => (ok.length ? ok.filter((s) => s.failures.some((f) => f.kind === kind)).length / ok.length : 0);
+  const set = <K extends keyof GroupSummary>(g: GroupSummary, key: K, d: GroupSummary[K] | undefined) => {
+    if (d !== undefined) g[key] = d;
+  };
+  const g: GroupSummary = {
+    model,
+    modelName: modelName(samples, model),
+    variant,
+    samples: samples.length,
+    errors: samples.filter((s) => s.error).length,
+    scored: ok.filter((s) => s.metrics?.rouge).length,
+    failureRates: {
+      refusal: rate('refusal'),
+      blank: rate('blank'),
+      repetition: rate('repetition'),
+      any: ok.length ? ok.filter((s) => s.failures.length > 0).length / ok.length : 0,
+    },
+    truncated: ok.filter((s) => s.strategy?.strategy === 'truncate-middle').length,
+    mapReduced: ok.filter((s) => s.strategy?.strategy === 'map-reduce').length,
+  };
+  const pick = (f: (s: SampleRecord) => number | undefined) =>
+    distribution(ok.map(f).filter((v): v is number => v !== undefined));
+  set(g, 'rouge1', pick((s) => s.metrics?.rouge?.rouge1.fmeasure));
+  set(g, 'rouge2', pick((s) => s.metrics?.rouge?.rouge2.fmeasure));
+  set(g, 'rougeL', pick((s) => s.metrics?.rouge?.rougeL.fmeasure));
+  set(g, 'summaryWords', pick((s) => s.metrics?.summaryWords));
+  set(g, 'compression', pick((s) => s.metrics?.compression));
+  set(g, 'timeToFirstTokenMs', pick((s) => s.speed?.timeToFirstTokenMs));
+  set(g, 'promptTokensPerSecond', pick((s) => s.speed?.promptTokensPerSecond));
+  set(g, 'generatedTokensPerSecond', pick((s) => s.speed?.generatedTokensPerSecond));
+  set(g, 'loadEntropy', pick((s) => s.routing?.meanLoadEntropy));
+  set(g, 'sameTop1Rate', pick((s) => s.routing?.meanSameTop1Rate));
+  return g;
+}
+
+export function computeSummary(info: RunInfo, samples: SampleRecord[]): RunSummary {
+  const models = [...new Set([...info.models, ...samples.map((s) => s.model)])];
+  const variants = [...new Set([...info.variants, ...samples.map((s) => s.variant)])];
+  const groups: GroupSummary[] = [];
+  for (const m of models) {
+    for (const v of variants) {
+      const mine = samples.filter((s) => s.model === m && s.variant === v);
+      if (mine.length) groups.push(summarizeGroup(m, v, mine));
+    }
+  }
+  return { suite: info.suite.name, status: info.status, groups };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Markdown
+
+function md(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;');
+}
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}`);
+const num = (x: number | undefined, digits = 1) => (x === undefined ? '–' : x.toFixed(digits));
+
+export function renderReport(info: RunInfo, summary: RunSummary, samples: SampleRecord[]): string {
+  const out: string[] = [];
+  out.push(`# Evaluation: ${md(info.suite.name)}`, '');
+  out.push(`- Status: **${info.status}**${info.error ? ` (${md(info.error)})` : ''}`);
+  out.push(`- Started: ${info.startedAt}${info.finishedAt ? `, finished: ${info.finishedAt}` : ''}`);
+  out.push(`- Models: ${info.models.map((m) => `\`${md(m)}\``).join(', ')}`);
+  out.push(`- Variants: ${info.variants.map(md).join(', ')}; mode: ${info.mode}; items: ${info.suite.items}`);
+  const g = info.generation;
+  out.push(`- Generation: maxTokens ${g.maxTokens}, temperature ${g.temperature}, seed ${g.seed}; long inputs: ${info.longInput.strategy}`);
+  out.push(`- Samples: ${info.samples.done} of ${info.samples.total} (${info.samples.errors} errors, ${info.samples.resumed} resumed)`, '');
+
+  out.push('## Scores', '');
+  out.push('ROUGE F-measure ×100 (mean / median), failure rates in %, speeds as means.', '');
+  out.push('| Model | Variant | n | ROUGE-1 | ROUGE-2 | ROUGE-L | Refusal | Blank | Repetition | Words | TTFT ms | Prompt t/s | Gen t/s | Errors |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const x of summary.groups) {
+    const r = (d?: { mean: number; median: number }) => (d ? `${pct(d.mean)} / ${pct(d.median)}` : '–');
+    out.push(
+      `| ${md(x.modelName)} | ${md(x.variant)} | ${x.samples} | ${r(x.rouge1)} | ${r(x.rouge2)} | ${r(x.rougeL)} | ` +
+        `${pct(x.failureRates.refusal)} | ${pct(x.failureRates.blank)} | ${pct(x.failureRates.repetition)} | ` +
+        `${num(x.summaryWords?.mean, 0)} | ${num(x.timeToFirstTokenMs?.mean, 0)} | ${num(x.promptTokensPerSecond?.mean)} | ` +
+        `${num(x.generatedTokensPerSecond?.mean)} | ${x.errors} |`,
+    );
+  }
+  out.push('');
+
+  const flagged = samples.filter((s) => s.failures.length > 0 || s.error);
+  if (flagged.length) {
+    out.push('## Failures', '');
+    out.push('| Item | Model | Variant | Failure | Evidence |', '|---|---|---|---|---|');
+    for (const s of flagged) {
+      if (s.error) out.push(`| ${md(s.itemId)} | ${md(s.modelName)} | ${md(s.variant)} | error | ${md(s.error)} |`);
+      for (const f of s.failures) {
+        out.push(`| ${md(s.itemId)} | ${md(s.modelName)} | ${md(s.variant)} | ${f.kind}: ${md(f.message)} | ${md(f.evidence.slice(0, 200))} |`);
+      }
+    }
+    out.push('');
+  }
+
+  const columns = summary.groups.map((x) => ({ model: x.model, variant: x.variant, label: `${x.modelName} / ${x.variant}` }));
+  const itemIds = [...new Set(samples.map((s) => s.itemId))];
+  if (itemIds.length && columns.length) {
+    out.push('## Items (ROUGE-L F ×100; flags: R refusal, B blank, P repetition, T truncated, M map-reduce)', '');
+    out.push(`| Item | ${columns.map((c) => md(c.label)).join(' | ')} |`);
+    out.push(`|---|${columns.map(() => '---:').join('|')}|`);
+    for (const id of itemIds) {
+      const cells = columns.map((c) => {
+        const s = samples.find((x) => x.itemId === id && x.model === c.model && x.variant === c.variant);
+        if (!s) return '';
+        if (s.error) return 'error';
+        const flags =
+          s.failures.map((f) => ({ refusal: 'R', blank: 'B', repetition: 'P' })[f.kind]).join('') +
+          (s.strategy?.strategy === 'truncate-middle' ? 'T' : s.strategy?.strategy === 'map-reduce' ? 'M' : '');
+        return `${pct(s.metrics?.rouge?.rougeL.fmeasure)}${flags ? ` ${flags}` : ''}`;
+      });
+      out.push(`| ${md(id)} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comparison
+
+const COMPARED: { name: string; better: 'higher' | 'lower'; get: (g: ReturnType<typeof summarizeGroup>) => number | undefined }[] = [
+  { name: 'ROUGE-1 F (mean)', better: 'higher', get: (g) => g.rouge1?.mean },
+  { name: 'ROUGE-2 F (mean)', better: 'higher', get: (g) => g.rouge2?.mean },
+  { name: 'ROUGE-L F (mean)', better: 'higher', get: (g) => g.rougeL?.mean },
+  { name: 'ROUGE-L F (median)', better: 'higher', get: (g) => g.rougeL?.median },
+  { name: 'Refusal rate', better: 'lower', get: (g) => g.failureRates.refusal },
+  { name: 'Blank rate', better: 'lower', get: (g) => g.failureRates.blank },
+  { name: 'Repetition rate', better: 'lower', get: (g) => g.failureRates.repetition },
+  { name: 'Any failure rate', better: 'lower', get: (g) => g.failureRates.any },
+  { name: 'Summary words (mean)', better: 'higher', get: (g) => g.summaryWords?.mean },
+  { name: 'Time to first token ms (mean)', better: 'lower', get: (g) => g.timeToFirstTokenMs?.mean },
+  { name: 'Prompt tokens/s (mean)', better: 'higher', get: (g) => g.promptTokensPerSecond?.mean },
+  { name: 'Generated tokens/s (mean)', better: 'higher', get: (g) => g.generatedTokensPerSecond?.mean },
+  { name: 'Expert load entropy (mean)', better: 'higher', get: (g) => g.loadEntropy?.mean },
+];
+
+/** Lines up the model × variant groups of several runs: metric rows and per-item ROUGE-L. */
+export function compareRuns(runs: LoadedRun[]): RunComparison {
+  const columns: RunComparison['columns'] = [];
+  const groups: ReturnType<typeof summarizeGroup>[] = [];
+  for (const run of runs) {
+    for (const g of run.summary.groups) {
+      columns.push({
+        run: run.id,
+        runDir: run.dir,
+        model: g.model,
+        modelName: g.modelName,
+        variant: g.variant,
+        label: runs.length > 1 ? `${run.id}: ${g.modelName} / ${g.variant}` : `${g.modelName} / ${g.variant}`,
+      });
+      groups.push(g);
+    }
+  }
+  const metrics = COMPARED.map((m) => ({ name: m.name, better: m.better, values: groups.map((g) => m.get(g)) }));
+  const itemIds: string[] = [];
+  const titles = new Map<string, string | undefined>();
+  for (const run of runs) for (const s of run.samples) if (!titles.has(s.itemId)) { itemIds.push(s.itemId); titles.set(s.itemId, s.title); }
+  const items = itemIds.map((itemId) => {
+    const rougeL: (number | undefined)[] = [];
+    const failures: string[][] = [];
+    columns.forEach((c, i) => {
+      const run = runs.find((r) => r.dir === c.runDir)!;
+      const s = run.samples.find((x) => x.itemId === itemId && x.model === c.model && x.variant === c.variant);
+      rougeL[i] = s?.metrics?.rouge?.rougeL.fmeasure;
+      failures[i] = s ? [...s.failures.map((f) => f.kind), ...(s.error ? ['error'] : [])] : [];
+    });
+    const title = titles.get(itemId);
+    return { itemId, ...(title ? { title } : {}), rougeL, failures };
+  });
+  return { columns, metrics, items };
+}

@@ -1,0 +1,446 @@
+// Runs a suite: every (model × variant × item) sample, one JSON line per finished sample in OUT/samples.jsonl,
+// then OUT/summary.json, OUT/report.md and OUT/run.json. Resumable (finished samples are skipped), cancellable
+// (AbortSignal; finished samples are kept). Works with any `Engine`.
+
+import { promises as fs, existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Engine, GenerateInput, LoadOptions, SamplingOptions, TokenFrame } from '../engine/types';
+import { prepareInput, type PromptShape } from './long-input';
+import { scoreSummary } from './metrics';
+import { collectRouting, routingSummaryStats } from '../routing/summary-stats';
+import { computeSummary, renderReport } from './aggregate';
+import type {
+  EvalItem,
+  EvalProgress,
+  EvalSuite,
+  LoadedRun,
+  RunInfo,
+  RunListEntry,
+  RunStatus,
+  SampleRecord,
+} from './types';
+
+export { computeSummary, renderReport, compareRuns } from './aggregate';
+
+export type EngineProvider = Engine | (() => Engine | Promise<Engine>);
+
+export interface RunOptions {
+  suite: EvalSuite;
+  /** GGUF paths. Each is loaded once. */
+  models: string[];
+  /** Variant names to run (default: all of the suite's). */
+  variants?: string[];
+  /** Output folder; created if needed. Re-running with the same folder resumes. */
+  outDir: string;
+  /** An engine, or a factory called once (the runner then disposes the engine it created). */
+  engine: EngineProvider;
+  /** Only the first N items. */
+  maxItems?: number;
+  /** Extra load options (gpuLayers, cpuMoe, threads…); contextSize defaults to the suite's. */
+  loadOptions?: Partial<Omit<LoadOptions, 'modelPath'>>;
+  /** Record routing of the summaries (default true). */
+  captureRouting?: boolean;
+  onProgress?: (progress: EvalProgress) => void;
+  signal?: AbortSignal;
+}
+
+export const SAMPLES_FILE = 'samples.jsonl';
+export const RUN_FILE = 'run.json';
+export const SUMMARY_FILE = 'summary.json';
+export const REPORT_FILE = 'report.md';
+export const ITEMS_FILE = 'items.jsonl';
+
+const SEP = '\u241f';
+export function sampleKey(model: string, variant: string, itemId: string): string {
+  return `${model}${SEP}${variant}${SEP}${itemId}`;
+}
+
+/** Reads samples.jsonl, skipping a truncated or corrupt line (a killed process); `clean` is false if any was skipped. */
+export function readSamples(file: string): { samples: SampleRecord[]; clean: boolean } {
+  if (!existsSync(file)) return { samples: [], clean: true };
+  const text = readFileSync(file, 'utf8');
+  const samples: SampleRecord[] = [];
+  let clean = text.length === 0 || text.endsWith('\n');
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const rec = JSON.parse(line) as SampleRecord;
+      if (rec && typeof rec.key === 'string') samples.push(rec);
+      else clean = false;
+    } catch {
+      clean = false;
+    }
+  }
+  return { samples, clean };
+}
+
+/** The last record of each key (a retried sample replaces its failed attempt). */
+export function latestSamples(samples: SampleRecord[]): SampleRecord[] {
+  const byKey = new Map<string, SampleRecord>();
+  for (const s of samples) {
+    byKey.delete(s.key);
+    byKey.set(s.key, s);
+  }
+  return [...byKey.values()];
+}
+
+function fingerprintOf(suite: EvalSuite): string {
+  return JSON.stringify({
+    mode: suite.mode,
+    contextSize: suite.contextSize ?? null,
+    generation: suite.generation,
+    longInput: suite.longInput,
+    metrics: suite.metrics,
+  });
+}
+
+function samplingOf(suite: EvalSuite): Partial<SamplingOptions> {
+  const g = suite.generation;
+  const s: Partial<SamplingOptions> = { maxTokens: g.maxTokens, temperature: g.temperature, seed: g.seed };
+  if (g.topK !== undefined) s.topK = g.topK;
+  if (g.topP !== undefined) s.topP = g.topP;
+  if (g.minP !== undefined) s.minP = g.minP;
+  if (g.repeatPenalty !== undefined) s.repeatPenalty = g.repeatPenalty;
+  if (g.repeatLastN !== undefined) s.repeatLastN = g.repeatLastN;
+  if (g.stop !== undefined) s.stop = g.stop;
+  return s;
+}
+
+function modelLabel(modelPath: string): string {
+  return path.basename(modelPath).replace(/\.gguf$/i, '');
+}
+
+function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  return (
+    signal?.aborted === true ||
+    (error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'aborted'))
+  );
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await fs.writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
+  await fs.rename(tmp, file);
+}
+
+/** Runs (or resumes) a suite. Returns the loaded run as written. */
+export async function runEval(options: RunOptions): Promise<LoadedRun> {
+  const { suite, signal } = options;
+  const outDir = path.resolve(options.outDir);
+  if (options.models.length === 0) throw new Error('no model given');
+  const variants = options.variants?.length
+    ? options.variants.map((name) => {
+        const v = suite.variants.find((x) => x.name === name);
+        if (!v) throw new Error(`unknown variant "${name}" (the suite has ${suite.variants.map((x) => x.name).join(', ')})`);
+        return v;
+      })
+    : suite.variants;
+  const items = options.maxItems !== undefined ? suite.items.slice(0, Math.max(0, options.maxItems)) : suite.items;
+
+  await fs.mkdir(outDir, { recursive: true });
+  const runFile = path.join(outDir, RUN_FILE);
+  const samplesFile = path.join(outDir, SAMPLES_FILE);
+  const fingerprint = fingerprintOf(suite);
+
+  // Resume: previous settings must match; keep finished samples, drop a truncated last line.
+  let previous: RunInfo | undefined;
+  if (existsSync(runFile)) {
+    previous = JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo;
+    if (previous.fingerprint !== fingerprint) {
+      throw new Error(`${outDir} holds a run with other settings (mode, generation, long-input or metrics); use another output folder`);
+    }
+    const prevTemplates = (previous as RunInfo & { templates?: Record<string, string> }).templates ?? {};
+    for (const v of variants) {
+      if (prevTemplates[v.name] !== undefined && prevTemplates[v.name] !== v.template + (v.system ?? '')) {
+        throw new Error(`variant "${v.name}" changed since the run in ${outDir}; use another output folder or rename the variant`);
+      }
+    }
+  }
+  const read = readSamples(samplesFile);
+  if (!read.clean) {
+    await fs.writeFile(samplesFile, read.samples.map((s) => JSON.stringify(s) + '\n').join(''));
+  }
+  const finished = new Set(read.samples.filter((s) => !s.error).map((s) => s.key));
+
+  const templates: Record<string, string> = {
+    ...((previous as (RunInfo & { templates?: Record<string, string> }) | undefined)?.templates ?? {}),
+  };
+  for (const v of variants) templates[v.name] = v.template + (v.system ?? '');
+  const models = [...new Set([...(previous?.models ?? []), ...options.models])];
+  const variantNames = [...new Set([...(previous?.variants ?? []), ...variants.map((v) => v.name)])];
+  const total = options.models.length * variants.length * items.length;
+  let resumed = 0;
+  for (const m of options.models) for (const v of variants) for (const it of items) if (finished.has(sampleKey(m, v.name, it.id))) resumed++;
+
+  const info: RunInfo & { templates: Record<string, string> } = {
+    version: 1,
+    suite: { name: suite.name, path: suite.path, items: items.length, itemsFiles: suite.itemsFiles },
+    models,
+    variants: variantNames,
+    mode: suite.mode,
+    generation: suite.generation,
+    longInput: suite.longInput,
+    metrics: suite.metrics,
+    ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}),
+    ...(options.maxItems !== undefined ? { maxItems: options.maxItems } : {}),
+    fingerprint,
+    startedAt: previous?.startedAt ?? new Date().toISOString(),
+    status: 'running',
+    samples: { total, done: resumed, errors: 0, resumed },
+    templates,
+  };
+  await writeJson(runFile, info);
+  await writeItemsSnapshot(path.join(outDir, ITEMS_FILE), items);
+
+  const started = Date.now();
+  let done = resumed;
+  let generated = 0;
+  let generatedMs = 0;
+  let errors = 0;
+  const emit = (p: Omit<EvalProgress, 'done' | 'total' | 'resumed' | 'elapsedMs' | 'etaMs'>) => {
+    const remaining = total - done;
+    const etaMs = generated > 0 ? (generatedMs / generated) * remaining : undefined;
+    options.onProgress?.({ ...p, done, total, resumed, elapsedMs: Date.now() - started, ...(etaMs !== undefined ? { etaMs } : {}) });
+  };
+  emit({ kind: 'start', message: resumed > 0 ? `resuming: ${resumed} of ${total} samples already done` : undefined });
+
+  let status: RunStatus = 'completed';
+  let runError: string | undefined;
+  let engine: Engine | undefined;
+  const ownsEngine = typeof options.engine === 'function';
+  try {
+    engine = typeof options.engine === 'function' ? await options.engine() : options.engine;
+    outer: for (const modelPath of options.models) {
+      const todo = variants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(modelPath, v.name, it.id))).map((it) => ({ v, it })));
+      if (todo.length === 0) continue;
+      if (signal?.aborted) { status = 'cancelled'; break; }
+      emit({ kind: 'model', model: modelPath, message: `loading ${modelLabel(modelPath)}` });
+      let loadError: string | undefined;
+      try {
+        await engine.load(
+          { ...options.loadOptions, ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}), modelPath },
+          signal,
+        );
+      } catch (error) {
+        if (isAbort(error, signal)) { status = 'cancelled'; break; }
+        loadError = `could not load the model: ${(error as Error).message}`;
+      }
+      for (const { v, it } of todo) {
+        if (signal?.aborted) { status = 'cancelled'; break outer; }
+        const t0 = Date.now();
+        let record: SampleRecord;
+        if (loadError) {
+          record = errorRecord(modelPath, v.name, it, loadError, t0);
+        } else {
+          try {
+            record = await runSample(engine, suite, modelPath, v, it, options);
+          } catch (error) {
+            if (isAbort(error, signal)) { status = 'cancelled'; break outer; }
+            record = errorRecord(modelPath, v.name, it, (error as Error).message || String(error), t0);
+          }
+          if (signal?.aborted) { status = 'cancelled'; break outer; }
+        }
+        await fs.appendFile(samplesFile, JSON.stringify(record) + '\n');
+        done++;
+        if (record.error) errors++;
+        else { generated++; generatedMs += Date.now() - t0; }
+        emit({ kind: 'sample', model: modelPath, variant: v.name, itemId: it.id, sample: record });
+      }
+      if (!loadError) {
+        try { await engine.unload(); } catch { /* the next load replaces it anyway */ }
+      }
+    }
+  } catch (error) {
+    if (isAbort(error, signal)) status = 'cancelled';
+    else {
+      status = 'failed';
+      runError = (error as Error).message;
+    }
+  } finally {
+    if (ownsEngine && engine) {
+      try { await engine.dispose(); } catch { /* ignore */ }
+    }
+  }
+
+  const all = latestSamples(readSamples(samplesFile).samples);
+  info.status = status;
+  info.finishedAt = new Date().toISOString();
+  info.samples = { total, done, errors, resumed };
+  if (runError) info.error = runError;
+  const summary = computeSummary(info, all);
+  await writeJson(path.join(outDir, SUMMARY_FILE), summary);
+  await fs.writeFile(path.join(outDir, REPORT_FILE), renderReport(info, summary, all));
+  await writeJson(runFile, info);
+  emit({ kind: 'done', message: status });
+  if (status === 'failed') throw new Error(runError ?? 'the run failed');
+  return { dir: outDir, id: path.basename(outDir), info, samples: all, summary };
+}
+
+async function writeItemsSnapshot(file: string, items: EvalItem[]): Promise<void> {
+  const existing = new Map<string, string>();
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      try {
+        const rec = JSON.parse(line) as { id: string };
+        existing.set(rec.id, line);
+      } catch { /* skip */ }
+    }
+  }
+  for (const it of items) {
+    existing.set(it.id, JSON.stringify({ id: it.id, title: it.title, document: it.document, references: it.references, source: it.source }));
+  }
+  await fs.writeFile(file, [...existing.values()].map((l) => l + '\n').join(''));
+}
+
+function errorRecord(model: string, variant: string, item: EvalItem, error: string, t0: number): SampleRecord {
+  return {
+    key: sampleKey(model, variant, item.id),
+    itemId: item.id,
+    ...(item.title ? { title: item.title } : {}),
+    variant,
+    model,
+    modelName: modelLabel(model),
+    output: '',
+    references: item.references.length,
+    failures: [],
+    error,
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** Generates and scores one sample with a loaded model. */
+export async function runSample(
+  engine: Engine,
+  suite: EvalSuite,
+  modelPath: string,
+  variant: { name: string; template: string; system?: string },
+  item: EvalItem,
+  options: Pick<RunOptions, 'signal' | 'captureRouting'> = {},
+): Promise<SampleRecord> {
+  const t0 = Date.now();
+  const { signal } = options;
+  const sampling = samplingOf(suite);
+  const contextSize = engine.model?.contextSize ?? suite.contextSize ?? 4096;
+  const shape: PromptShape = { mode: suite.mode, template: variant.template, title: item.title, system: variant.system };
+  const summarize = async (input: GenerateInput, maxTokens: number, s?: AbortSignal) => {
+    const r = await engine.generate({ input, sampling: { ...sampling, maxTokens }, captureRouting: false }, { signal: s });
+    if (r.stopReason === 'aborted') throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+    return r.text;
+  };
+  const prepared = await prepareInput(
+    engine,
+    shape,
+    item.document,
+    { contextSize, maxTokens: suite.generation.maxTokens, config: suite.longInput, signal },
+    summarize,
+  );
+  const frames: TokenFrame[] = [];
+  const capture = options.captureRouting ?? true;
+  const result = await engine.generate(
+    { input: prepared.input, sampling, captureRouting: capture },
+    {
+      signal,
+      onFrame: (frame) => {
+        if (frame.phase === 'generated' && frame.experts.length > 0) frames.push(frame);
+      },
+    },
+  );
+  if (result.stopReason === 'aborted') throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+  const scored = scoreSummary(result.text, item.references, suite.metrics, {
+    document: item.document,
+    summaryTokens: result.generatedTokens,
+  });
+  const routing = collectRouting(frames);
+  return {
+    key: sampleKey(modelPath, variant.name, item.id),
+    itemId: item.id,
+    ...(item.title ? { title: item.title } : {}),
+    variant: variant.name,
+    model: modelPath,
+    modelName: engine.model?.name || modelLabel(modelPath),
+    output: result.text,
+    references: item.references.length,
+    metrics: scored.metrics,
+    failures: scored.failures,
+    speed: {
+      timeToFirstTokenMs: result.timeToFirstTokenMs,
+      promptTokensPerSecond: result.promptTokensPerSecond,
+      generatedTokensPerSecond: result.generatedTokensPerSecond,
+      promptTokens: result.promptTokens,
+      generatedTokens: result.generatedTokens,
+      stopReason: result.stopReason,
+      wallMs: Date.now() - t0,
+    },
+    ...(routing ? { routing: routingSummaryStats(routing, engine.model?.experts) } : {}),
+    strategy: prepared.info,
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading runs back
+
+/** Loads a run folder (run.json, samples.jsonl, summary.json or computed). */
+export function loadRun(dir: string): LoadedRun {
+  const abs = path.resolve(dir);
+  const runFile = path.join(abs, RUN_FILE);
+  if (!existsSync(runFile)) throw new Error(`${dir} is not an evaluation run (no ${RUN_FILE})`);
+  let info: RunInfo;
+  try {
+    info = JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo;
+  } catch (error) {
+    throw new Error(`${runFile}: invalid JSON (${(error as Error).message})`);
+  }
+  const samples = latestSamples(readSamples(path.join(abs, SAMPLES_FILE)).samples);
+  // Recompute: summary.json may be missing (a killed run) or older than the samples.
+  const summary = computeSummary(info, samples);
+  return { dir: abs, id: path.basename(abs), info, samples, summary };
+}
+
+/** Runs in `dir` (each subfolder with a run.json, and `dir` itself if it is one), newest first. */
+export async function listRuns(dir: string): Promise<RunListEntry[]> {
+  const abs = path.resolve(dir);
+  if (!existsSync(abs)) return [];
+  const candidates = [abs];
+  for (const entry of await fs.readdir(abs, { withFileTypes: true })) {
+    if (entry.isDirectory()) candidates.push(path.join(abs, entry.name));
+  }
+  const runs: RunListEntry[] = [];
+  for (const d of candidates) {
+    const runFile = path.join(d, RUN_FILE);
+    if (!existsSync(runFile)) continue;
+    try {
+      const info = JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo;
+      runs.push({
+        dir: d,
+        id: path.basename(d),
+        suite: info.suite.name,
+        models: info.models,
+        variants: info.variants,
+        status: info.status,
+        startedAt: info.startedAt,
+        ...(info.finishedAt ? { finishedAt: info.finishedAt } : {}),
+        samples: info.samples.done,
+      });
+    } catch {
+      /* not a readable run */
+    }
+  }
+  return runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+}
+
+/** The snapshot of an item as the run saw it (for the side-by-side view). */
+export function loadRunItem(dir: string, itemId: string): (Omit<EvalItem, 'source'> & { source?: EvalItem['source'] }) | undefined {
+  const file = path.join(path.resolve(dir), ITEMS_FILE);
+  if (!existsSync(file)) return undefined;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const rec = JSON.parse(line) as EvalItem;
+      if (rec.id === itemId) return rec;
+    } catch { /* skip */ }
+  }
+  return undefined;
+}

@@ -1,0 +1,255 @@
+// Types of the long-summary evaluations: suites, samples, runs, aggregates, comparisons. No runtime code.
+
+import type { Failure, RefusalResult, BlankResult, RepetitionStats } from './metrics/detectors';
+import type { MultiRougeScores } from './metrics/rouge';
+import type { RoutingSummaryStats } from '../routing/summary-stats';
+import type { StopReason } from '../engine/types';
+
+export type PromptMode = 'chat' | 'raw';
+export type LongInputStrategyName = 'truncate-middle' | 'map-reduce';
+
+export interface EvalItem {
+  id: string;
+  title?: string;
+  document: string;
+  references: string[];
+  /** Where the item was read from (file and 1-based line). */
+  source: { file: string; line: number };
+}
+
+export interface PromptVariant {
+  name: string;
+  description?: string;
+  /** Template with {document} and optionally {title}. */
+  template: string;
+  system?: string;
+}
+
+export interface GenerationSettings {
+  maxTokens: number;
+  temperature: number;
+  seed: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  stop?: string[];
+}
+
+export interface LongInputConfig {
+  strategy: LongInputStrategyName;
+  /** Tokens kept free for the answer; default generation.maxTokens. */
+  reserveTokens?: number;
+  chunkTokens?: number;
+  chunkOverlap: number;
+  mapTemplate?: string;
+  reduceTemplate?: string;
+  mapMaxTokens?: number;
+  maxDepth: number;
+}
+
+export interface MetricSettings {
+  stem: boolean;
+  minWords: number;
+  repetitionN: number;
+  maxRepeatedNgramRate: number;
+  maxRepeatedSpanWords: number;
+  minDistinct2: number;
+}
+
+export interface EvalSuite {
+  name: string;
+  description?: string;
+  /** The suite file, absolute (or '' for a suite built in memory). */
+  path: string;
+  itemsFiles: string[];
+  items: EvalItem[];
+  mode: PromptMode;
+  contextSize?: number;
+  variants: PromptVariant[];
+  generation: GenerationSettings;
+  longInput: LongInputConfig;
+  metrics: MetricSettings;
+}
+
+/** What the long-input step did to fit a document. */
+export interface StrategyInfo {
+  /** 'none' when the prompt fitted as it was. */
+  strategy: 'none' | LongInputStrategyName;
+  /** Tokens of the document (engine tokens). */
+  documentTokens: number;
+  /** Tokens of the final prompt as rendered. */
+  promptTokens: number;
+  /** Room for the prompt: contextSize − reserved answer tokens. */
+  budgetTokens: number;
+  /** truncate-middle: document tokens removed from the middle. */
+  tokensDropped?: number;
+  /** map-reduce: chunks summarised at the first level, summaries merged in total, levels, generation calls. */
+  chunks?: number;
+  chunksMerged?: number;
+  levels?: number;
+  calls?: number;
+}
+
+export interface SpeedStats {
+  timeToFirstTokenMs: number;
+  promptTokensPerSecond: number;
+  generatedTokensPerSecond: number;
+  promptTokens: number;
+  generatedTokens: number;
+  stopReason: StopReason;
+  /** Wall time of the whole sample, map-reduce calls included. */
+  wallMs: number;
+}
+
+export interface SampleMetrics {
+  /** Best over the references; absent without references. */
+  rouge?: MultiRougeScores;
+  summaryWords: number;
+  /** Engine tokens of the summary, when known. */
+  summaryTokens?: number;
+  documentWords: number;
+  /** documentWords / summaryWords (absent for an empty summary). */
+  compression?: number;
+  refusal: RefusalResult;
+  blank: BlankResult;
+  repetition: RepetitionStats;
+}
+
+/** One line of samples.jsonl. */
+export interface SampleRecord {
+  /** model \u241f variant \u241f item id: what resume matches on. */
+  key: string;
+  itemId: string;
+  title?: string;
+  variant: string;
+  model: string;
+  modelName: string;
+  output: string;
+  references: number;
+  metrics?: SampleMetrics;
+  failures: Failure[];
+  speed?: SpeedStats;
+  routing?: RoutingSummaryStats;
+  strategy?: StrategyInfo;
+  /** Set when the sample could not be generated; resume retries it. */
+  error?: string;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
+
+/** run.json */
+export interface RunInfo {
+  version: 1;
+  suite: { name: string; path: string; items: number; itemsFiles: string[] };
+  models: string[];
+  variants: string[];
+  mode: PromptMode;
+  generation: GenerationSettings;
+  longInput: LongInputConfig;
+  metrics: MetricSettings;
+  contextSize?: number;
+  maxItems?: number;
+  /** Settings that must match for resume. */
+  fingerprint: string;
+  startedAt: string;
+  finishedAt?: string;
+  status: RunStatus;
+  error?: string;
+  samples: { total: number; done: number; errors: number; resumed: number };
+}
+
+export interface Distribution {
+  n: number;
+  mean: number;
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Aggregates of one model × variant. */
+export interface GroupSummary {
+  model: string;
+  modelName: string;
+  variant: string;
+  samples: number;
+  errors: number;
+  scored: number;
+  rouge1?: Distribution;
+  rouge2?: Distribution;
+  rougeL?: Distribution;
+  failureRates: { refusal: number; blank: number; repetition: number; any: number };
+  summaryWords?: Distribution;
+  compression?: Distribution;
+  timeToFirstTokenMs?: Distribution;
+  promptTokensPerSecond?: Distribution;
+  generatedTokensPerSecond?: Distribution;
+  loadEntropy?: Distribution;
+  sameTop1Rate?: Distribution;
+  truncated: number;
+  mapReduced: number;
+}
+
+/** summary.json */
+export interface RunSummary {
+  suite: string;
+  status: RunStatus;
+  groups: GroupSummary[];
+}
+
+export interface RunListEntry {
+  dir: string;
+  id: string;
+  suite: string;
+  models: string[];
+  variants: string[];
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  samples: number;
+}
+
+export interface LoadedRun {
+  dir: string;
+  id: string;
+  info: RunInfo;
+  samples: SampleRecord[];
+  summary: RunSummary;
+}
+
+export interface ComparisonColumn {
+  run: string;
+  runDir: string;
+  model: string;
+  modelName: string;
+  variant: string;
+  label: string;
+}
+
+export interface RunComparison {
+  columns: ComparisonColumn[];
+  /** Metric rows: one value per column (undefined where missing). */
+  metrics: { name: string; better: 'higher' | 'lower'; values: (number | undefined)[] }[];
+  /** Per item: ROUGE-L F (or undefined) and failure kinds per column. */
+  items: { itemId: string; title?: string; rougeL: (number | undefined)[]; failures: string[][] }[];
+}
+
+export interface EvalProgress {
+  kind: 'start' | 'model' | 'sample' | 'done';
+  /** Samples finished so far in this run (resumed ones included) and the total. */
+  done: number;
+  total: number;
+  /** Of `done`, those skipped because a previous run had them. */
+  resumed: number;
+  model?: string;
+  variant?: string;
+  itemId?: string;
+  elapsedMs: number;
+  /** Estimated time left, from the mean time of the samples generated in this run. */
+  etaMs?: number;
+  sample?: SampleRecord;
+  message?: string;
+}
