@@ -1,0 +1,175 @@
+// `moe-lens eval` and `moe-lens score`. The CLI entry (main.ts) calls registerEvalCommands(program, deps).
+// Errors are thrown as Errors with a one-line message; the entry prints them and exits non-zero.
+
+import type { Command } from 'commander';
+import * as path from 'node:path';
+import type { Engine } from '../engine/types';
+import { loadSuite } from '../evals/suite';
+import { runEval } from '../evals/runner';
+import { scoreFile, type ScoreResult } from '../evals/score';
+import type { EvalProgress, GroupSummary, LoadedRun } from '../evals/types';
+
+export interface EvalCommandDeps {
+  createEngine(): Engine | Promise<Engine>;
+  /** Where tables/JSON go (default process.stdout) and progress (default process.stderr). */
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--max-items must be a positive integer, not "${value}"`);
+  return n;
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function formatProgress(p: EvalProgress): string | undefined {
+  switch (p.kind) {
+    case 'start':
+      return `${p.total} samples${p.message ? ` (${p.message})` : ''}`;
+    case 'model':
+      return p.message;
+    case 'sample': {
+      const s = p.sample;
+      const what = s?.error
+        ? `error: ${s.error}`
+        : [
+            s?.metrics?.rouge ? `ROUGE-L ${(s.metrics.rouge.rougeL.fmeasure * 100).toFixed(1)}` : undefined,
+            s?.failures.length ? `flags: ${s.failures.map((f) => f.kind).join(', ')}` : undefined,
+            s?.strategy && s.strategy.strategy !== 'none' ? s.strategy.strategy : undefined,
+          ]
+            .filter(Boolean)
+            .join('; ');
+      const eta = p.etaMs !== undefined && p.done < p.total ? `, ETA ${formatDuration(p.etaMs)}` : '';
+      return `[${p.done}/${p.total}] ${path.basename(p.model ?? '')} · ${p.variant} · ${p.itemId}${what ? ` — ${what}` : ''}${eta}`;
+    }
+    case 'done':
+      return `${p.message} after ${formatDuration(p.elapsedMs)}`;
+  }
+}
+
+/** A plain-text table with aligned columns. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+}
+
+const f100 = (x: number | undefined) => (x === undefined ? '-' : (x * 100).toFixed(1));
+const f1 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
+
+export function runTable(groups: GroupSummary[]): string {
+  return table(
+    ['model', 'variant', 'n', 'R-1', 'R-2', 'R-L', 'refusal%', 'blank%', 'repeat%', 'words', 'TTFT ms', 'gen t/s', 'errors'],
+    groups.map((g) => [
+      g.modelName,
+      g.variant,
+      String(g.samples),
+      f100(g.rouge1?.mean),
+      f100(g.rouge2?.mean),
+      f100(g.rougeL?.mean),
+      f100(g.failureRates.refusal),
+      f100(g.failureRates.blank),
+      f100(g.failureRates.repetition),
+      g.summaryWords ? g.summaryWords.mean.toFixed(0) : '-',
+      g.timeToFirstTokenMs ? g.timeToFirstTokenMs.mean.toFixed(0) : '-',
+      f1(g.generatedTokensPerSecond?.mean),
+      String(g.errors),
+    ]),
+  );
+}
+
+export function scoreTable(result: ScoreResult): string {
+  const rows = result.items.map((x) => [
+    x.id,
+    f100(x.metrics.rouge?.rouge1.fmeasure),
+    f100(x.metrics.rouge?.rouge2.fmeasure),
+    f100(x.metrics.rouge?.rougeL.fmeasure),
+    String(x.metrics.summaryWords),
+    x.failures.map((f) => `${f.kind}: ${f.evidence.slice(0, 60)}`).join('; ') || '-',
+  ]);
+  const a = result.aggregate;
+  rows.push(['mean', f100(a.rouge1?.mean), f100(a.rouge2?.mean), f100(a.rougeL?.mean), a.summaryWords ? a.summaryWords.mean.toFixed(0) : '-', `${f100(a.failureRates.any)}% flagged`]);
+  return table(['id', 'R-1', 'R-2', 'R-L', 'words', 'failures'], rows);
+}
+
+export function registerEvalCommands(program: Command, deps: EvalCommandDeps): void {
+  const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
+  const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
+
+  program
+    .command('eval')
+    .description('Run a long-summary evaluation suite on one or more models (resumable: rerun with the same --out)')
+    .argument('<suite>', 'suite file (.yaml/.yml/.json), or a .jsonl items file with default settings')
+    .option('--model <path>', 'GGUF model to evaluate (repeatable)', collect, [] as string[])
+    .option('--variant <name>', 'prompt variant to run (repeatable; default: all)', collect, [] as string[])
+    .option('--out <dir>', 'output folder (default: eval-runs/<suite>-<time>)')
+    .option('--json', 'print the summary as JSON')
+    .option('--max-items <n>', 'only the first N items', positiveInt)
+    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number }) => {
+      if (opts.model.length === 0) throw new Error('give at least one --model PATH');
+      const suite = loadSuite(suitePath);
+      if (suite.items.length === 0) throw new Error(`${suitePath} has no items`);
+      const outDir = opts.out ?? path.join('eval-runs', `${suite.name}-${timestamp()}`);
+      const controller = new AbortController();
+      const onSigint = () => {
+        err('cancelling… (finished samples are kept; rerun with the same --out to resume)\n');
+        controller.abort();
+      };
+      process.once('SIGINT', onSigint);
+      let run: LoadedRun;
+      try {
+        run = await runEval({
+          suite,
+          models: opts.model.map((m) => path.resolve(m)),
+          variants: opts.variant,
+          outDir,
+          engine: () => deps.createEngine(),
+          ...(opts.maxItems !== undefined ? { maxItems: opts.maxItems } : {}),
+          signal: controller.signal,
+          onProgress: (p) => {
+            const line = formatProgress(p);
+            if (line) err(line + '\n');
+          },
+        });
+      } finally {
+        process.removeListener('SIGINT', onSigint);
+      }
+      if (opts.json) {
+        out(JSON.stringify({ out: run.dir, status: run.info.status, samples: run.info.samples, summary: run.summary }, null, 2) + '\n');
+      } else {
+        out(runTable(run.summary.groups));
+        out(`\n${run.info.status}: ${run.info.samples.done}/${run.info.samples.total} samples in ${run.dir} (report.md, samples.jsonl)\n`);
+      }
+      if (run.info.status === 'cancelled') process.exitCode = 130;
+    });
+
+  program
+    .command('score')
+    .description('Score predictions made elsewhere: JSONL of {"id","prediction","references":[...],"document"?}')
+    .argument('<predictions>', 'predictions .jsonl file')
+    .option('--json', 'print per-item and aggregate results as JSON')
+    .option('--stem', 'Porter-stem tokens for ROUGE (default)')
+    .option('--no-stem', 'do not stem')
+    .action((file: string, opts: { json?: boolean; stem?: boolean }) => {
+      const result = scoreFile(file, { stem: opts.stem ?? true });
+      if (opts.json) out(JSON.stringify(result, null, 2) + '\n');
+      else out(scoreTable(result));
+    });
+}

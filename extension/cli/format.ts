@@ -1,0 +1,42 @@
+// Human-readable model facts for `moe-lens inspect`.
+import type { ModelInfo } from '../engine/types';
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
+}
+
+export function formatModelInfo(info: ModelInfo): string {
+  const p = info.placement;
+  const rows: [string, string][] = [
+    ['model', info.name],
+    ['file', `${info.path} (${formatBytes(info.fileBytes)})`],
+    ['architecture', info.architecture],
+    ['layers', String(info.layers)],
+    [
+      'experts',
+      info.isMoe
+        ? `${info.experts} per layer in ${info.moeLayers.length} MoE layers, ${info.expertsPerToken} used per token${info.sharedExperts ? `, ${info.sharedExperts} shared` : ''}`
+        : 'none (dense model)',
+    ],
+    ['parameters', `${formatCount(info.totalParams)} total, ${formatCount(info.activeParams)} active per token`],
+    ['context', `${info.contextSize} tokens (trained for ${info.trainContextLength})`],
+    ['chat template', info.hasChatTemplate ? 'yes' : 'no'],
+    ['backend', p.backend],
+    ['GPU layers', String(p.gpuLayers)],
+    ['experts in RAM', `${p.cpuMoeLayers} of ${info.layers} layers (${formatBytes(p.expertBytesInRam)} in RAM, ${formatBytes(p.expertBytesOnGpu)} on GPU)`],
+    [p.planned ? 'planned weights' : 'weights', p.weights.map((w) => `${w.device} ${formatBytes(w.bytes)}`).join(', ')],
+    ...(p.contextBytes ? [['context memory', formatBytes(p.contextBytes)] as [string, string]] : []),
+    ...p.notes.map((note) => ['note', note] as [string, string]),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+}

@@ -1,0 +1,302 @@
+// The engine inside the engine process: node-llama-cpp picks and loads llama.cpp (CPU/CUDA/Vulkan/Metal),
+// reads GGUF metadata and renders chat templates; the native addon owns model, context, decode loop and
+// router capture.
+import type { ChatHistoryItem, ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp';
+import { EngineError } from './errors';
+import { describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, type Backend } from './model-file';
+import { loadNativeAddon, type NativeChunk, type NativeSession, type NativeSampling } from './native';
+import type {
+  Engine,
+  GenerateCallbacks,
+  GenerateInput,
+  GenerateRequest,
+  GenerationResult,
+  LoadOptions,
+  ModelInfo,
+  SamplingOptions,
+  StopReason,
+  TokenFrame,
+} from './types';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export const DEFAULT_SAMPLING: SamplingOptions = {
+  temperature: 0.7,
+  topK: 40,
+  topP: 0.95,
+  minP: 0.05,
+  repeatPenalty: 1.1,
+  repeatLastN: 64,
+  seed: 0,
+  maxTokens: 512,
+  stop: [],
+};
+
+/** How often token frames are handed on while tokens flow. */
+const FRAME_INTERVAL_MS = 30;
+
+export class LocalEngine implements Engine {
+  private nlc?: NodeLlamaCpp;
+  private llama?: Llama;
+  private session?: NativeSession;
+  private vocabModel?: LlamaModel;
+  private chatWrapper?: ChatWrapper;
+  private loading?: NativeSession;
+  private generating = false;
+  model: ModelInfo | undefined;
+
+  constructor(private readonly log: LogFn = () => {}) {}
+
+  private async runtime(): Promise<{ nlc: NodeLlamaCpp; llama: Llama }> {
+    if (!this.nlc || !this.llama) {
+      // A real dynamic import: node-llama-cpp is ESM with top-level await.
+      this.nlc = await import('node-llama-cpp');
+      this.llama = await this.nlc.getLlama({
+        gpu: process.env.MOE_LENS_GPU === 'off' ? false : 'auto',
+        logLevel: this.nlc.LlamaLogLevel.warn,
+        logger: (level, message) => this.log(level === 'error' || level === 'fatal' ? 'error' : 'warn', message.trim()),
+      });
+      loadNativeAddon();
+      this.log('info', `llama.cpp backend: ${this.llama.gpu || 'cpu'}`);
+    }
+    return { nlc: this.nlc, llama: this.llama };
+  }
+
+  private async plan(options: LoadOptions) {
+    const { nlc, llama } = await this.runtime();
+    const file = await readModelFile(options.modelPath, nlc);
+    const facts = modelFacts(file);
+    if (options.requireMoe && facts.moeLayers.length === 0)
+      throw new EngineError('not-moe', `${file.path} is a dense model (no experts); MoE Lens needs a Mixture-of-Experts model here`);
+    const backend: Backend = llama.gpu === false ? 'cpu' : llama.gpu;
+    const contextSize = Math.max(64, options.contextSize ?? Math.min(facts.trainContextLength || 4096, 4096));
+    const gpuLayers = backend === 'cpu' ? 0 : typeof options.gpuLayers === 'number' ? options.gpuLayers : facts.layers + 1;
+    let freeVram: number | undefined;
+    let contextVram: number | undefined;
+    if (backend !== 'cpu') {
+      freeVram = (await llama.getVramState()).free;
+      const insights = await nlc.GgufInsights.from(file.info, llama);
+      contextVram = insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: gpuLayers }).gpuVram;
+    }
+    const placement = planPlacement(facts, { backend, gpuLayers, cpuMoe: options.cpuMoe ?? 'auto', freeVram, contextVram });
+    return { file, facts, contextSize, placement };
+  }
+
+  async inspect(options: LoadOptions): Promise<ModelInfo> {
+    const { file, facts, contextSize, placement } = await this.plan(options);
+    return describeModel(file, facts, contextSize, placement);
+  }
+
+  async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
+    if (this.generating) throw new EngineError('busy', 'a generation is running; stop it before loading a model');
+    await this.unload();
+    const { nlc, llama } = await this.runtime();
+    const { file, facts, contextSize, placement } = await this.plan(options);
+    const addon = loadNativeAddon();
+    const session = new addon.NativeSession();
+    this.loading = session;
+    const onAbort = () => session.cancelLoad();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      const loaded = await session.load({
+        path: file.path,
+        gpuLayers: placement.backend === 'cpu' ? 0 : placement.gpuLayers,
+        cpuMoeLayers: placement.cpuMoeLayers,
+        contextSize,
+        threads: options.threads ?? llama.cpuMathCores,
+        moeLayers: facts.moeLayers,
+        expertsPerToken: facts.expertsPerToken,
+      });
+      if (loaded.error) {
+        session.dispose();
+        if (signal?.aborted || loaded.error === 'cancelled') throw new EngineError('aborted', 'model load cancelled');
+        const reason = /unknown model architecture: '([^']+)'/.exec(loaded.log);
+        if (reason) throw new EngineError('unsupported-architecture', `llama.cpp does not support the architecture "${reason[1]}"`);
+        const lastError = loaded.log.split('\n').filter((l) => /error|failed/i.test(l)).pop();
+        throw new EngineError('load-failed', `${loaded.error}${lastError ? `: ${lastError.trim()}` : ''}`);
+      }
+      for (const line of loaded.log.split('\n')) if (/buffer size|override|warn/i.test(line)) this.log('debug', line.trim());
+      const buffers = parseBufferLog(loaded.log);
+      this.vocabModel = await llama.loadModel({ modelPath: file.path, vocabOnly: true });
+      this.chatWrapper = nlc.resolveChatWrapper(this.vocabModel);
+      this.session = session;
+      this.model = describeModel(file, facts, loaded.contextSize, {
+        ...placement,
+        weights: buffers.weights.length ? buffers.weights : placement.weights,
+        contextBytes: buffers.contextBytes || placement.contextBytes,
+        planned: false,
+      });
+      this.log('info', `loaded ${this.model.name}: ${facts.layers} layers, ${facts.experts} experts, top-${facts.expertsPerToken}, context ${loaded.contextSize}`);
+      return this.model;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.loading = undefined;
+    }
+  }
+
+  async unload(): Promise<void> {
+    this.loading?.cancelLoad();
+    this.session?.dispose();
+    this.session = undefined;
+    this.chatWrapper = undefined;
+    await this.vocabModel?.dispose();
+    this.vocabModel = undefined;
+    this.model = undefined;
+  }
+
+  private loaded(): NativeSession {
+    if (!this.session) throw new EngineError('no-model', 'no model is loaded');
+    return this.session;
+  }
+
+  async tokenize(text: string): Promise<number[]> {
+    return Array.from(this.loaded().tokenize(text, false, false));
+  }
+
+  async detokenize(ids: number[]): Promise<string> {
+    const session = this.loaded();
+    return Buffer.concat(ids.map((id) => session.piece(id))).toString('utf8');
+  }
+
+  /** The prompt tokens of an input, and stop strings the chat template adds. */
+  private render(input: GenerateInput): { tokens: Int32Array; stop: string[] } {
+    const session = this.loaded();
+    if (input.kind === 'tokens') return { tokens: Int32Array.from(input.ids), stop: [] };
+    if (input.kind === 'text') return { tokens: session.tokenize(input.text, true, false), stop: [] };
+    if (!this.chatWrapper || !this.vocabModel) throw new EngineError('no-model', 'no model is loaded');
+    const history: ChatHistoryItem[] = input.messages.map((m) =>
+      m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
+    );
+    history.push({ type: 'model', response: [] });
+    const state = this.chatWrapper.generateContextState({ chatHistory: history });
+    const tokens = Int32Array.from(state.contextText.tokenize(this.vocabModel.tokenizer));
+    const stop = state.stopGenerationTriggers
+      .map((trigger) => trigger.values)
+      .filter((values) => values.every((v) => typeof v === 'string'))
+      .map((values) => values.join(''))
+      .filter((s) => s.trim().length > 0);
+    return { tokens, stop };
+  }
+
+  async countTokens(input: GenerateInput): Promise<number> {
+    return this.render(input).tokens.length;
+  }
+
+  async generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
+    const session = this.loaded();
+    const model = this.model!;
+    if (this.generating) throw new EngineError('busy', 'a generation is already running');
+    const { tokens, stop: templateStops } = this.render(request.input);
+    if (tokens.length >= model.contextSize)
+      throw new EngineError(
+        'context-overflow',
+        `the prompt has ${tokens.length} tokens but the context holds ${model.contextSize}; shorten it or raise the context size`,
+      );
+    const sampling: NativeSampling = { ...DEFAULT_SAMPLING, ...request.sampling } as NativeSampling;
+    sampling.stop = [...(request.sampling?.stop ?? []), ...templateStops];
+    const capture = (request.captureRouting ?? true) && model.isMoe;
+    const stream = new AnswerStream(sampling.stop);
+    const k = model.expertsPerToken;
+    const layers = model.moeLayers.length;
+    const decoder = new TextDecoder('utf-8');
+
+    const onChunk = (chunk: NativeChunk) => {
+      const texts: string[] = [];
+      for (let i = 0; i < chunk.ids.length; i++)
+        texts.push(decoder.decode(chunk.pieceBytes.subarray(chunk.pieceOffsets[i], chunk.pieceOffsets[i + 1])));
+      const textDelta = chunk.generated ? stream.push(chunk.pieceBytes) : '';
+      const frame: TokenFrame = {
+        phase: chunk.generated ? 'generated' : 'prompt',
+        firstIndex: chunk.firstIndex,
+        ids: chunk.ids,
+        texts,
+        textDelta,
+        experts: chunk.experts,
+        weights: chunk.weights,
+        k: capture ? k : 0,
+        layers: capture ? layers : 0,
+      };
+      callbacks.onFrame?.(frame);
+    };
+
+    const onAbort = () => session.abort();
+    if (callbacks.signal?.aborted) throw new EngineError('aborted', 'generation cancelled');
+    callbacks.signal?.addEventListener('abort', onAbort);
+    this.generating = true;
+    try {
+      const result = await session.generate(tokens, sampling, capture, FRAME_INTERVAL_MS, onChunk);
+      if (result.error) {
+        if (result.error.startsWith('context-overflow')) throw new EngineError('context-overflow', result.error.slice(18));
+        throw new EngineError('internal', result.error);
+      }
+      return {
+        text: stream.finish(),
+        stopReason: result.stopReason as StopReason,
+        promptTokens: result.promptTokens,
+        generatedTokens: result.generatedTokens,
+        promptTokensPerSecond: result.promptMs > 0 ? (result.evaluatedPromptTokens * 1000) / result.promptMs : 0,
+        generatedTokensPerSecond: result.generateMs > 0 ? (result.generatedTokens * 1000) / result.generateMs : 0,
+        timeToFirstTokenMs: result.firstTokenMs,
+        routingCaptured: result.routingCaptured,
+      };
+    } finally {
+      this.generating = false;
+      callbacks.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+    await this.llama?.dispose();
+    this.llama = undefined;
+  }
+}
+
+/**
+ * The answer text as it streams: complete UTF-8 only, cut at the first stop string, and holding back a
+ * tail that could still become a stop string.
+ */
+export class AnswerStream {
+  private readonly decoder = new TextDecoder('utf-8');
+  private text = '';
+  private emitted = 0;
+  private stoppedAt = -1;
+
+  constructor(private readonly stops: string[]) {}
+
+  push(bytes: Uint8Array): string {
+    if (this.stoppedAt >= 0) return '';
+    this.text += this.decoder.decode(bytes, { stream: true });
+    return this.release(false);
+  }
+
+  finish(): string {
+    if (this.stoppedAt < 0) this.text += this.decoder.decode();
+    this.release(true);
+    return this.text.slice(0, this.stoppedAt >= 0 ? this.stoppedAt : this.text.length);
+  }
+
+  private release(final: boolean): string {
+    let end = this.text.length;
+    for (const stop of this.stops) {
+      const at = this.text.indexOf(stop, Math.max(0, this.emitted - stop.length));
+      if (at >= 0 && at < end) {
+        end = at;
+        this.stoppedAt = at;
+      }
+    }
+    if (this.stoppedAt < 0 && !final) {
+      for (const stop of this.stops)
+        for (let n = Math.min(stop.length - 1, this.text.length); n > 0; n--)
+          if (this.text.endsWith(stop.slice(0, n))) {
+            end = Math.min(end, this.text.length - n);
+            break;
+          }
+    }
+    end = Math.max(end, this.emitted);
+    const delta = this.text.slice(this.emitted, end);
+    this.emitted = end;
+    return delta;
+  }
+}

@@ -1,0 +1,232 @@
+// Reads a GGUF file's facts before any weights are loaded: validation with clear errors, the MoE
+// configuration, parameter counts and the placement plan (which layers' experts live in system RAM).
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
+import { EngineError } from './errors';
+import type { CpuMoe, ModelInfo, PlacementReport } from './types';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+
+/** Bytes per block and elements per block of the ggml types GGUF models use. */
+const GGML_TYPE_SIZE: Record<number, [bytes: number, elements: number]> = {
+  0: [4, 1], 1: [2, 1], 2: [18, 32], 3: [20, 32], 6: [22, 32], 7: [24, 32], 8: [34, 32], 9: [36, 32],
+  10: [84, 256], 11: [110, 256], 12: [144, 256], 13: [176, 256], 14: [210, 256], 15: [292, 256],
+  16: [66, 256], 17: [74, 256], 18: [98, 256], 19: [50, 256], 20: [18, 32], 21: [110, 256], 22: [82, 256],
+  23: [136, 256], 24: [1, 1], 25: [2, 1], 26: [4, 1], 27: [8, 1], 28: [8, 1], 29: [56, 256], 30: [2, 1],
+  34: [54, 256], 35: [66, 256], 39: [17, 32],
+};
+
+const EXPERT_TENSOR = /\.ffn_(up|down|gate|gate_up)_(ch|)exps\./;
+const SHARED_EXPERT_TENSOR = /_shexp\./;
+const ROUTER_TENSOR = /^blk\.(\d+)\.ffn_gate_inp\.weight$/;
+
+export interface TensorFacts {
+  name: string;
+  layer: number | undefined;
+  elements: number;
+  bytes: number;
+  isExpert: boolean;
+}
+
+export interface ModelFile {
+  path: string;
+  fileBytes: number;
+  info: GgufFileInfo;
+  architecture: string;
+  tensors: TensorFacts[];
+}
+
+function tensorFacts(tensor: GgufTensorInfo): TensorFacts {
+  const elements = tensor.dimensions.reduce<number>((n, d) => n * Number(d), 1);
+  const [blockBytes, blockElements] = GGML_TYPE_SIZE[tensor.ggmlType] ?? [4, 1];
+  const layer = /^blk\.(\d+)\./.exec(tensor.name)?.[1];
+  return {
+    name: tensor.name,
+    layer: layer === undefined ? undefined : Number(layer),
+    elements,
+    bytes: Math.ceil(elements / blockElements) * blockBytes,
+    isExpert: EXPERT_TENSOR.test(tensor.name + '.'),
+  };
+}
+
+/** Validates the file and reads its GGUF header. Every failure is an EngineError with one clear line. */
+export async function readModelFile(modelPath: string, nlc: NodeLlamaCpp): Promise<ModelFile> {
+  const file = path.resolve(modelPath);
+  const name = path.basename(file);
+  const stats = await stat(file).catch(() => undefined);
+  if (!stats) throw new EngineError('file-not-found', `model file not found: ${file}`);
+  if (!stats.isFile()) throw new EngineError('not-a-file', `not a file: ${file}`);
+  if (stats.size === 0) throw new EngineError('empty-file', `the model file is empty: ${file}`);
+
+  const handle = await open(file, 'r');
+  const magic = Buffer.alloc(4);
+  try {
+    await handle.read(magic, 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+  if (magic.toString('latin1') !== 'GGUF') throw new EngineError('not-gguf', `${name} is not a GGUF model file`);
+
+  let info: GgufFileInfo;
+  try {
+    info = await nlc.readGgufFileInfo(file, { readTensorInfo: true, logWarnings: false, spliceSplitFiles: false });
+  } catch (error) {
+    throw new EngineError('truncated-gguf', `${name} is a damaged or truncated GGUF file (${(error as Error).message})`);
+  }
+  const tensorInfo = info.fullTensorInfo ?? info.tensorInfo ?? [];
+  const tensors = tensorInfo.map(tensorFacts);
+  const dataEnd = tensorInfo.reduce((end, t, i) => Math.max(end, Number(t.fileOffset) + tensors[i].bytes), 0);
+  if (dataEnd > stats.size)
+    throw new EngineError('truncated-gguf', `${name} is truncated: its tensors need ${dataEnd} bytes but the file has ${stats.size}`);
+  const architecture = String(info.metadata?.general?.architecture ?? '');
+  if (!architecture) throw new EngineError('not-gguf', `${name} has no general.architecture: not a model GGUF`);
+  return { path: file, fileBytes: stats.size, info, architecture, tensors };
+}
+
+function metaNumber(file: ModelFile, key: string): number | undefined {
+  const archMeta = (file.info.metadata as unknown as Record<string, Record<string, unknown>>)[file.architecture];
+  let value: unknown = archMeta;
+  for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+  if (Array.isArray(value)) value = value[0];
+  return typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
+}
+
+export interface ModelFacts {
+  layers: number;
+  moeLayers: number[];
+  experts: number;
+  expertsPerToken: number;
+  sharedExperts: number;
+  totalParams: number;
+  activeParams: number;
+  embeddingLength: number;
+  vocabSize: number;
+  trainContextLength: number;
+  /** Expert weight bytes per layer index. */
+  expertBytesByLayer: Map<number, number>;
+  weightBytes: number;
+}
+
+export function modelFacts(file: ModelFile): ModelFacts {
+  const layers = metaNumber(file, 'block_count') ?? 0;
+  const experts = metaNumber(file, 'expert_count') ?? 0;
+  const expertsPerToken = metaNumber(file, 'expert_used_count') ?? 0;
+  const moeLayers = [...new Set(file.tensors.flatMap((t) => ROUTER_TENSOR.exec(t.name)?.[1] ?? []).map(Number))].sort((a, b) => a - b);
+  const expertBytesByLayer = new Map<number, number>();
+  let totalParams = 0;
+  let activeParams = 0;
+  for (const t of file.tensors) {
+    totalParams += t.elements;
+    activeParams += t.isExpert && experts > 0 ? (t.elements * expertsPerToken) / experts : t.elements;
+    if (t.isExpert && t.layer !== undefined) expertBytesByLayer.set(t.layer, (expertBytesByLayer.get(t.layer) ?? 0) + t.bytes);
+  }
+  const tokens = (file.info.metadata as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens;
+  return {
+    layers,
+    moeLayers: experts > 0 ? moeLayers : [],
+    experts,
+    expertsPerToken,
+    sharedExperts: file.tensors.some((t) => SHARED_EXPERT_TENSOR.test(t.name)) ? Math.max(1, metaNumber(file, 'expert_shared_count') ?? 1) : 0,
+    totalParams,
+    activeParams: Math.round(activeParams),
+    embeddingLength: metaNumber(file, 'embedding_length') ?? 0,
+    vocabSize: metaNumber(file, 'vocab_size') ?? tokens?.length ?? 0,
+    trainContextLength: metaNumber(file, 'context_length') ?? 0,
+    expertBytesByLayer,
+    weightBytes: file.tensors.reduce((n, t) => n + t.bytes, 0),
+  };
+}
+
+export type Backend = PlacementReport['backend'];
+
+export interface PlanInput {
+  backend: Backend;
+  gpuLayers: number;
+  cpuMoe: CpuMoe;
+  /** Free VRAM in bytes (for 'auto'), and what the context will take on the GPU. */
+  freeVram?: number;
+  contextVram?: number;
+}
+
+/** Which leading layers keep their experts in RAM, and the bytes on each side. */
+export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementReport {
+  const notes: string[] = [];
+  const totalExperts = [...facts.expertBytesByLayer.values()].reduce((a, b) => a + b, 0);
+  const expertsInFirst = (n: number) =>
+    [...facts.expertBytesByLayer].filter(([layer]) => layer < n).reduce((sum, [, bytes]) => sum + bytes, 0);
+  const gpu = input.backend !== 'cpu' && input.gpuLayers > 0;
+  let cpuMoeLayers: number;
+  if (!gpu || facts.moeLayers.length === 0) {
+    cpuMoeLayers = 0;
+    if (!gpu && input.cpuMoe !== 'none') notes.push('CPU backend: all weights are in system RAM; MoE offload has no effect.');
+  } else if (input.cpuMoe === 'all') cpuMoeLayers = facts.layers;
+  else if (input.cpuMoe === 'none') cpuMoeLayers = 0;
+  else if (input.cpuMoe === 'auto') {
+    const budget = (input.freeVram ?? 0) * 0.95 - (input.contextVram ?? 0);
+    cpuMoeLayers = facts.layers;
+    for (let n = 0; n <= facts.layers; n++) {
+      if (facts.weightBytes - expertsInFirst(n) <= budget) {
+        cpuMoeLayers = n;
+        break;
+      }
+    }
+    notes.push(`auto: ${cpuMoeLayers} of ${facts.layers} layers keep their experts in RAM to fit ${(budget / 2 ** 20).toFixed(0)} MiB of free VRAM with the context`);
+  } else cpuMoeLayers = Math.max(0, Math.min(facts.layers, Math.floor(input.cpuMoe)));
+
+  const expertBytesInRam = gpu ? expertsInFirst(cpuMoeLayers) : totalExperts;
+  const gpuBytes = gpu ? facts.weightBytes - expertBytesInRam : 0;
+  const weights = [
+    ...(gpu ? [{ device: input.backend.toUpperCase(), bytes: gpuBytes }] : []),
+    { device: 'CPU', bytes: facts.weightBytes - gpuBytes },
+  ].filter((d) => d.bytes > 0);
+  return {
+    backend: input.backend,
+    gpuLayers: gpu ? input.gpuLayers : 0,
+    cpuMoeLayers,
+    weights,
+    expertBytesInRam,
+    expertBytesOnGpu: totalExperts - expertBytesInRam,
+    contextBytes: input.contextVram,
+    planned: true,
+    notes,
+  };
+}
+
+/** Model buffers from llama.cpp's load log: "load_tensors:   CPU_Mapped model buffer size =     3.73 MiB". */
+export function parseBufferLog(log: string): { weights: { device: string; bytes: number }[]; contextBytes: number } {
+  const weights = new Map<string, number>();
+  let contextBytes = 0;
+  for (const match of log.matchAll(/^\S+:\s+(\S+) (model|KV|compute|output|RS) buffer size =\s+([\d.]+) MiB/gm)) {
+    const bytes = Math.round(Number(match[3]) * 2 ** 20);
+    if (match[2] === 'model') {
+      const device = match[1].replace(/_(Mapped|Host|REPACK)$/, '');
+      weights.set(device, (weights.get(device) ?? 0) + bytes);
+    } else contextBytes += bytes;
+  }
+  return { weights: [...weights].map(([device, bytes]) => ({ device, bytes })), contextBytes };
+}
+
+export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): ModelInfo {
+  const meta = file.info.metadata as { general?: { name?: string }; tokenizer?: { chat_template?: string } };
+  return {
+    path: file.path,
+    name: meta.general?.name || path.basename(file.path, '.gguf'),
+    architecture: file.architecture,
+    layers: facts.layers,
+    moeLayers: facts.moeLayers,
+    experts: facts.experts,
+    expertsPerToken: facts.expertsPerToken,
+    sharedExperts: facts.sharedExperts,
+    isMoe: facts.moeLayers.length > 0,
+    totalParams: facts.totalParams,
+    activeParams: facts.activeParams,
+    embeddingLength: facts.embeddingLength,
+    vocabSize: facts.vocabSize,
+    trainContextLength: facts.trainContextLength,
+    contextSize,
+    fileBytes: file.fileBytes,
+    hasChatTemplate: typeof meta.tokenizer?.chat_template === 'string',
+    placement,
+  };
+}

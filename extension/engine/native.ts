@@ -1,0 +1,106 @@
+// Loads the MoE Lens native addon next to node-llama-cpp's llama.cpp (which must be loaded first).
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { EngineError } from './errors';
+
+export interface NativeChunk {
+  generated: boolean;
+  firstIndex: number;
+  ids: Int32Array;
+  pieceBytes: Uint8Array;
+  pieceOffsets: Int32Array;
+  experts: Uint16Array;
+  weights: Float32Array;
+}
+
+export interface NativeGenerateResult {
+  error: string;
+  stopReason: string;
+  promptTokens: number;
+  evaluatedPromptTokens: number;
+  generatedTokens: number;
+  promptMs: number;
+  generateMs: number;
+  firstTokenMs: number;
+  routingCaptured: boolean;
+}
+
+export interface NativeLoadParams {
+  path: string;
+  gpuLayers: number;
+  cpuMoeLayers: number;
+  contextSize: number;
+  batchSize?: number;
+  threads?: number;
+  moeLayers: number[];
+  expertsPerToken: number;
+}
+
+export interface NativeSampling {
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  repeatLastN: number;
+  seed: number;
+  maxTokens: number;
+  stop: string[];
+}
+
+export interface NativeSession {
+  load(params: NativeLoadParams): Promise<{ error: string; log: string; contextSize: number }>;
+  cancelLoad(): void;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
+  piece(id: number): Buffer;
+  generate(
+    tokens: Int32Array,
+    sampling: NativeSampling,
+    capture: boolean,
+    emitIntervalMs: number,
+    onChunk: (chunk: NativeChunk) => void,
+  ): Promise<NativeGenerateResult>;
+  abort(): void;
+  finalRouterNode(): string;
+  dispose(): void;
+}
+
+export interface NativeAddon {
+  init(release: string): { llamaPath: string; ggmlBasePath: string; supportsGpuOffload: boolean };
+  NativeSession: new () => NativeSession;
+  builtForRelease: string;
+}
+
+/** The package root: two levels above dist/*.js or extension/engine/*.ts. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Call after node-llama-cpp's getLlama(): the addon binds to the libllama it loaded. */
+export function loadNativeAddon(): NativeAddon {
+  if (addon) return addon;
+  const root = packageRoot();
+  const file = path.join(root, 'native', 'build', 'Release', 'moe_lens.node');
+  if (!existsSync(file)) throw new EngineError('internal', `the native addon is not built (${file}); run \`npm run build:native\``);
+  const loaded = createRequire(__filename)(file) as NativeAddon;
+  const infoFile = path.join(root, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp.info.json');
+  const release = existsSync(infoFile) ? (JSON.parse(readFileSync(infoFile, 'utf8')) as { tag: string }).tag : loaded.builtForRelease;
+  if (release !== loaded.builtForRelease)
+    throw new EngineError(
+      'version-mismatch',
+      `the native addon was built for llama.cpp ${loaded.builtForRelease} but node-llama-cpp ships ${release}; run \`npm run build:native\``,
+    );
+  try {
+    loaded.init(loaded.builtForRelease);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new EngineError(message.includes('mismatch') ? 'version-mismatch' : 'internal', message);
+  }
+  addon = loaded;
+  return addon;
+}
