@@ -18,11 +18,7 @@ export interface ChatSettings {
 
 export interface ConversationStore {
   load(): unknown;
-  save(data: unknown): Thenable<void> | Promise<void> | void;
-}
-
-interface Thenable<T> {
-  then<R>(onfulfilled?: (value: T) => R | Thenable<R>, onrejected?: (reason: unknown) => R | Thenable<R>): Thenable<R>;
+  save(data: unknown): PromiseLike<void> | void;
 }
 
 export interface ChatControllerOptions {
@@ -323,6 +319,15 @@ export class ChatController {
     if (assistant && note) this.addNote(assistant, note);
     this.active.abort.abort();
     return true;
+  }
+
+  /**
+   * Model settings changed: the next answer loads the new model. An answer being generated finishes with
+   * the old one; a turn still waiting for the old model's load is stopped with a note (Retry uses the new one).
+   */
+  modelChanged(): void {
+    if (this.active?.phase === 'loading') this.stop('The model setting changed while loading; press Retry to use the new model.');
+    this.o.session.invalidate();
   }
 
   /** Regenerates the answer of a user turn (or of the user turn before an assistant turn). */

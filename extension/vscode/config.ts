@@ -1,0 +1,129 @@
+// The one typed accessor for `contributes.configuration` (section `moeLens`). No runtime `vscode` import:
+// callers pass `vscode.workspace.getConfiguration(CONFIG_SECTION)` (anything with `get`), so parsing is
+// unit-tested with plain vitest.
+import type { CpuMoe, LoadOptions, SamplingOptions } from '../engine/types';
+
+export const CONFIG_SECTION = 'moeLens';
+
+export interface ConfigSource {
+  get<T>(key: string): T | undefined;
+}
+
+export interface MoeLensConfig {
+  /** Absolute path of the GGUF to use; '' = the built-in demo model. */
+  modelPath: string;
+  gpuLayers: 'auto' | 'max' | number;
+  moeOffload: CpuMoe;
+  /** 0 = the model's default (min(training context, 4096)). */
+  contextSize: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repeatPenalty: number;
+  maxTokens: number;
+  /** -1 = a new random seed for every answer. */
+  seed: number;
+  systemPrompt: string;
+  captureRouting: boolean;
+}
+
+export const DEFAULTS: MoeLensConfig = {
+  modelPath: '',
+  gpuLayers: 'auto',
+  moeOffload: 'auto',
+  contextSize: 0,
+  temperature: 0.7,
+  topK: 40,
+  topP: 0.95,
+  minP: 0.05,
+  repeatPenalty: 1.1,
+  maxTokens: 512,
+  seed: -1,
+  systemPrompt: 'You are a helpful assistant. Answer concisely.',
+  captureRouting: true,
+};
+
+/** Settings whose change means the model must be loaded again (on next use). */
+export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize'] as const;
+
+/** `auto` | `all` | `none` | a number of leading layers whose experts stay in RAM. Invalid → `auto`. */
+export function parseMoeOffload(value: unknown): CpuMoe {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value !== 'string') return 'auto';
+  const v = value.trim().toLowerCase();
+  if (v === 'auto' || v === 'all' || v === 'none') return v;
+  if (/^\d+$/.test(v)) return Number.parseInt(v, 10);
+  return 'auto';
+}
+
+/** `auto` | `max` | a number of layers on the GPU. Invalid → `auto`. */
+export function parseGpuLayers(value: unknown): 'auto' | 'max' | number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value !== 'string') return 'auto';
+  const v = value.trim().toLowerCase();
+  if (v === 'auto' || v === 'max') return v;
+  if (/^\d+$/.test(v)) return Number.parseInt(v, 10);
+  return 'auto';
+}
+
+function num(value: unknown, fallback: number, min: number, max: number, integer = false): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n)) return fallback;
+  const clamped = Math.min(max, Math.max(min, n));
+  return integer ? Math.round(clamped) : clamped;
+}
+
+export function parseConfig(source: ConfigSource): MoeLensConfig {
+  const get = (key: keyof MoeLensConfig) => {
+    try {
+      return source.get<unknown>(key);
+    } catch {
+      return undefined;
+    }
+  };
+  const modelPath = get('modelPath');
+  const systemPrompt = get('systemPrompt');
+  const capture = get('captureRouting');
+  return {
+    modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
+    gpuLayers: parseGpuLayers(get('gpuLayers')),
+    moeOffload: parseMoeOffload(get('moeOffload')),
+    contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
+    temperature: num(get('temperature'), DEFAULTS.temperature, 0, 5),
+    topK: num(get('topK'), DEFAULTS.topK, 0, 100000, true),
+    topP: num(get('topP'), DEFAULTS.topP, 0, 1),
+    minP: num(get('minP'), DEFAULTS.minP, 0, 1),
+    repeatPenalty: num(get('repeatPenalty'), DEFAULTS.repeatPenalty, 0, 10),
+    maxTokens: num(get('maxTokens'), DEFAULTS.maxTokens, 1, 1 << 20, true),
+    seed: num(get('seed'), DEFAULTS.seed, -1, 0xffffffff, true),
+    systemPrompt: typeof systemPrompt === 'string' ? systemPrompt : DEFAULTS.systemPrompt,
+    captureRouting: typeof capture === 'boolean' ? capture : DEFAULTS.captureRouting,
+  };
+}
+
+export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LoadOptions {
+  return {
+    modelPath,
+    gpuLayers: config.gpuLayers,
+    cpuMoe: config.moeOffload,
+    ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
+  };
+}
+
+export function samplingFrom(config: MoeLensConfig, random: () => number = Math.random): Partial<SamplingOptions> & { maxTokens: number } {
+  return {
+    temperature: config.temperature,
+    topK: config.topK,
+    topP: config.topP,
+    minP: config.minP,
+    repeatPenalty: config.repeatPenalty,
+    maxTokens: config.maxTokens,
+    seed: config.seed >= 0 ? config.seed : Math.floor(random() * 0xffffffff),
+  };
+}
+
+/** True when a configuration change event touches settings that need a model reload. */
+export function affectsModel(affects: (section: string) => boolean): boolean {
+  return MODEL_SETTING_KEYS.some((k) => affects(`${CONFIG_SECTION}.${k}`));
+}

@@ -1,0 +1,294 @@
+// Wires the extension together: engine, chat controller, views, commands, status bar, settings.
+// Everything here is a thin adapter; chat logic lives in extension/chat (vscode-free).
+import * as vscode from 'vscode';
+import type { Engine } from '../engine/types';
+import type { WebviewToHost } from '../protocol';
+import { ChatController } from '../chat/controller';
+import type { Log } from '../chat/events';
+import { ModelSession, describeError } from '../chat/session';
+import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
+import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
+import { ensureDemoModel } from './demo';
+import { ModelPanel } from './model-panel';
+import { ModelPicker } from './models';
+import { exportRouting } from './routing-export';
+import { StatusBar } from './status-bar';
+
+export const CONVERSATION_KEY = 'moeLens.conversation';
+
+export interface HostDeps {
+  context: vscode.ExtensionContext;
+  channel: vscode.LogOutputChannel;
+  log: Log;
+  /** Creates the engine; must not start anything heavy (the client forks on first call). */
+  createEngine: () => Engine;
+  /** Optional handler for `evals.request` messages and the Run Eval command (wired by extension.ts). */
+  evals?: EvalsWiring;
+}
+
+export interface EvalsWiring {
+  handleRequest(body: unknown, reply: (body: unknown) => void): void | Promise<void>;
+  runEvalCommand(host: MoeLensHost): Promise<void>;
+}
+
+export class MoeLensHost implements vscode.Disposable {
+  private engineInstance: Engine | undefined;
+  readonly session: ModelSession;
+  readonly controller: ChatController;
+  readonly view: ChatViewProvider;
+  readonly panel: ModelPanel;
+  readonly picker: ModelPicker;
+  readonly status: StatusBar;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(private readonly deps: HostDeps) {
+    const { context, log } = deps;
+    // A lazy proxy: nothing is created (no process forked) until the engine is first used.
+    const engine = this.lazyEngine();
+    this.session = new ModelSession(engine, () => this.resolveModel(), log);
+    this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.controller.postSnapshot(), log);
+    this.controller = new ChatController({
+      engine,
+      session: this.session,
+      settings: () => {
+        const c = this.config();
+        return { systemPrompt: c.systemPrompt, sampling: samplingFrom(c), captureRouting: c.captureRouting };
+      },
+      post: (m) => this.view.post(m),
+      store: {
+        load: () => context.workspaceState.get(CONVERSATION_KEY),
+        save: (data) => context.workspaceState.update(CONVERSATION_KEY, data),
+      },
+      log,
+    });
+    this.panel = new ModelPanel(context.extensionUri);
+    this.picker = new ModelPicker(context, log);
+    this.status = new StatusBar();
+    this.refreshStatus();
+
+    this.subs.push(
+      vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, this.view, { webviewOptions: { retainContextWhenHidden: false } }),
+      this.view,
+      this.panel,
+      this.status,
+      this.session.onDidChange(() => this.refreshStatus()),
+      this.controller.onDidFinishTurn((e) => this.refreshStatus(e.tokensPerSecond)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration(CONFIG_SECTION)) return;
+        if (affectsModel((s) => e.affectsConfiguration(s))) {
+          log('info', 'Model settings changed; the model is loaded again on next use');
+          this.controller.modelChanged();
+        }
+        this.controller.postModelState();
+        this.refreshStatus();
+      }),
+    );
+    this.registerCommands();
+  }
+
+  private lazyEngine(): Engine {
+    const get = () => (this.engineInstance ??= this.deps.createEngine());
+    return {
+      get model() {
+        return get().model;
+      },
+      inspect: (o) => get().inspect(o),
+      load: (o, s) => get().load(o, s),
+      unload: async () => {
+        if (this.engineInstance) await this.engineInstance.unload();
+      },
+      tokenize: (t) => get().tokenize(t),
+      detokenize: (ids) => get().detokenize(ids),
+      countTokens: (i) => get().countTokens(i),
+      generate: (r, c) => get().generate(r, c),
+      dispose: async () => {
+        if (this.engineInstance) await this.engineInstance.dispose();
+      },
+    };
+  }
+
+  /** The engine used by the chat (and evals): created on first use. */
+  get engine(): Engine {
+    return (this.engineInstance ??= this.deps.createEngine());
+  }
+
+  config(): MoeLensConfig {
+    return parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
+  }
+
+  private async resolveModel() {
+    const c = this.config();
+    if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
+    const file = await ensureDemoModel(this.deps.context.globalStorageUri.fsPath, (m) => this.deps.log('info', m));
+    return { options: loadOptionsFrom(c, file), isDemo: true };
+  }
+
+  private refreshStatus(tokensPerSecond?: number): void {
+    const c = this.config();
+    const label = c.modelPath ? c.modelPath.split(/[\\/]/).pop() ?? c.modelPath : 'demo model';
+    this.status.update(this.session.summary(c.captureRouting), label, tokensPerSecond);
+  }
+
+  private onMessage(message: WebviewToHost): void {
+    const { log } = this.deps;
+    switch (message.type) {
+      case 'chat.send':
+        void this.controller.send(String(message.text ?? ''));
+        return;
+      case 'chat.stop':
+        this.controller.stop();
+        return;
+      case 'chat.retry':
+        void this.controller.retry(message.turnId);
+        return;
+      case 'chat.new':
+        this.controller.newChat();
+        return;
+      case 'chat.copy':
+        void vscode.env.clipboard.writeText(String(message.text ?? ''));
+        return;
+      case 'chat.insertCode':
+        void this.insertCode(String(message.code ?? ''));
+        return;
+      case 'model.select':
+        void vscode.commands.executeCommand('moeLens.selectModel');
+        return;
+      case 'model.showInfo':
+        void vscode.commands.executeCommand('moeLens.showModelInfo');
+        return;
+      case 'routing.setCapture':
+        void this.setCapture(!!message.enabled);
+        return;
+      case 'routing.export':
+        exportRouting(this.controller.conversation, message.format === 'csv' ? 'csv' : 'jsonl', Array.isArray(message.turnIds) ? message.turnIds : []).catch(
+          (error: unknown) => void vscode.window.showErrorMessage(`MoE Lens: export failed: ${describeError(error)}`),
+        );
+        return;
+      case 'lens.explain':
+        this.view.post({ type: 'lens.showExplanation' });
+        return;
+      case 'evals.request':
+        if (this.deps.evals) {
+          Promise.resolve(this.deps.evals.handleRequest(message.body, (body) => this.view.post({ type: 'evals.response', body }))).catch((error: unknown) =>
+            this.view.post({ type: 'evals.response', body: { type: 'evals.error', message: describeError(error) } }),
+          );
+        }
+        return;
+      case 'webview.error':
+        log('error', `Webview: ${message.message}`);
+        return;
+      default:
+        log('debug', `Unhandled webview message ${(message as { type: string }).type}`);
+    }
+  }
+
+  private async insertCode(code: string): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor) {
+      await editor.edit((b) => b.replace(editor.selection, code));
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument({ content: code });
+    await vscode.window.showTextDocument(doc);
+  }
+
+  async setCapture(enabled: boolean): Promise<void> {
+    await vscode.workspace.getConfiguration(CONFIG_SECTION).update('captureRouting', enabled, vscode.ConfigurationTarget.Global);
+  }
+
+  async showModelInfo(): Promise<void> {
+    const info = this.session.info;
+    if (info && this.session.isLoaded) {
+      this.panel.show({ info, isDemo: this.session.isDemo, source: 'loaded' });
+      return;
+    }
+    try {
+      const resolved = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'MoE Lens: reading model' },
+        async () => {
+          const r = await this.resolveModel();
+          return { r, info: await this.engine.inspect(r.options) };
+        },
+      );
+      this.panel.show({ info: resolved.info, isDemo: resolved.r.isDemo, source: 'planned' });
+    } catch (error) {
+      this.deps.log('error', `Show Model Info: ${describeError(error)}`);
+      this.panel.show({ isDemo: false, source: 'planned', error: describeError(error) });
+    }
+  }
+
+  async summarizeSelection(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.selection.isEmpty) {
+      void vscode.window.showInformationMessage('MoE Lens: select some code to summarize first.');
+      return;
+    }
+    const doc = editor.document;
+    const sel = editor.selection;
+    const code = doc.getText(sel);
+    await this.view.reveal(false);
+    await this.controller.summarize({
+      fileName: doc.isUntitled ? doc.uri.path : doc.fileName,
+      languageId: doc.languageId,
+      code,
+      startLine: sel.start.line + 1,
+    });
+  }
+
+  private registerCommands(): void {
+    const { context } = this.deps;
+    const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
+      context.subscriptions.push(
+        vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+          try {
+            return await fn(...args);
+          } catch (error) {
+            this.deps.log('error', `${id}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+            void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
+          }
+        }),
+      );
+    reg('moeLens.openChat', () => this.view.reveal(true));
+    reg('moeLens.selectModel', () => this.picker.pick());
+    reg('moeLens.downloadModel', (uri) => this.picker.download(typeof uri === 'string' ? uri : undefined));
+    reg('moeLens.summarizeSelection', () => this.summarizeSelection());
+    reg('moeLens.newChat', async () => {
+      this.controller.newChat();
+      await this.view.reveal(true);
+    });
+    reg('moeLens.stopGeneration', () => {
+      if (!this.controller.stop()) void vscode.window.setStatusBarMessage('MoE Lens: nothing is being generated', 3000);
+    });
+    reg('moeLens.showModelInfo', () => this.showModelInfo());
+    reg('moeLens.toggleRoutingCapture', async () => {
+      const next = !this.config().captureRouting;
+      await this.setCapture(next);
+      void vscode.window.setStatusBarMessage(`MoE Lens: routing capture ${next ? 'on' : 'off'}`, 3000);
+    });
+    reg('moeLens.showLogs', () => this.deps.channel.show(true));
+    reg('moeLens.runEval', async () => {
+      if (!this.deps.evals) {
+        void vscode.window.showWarningMessage('MoE Lens: the eval runner is not available in this build.');
+        return;
+      }
+      await this.deps.evals.runEvalCommand(this);
+    });
+  }
+
+  async dispose(): Promise<void> {
+    try {
+      await this.controller.dispose();
+    } catch (error) {
+      this.deps.log('warn', `Saving on shutdown failed: ${describeError(error)}`);
+    }
+    this.subs.forEach((d) => d.dispose());
+    this.session.dispose();
+    if (this.engineInstance) {
+      try {
+        await this.engineInstance.dispose();
+      } catch {
+        // the engine process may already be gone
+      }
+    }
+  }
+}

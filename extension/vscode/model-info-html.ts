@@ -1,0 +1,93 @@
+// The Model panel: plain HTML built from ModelInfo with escaping (no vscode import, no script).
+import type { ModelInfo } from '../engine/types';
+import { DEMO_MODEL_LABEL } from '../chat/session';
+import { buildPage, escapeHtml } from './html';
+
+export function formatParams(n: number): string {
+  if (!Number.isFinite(n) || n <= 0) return '—';
+  if (n >= 1e9) return `${(n / 1e9).toFixed(n >= 1e10 ? 1 : 2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 1 : 2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return '—';
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+function row(label: string, value: string): string {
+  return `<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`;
+}
+
+export interface ModelPanelState {
+  info?: ModelInfo;
+  isDemo: boolean;
+  /** 'loaded' = facts from the running engine; 'planned' = from the GGUF alone. */
+  source: 'loaded' | 'planned';
+  error?: string;
+}
+
+export function modelInfoBody(state: ModelPanelState): string {
+  const { info } = state;
+  if (!info) {
+    return `<main><h1>MoE Lens — model</h1><p class="error">${escapeHtml(state.error ?? 'No model information available.')}</p></main>`;
+  }
+  const p = info.placement;
+  const layersWithExperts = info.moeLayers.length;
+  const activeShare = info.totalParams > 0 ? ` (${((info.activeParams / info.totalParams) * 100).toFixed(1)}%)` : '';
+  const facts = [
+    row('File', `<code>${escapeHtml(info.path)}</code> (${escapeHtml(formatBytes(info.fileBytes))})`),
+    row('Architecture', escapeHtml(info.architecture)),
+    row('Mixture of experts', info.isMoe ? 'yes' : 'no (dense model)'),
+    row('Experts', escapeHtml(info.experts)),
+    row('Experts per token', escapeHtml(info.expertsPerToken)),
+    ...(info.sharedExperts ? [row('Shared experts', escapeHtml(info.sharedExperts))] : []),
+    row('Layers', `${escapeHtml(info.layers)} (${escapeHtml(layersWithExperts)} with an expert router)`),
+    row('Total parameters', escapeHtml(formatParams(info.totalParams))),
+    row('Active parameters per token', escapeHtml(formatParams(info.activeParams) + activeShare)),
+    row('Embedding length', escapeHtml(info.embeddingLength)),
+    row('Vocabulary', escapeHtml(info.vocabSize)),
+    row('Context', `${escapeHtml(info.contextSize)} tokens (trained on ${escapeHtml(info.trainContextLength)})`),
+    row('Chat template', info.hasChatTemplate ? 'from the model' : 'none in the GGUF (a generic one is used)'),
+  ];
+  const placement = [
+    row('Backend', escapeHtml(p.backend.toUpperCase())),
+    row('Layers on the GPU', escapeHtml(p.gpuLayers)),
+    row('Layers whose experts stay in RAM', escapeHtml(p.cpuMoeLayers)),
+    row('Expert weights in RAM', escapeHtml(formatBytes(p.expertBytesInRam))),
+    row('Expert weights on the GPU', escapeHtml(formatBytes(p.expertBytesOnGpu))),
+    ...(p.contextBytes !== undefined ? [row('KV cache + compute buffers', escapeHtml(formatBytes(p.contextBytes)))] : []),
+  ];
+  const devices = p.weights
+    .map((w) => `<tr><td>${escapeHtml(w.device)}</td><td>${escapeHtml(formatBytes(w.bytes))}</td></tr>`)
+    .join('');
+  const notes = p.notes.length ? `<ul class="notes">${p.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  return `<main>
+<h1>${escapeHtml(info.name)}</h1>
+${state.isDemo ? `<p class="demo">${escapeHtml(DEMO_MODEL_LABEL)}</p>` : ''}
+<p class="source">${state.source === 'loaded' ? 'As loaded by the engine.' : 'Planned from the GGUF file (the model is not loaded yet).'}</p>
+<section><h2>Model</h2><table class="facts">${facts.join('')}</table></section>
+<section><h2>Where the tensors live</h2><table class="facts">${placement.join('')}</table>
+<h3>Memory per device</h3><table class="devices"><thead><tr><th>Device</th><th>Model weights</th></tr></thead><tbody>${devices || '<tr><td colspan="2">—</td></tr>'}</tbody></table>
+${notes}</section>
+</main>`;
+}
+
+const PANEL_CSS = `
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 1.2em 2em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.5em; } h3 { font-size: 1em; }
+table { border-collapse: collapse; } th, td { text-align: left; padding: 3px 14px 3px 0; vertical-align: top; }
+th[scope=row] { color: var(--vscode-descriptionForeground); font-weight: normal; }
+.devices th { border-bottom: 1px solid var(--vscode-panel-border); }
+.demo { padding: 6px 10px; border-left: 3px solid var(--vscode-editorWarning-foreground); background: var(--vscode-textBlockQuote-background); }
+.error { color: var(--vscode-errorForeground); } .source { color: var(--vscode-descriptionForeground); }
+code { font-family: var(--vscode-editor-font-family); word-break: break-all; }
+`;
+
+export function modelInfoPage(state: ModelPanelState, cspSource: string, nonce: string): string {
+  return buildPage({ cspSource, nonce, title: 'MoE Lens — model', body: modelInfoBody(state), inlineStyle: PANEL_CSS });
+}

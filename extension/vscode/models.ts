@@ -1,0 +1,156 @@
+// Choosing the model: a local .gguf (open dialog + recent models), a Hugging Face download, or the demo.
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { CONFIG_SECTION } from './config';
+
+const RECENT_KEY = 'moeLens.recentModels';
+const MAX_RECENT = 10;
+
+export class ModelPicker {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
+  ) {}
+
+  recent(): string[] {
+    const list = this.context.globalState.get<string[]>(RECENT_KEY, []);
+    return Array.isArray(list) ? list.filter((p) => typeof p === 'string') : [];
+  }
+
+  async remember(modelPath: string): Promise<void> {
+    const list = [modelPath, ...this.recent().filter((p) => p !== modelPath)].slice(0, MAX_RECENT);
+    await this.context.globalState.update(RECENT_KEY, list);
+  }
+
+  /** Sets `moeLens.modelPath` (user settings); '' selects the demo model. */
+  async use(modelPath: string): Promise<void> {
+    if (modelPath) await this.remember(modelPath);
+    await vscode.workspace.getConfiguration(CONFIG_SECTION).update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
+    this.log('info', `Model set to ${modelPath || 'the demo model'}`);
+  }
+
+  async pick(): Promise<void> {
+    type Item = vscode.QuickPickItem & { action: 'browse' | 'download' | 'demo' | 'recent'; path?: string };
+    const current = vscode.workspace.getConfiguration(CONFIG_SECTION).get<string>('modelPath', '');
+    const items: Item[] = [
+      { label: '$(folder-opened) Browse for a .gguf file…', action: 'browse' },
+      { label: '$(cloud-download) Download from Hugging Face…', action: 'download' },
+      { label: '$(beaker) Built-in demo model', description: 'random weights: meaningless text, real routing', action: 'demo', picked: !current },
+    ];
+    const recent = this.recent();
+    if (recent.length) {
+      items.push({ label: 'Recent models', kind: vscode.QuickPickItemKind.Separator, action: 'recent' });
+      for (const p of recent) {
+        const exists = fs.existsSync(p);
+        items.push({
+          label: `${p === current ? '$(check) ' : ''}${path.basename(p)}`,
+          description: exists ? path.dirname(p) : 'missing',
+          action: 'recent',
+          path: p,
+        });
+      }
+    }
+    const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model', placeHolder: current ? `Current: ${current}` : 'Current: demo model' });
+    if (!choice) return;
+    switch (choice.action) {
+      case 'browse':
+        return this.browse();
+      case 'download':
+        await vscode.commands.executeCommand('moeLens.downloadModel');
+        return;
+      case 'demo':
+        return this.use('');
+      case 'recent':
+        if (choice.path && !fs.existsSync(choice.path)) {
+          void vscode.window.showErrorMessage(`MoE Lens: ${choice.path} no longer exists.`);
+          await this.context.globalState.update(RECENT_KEY, this.recent().filter((p) => p !== choice.path));
+          return;
+        }
+        if (choice.path) return this.use(choice.path);
+    }
+  }
+
+  async browse(): Promise<void> {
+    const uris = await vscode.window.showOpenDialog({
+      title: 'Select a GGUF model',
+      canSelectMany: false,
+      canSelectFiles: true,
+      openLabel: 'Use Model',
+      filters: { 'GGUF models': ['gguf'], 'All files': ['*'] },
+    });
+    const uri = uris?.[0];
+    if (!uri) return;
+    if (uri.scheme !== 'file') {
+      void vscode.window.showErrorMessage('MoE Lens: the model must be a local file.');
+      return;
+    }
+    await this.use(uri.fsPath);
+  }
+
+  /** Downloads `hf:` / https URIs with node-llama-cpp's downloader into global storage. */
+  async download(uriArg?: string): Promise<string | undefined> {
+    const modelUri =
+      uriArg ??
+      (await vscode.window.showInputBox({
+        title: 'MoE Lens: Download Model',
+        prompt: 'Hugging Face model URI (hf:user/repo:quant or hf:user/repo/file.gguf) or an https:// URL of a .gguf',
+        placeHolder: 'hf:unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M',
+        ignoreFocusOut: true,
+        validateInput: (v) => (/^(hf:[^\s/]+\/[^\s]+|https?:\/\/\S+)$/.test(v.trim()) ? undefined : 'Use hf:<user>/<repo>[:quant] or an https:// URL'),
+      }));
+    if (!modelUri) return undefined;
+    const dirPath = vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath;
+    await fs.promises.mkdir(dirPath, { recursive: true });
+    try {
+      const file = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `MoE Lens: downloading ${modelUri}`, cancellable: true },
+        async (progress, token) => {
+          const { createModelDownloader } = await import('node-llama-cpp');
+          const abort = new AbortController();
+          const sub = token.onCancellationRequested(() => abort.abort());
+          let reported = 0;
+          try {
+            const downloader = await createModelDownloader({
+              modelUri: modelUri.trim(),
+              dirPath,
+              onProgress: ({ totalSize, downloadedSize, estimatedTimeLeft }) => {
+                if (!totalSize) return;
+                const pct = (downloadedSize / totalSize) * 100;
+                const left = Number.isFinite(estimatedTimeLeft) && estimatedTimeLeft > 0 ? `, ${formatDuration(estimatedTimeLeft)} left` : '';
+                progress.report({ increment: pct - reported, message: `${(downloadedSize / 1048576).toFixed(0)} / ${(totalSize / 1048576).toFixed(0)} MiB${left}` });
+                reported = pct;
+              },
+            });
+            return await downloader.download({ signal: abort.signal });
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+      this.log('info', `Downloaded ${modelUri} to ${file}`);
+      await this.use(file);
+      void vscode.window.showInformationMessage(`MoE Lens: downloaded ${path.basename(file)}; it is now the chat model.`);
+      return file;
+    } catch (error) {
+      const cancelled = error instanceof Error && (error.name === 'AbortError' || /abort|cancel/i.test(error.message));
+      if (cancelled) {
+        this.log('info', `Download of ${modelUri} cancelled`);
+        void vscode.window.showInformationMessage('MoE Lens: download cancelled.');
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        this.log('error', `Download of ${modelUri} failed: ${message}`);
+        void vscode.window.showErrorMessage(`MoE Lens: download failed: ${message}`);
+      }
+      return undefined;
+    }
+  }
+}
+
+function formatDuration(ms: number): string {
+  // node-llama-cpp reports estimatedTimeLeft in milliseconds.
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}

@@ -1,0 +1,49 @@
+// Status bar item: model, state, tokens/s of the last answer; click opens the chat.
+import * as vscode from 'vscode';
+import type { ModelSummary } from '../protocol';
+
+const ICONS: Record<ModelSummary['state'], string> = {
+  idle: '$(circuit-board)',
+  starting: '$(loading~spin)',
+  loading: '$(loading~spin)',
+  ready: '$(circuit-board)',
+  generating: '$(sync~spin)',
+  error: '$(error)',
+};
+
+export function statusText(model: ModelSummary, modelLabel: string, tokensPerSecond: number | undefined): { text: string; tooltip: string } {
+  const name = model.isDemo ? 'demo model' : model.info?.name ?? modelLabel;
+  const state = model.state === 'ready' || model.state === 'idle' ? '' : ` · ${model.state}`;
+  const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${tokensPerSecond.toFixed(1)} tok/s` : '';
+  const tooltip = [
+    `MoE Lens — ${name}`,
+    `State: ${model.state}${model.error ? ` (${model.error})` : ''}`,
+    ...(tokensPerSecond !== undefined ? [`Last answer: ${tokensPerSecond.toFixed(1)} tokens/s`] : []),
+    `Routing capture: ${model.captureRouting ? 'on' : 'off'}`,
+    'Click to open the chat',
+  ].join('\n');
+  return { text: `${ICONS[model.state]} ${name}${state}${speed}`, tooltip };
+}
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('moeLens.status', vscode.StatusBarAlignment.Right, 100);
+  private tokensPerSecond: number | undefined;
+
+  constructor() {
+    this.item.name = 'MoE Lens';
+    this.item.command = 'moeLens.openChat';
+  }
+
+  update(model: ModelSummary, modelLabel: string, tokensPerSecond?: number): void {
+    if (tokensPerSecond !== undefined) this.tokensPerSecond = tokensPerSecond;
+    const { text, tooltip } = statusText(model, modelLabel, this.tokensPerSecond);
+    this.item.text = text;
+    this.item.tooltip = tooltip;
+    this.item.backgroundColor = model.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
