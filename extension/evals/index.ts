@@ -1,0 +1,9 @@
+// Public API of the long-summary evaluations (no vscode import anywhere here).
+export * from './types';
+export { loadSuite, parseSuite, parseItems, loadItemsFile, renderTemplate, EvalConfigError } from './suite';
+export { prepareInput, truncateMiddle, chunkByTokens, buildInput, LongInputError } from './long-input';
+export { runEval, runSample, loadRun, listRuns, loadRunItem, readSamples, sampleKey, type RunOptions, type EngineProvider } from './runner';
+export { computeSummary, renderReport, compareRuns, distribution } from './aggregate';
+export { scoreFile, scorePredictions, parsePredictions, type ScoreResult } from './score';
+export * from './metrics';
+export type * from './protocol';
