@@ -1,0 +1,398 @@
+// The sidebar webview: model line, chat transcript, expert lens, composer, evals tab. Renders what the host
+// sends (`ready` → `snapshot`, then incremental messages). Host messages update the store at once; DOM work
+// is batched into one requestAnimationFrame per frame.
+
+import type { HostToWebview } from '../extension/protocol';
+import { button, h, registerComponents, setDisabled, textArea } from './components';
+import { connectHost, type Host } from './host';
+import { Store } from './store';
+import { Transcript } from './chat/transcript';
+import { LensPanel, type LensUi } from './lens/panel';
+import { parseMode } from './lens/color';
+import { installPalette } from './lens/palette';
+import { mountEvals } from './evals-mount';
+
+interface UiState extends LensUi {
+  v: 1;
+  lensOpen: boolean;
+  view: 'chat' | 'evals';
+  tokenTurns: string[];
+  autoTokens: boolean;
+  selected?: { turnId: string; pos: number };
+  lensTurn?: string;
+}
+
+const DEFAULT_UI: UiState = { v: 1, lensOpen: false, view: 'chat', tokenTurns: [], autoTokens: false, mode: 'mode', tab: 'token', heat: 'topk', numbers: false, explainOpen: false };
+
+export interface AppStats {
+  messages: number;
+  frames: number;
+  tokensReceived: number;
+  /** Tokens whose text/routing has been applied to the DOM (a flush has run after they arrived). */
+  tokensRendered: number;
+  flushes: number;
+}
+
+export interface App {
+  store: Store;
+  stats: AppStats;
+  /** Run pending DOM work now (tests, benchmarks). */
+  flush(): void;
+  handle(message: HostToWebview): void;
+  dispose(): void;
+}
+
+export function startApp(root: HTMLElement = document.getElementById('root') ?? document.body): App {
+  registerComponents();
+  const host: Host = connectHost();
+  const store = new Store();
+  const saved = host.getState<Partial<UiState>>();
+  const ui: UiState = { ...DEFAULT_UI, ...(saved && saved.v === 1 ? saved : {}) };
+  const stats: AppStats = { messages: 0, frames: 0, tokensReceived: 0, tokensRendered: 0, flushes: 0 };
+  const tokenTurns = new Set(ui.tokenTurns);
+  let pendingTokens = 0;
+
+  const saveUi = () => host.setState({ ...ui, tokenTurns: [...tokenTurns].slice(-200) });
+
+  // ---- scheduling ----
+  let rafId = 0;
+  let lensDirty = true;
+  let recolor = false;
+  let lastLensRender = 0;
+  let stickBottom = true;
+  const dirtyTurns = new Set<string>();
+
+  const schedule = () => {
+    if (rafId) return;
+    rafId = requestAnimationFrame(() => {
+      rafId = 0;
+      flush();
+    });
+  };
+
+  function flush(): void {
+    if (rafId) {
+      cancelAnimationFrame(rafId);
+      rafId = 0;
+    }
+    stats.flushes++;
+    const wasAtBottom = stickBottom;
+    if (recolor) {
+      transcript.recolor();
+      recolor = false;
+    }
+    for (const id of dirtyTurns) transcript.view(id)?.markDirty();
+    dirtyTurns.clear();
+    transcript.flush();
+    stats.tokensRendered += pendingTokens;
+    pendingTokens = 0;
+    if (wasAtBottom) transcript.scrollToBottom();
+    renderChrome();
+    if (lensDirty && ui.lensOpen) {
+      const now = performance.now();
+      // While streaming, refresh the aggregates at most 4 times a second.
+      if (!store.generating || now - lastLensRender > 250 || ui.tab === 'token') {
+        lens.render();
+        lastLensRender = now;
+        lensDirty = false;
+      } else schedule();
+    }
+  }
+
+  // ---- UI pieces ----
+  const modelName = h('span', { class: 'model-name', 'data-testid': 'model-name' });
+  const modelState = h('span', { class: 'model-state', 'data-testid': 'model-state' });
+  const demoLabel = h('div', { class: 'demo-label', 'data-testid': 'demo-label', hidden: true }, 'random weights: text is meaningless, routing is real');
+  const modelError = h('div', { class: 'error', 'data-testid': 'model-error', role: 'alert', hidden: true });
+  const selectModel = button('Select model', { testid: 'select-model', appearance: 'secondary', onClick: () => host.post({ type: 'model.select' }) });
+  const modelInfoBtn = button('ⓘ', { testid: 'model-info', appearance: 'icon', title: 'Model details and placement', onClick: () => host.post({ type: 'model.showInfo' }) });
+  const lensToggle = button('Lens', { testid: 'lens-toggle', appearance: 'secondary', title: 'Show or hide the expert lens', onClick: () => setLensOpen(!ui.lensOpen) });
+  const chatTab = h('button', { class: 'view-tab', role: 'tab', 'data-testid': 'view-chat', type: 'button' }, 'Chat');
+  const evalsTab = h('button', { class: 'view-tab', role: 'tab', 'data-testid': 'view-evals', type: 'button' }, 'Evals');
+  chatTab.addEventListener('click', () => setView('chat'));
+  evalsTab.addEventListener('click', () => setView('evals'));
+
+  const header = h(
+    'header',
+    { class: 'model-line', 'data-testid': 'model-line' },
+    h('div', { class: 'model-row' }, modelName, modelState, h('span', { class: 'spacer' }), modelInfoBtn, selectModel),
+    demoLabel,
+    modelError,
+    h('nav', { class: 'view-tabs', role: 'tablist', 'aria-label': 'Views' }, chatTab, evalsTab, h('span', { class: 'spacer' }), lensToggle),
+  );
+
+  const selectedTurnModel = () => {
+    const id = ui.lensTurn ?? ui.selected?.turnId;
+    const t = id ? store.get(id) : undefined;
+    if (t) return t;
+    for (let i = store.turns.length - 1; i >= 0; i--) if (store.turns[i].hasRouting) return store.turns[i];
+    return undefined;
+  };
+
+  const transcript = new Transcript(
+    store,
+    {
+      post: (m) => host.post(m),
+      selectToken: (turnId, pos, focus) => selectToken(turnId, pos, focus),
+      selectTurn: (turnId) => {
+        ui.lensTurn = turnId;
+        saveUi();
+        markAllTurns();
+        lensDirty = true;
+        schedule();
+      },
+      toggleTokens: (turnId) => {
+        const on = !tokenTurns.has(turnId);
+        if (on) tokenTurns.add(turnId);
+        else tokenTurns.delete(turnId);
+        ui.autoTokens = on;
+        if (on) {
+          ui.lensTurn = turnId;
+          if (!ui.lensOpen) ui.lensOpen = true;
+        }
+        saveUi();
+        markAllTurns();
+        lensDirty = true;
+        flush();
+      },
+      isTokenView: (turnId) => tokenTurns.has(turnId),
+      colorMode: () => ui.mode,
+      selection: () => ui.selected,
+      selectedTurn: () => selectedTurnModel()?.id,
+    },
+    () => {
+      stickBottom = transcript.atBottom;
+      schedule();
+    },
+  );
+
+  const lens = new LensPanel(store, {
+    post: (m) => host.post(m),
+    ui: () => ui,
+    setUi: (patch) => {
+      const modeChanged = patch.mode !== undefined && patch.mode !== ui.mode;
+      Object.assign(ui, patch);
+      saveUi();
+      if (modeChanged) recolor = true;
+      applyNumbers();
+      lensDirty = true;
+      flush();
+    },
+    selection: () => ui.selected,
+    selectedTurn: selectedTurnModel,
+    close: () => setLensOpen(false),
+  });
+
+  const input = textArea({ testid: 'chat-input', placeholder: 'Ask the model… (Enter sends, Shift+Enter for a new line)', label: 'Message' });
+  const send = button('Send', { testid: 'send', appearance: 'primary', onClick: () => sendInput() });
+  const stop = button('Stop', { testid: 'stop', appearance: 'secondary', onClick: () => host.post({ type: 'chat.stop' }) });
+  const newChat = button('New chat', { testid: 'new-chat', appearance: 'secondary', onClick: () => host.post({ type: 'chat.new' }) });
+  input.el.addEventListener('keydown', (e) => {
+    const ev = e as KeyboardEvent;
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
+      ev.preventDefault();
+      sendInput();
+    }
+  });
+  const composer = h('footer', { class: 'composer' }, input.el, h('div', { class: 'composer-actions' }, newChat, h('span', { class: 'spacer' }), stop, send));
+
+  const chatView = h('div', { class: 'chat-view', 'data-testid': 'chat-view' }, transcript.el, lens.el, composer);
+  const evalsView = h('div', { class: 'evals-view', 'data-testid': 'evals-view', hidden: true });
+  let evalsMounted = false;
+  const app = h('div', { class: 'app', 'data-testid': 'app' }, header, chatView, evalsView);
+  root.append(app);
+
+  function sendInput(): void {
+    const text = input.value;
+    if (!text.trim() || store.generating) return;
+    host.post({ type: 'chat.send', text });
+    input.value = '';
+    stickBottom = true;
+  }
+
+  function setLensOpen(open: boolean): void {
+    ui.lensOpen = open;
+    saveUi();
+    lensDirty = true;
+    flush();
+  }
+
+  function setView(view: 'chat' | 'evals'): void {
+    ui.view = view;
+    saveUi();
+    renderChrome();
+    if (view === 'evals' && !evalsMounted) {
+      evalsMounted = true;
+      void mountEvals(evalsView, host);
+    }
+  }
+
+  function markAllTurns(): void {
+    for (const t of store.turns) dirtyTurns.add(t.id);
+  }
+
+  function applyNumbers(): void {
+    app.classList.toggle('show-numbers', ui.numbers);
+  }
+
+  function selectToken(turnId: string, pos: number, focus: boolean): void {
+    const prev = ui.selected;
+    ui.selected = { turnId, pos };
+    ui.lensTurn = turnId;
+    if (!ui.lensOpen) ui.lensOpen = true;
+    if (ui.tab !== 'token' && (!prev || prev.turnId !== turnId || ui.tab === 'compare')) ui.tab = 'token';
+    saveUi();
+    if (prev && prev.turnId !== turnId) transcript.view(prev.turnId)?.selectToken(undefined, false);
+    transcript.view(turnId)?.selectToken(pos, focus);
+    for (const v of transcript.all) v.el.classList.toggle('lens-selected', v.turn.id === turnId);
+    lensDirty = true;
+    lens.render();
+    lastLensRender = performance.now();
+    lensDirty = false;
+    renderChrome();
+  }
+
+  function renderChrome(): void {
+    const m = store.model;
+    const info = m.info;
+    modelName.textContent = info ? info.name : 'No model';
+    modelName.title = info ? `${info.path}\n${info.architecture}, ${info.layers} layers, ${info.isMoe ? `${info.experts} experts, top-${info.expertsPerToken}` : 'dense'}` : '';
+    const stateLabel: Record<string, string> = { idle: 'idle', starting: 'starting…', loading: 'loading…', ready: 'ready', generating: 'generating…', error: 'error' };
+    modelState.textContent = stateLabel[m.state] ?? m.state;
+    modelState.dataset.state = m.state;
+    demoLabel.hidden = !m.isDemo;
+    modelError.hidden = !m.error;
+    modelError.textContent = m.error ?? '';
+    const generating = store.generating;
+    setDisabled(send, generating || !info || m.state === 'loading' || m.state === 'starting');
+    send.hidden = generating;
+    stop.hidden = !generating;
+    setDisabled(newChat, generating);
+    lensToggle.setAttribute('aria-pressed', String(ui.lensOpen));
+    lens.el.hidden = !ui.lensOpen;
+    chatView.hidden = ui.view !== 'chat';
+    evalsView.hidden = ui.view !== 'evals';
+    chatTab.setAttribute('aria-selected', String(ui.view === 'chat'));
+    evalsTab.setAttribute('aria-selected', String(ui.view === 'evals'));
+    app.dataset.state = m.state;
+  }
+
+  // ---- host messages ----
+  function handle(msg: HostToWebview): void {
+    stats.messages++;
+    try {
+      switch (msg.type) {
+        case 'snapshot': {
+          store.load(msg.snapshot);
+          installPalette(store.experts);
+          const ids = new Set(store.turns.map((t) => t.id));
+          for (const id of [...tokenTurns]) if (!ids.has(id)) tokenTurns.delete(id);
+          if (ui.selected && !ids.has(ui.selected.turnId)) ui.selected = undefined;
+          if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
+          ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
+          transcript.reset();
+          stickBottom = true;
+          lensDirty = true;
+          flush();
+          break;
+        }
+        case 'chat.turnAdded': {
+          const { model, replaced } = store.put(msg.turn);
+          if (!replaced && ui.autoTokens) tokenTurns.add(model.id);
+          if (replaced && ui.selected?.turnId === model.id) ui.selected = undefined;
+          transcript.add(model);
+          dirtyTurns.add(model.id);
+          lensDirty = true;
+          schedule();
+          break;
+        }
+        case 'chat.frames': {
+          const t = store.get(msg.turnId);
+          if (!t) break;
+          stats.frames++;
+          t.appendText(msg.textDelta);
+          for (const b of msg.routing ?? []) {
+            const block = t.addRouting(b);
+            stats.tokensReceived += block.ids.length;
+            pendingTokens += block.ids.length;
+          }
+          dirtyTurns.add(t.id);
+          lensDirty = true;
+          schedule();
+          break;
+        }
+        case 'chat.turnUpdated': {
+          const t = store.get(msg.turn.id);
+          if (!t) break;
+          t.update(msg.turn);
+          transcript.view(t.id)?.renderMeta();
+          dirtyTurns.add(t.id);
+          lensDirty = true;
+          schedule();
+          break;
+        }
+        case 'chat.turnRemoved': {
+          if (store.remove(msg.turnId)) {
+            transcript.remove(msg.turnId);
+            tokenTurns.delete(msg.turnId);
+            if (ui.selected?.turnId === msg.turnId) ui.selected = undefined;
+            if (ui.lensTurn === msg.turnId) ui.lensTurn = undefined;
+            lensDirty = true;
+            schedule();
+          }
+          break;
+        }
+        case 'model.state': {
+          store.model = msg.model;
+          if (msg.model.info?.moeLayers?.length) store.moeLayers = msg.model.info.moeLayers;
+          installPalette(store.experts);
+          ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
+          lensDirty = true;
+          schedule();
+          break;
+        }
+        case 'view.focusInput':
+          setView('chat');
+          input.focus();
+          break;
+        case 'lens.show': {
+          const t = msg.turnId ? store.get(msg.turnId) : undefined;
+          if (t) ui.lensTurn = t.id;
+          setView('chat');
+          setLensOpen(true);
+          break;
+        }
+        case 'lens.showExplanation':
+          ui.explainOpen = true;
+          setView('chat');
+          setLensOpen(true);
+          break;
+        case 'evals.response':
+          // The evals view listens for its own responses on window 'message'.
+          break;
+      }
+    } catch (error) {
+      host.post({ type: 'webview.error', message: `${msg.type}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+    }
+  }
+
+  const unlisten = host.onMessage(handle);
+  window.addEventListener('resize', schedule);
+  applyNumbers();
+  renderChrome();
+  if (ui.view === 'evals') setView('evals');
+  host.post({ type: 'ready' });
+
+  return {
+    store,
+    stats,
+    flush,
+    handle,
+    dispose() {
+      unlisten();
+      window.removeEventListener('resize', schedule);
+      if (rafId) cancelAnimationFrame(rafId);
+      app.remove();
+    },
+  };
+}

@@ -1,0 +1,565 @@
+// The transcript: one view per turn, windowed. Turns (and, in token view, chunks of 256 tokens) far from the
+// viewport are "parked": emptied and held at their measured height, so a 20k-token conversation keeps only a
+// few hundred spans in the DOM. Streaming appends to the last turn: markdown is split at the last stable
+// block boundary, so each frame re-parses only the tail of the streaming turn.
+
+import type { WebviewToHost } from '../../extension/protocol';
+import { button, h, setAttrs } from '../components';
+import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
+import type { Store, TurnModel } from '../store';
+import { tokenColor, type ColorMode } from '../lens/color';
+
+export const CHUNK = 256;
+
+export interface TranscriptHooks {
+  post(message: WebviewToHost): void;
+  selectToken(turnId: string, pos: number, focus: boolean): void;
+  selectTurn(turnId: string): void;
+  toggleTokens(turnId: string): void;
+  isTokenView(turnId: string): boolean;
+  colorMode(): ColorMode;
+  selection(): { turnId: string; pos: number } | undefined;
+  selectedTurn(): string | undefined;
+}
+
+const ROLE_LABEL: Record<string, string> = { user: 'You', assistant: 'Model', system: 'System' };
+
+function codeButton(label: string, testid: string, onClick: () => void): HTMLElement {
+  return button(label, { testid, appearance: 'secondary', title: label === 'Copy' ? 'Copy code' : 'Insert code at the cursor', onClick });
+}
+
+/** Token spans of one turn, in chunks that render only near the viewport. */
+class TokenView {
+  readonly el: HTMLElement;
+  private chunks: { el: HTMLElement; start: number; end: number; rendered: boolean }[] = [];
+  private covered = 0;
+  private active = 0;
+
+  constructor(
+    private turn: TurnModel,
+    private hooks: TranscriptHooks,
+  ) {
+    this.el = h('div', { class: 'tokens', role: 'listbox', 'aria-label': 'Tokens, coloured by expert', 'data-testid': 'tokens', 'aria-orientation': 'horizontal' });
+    this.el.addEventListener('click', (e) => {
+      const span = (e.target as HTMLElement).closest?.('.tok') as HTMLElement | null;
+      if (span) this.hooks.selectToken(this.turn.id, Number(span.dataset.pos), true);
+    });
+    this.el.addEventListener('keydown', (e) => this.onKey(e));
+    const sel = hooks.selection();
+    if (sel?.turnId === turn.id) this.active = sel.pos;
+  }
+
+  setTurn(turn: TurnModel): void {
+    this.turn = turn;
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const n = this.turn.routing.count;
+    if (n === 0) return;
+    const cur = this.active;
+    let next = cur;
+    switch (e.key) {
+      case 'ArrowRight':
+      case 'ArrowDown':
+        next = Math.min(n - 1, cur + 1);
+        break;
+      case 'ArrowLeft':
+      case 'ArrowUp':
+        next = Math.max(0, cur - 1);
+        break;
+      case 'PageDown':
+        next = Math.min(n - 1, cur + 32);
+        break;
+      case 'PageUp':
+        next = Math.max(0, cur - 32);
+        break;
+      case 'Home':
+        next = 0;
+        break;
+      case 'End':
+        next = n - 1;
+        break;
+      case 'Enter':
+      case ' ':
+        this.hooks.selectToken(this.turn.id, cur, true);
+        e.preventDefault();
+        return;
+      default:
+        return;
+    }
+    e.preventDefault();
+    this.hooks.selectToken(this.turn.id, next, true);
+  }
+
+  /**
+   * Make chunks for tokens that arrived since the last sync; fill rendered chunks. With `lazy`, complete
+   * chunks start parked at an estimated height and the windowing pass renders those near the viewport.
+   */
+  sync(lazy = false): void {
+    const n = this.turn.routing.count;
+    while (this.covered < n) {
+      let last = this.chunks[this.chunks.length - 1];
+      if (!last || last.end - last.start >= CHUNK) {
+        const start = this.covered;
+        const end = Math.min(n, start + CHUNK);
+        const park = lazy && end - start === CHUNK && end < n;
+        last = { el: h('span', { class: 'chunk', 'data-start': start }), start, end: start, rendered: !park };
+        if (park) {
+          last.el.classList.add('parked');
+          last.el.style.height = `${this.estimateHeight(start, end)}px`;
+        }
+        this.chunks.push(last);
+        this.el.append(last.el);
+      }
+      const end = Math.min(n, last.start + CHUNK);
+      if (last.rendered) this.appendSpans(last.el, last.end, end);
+      last.end = end;
+      this.covered = end;
+    }
+    if (n > 0 && this.el.querySelector('[tabindex="0"]') === null) this.setActive(Math.min(this.active, n - 1), false);
+  }
+
+  private estimateHeight(start: number, end: number): number {
+    let chars = 0;
+    let lines = 0;
+    for (let p = start; p < end; p++) {
+      const t = this.turn.routing.token(p)?.text ?? '';
+      chars += t.length + 0.5;
+      if (t.includes('\n')) lines++;
+    }
+    const width = Math.max(120, this.el.clientWidth || 300);
+    return Math.ceil((chars * 7.5) / width + lines) * 22;
+  }
+
+  private span(pos: number, mode: ColorMode): HTMLElement {
+    const t = this.turn.routing.token(pos)!;
+    const c = tokenColor(this.turn, pos, mode);
+    const s = document.createElement('span');
+    s.className = `tok ${c.cls}`;
+    s.dataset.testid = 'token';
+    s.dataset.index = String(t.index);
+    s.dataset.pos = String(pos);
+    if (c.expert >= 0) s.dataset.expert = String(c.expert);
+    if (c.agree !== null) s.dataset.agree = c.agree.toFixed(2);
+    s.setAttribute('role', 'option');
+    s.tabIndex = pos === this.active ? 0 : -1;
+    const sel = this.hooks.selection();
+    const selected = sel?.turnId === this.turn.id && sel.pos === pos;
+    s.setAttribute('aria-selected', String(selected));
+    if (selected) s.classList.add('sel');
+    const text = t.text;
+    if (text === '') {
+      s.textContent = '∅';
+      s.classList.add('tok-empty');
+    } else s.textContent = text;
+    s.title = `#${t.index} ${JSON.stringify(text)} id ${t.id}` + (c.expert >= 0 ? ` · expert ${c.expert}` : c.agree !== null ? ` · path agreement ${(c.agree * 100).toFixed(0)}%` : '');
+    return s;
+  }
+
+  private appendSpans(el: HTMLElement, from: number, to: number): void {
+    if (from >= to) return;
+    const mode = this.hooks.colorMode();
+    const frag = document.createDocumentFragment();
+    for (let p = from; p < to; p++) frag.append(this.span(p, mode));
+    el.append(frag);
+  }
+
+  /** Visibility pass for chunks: returns the chunks to render/park given the viewport (read phase). */
+  measure(viewTop: number, viewBottom: number, all: boolean): (() => void)[] {
+    const writes: (() => void)[] = [];
+    const lastIndex = this.chunks.length - 1;
+    this.chunks.forEach((c, i) => {
+      let near = all;
+      if (!near) {
+        const r = c.el.getBoundingClientRect();
+        near = r.bottom >= viewTop && r.top <= viewBottom;
+      }
+      if (near && !c.rendered) {
+        writes.push(() => {
+          c.el.style.removeProperty('height');
+          c.el.classList.remove('parked');
+          c.el.replaceChildren();
+          this.appendSpans(c.el, c.start, c.end);
+          c.rendered = true;
+        });
+      } else if (!near && c.rendered && i !== lastIndex) {
+        const height = c.el.getBoundingClientRect().height;
+        writes.push(() => {
+          c.el.replaceChildren();
+          c.el.classList.add('parked');
+          c.el.style.height = `${Math.max(1, Math.round(height))}px`;
+          c.rendered = false;
+        });
+      }
+    });
+    return writes;
+  }
+
+  /** Re-colour rendered spans (parked chunks colour themselves when they come back). */
+  recolor(): void {
+    const mode = this.hooks.colorMode();
+    for (const c of this.chunks) {
+      if (!c.rendered) continue;
+      for (const s of Array.from(c.el.children) as HTMLElement[]) {
+        const pos = Number(s.dataset.pos);
+        const col = tokenColor(this.turn, pos, mode);
+        s.className = s.className.replace(/\b(x\d+|x-none|a\d|a-none)\b/, col.cls);
+        if (col.expert >= 0) s.dataset.expert = String(col.expert);
+        else delete s.dataset.expert;
+        if (col.agree !== null) s.dataset.agree = col.agree.toFixed(2);
+        else delete s.dataset.agree;
+      }
+    }
+  }
+
+  /** Ensure the chunk holding `pos` is rendered and return its span. */
+  spanAt(pos: number): HTMLElement | undefined {
+    const c = this.chunks.find((ch) => pos >= ch.start && pos < ch.end);
+    if (!c) return undefined;
+    if (!c.rendered) {
+      c.el.style.removeProperty('height');
+      c.el.classList.remove('parked');
+      c.el.replaceChildren();
+      this.appendSpans(c.el, c.start, c.end);
+      c.rendered = true;
+    }
+    return c.el.children[pos - c.start] as HTMLElement | undefined;
+  }
+
+  setActive(pos: number, focus: boolean): void {
+    const prev = this.el.querySelectorAll('.tok[tabindex="0"]');
+    prev.forEach((s) => ((s as HTMLElement).tabIndex = -1));
+    this.active = pos;
+    const span = this.spanAt(pos);
+    if (span) {
+      span.tabIndex = 0;
+      if (focus) {
+        span.focus({ preventScroll: true });
+        span.scrollIntoView?.({ block: 'nearest' });
+      }
+    }
+  }
+
+  markSelected(pos: number | undefined): void {
+    this.el.querySelectorAll('.tok.sel').forEach((s) => {
+      s.classList.remove('sel');
+      s.setAttribute('aria-selected', 'false');
+    });
+    if (pos === undefined) return;
+    const span = this.spanAt(pos);
+    if (span) {
+      span.classList.add('sel');
+      span.setAttribute('aria-selected', 'true');
+    }
+  }
+
+  get renderedSpans(): number {
+    let n = 0;
+    for (const c of this.chunks) if (c.rendered) n += c.el.children.length;
+    return n;
+  }
+}
+
+/** One turn of the transcript. */
+export class TurnView {
+  readonly el: HTMLElement;
+  private body: HTMLElement;
+  private meta: HTMLElement;
+  private toggle: HTMLElement;
+  private roleEl: HTMLElement;
+  private stableEl: HTMLElement | undefined;
+  private tailEl: HTMLElement | undefined;
+  private stableLen = 0;
+  private renderedText = -1;
+  private finalRendered = false;
+  private tokenView: TokenView | undefined;
+  private mode: 'md' | 'tokens' | undefined;
+  parked = false;
+  private dirty = true;
+
+  constructor(
+    public turn: TurnModel,
+    private hooks: TranscriptHooks,
+  ) {
+    this.roleEl = h('span', { class: 'role' }, ROLE_LABEL[turn.info.role] ?? turn.info.role);
+    this.toggle = button('Experts', {
+      testid: 'turn-lens-toggle',
+      appearance: 'icon',
+      title: 'Show this message as tokens coloured by expert, and open it in the expert lens',
+      attrs: { class: 'turn-toggle' },
+      onClick: () => this.hooks.toggleTokens(this.turn.id),
+    });
+    this.toggle.textContent = '◧';
+    const header = h('div', { class: 'turn-header' }, this.roleEl, h('span', { class: 'spacer' }), this.toggle);
+    header.addEventListener('click', (e) => {
+      if (!(e.target as HTMLElement).closest('vscode-button')) this.hooks.selectTurn(this.turn.id);
+    });
+    this.body = h('div', { class: 'turn-body' });
+    this.meta = h('div', { class: 'turn-meta' });
+    this.el = h('article', { class: `turn role-${turn.info.role}`, 'data-testid': 'turn', 'data-turn-id': turn.id, 'data-role': turn.info.role }, header, this.body, this.meta);
+    this.renderMeta();
+  }
+
+  setTurn(turn: TurnModel): void {
+    this.turn = turn;
+    this.stableLen = 0;
+    this.renderedText = -1;
+    this.finalRendered = false;
+    this.tokenView = undefined;
+    this.mode = undefined;
+    this.dirty = true;
+    this.renderMeta();
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+
+  /** Bring the body up to date (cheap when nothing changed). */
+  update(): void {
+    this.dirty = false;
+    if (this.parked) return;
+    const tokens = this.hooks.isTokenView(this.turn.id) && this.turn.routing.count > 0;
+    const mode = tokens ? 'tokens' : 'md';
+    this.toggle.setAttribute('aria-pressed', String(this.hooks.isTokenView(this.turn.id)));
+    this.el.classList.toggle('lens-selected', this.hooks.selectedTurn() === this.turn.id);
+    if (mode !== this.mode) {
+      this.mode = mode;
+      this.body.replaceChildren();
+      this.stableEl = this.tailEl = undefined;
+      this.tokenView = undefined;
+      this.stableLen = 0;
+      this.renderedText = -1;
+      this.finalRendered = false;
+    }
+    if (mode === 'tokens') {
+      if (!this.tokenView) {
+        this.tokenView = new TokenView(this.turn, this.hooks);
+        this.body.append(this.tokenView.el);
+      }
+      this.tokenView.sync(true);
+    } else this.updateMarkdown();
+  }
+
+  private updateMarkdown(): void {
+    const text = this.turn.info.display;
+    const streaming = this.turn.info.status === 'streaming';
+    if (!this.stableEl || !this.tailEl) {
+      this.stableEl = h('div', { class: 'md', 'data-testid': 'turn-text' });
+      this.tailEl = h('div', { class: 'md md-tail' });
+      this.body.replaceChildren(this.stableEl, this.tailEl);
+    }
+    if (!streaming) {
+      if (this.finalRendered && this.renderedText === this.turn.textVersion) return;
+      this.stableEl.replaceChildren(this.renderText(text));
+      this.tailEl.replaceChildren();
+      this.stableLen = text.length;
+      this.finalRendered = true;
+      this.renderedText = this.turn.textVersion;
+      return;
+    }
+    if (this.renderedText === this.turn.textVersion) return;
+    this.finalRendered = false;
+    const split = stableSplit(text);
+    if (split < this.stableLen || !text.startsWith(text.slice(0, this.stableLen))) {
+      this.stableEl.replaceChildren();
+      this.stableLen = 0;
+    }
+    if (split > this.stableLen) {
+      this.stableEl.append(this.renderText(text.slice(this.stableLen, split)));
+      this.stableLen = split;
+    }
+    this.tailEl.replaceChildren(this.renderText(text.slice(this.stableLen)));
+    this.renderedText = this.turn.textVersion;
+  }
+
+  private renderText(source: string): DocumentFragment {
+    const frag = renderMarkdown(source);
+    decorateCodeBlocks(frag, { copy: (code) => this.hooks.post({ type: 'chat.copy', text: code }), insert: (code) => this.hooks.post({ type: 'chat.insertCode', code }) }, codeButton);
+    return frag;
+  }
+
+  renderMeta(): void {
+    const info = this.turn.info;
+    setAttrs(this.el, { 'data-status': info.status, 'aria-busy': info.status === 'streaming' ? 'true' : undefined });
+    const parts: Node[] = [];
+    for (const note of info.notes ?? []) parts.push(h('div', { class: 'note', 'data-testid': 'turn-note', role: 'note' }, note));
+    if (info.status === 'error') {
+      parts.push(
+        h(
+          'div',
+          { class: 'error', 'data-testid': 'turn-error', role: 'alert' },
+          h('span', {}, info.error || 'Generation failed.'),
+          button('Retry', { testid: 'retry', appearance: 'secondary', onClick: () => this.hooks.post({ type: 'chat.retry', turnId: this.turn.id }) }),
+        ),
+      );
+    }
+    if (info.status === 'stopped') parts.push(h('div', { class: 'note', 'data-testid': 'turn-stopped' }, 'Stopped.'));
+    const s = info.stats;
+    if (s && info.role === 'assistant') {
+      const bits = [`${s.generatedTokens} tokens`];
+      if (s.generatedTokensPerSecond) bits.push(`${s.generatedTokensPerSecond.toFixed(1)} tok/s`);
+      if (s.timeToFirstTokenMs) bits.push(`first token ${Math.round(s.timeToFirstTokenMs)} ms`);
+      if (s.stopReason && s.stopReason !== 'eos') bits.push(`stop: ${s.stopReason}`);
+      parts.push(h('div', { class: 'stats', 'data-testid': 'turn-stats' }, bits.join(' · ')));
+    }
+    this.meta.replaceChildren(...parts);
+  }
+
+  /** Read phase of the windowing pass; returns writes to apply. */
+  measure(viewTop: number, viewBottom: number, all: boolean): (() => void)[] {
+    let near = all;
+    let rect: DOMRect | undefined;
+    if (!near) {
+      rect = this.el.getBoundingClientRect();
+      near = rect.bottom >= viewTop && rect.top <= viewBottom;
+    }
+    if (near && this.parked) {
+      return [
+        () => {
+          this.parked = false;
+          this.el.classList.remove('parked');
+          this.body.style.removeProperty('height');
+          this.mode = undefined;
+          this.update();
+        },
+      ];
+    }
+    if (!near && !this.parked && this.turn.info.status !== 'streaming') {
+      const height = this.body.getBoundingClientRect().height;
+      return [
+        () => {
+          this.parked = true;
+          this.el.classList.add('parked');
+          this.body.replaceChildren();
+          this.body.style.height = `${Math.max(1, Math.round(height))}px`;
+          this.tokenView = undefined;
+          this.stableEl = this.tailEl = undefined;
+        },
+      ];
+    }
+    if (near && this.tokenView) return this.tokenView.measure(viewTop, viewBottom, all);
+    return [];
+  }
+
+  recolor(): void {
+    this.tokenView?.recolor();
+  }
+
+  selectToken(pos: number | undefined, focus: boolean): void {
+    if (!this.tokenView) return;
+    this.tokenView.markSelected(pos);
+    if (pos !== undefined) this.tokenView.setActive(pos, focus);
+  }
+
+  get renderedSpans(): number {
+    return this.tokenView?.renderedSpans ?? 0;
+  }
+}
+
+/** The scrolling list of turns. */
+export class Transcript {
+  readonly el: HTMLElement;
+  private list: HTMLElement;
+  private empty: HTMLElement;
+  private views = new Map<string, TurnView>();
+  private order: TurnView[] = [];
+
+  constructor(
+    private store: Store,
+    private hooks: TranscriptHooks,
+    onScroll: () => void,
+  ) {
+    this.empty = h('div', { class: 'empty', 'data-testid': 'transcript-empty' }, 'Ask the model something. Every token of the prompt and the answer records which experts the router chose.');
+    this.list = h('div', { class: 'turns' });
+    this.el = h('div', { class: 'transcript', 'data-testid': 'transcript', role: 'log', 'aria-live': 'off', 'aria-label': 'Conversation' }, this.empty, this.list);
+    this.el.addEventListener('scroll', onScroll, { passive: true });
+  }
+
+  /** Rebuild the list of views from the store (keeps views of unchanged turns). */
+  reset(): void {
+    this.views.clear();
+    this.order = [];
+    this.list.replaceChildren();
+    for (const t of this.store.turns) this.add(t);
+  }
+
+  add(turn: TurnModel): TurnView {
+    const existing = this.views.get(turn.id);
+    if (existing) {
+      existing.setTurn(turn);
+      return existing;
+    }
+    const view = new TurnView(turn, this.hooks);
+    this.views.set(turn.id, view);
+    const index = this.store.turns.indexOf(turn);
+    const before = this.order[index];
+    if (before) {
+      this.list.insertBefore(view.el, before.el);
+      this.order.splice(index, 0, view);
+    } else {
+      this.list.append(view.el);
+      this.order.push(view);
+    }
+    this.empty.hidden = true;
+    return view;
+  }
+
+  remove(id: string): void {
+    const v = this.views.get(id);
+    if (!v) return;
+    v.el.remove();
+    this.views.delete(id);
+    this.order.splice(this.order.indexOf(v), 1);
+    this.empty.hidden = this.order.length > 0;
+  }
+
+  view(id: string): TurnView | undefined {
+    return this.views.get(id);
+  }
+
+  get all(): TurnView[] {
+    return this.order;
+  }
+
+  get atBottom(): boolean {
+    return this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 40;
+  }
+
+  scrollToBottom(): void {
+    this.el.scrollTop = this.el.scrollHeight;
+  }
+
+  /** Update dirty turns, then window: park far turns/chunks, render near ones. */
+  flush(): void {
+    this.empty.hidden = this.order.length > 0;
+    for (const v of this.order) if (v.isDirty) v.update();
+    this.windowPass();
+  }
+
+  windowPass(): void {
+    const height = this.el.clientHeight;
+    const all = height === 0; // not laid out (hidden view or a test DOM): render everything
+    const rect = this.el.getBoundingClientRect();
+    const margin = Math.max(600, height * 1.5);
+    const top = rect.top - margin;
+    const bottom = rect.top + height + margin;
+    const writes: (() => void)[] = [];
+    for (const v of this.order) writes.push(...v.measure(top, bottom, all));
+    for (const w of writes) w();
+  }
+
+  recolor(): void {
+    for (const v of this.order) v.recolor();
+  }
+
+  get renderedSpans(): number {
+    let n = 0;
+    for (const v of this.order) n += v.renderedSpans;
+    return n;
+  }
+}
