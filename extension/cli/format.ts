@@ -32,7 +32,11 @@ export function formatModelInfo(info: ModelInfo): string {
     ['chat template', info.hasChatTemplate ? 'yes' : 'no'],
     ['backend', p.backend],
     ['GPU layers', String(p.gpuLayers)],
-    ['experts in RAM', `${p.cpuMoeLayers} of ${info.layers} layers (${formatBytes(p.expertBytesInRam)} in RAM, ${formatBytes(p.expertBytesOnGpu)} on GPU)`],
+    [
+      'MoE offload',
+      `experts of ${p.cpuMoeLayers === info.layers ? 'all' : p.cpuMoeLayers} of ${info.layers} layers pinned to system RAM; ` +
+        `expert weights: ${formatBytes(p.expertBytesInRam)} in RAM, ${formatBytes(p.expertBytesOnGpu)} on GPU`,
+    ],
     [p.planned ? 'planned weights' : 'weights', p.weights.map((w) => `${w.device} ${formatBytes(w.bytes)}`).join(', ')],
     ...(p.contextBytes ? [['context memory', formatBytes(p.contextBytes)] as [string, string]] : []),
     ...p.notes.map((note) => ['note', note] as [string, string]),

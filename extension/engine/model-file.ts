@@ -121,7 +121,7 @@ export function modelFacts(file: ModelFile): ModelFacts {
     activeParams += t.isExpert && experts > 0 ? (t.elements * expertsPerToken) / experts : t.elements;
     if (t.isExpert && t.layer !== undefined) expertBytesByLayer.set(t.layer, (expertBytesByLayer.get(t.layer) ?? 0) + t.bytes);
   }
-  const tokens = (file.info.metadata as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens;
+  const tokens = (file.info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens;
   return {
     layers,
     moeLayers: experts > 0 ? moeLayers : [],
@@ -156,23 +156,26 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
   const expertsInFirst = (n: number) =>
     [...facts.expertBytesByLayer].filter(([layer]) => layer < n).reduce((sum, [, bytes]) => sum + bytes, 0);
   const gpu = input.backend !== 'cpu' && input.gpuLayers > 0;
-  let cpuMoeLayers: number;
-  if (!gpu || facts.moeLayers.length === 0) {
-    cpuMoeLayers = 0;
-    if (!gpu && input.cpuMoe !== 'none') notes.push('CPU backend: all weights are in system RAM; MoE offload has no effect.');
+  let cpuMoeLayers = 0;
+  if (facts.moeLayers.length === 0) {
+    if (input.cpuMoe !== 'none' && input.cpuMoe !== 'auto' && input.cpuMoe !== 0) notes.push('dense model: no expert weights to place');
   } else if (input.cpuMoe === 'all') cpuMoeLayers = facts.layers;
   else if (input.cpuMoe === 'none') cpuMoeLayers = 0;
   else if (input.cpuMoe === 'auto') {
-    const budget = (input.freeVram ?? 0) * 0.95 - (input.contextVram ?? 0);
-    cpuMoeLayers = facts.layers;
-    for (let n = 0; n <= facts.layers; n++) {
-      if (facts.weightBytes - expertsInFirst(n) <= budget) {
-        cpuMoeLayers = n;
-        break;
+    if (gpu) {
+      const budget = (input.freeVram ?? 0) * 0.95 - (input.contextVram ?? 0);
+      cpuMoeLayers = facts.layers;
+      for (let n = 0; n <= facts.layers; n++) {
+        if (facts.weightBytes - expertsInFirst(n) <= budget) {
+          cpuMoeLayers = n;
+          break;
+        }
       }
+      notes.push(`auto: ${cpuMoeLayers} of ${facts.layers} layers keep their experts in RAM to fit ${(budget / 2 ** 20).toFixed(0)} MiB of free VRAM with the context`);
     }
-    notes.push(`auto: ${cpuMoeLayers} of ${facts.layers} layers keep their experts in RAM to fit ${(budget / 2 ** 20).toFixed(0)} MiB of free VRAM with the context`);
   } else cpuMoeLayers = Math.max(0, Math.min(facts.layers, Math.floor(input.cpuMoe)));
+  // On the CPU backend the override still applies (experts get their own CPU buffer) but all is RAM anyway.
+  if (!gpu) notes.push('CPU backend: all weights are in system RAM');
 
   const expertBytesInRam = gpu ? expertsInFirst(cpuMoeLayers) : totalExperts;
   const gpuBytes = gpu ? facts.weightBytes - expertBytesInRam : 0;
@@ -200,7 +203,7 @@ export function parseBufferLog(log: string): { weights: { device: string; bytes:
   for (const match of log.matchAll(/^\S+:\s+(\S+) (model|KV|compute|output|RS) buffer size =\s+([\d.]+) MiB/gm)) {
     const bytes = Math.round(Number(match[3]) * 2 ** 20);
     if (match[2] === 'model') {
-      const device = match[1].replace(/_(Mapped|Host|REPACK)$/, '');
+      const device = match[1];
       weights.set(device, (weights.get(device) ?? 0) + bytes);
     } else contextBytes += bytes;
   }
