@@ -16,10 +16,13 @@ export interface Host {
 }
 
 let api: VsCodeApi | undefined;
+let acquiredFrom: unknown;
 
+/** acquireVsCodeApi may be called once per page: cache its result (per acquire function, for test hosts). */
 function vscodeApi(): VsCodeApi {
-  if (api) return api;
   const g = globalThis as unknown as { acquireVsCodeApi?: () => VsCodeApi };
+  if (api && acquiredFrom === g.acquireVsCodeApi) return api;
+  acquiredFrom = g.acquireVsCodeApi;
   if (typeof g.acquireVsCodeApi === 'function') api = g.acquireVsCodeApi();
   else {
     // Outside VS Code (a plain browser page): keep state in memory and log posts.

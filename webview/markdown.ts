@@ -52,8 +52,35 @@ function getPurifier(): ReturnType<typeof DOMPurify> {
   return purifier;
 }
 
+const URI_ATTRS = ['href', 'src', 'xlink:href', 'action', 'formaction', 'data', 'codebase', 'cite', 'background', 'poster', 'srcset'];
+const FORBIDDEN = new Set(FORBID_TAGS.map((t) => t.toUpperCase()));
+
+/**
+ * A second, independent pass over DOMPurify's output (defence in depth): drop forbidden elements (by local
+ * name, any namespace), event-handler and style attributes, and URLs other than http(s)/mailto/#.
+ */
+function scrub(root: DocumentFragment): DocumentFragment {
+  const all = Array.from(root.querySelectorAll('*'));
+  for (const el of all) {
+    if (FORBIDDEN.has(el.localName.toUpperCase()) || el.namespaceURI !== 'http://www.w3.org/1999/xhtml') {
+      el.remove();
+      continue;
+    }
+    for (const name of el.getAttributeNames()) {
+      const lower = name.toLowerCase();
+      if (lower.startsWith('on') || lower === 'style' || FORBID_ATTR.includes(lower)) el.removeAttribute(name);
+      else if (URI_ATTRS.includes(lower) && !SAFE_URI.test((el.getAttribute(name) ?? '').trim())) el.removeAttribute(name);
+    }
+  }
+  return root;
+}
+
 /** Sanitize an HTML string of untrusted origin into a DocumentFragment. */
 export function sanitize(html: string): DocumentFragment {
+  return scrub(sanitizeWithPurify(html));
+}
+
+function sanitizeWithPurify(html: string): DocumentFragment {
   return getPurifier().sanitize(html, {
     USE_PROFILES: { html: true },
     FORBID_TAGS,

@@ -20,10 +20,32 @@ import {
 let registered = false;
 export let toolkitAvailable = false;
 
+/**
+ * Whether the DOM supports what the toolkit's design tokens need (constructable stylesheets whose rules
+ * expose a CSSOM `style`). Real browsers do; test DOMs like happy-dom may not, and then the toolkit throws
+ * asynchronously, so we check first.
+ */
+function toolkitSupported(): boolean {
+  // happy-dom / jsdom implement too little CSSOM for FAST's design tokens (they fail asynchronously).
+  if (/HappyDOM|jsdom/i.test(globalThis.navigator?.userAgent ?? '')) return false;
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.insertRule(':root{}', 0);
+    const rule = sheet.cssRules[0] as CSSStyleRule | undefined;
+    return typeof rule?.style?.setProperty === 'function' && 'adoptedStyleSheets' in document;
+  } catch {
+    return false;
+  }
+}
+
 /** Register the toolkit's custom elements once. Safe to call many times; never throws. */
 export function registerComponents(): void {
   if (registered) return;
   registered = true;
+  if (!toolkitSupported()) {
+    console.warn('MoE Lens: this DOM cannot host webview-ui-toolkit; using plain elements');
+    return;
+  }
   try {
     provideVSCodeDesignSystem().register(
       vsCodeButton(),

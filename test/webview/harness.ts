@@ -1,0 +1,84 @@
+// A fake VS Code host for webview tests: stubs acquireVsCodeApi, mounts the app, delivers host messages.
+import type { HostToWebview, Snapshot, ChatTurn, ModelSummary, RoutingBlock, WebviewToHost } from '../../extension/protocol';
+import type { ModelInfo } from '../../extension/engine/types';
+
+export interface FakeHost {
+  posted: WebviewToHost[];
+  state: unknown;
+  send(message: HostToWebview): void;
+  app: { flush(): void; dispose(): void; stats: { tokensReceived: number } };
+  root: HTMLElement;
+}
+
+export function modelInfo(patch: Partial<ModelInfo> = {}): ModelInfo {
+  return {
+    path: '/models/toy.gguf',
+    name: 'toy-moe',
+    architecture: 'llama',
+    layers: 2,
+    moeLayers: [0, 1],
+    experts: 4,
+    expertsPerToken: 2,
+    sharedExperts: 0,
+    isMoe: true,
+    totalParams: 1e6,
+    activeParams: 5e5,
+    embeddingLength: 64,
+    vocabSize: 300,
+    trainContextLength: 512,
+    contextSize: 512,
+    fileBytes: 1e6,
+    hasChatTemplate: true,
+    placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
+    ...patch,
+  };
+}
+
+export function modelSummary(patch: Partial<ModelSummary> = {}, info: Partial<ModelInfo> = {}): ModelSummary {
+  return { info: modelInfo(info), isDemo: true, state: 'ready', captureRouting: true, ...patch };
+}
+
+export function turn(id: string, role: ChatTurn['role'], text: string, routing: RoutingBlock[] = [], patch: Partial<ChatTurn> = {}): ChatTurn {
+  return { id, role, display: text, content: text, status: 'complete', routing, ...patch };
+}
+
+export function snapshot(turns: ChatTurn[], model: ModelSummary = modelSummary()): Snapshot {
+  return { protocolVersion: 1, turns, model, moeLayers: model.info?.moeLayers ?? [] };
+}
+
+export async function mount(initialState?: unknown): Promise<FakeHost> {
+  const posted: WebviewToHost[] = [];
+  const fake = { state: initialState as unknown };
+  (globalThis as unknown as { acquireVsCodeApi: unknown }).acquireVsCodeApi = () => ({
+    postMessage: (m: WebviewToHost) => posted.push(m),
+    getState: () => fake.state,
+    setState: (s: unknown) => (fake.state = s),
+  });
+  document.body.replaceChildren();
+  const root = document.createElement('div');
+  root.id = 'root';
+  document.body.append(root);
+  const { startApp } = await import('../../webview/app');
+  const app = startApp(root);
+  const host: FakeHost = {
+    posted,
+    get state() {
+      return fake.state;
+    },
+    set state(v) {
+      fake.state = v;
+    },
+    send(message) {
+      window.dispatchEvent(new MessageEvent('message', { data: message }));
+      app.flush();
+    },
+    app,
+    root,
+  };
+  return host;
+}
+
+export const q = (sel: string, root: ParentNode = document) => root.querySelector(sel) as HTMLElement | null;
+export const qa = (sel: string, root: ParentNode = document) => Array.from(root.querySelectorAll(sel)) as HTMLElement[];
+export const tid = (id: string, root: ParentNode = document) => q(`[data-testid="${id}"]`, root);
+export const tids = (id: string, root: ParentNode = document) => qa(`[data-testid="${id}"]`, root);

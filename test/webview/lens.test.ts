@@ -1,0 +1,210 @@
+// @vitest-environment happy-dom
+// The expert lens against a fake host: colouring, the token grid, aggregates, compare, exports, states.
+import { afterEach, describe, expect, it } from 'vitest';
+import { block } from '../routing/fixtures';
+import { mount, modelSummary, snapshot, tid, tids, turn, qa, type FakeHost } from './harness';
+
+let host: FakeHost | undefined;
+afterEach(() => {
+  host?.app.dispose();
+  host = undefined;
+});
+
+const click = (el: Element | null) => {
+  expect(el).not.toBeNull();
+  el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+};
+
+function chooseLayer(value: string) {
+  const sel = tid('layer-select') as HTMLElement & { value: string };
+  sel.value = value;
+  sel.dispatchEvent(new Event('change', { bubbles: true }));
+}
+
+/** Snapshot: a user turn with prompt routing (tokens 0..1) and an assistant turn with tokens 0..3. */
+async function conversation(): Promise<FakeHost> {
+  host = await mount();
+  const user = turn('u1', 'user', 'Hello', [{ ...block(0, 2), phase: 'prompt' }]);
+  const answer = turn('a1', 'assistant', 'Hel lo, "x"', [block(0, 4)]);
+  host.send({ type: 'snapshot', snapshot: snapshot([user, answer]) });
+  return host;
+}
+
+const tokensOf = (turnId: string) => qa(`[data-turn-id="${turnId}"] [data-testid="token"]`);
+
+describe('colour by expert', () => {
+  it('colours each token by its top-1 expert at the chosen layer, by the most frequent one, or by agreement', async () => {
+    const h = await conversation();
+    click(tids('turn-lens-toggle')[1]);
+    const spans = tokensOf('a1');
+    expect(spans.map((s) => s.dataset.index)).toEqual(['0', '1', '2', '3']);
+    expect(spans.map((s) => s.textContent)).toEqual(['Hel', 'lo', ', "x"', '\n']);
+    // Default: most frequent top-1 over layers (ties → lowest id): t0 {0,2}→0, t1 {0,3}→0, t2 {1,2}→1, t3 {1,0}→0.
+    expect(spans.map((s) => s.dataset.expert)).toEqual(['0', '0', '1', '0']);
+
+    chooseLayer('1');
+    const l1 = tokensOf('a1');
+    expect(l1.map((s) => s.dataset.expert)).toEqual(['2', '3', '2', '0']);
+    expect(l1.map((s) => [...s.classList].find((c) => /^x\d+$/.test(c)))).toEqual(['x2', 'x3', 'x2', 'x0']);
+
+    chooseLayer('0');
+    expect(tokensOf('a1').map((s) => s.dataset.expert)).toEqual(['0', '0', '1', '1']);
+
+    chooseLayer('agree');
+    expect(tokensOf('a1').map((s) => s.dataset.agree ?? null)).toEqual([null, '0.50', '0.00', '0.50']);
+    // The choice is UI state, persisted through vscode.setState.
+    expect((h.state as { mode: string }).mode).toBe('agree');
+  });
+
+  it('shows a legend with one entry per expert', async () => {
+    await conversation();
+    click(tid('lens-toggle'));
+    const items = tids('legend-item');
+    expect(items.map((i) => i.dataset.expert)).toEqual(['0', '1', '2', '3']);
+  });
+
+  it('restores the colour mode from the saved state', async () => {
+    host = await mount({ v: 1, mode: '1', tokenTurns: ['a1'], lensOpen: true });
+    host.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'x', [block(0, 4)])]) });
+    expect(tokensOf('a1').map((s) => s.dataset.expert)).toEqual(['2', '3', '2', '0']);
+  });
+});
+
+describe('one token', () => {
+  it('shows the layer × expert grid of exactly the routing reported for the selected token', async () => {
+    await conversation();
+    click(tids('turn-lens-toggle')[1]);
+    click(tokensOf('a1')[2]);
+    const detail = tid('token-detail')!;
+    expect(detail.dataset.index).toBe('2');
+    const cells = tids('grid-cell', detail);
+    expect(cells).toHaveLength(2 * 4);
+    const chosen = cells.filter((c) => c.dataset.weight !== undefined).map((c) => [c.dataset.layer, c.dataset.expert, c.dataset.rank, c.dataset.weight]);
+    // token 2: L0 [1,3] (.75,.25), L1 [2,3] (.5,.5)
+    expect(chosen).toEqual([
+      ['0', '1', '0', '0.75'],
+      ['0', '3', '1', '0.25'],
+      ['1', '2', '0', '0.5'],
+      ['1', '3', '1', '0.5'],
+    ]);
+    const c = cells.find((x) => x.dataset.layer === '0' && x.dataset.expert === '1')!;
+    expect(c.getAttribute('aria-label')).toContain('gate weight 0.75');
+    expect(c.title).toContain('rank 1 of 2');
+    // Path of top-1 experts through the layers.
+    expect(tid('token-path')!.textContent).toBe('12');
+    expect(tokensOf('a1')[2].getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('moves the selection with the arrow keys (roving tabindex)', async () => {
+    await conversation();
+    click(tids('turn-lens-toggle')[1]);
+    click(tokensOf('a1')[1]);
+    const spans = tokensOf('a1');
+    expect(spans.filter((s) => s.tabIndex === 0).map((s) => s.dataset.index)).toEqual(['1']);
+    spans[1].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    expect(tid('token-detail')!.dataset.index).toBe('2');
+    expect(tokensOf('a1').filter((s) => s.tabIndex === 0).map((s) => s.dataset.index)).toEqual(['2']);
+    tokensOf('a1')[2].dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+    expect(tid('token-detail')!.dataset.index).toBe('3');
+    tokensOf('a1')[3].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+    const weights = tids('grid-cell').filter((c) => c.dataset.weight).map((c) => `${c.dataset.layer}:${c.dataset.expert}=${c.dataset.weight}`);
+    expect(weights).toEqual(['0:1=0.75', '0:3=0.25', '1:2=0.5', '1:3=0.5']);
+  });
+});
+
+describe('aggregates', () => {
+  it('message: heat map counts, per-layer entropy and keep rates with uniform baselines', async () => {
+    await conversation();
+    click(tids('turn-lens-toggle')[1]);
+    click(tid('lens-tab-message'));
+    const agg = tid('aggregates')!;
+    expect(agg.dataset.scope).toBe('message');
+    expect(agg.dataset.tokens).toBe('4');
+    const heat = tids('heat-cell', agg).filter((c) => c.dataset.layer === '0').map((c) => Number(c.dataset.count));
+    expect(heat).toEqual([2, 3, 1, 2]);
+    const base = tid('baselines', agg)!;
+    expect(Number(base.dataset.keepTop1)).toBe(0.25);
+    expect(Number(base.dataset.keepSet)).toBeCloseTo(1 / 6, 12);
+    expect(Number(base.dataset.shareAny)).toBeCloseTo(5 / 6, 12);
+    const rows = tids('stats-row', agg);
+    const value = (row: HTMLElement, metric: string) => Number(row.querySelector(`[data-metric="${metric}"]`)!.getAttribute('data-value'));
+    expect(value(rows[0], 'keepTop1')).toBeCloseTo(2 / 3, 12);
+    expect(value(rows[0], 'keepSet')).toBeCloseTo(1 / 3, 12);
+    expect(value(rows[1], 'keepSet')).toBeCloseTo(2 / 3, 12);
+    const h0 = 2 * 0.25 * Math.log(4) + 0.375 * Math.log(8 / 3) + 0.125 * Math.log(8);
+    expect(value(rows[0], 'loadEntropy')).toBeCloseTo(h0 / Math.log(4), 12);
+    // Top-1 heat map on demand.
+    click(tid('heat-mode', agg));
+    expect(tids('heat-cell').filter((c) => c.dataset.layer === '0').map((c) => Number(c.dataset.count))).toEqual([2, 2, 0, 0]);
+  });
+
+  it('conversation: sums the messages', async () => {
+    await conversation();
+    click(tid('lens-toggle'));
+    click(tid('lens-tab-conversation'));
+    const agg = tid('aggregates')!;
+    expect(agg.dataset.scope).toBe('conversation');
+    expect(agg.dataset.tokens).toBe('6');
+    // layer 0 top-k: prompt tokens 0..1 {0,1},{0,2} + answer [2,3,1,2]
+    expect(tids('heat-cell', agg).filter((c) => c.dataset.layer === '0').map((c) => Number(c.dataset.count))).toEqual([4, 4, 2, 2]);
+  });
+
+  it('compare: two messages side by side', async () => {
+    await conversation();
+    click(tid('lens-toggle'));
+    click(tid('lens-tab-compare'));
+    expect(tid('compare')).not.toBeNull();
+    expect(tid('compare-heatmap-a')).not.toBeNull();
+    expect(tid('compare-heatmap-b')).not.toBeNull();
+    expect(tids('compare-row')).toHaveLength(2);
+    expect((tid('compare-a') as HTMLElement & { value: string }).value).toBe('u1');
+    expect((tid('compare-b') as HTMLElement & { value: string }).value).toBe('a1');
+  });
+
+  it('export buttons post routing.export with the format and turn ids', async () => {
+    const h = await conversation();
+    click(tids('turn-lens-toggle')[1]);
+    click(tid('lens-tab-message'));
+    click(tid('export-jsonl'));
+    click(tid('export-csv'));
+    click(tid('lens-tab-conversation'));
+    click(tid('export-csv'));
+    expect(h.posted.filter((m) => m.type === 'routing.export')).toEqual([
+      { type: 'routing.export', format: 'jsonl', turnIds: ['a1'] },
+      { type: 'routing.export', format: 'csv', turnIds: ['a1'] },
+      { type: 'routing.export', format: 'csv', turnIds: ['u1', 'a1'] },
+    ]);
+  });
+});
+
+describe('lens states and explanation', () => {
+  it('a dense model: the lens says there are no experts, chat still works', async () => {
+    host = await mount();
+    host.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'hi')], modelSummary({}, { isMoe: false, experts: 0, expertsPerToken: 0, moeLayers: [], name: 'dense-toy' })) });
+    click(tid('lens-toggle'));
+    expect(tid('lens')!.dataset.state).toBe('dense');
+    expect(tid('lens-status')!.textContent).toMatch(/no experts/);
+    expect(tid('send')!.hasAttribute('disabled')).toBe(false);
+  });
+
+  it('capture off: the lens says so and offers to turn it on', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([], modelSummary({ captureRouting: false })) });
+    click(tid('lens-toggle'));
+    expect(tid('lens')!.dataset.state).toBe('capture-off');
+    click(tid('enable-capture'));
+    expect(h.posted).toContainEqual({ type: 'routing.setCapture', enabled: true });
+    h.send({ type: 'model.state', model: modelSummary({ captureRouting: true }) });
+    expect(tid('lens')!.dataset.state).toBe('ok');
+  });
+
+  it('"What am I looking at?" shows the built-in explanation', async () => {
+    await conversation();
+    click(tid('lens-toggle'));
+    expect(tid('lens-explanation')!.hidden).toBe(true);
+    click(tid('lens-explain-link'));
+    expect(tid('lens-explanation')!.hidden).toBe(false);
+    expect(tid('lens-explanation')!.textContent).toMatch(/top k/);
+  });
+});
