@@ -34,6 +34,7 @@ export const DEFAULT_METRICS: MetricSettings = {
   repetitionN: 4,
   maxRepeatedNgramRate: 0.3,
   maxRepeatedSpanWords: 15,
+  minRepeatedSpanShare: 0.2,
   minDistinct2: 0.4,
 };
 export const DEFAULT_VARIANTS: PromptVariant[] = [

@@ -55,6 +55,7 @@ export interface MetricSettings {
   repetitionN: number;
   maxRepeatedNgramRate: number;
   maxRepeatedSpanWords: number;
+  minRepeatedSpanShare: number;
   minDistinct2: number;
 }
 

@@ -105,6 +105,15 @@ describe('repetition detector', () => {
     expect(r.longestRepeatedSpan).toBe('a b');
   });
 
+  it('does not flag a long phrase quoted twice in a long summary', () => {
+    const phrase = 'the extent to which the national strategy addresses the desirable characteristics of a national strategy';
+    const text = `${NORMAL[0]} ${NORMAL[1]} It assessed ${phrase}. ${NORMAL[2]} In short, GAO reviewed ${phrase}.`;
+    const r = repetitionStats(text);
+    expect(r.longestRepeatedSpanWords).toBeGreaterThanOrEqual(15);
+    expect(r.longestRepeatedSpanShare).toBeLessThan(0.2);
+    expect(r.flagged).toBe(false);
+  });
+
   it.each(NORMAL)('does not flag a normal summary (%#)', (text) => {
     const r = repetitionStats(text);
     expect(r.flagged).toBe(false);

@@ -108,8 +108,13 @@ export interface RepetitionOptions {
   n?: number;
   /** Flag when the share of n-grams that repeat an earlier one is at least this. Default 0.3. */
   maxRepeatedNgramRate?: number;
-  /** Flag when a span of at least this many words occurs twice (not overlapping). Default 15. */
+  /**
+   * Flag when a span of at least this many words occurs twice (not overlapping) and its copies make up at least
+   * minRepeatedSpanShare of the output. Default 15.
+   */
   maxRepeatedSpanWords?: number;
+  /** Default 0.2: a long quote repeated once in a long summary is not a loop. */
+  minRepeatedSpanShare?: number;
   /** Flag when distinct-2 falls below this (with at least 20 words). Default 0.4. */
   minDistinct2?: number;
   /** Words considered (from the start). Default 4000. */
@@ -128,6 +133,8 @@ export interface RepetitionStats {
   longestRepeatedSpan: string;
   /** How often that span occurs in the whole output. */
   longestRepeatedSpanCount: number;
+  /** Share of the words covered by the copies of that span. */
+  longestRepeatedSpanShare: number;
   flagged: boolean;
   reasons: string[];
 }
@@ -194,7 +201,10 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}): 
 
   const reasons: string[] = [];
   if (total > 0 && repeatedNgramRate >= maxRate) reasons.push(`${(repeatedNgramRate * 100).toFixed(0)}% of ${n}-grams repeat`);
-  if (span.length >= maxSpan) reasons.push(`a ${span.length}-word span occurs ${count} times`);
+  const spanShare = lower.length ? (span.length * count) / lower.length : 0;
+  if (span.length >= maxSpan && spanShare >= (options.minRepeatedSpanShare ?? 0.2)) {
+    reasons.push(`a ${span.length}-word span occurs ${count} times (${(spanShare * 100).toFixed(0)}% of the words)`);
+  }
   if (lower.length >= 20 && distinct2 < minD2) reasons.push(`distinct-2 is ${distinct2.toFixed(2)}`);
   return {
     words: lower.length,
@@ -205,6 +215,7 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}): 
     longestRepeatedSpanWords: span.length,
     longestRepeatedSpan: spanWords.join(' '),
     longestRepeatedSpanCount: count,
+    longestRepeatedSpanShare: spanShare,
     flagged: reasons.length > 0,
     reasons,
   };

@@ -26,6 +26,7 @@ export function scoreSummary(
       n: settings.repetitionN,
       maxRepeatedNgramRate: settings.maxRepeatedNgramRate,
       maxRepeatedSpanWords: settings.maxRepeatedSpanWords,
+      minRepeatedSpanShare: settings.minRepeatedSpanShare,
       minDistinct2: settings.minDistinct2,
     },
   });
