@@ -1,0 +1,585 @@
+/**
+ * Independent TypeScript reference forward pass for the GGUF test models (ground truth for router capture).
+ *
+ * It reads the GGUF with this repo's own reader (scripts/fixtures/gguf-reader.ts, no llama.cpp code) and
+ * recomputes, token by token, what llama.cpp's CPU backend computes for the architectures below.
+ *
+ * Supported architectures
+ *   - `llama`    (dense, or Mixtral-style MoE when `llama.expert_count` > 0): RoPE NORMAL mode (adjacent
+ *                pairs), router softmax → top-k → weights renormalised to sum 1 (`ffn_moe_weights_norm`).
+ *   - `qwen2moe` : RoPE NEOX mode (pairs i, i+n_rot/2), Q/K/V biases, router softmax → top-k, weights NOT
+ *                renormalised (final node `ffn_moe_weights`), plus a shared expert FFN scaled by
+ *                sigmoid(ffn_gate_inp_shexp · x) (computed as silu(x)/x like llama.cpp).
+ *   Both: RMSNorm (eps from `<arch>.attention.layer_norm_rms_epsilon`) × weight, grouped-query causal
+ *   attention with scale 1/sqrt(head_dim) (q head h uses kv head floor(h / (n_head/n_head_kv))), SwiGLU
+ *   FFNs (silu(gate) · up → down), output norm, lm head (`output.weight`, or tied `token_embd.weight`).
+ *
+ * Numerics (defaults match node-llama-cpp / llama.cpp defaults on CPU, flash attention off):
+ *   - `kvCache: 'f16'` (default): K and V are rounded to binary16 as the KV cache stores them; Q and the
+ *     softmax probabilities are rounded to f16 too, because ggml's CPU mul_mat converts src1 to the f16
+ *     vec_dot type of the f16 cache. `'f32'` models a context created with F32 K/V cache types.
+ *   - Matmuls with F16 weights round their input vector to f16 first (ggml CPU behaviour); F32 weights
+ *     use the f32 input. Dot products accumulate in double and are rounded to f32.
+ *   On the F32 test models this matches llama.cpp to ~1e-5 (routing weights ~1e-6).
+ *
+ * API
+ *   loadReferenceModel(path, opts?) → ReferenceModel
+ *       opts.kvCache?: 'f16' | 'f32' (default 'f16')
+ *   referenceForward(model, tokenIds) → ForwardResult
+ *       routing.experts[token][moeLayer][rank]  expert ids, ordered by gate probability, descending
+ *                                               (the order of llama.cpp's `ffn_moe_topk-N` row)
+ *       routing.weights[token][moeLayer][rank]  final gate weights of those experts: for `llama` the
+ *                                               renormalised `ffn_moe_weights_norm-N`, for `qwen2moe` the
+ *                                               raw softmax probabilities `ffn_moe_weights-N`
+ *       routing.probs[token][moeLayer]          full router softmax over all experts (`ffn_moe_probs-N`)
+ *       routing.selectionMargin[token][moeLayer] probs[k-th best] − probs[(k+1)-th best]: below ~1e-4 a
+ *                                               top-k choice is a near-tie and may legitimately flip
+ *       routing.moeLayers                       layer index of each MoE layer (dense models: [])
+ *       logits[token]                           Float32Array(n_vocab), final logits for that position
+ *     Tokens are evaluated at positions 0..n-1 (pass the BOS yourself; nothing is added).
+ *   referenceGreedy(model, promptTokens, nNew, {stopAtEos?}) → {tokens, margins, forward}
+ *       greedy continuation; margins[i] = top-1 minus top-2 logit at step i; forward covers
+ *       prompt + generated tokens except the last generated one (whose routing needs one more decode).
+ *   new ReferenceSession(model) — incremental: session.eval(token) → TokenResult (same fields, one token),
+ *     keeps the KV cache, so a decode loop can be mirrored step by step.
+ */
+import { GgufModelFile } from '../../scripts/fixtures/gguf-reader';
+import { roundF16 } from '../../scripts/fixtures/f16';
+
+export type KvCacheType = 'f16' | 'f32';
+
+/**
+ * Attention numerics to mirror (llama.cpp CPU backend):
+ *  - 'standard': flash attention off (kq = K·Q, softmax, V·kq). Exact for any batching. Recommended for
+ *    comparisons: create the llama.cpp context with flash_attn_type = DISABLED.
+ *  - 'flash': flash attention on, the decode / small-batch kernel (one_chunk: Q→f16, f16 V accumulator).
+ *    Used for ubatches of < 64 tokens while n_kv < 512 (llama.cpp's default AUTO enables flash on CPU).
+ *  - 'flash-tiled': flash attention on, the tiled kernel for ubatches of >= 64 tokens (f32 Q, f32
+ *    accumulation over f16 K/V).
+ */
+export type AttentionMode = 'standard' | 'flash' | 'flash-tiled';
+
+export interface ReferenceOptions {
+  /** K/V cache type of the mirrored context (default 'f16', llama.cpp's default). Ignored by flash modes. */
+  kvCache?: KvCacheType;
+  /** Default 'standard'. */
+  attention?: AttentionMode;
+}
+
+export interface ReferenceHparams {
+  arch: 'llama' | 'qwen2moe';
+  nVocab: number;
+  nLayer: number;
+  nEmbd: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  nRot: number;
+  ropeNeox: boolean;
+  ropeFreqBase: number;
+  rmsEps: number;
+  attnScale: number;
+  nExpert: number;
+  nExpertUsed: number;
+  /** Renormalise the top-k weights to sum 1 (Mixtral). */
+  normTopkWeights: boolean;
+  /** `<arch>.expert_weights_scale` (0 / 1 = none). */
+  expertWeightsScale: number;
+  hasSharedExpert: boolean;
+  bos: number;
+  eos: number;
+}
+
+interface Weight {
+  data: Float32Array;
+  /** true when stored as F16 in the file (its matmuls round the input to f16). */
+  f16: boolean;
+  rows: number;
+  cols: number;
+}
+
+interface ExpertWeight {
+  data: Float32Array;
+  f16: boolean;
+  /** Per expert: rows × cols (rows = output dim). */
+  rows: number;
+  cols: number;
+}
+
+interface LayerWeights {
+  attnNorm: Float32Array;
+  wq: Weight; wk: Weight; wv: Weight; wo: Weight;
+  bq?: Float32Array; bk?: Float32Array; bv?: Float32Array;
+  ffnNorm: Float32Array;
+  // dense
+  ffnGate?: Weight; ffnUp?: Weight; ffnDown?: Weight;
+  // MoE
+  router?: Weight;
+  gateExps?: ExpertWeight; upExps?: ExpertWeight; downExps?: ExpertWeight;
+  // shared expert (qwen2moe)
+  shexpGateInp?: Float32Array;
+  shGate?: Weight; shUp?: Weight; shDown?: Weight;
+}
+
+export interface ReferenceModel {
+  path: string;
+  hparams: ReferenceHparams;
+  kvCache: KvCacheType;
+  attention: AttentionMode;
+  tokEmbd: Weight;
+  outputNorm: Float32Array;
+  output: Weight;
+  layers: LayerWeights[];
+}
+
+export interface TokenRouting {
+  /** [moeLayer][rank] */
+  experts: number[][];
+  /** [moeLayer][rank] */
+  weights: number[][];
+  /** [moeLayer] full softmax over experts */
+  probs: Float32Array[];
+  /** [moeLayer] */
+  selectionMargin: number[];
+}
+
+export interface TokenResult {
+  token: number;
+  pos: number;
+  routing: TokenRouting;
+  logits: Float32Array;
+}
+
+export interface ForwardResult {
+  tokens: number[];
+  routing: {
+    moeLayers: number[];
+    experts: number[][][];
+    weights: number[][][];
+    probs: Float32Array[][];
+    selectionMargin: number[][];
+  };
+  logits: Float32Array[];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const fround = Math.fround;
+
+function num(meta: Map<string, unknown>, key: string, fallback?: number): number {
+  const v = meta.get(key);
+  if (v === undefined) {
+    if (fallback === undefined) throw new Error(`missing metadata ${key}`);
+    return fallback;
+  }
+  return Number(v);
+}
+
+export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): ReferenceModel {
+  const f = new GgufModelFile(path);
+  try {
+    const meta = f.metadata;
+    const arch = String(meta.get('general.architecture'));
+    if (arch !== 'llama' && arch !== 'qwen2moe') throw new Error(`reference: unsupported architecture ${arch}`);
+    const scaling = meta.get(`${arch}.rope.scaling.type`);
+    if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new Error(`reference: rope scaling ${String(scaling)} unsupported`);
+    if (num(meta, `${arch}.rope.scaling.factor`, 0) > 1) throw new Error('reference: rope scaling unsupported');
+    const tokens = meta.get('tokenizer.ggml.tokens') as unknown[];
+    const nEmbd = num(meta, `${arch}.embedding_length`);
+    const nHead = num(meta, `${arch}.attention.head_count`);
+    const headDim = num(meta, `${arch}.attention.key_length`, nEmbd / nHead);
+    const nExpert = num(meta, `${arch}.expert_count`, 0);
+    const hp: ReferenceHparams = {
+      arch,
+      nVocab: tokens.length,
+      nLayer: num(meta, `${arch}.block_count`),
+      nEmbd,
+      nHead,
+      nHeadKv: num(meta, `${arch}.attention.head_count_kv`, nHead),
+      headDim,
+      nRot: num(meta, `${arch}.rope.dimension_count`, headDim),
+      ropeNeox: arch === 'qwen2moe',
+      ropeFreqBase: num(meta, `${arch}.rope.freq_base`, 10000),
+      rmsEps: num(meta, `${arch}.attention.layer_norm_rms_epsilon`),
+      attnScale: arch === 'llama' && num(meta, `${arch}.attention.scale`, 0) !== 0
+        ? num(meta, `${arch}.attention.scale`) : fround(1 / Math.sqrt(headDim)),
+      nExpert,
+      nExpertUsed: num(meta, `${arch}.expert_used_count`, 0),
+      normTopkWeights: arch === 'llama',
+      expertWeightsScale: num(meta, `${arch}.expert_weights_scale`, 0),
+      hasSharedExpert: arch === 'qwen2moe',
+      bos: num(meta, 'tokenizer.ggml.bos_token_id', 1),
+      eos: num(meta, 'tokenizer.ggml.eos_token_id', 2),
+    };
+    if (hp.nRot !== hp.headDim) throw new Error('reference: partial RoPE unsupported');
+    if (hp.nExpertUsed > hp.nExpert) throw new Error('reference: expert_used_count > expert_count');
+
+    const weight = (name: string): Weight => {
+      const info = f.info(name);
+      if (info.shape.length > 2) throw new Error(`${name}: expected a matrix`);
+      return { data: f.tensor(name), f16: info.type === 1, cols: info.shape[0], rows: info.shape[1] ?? 1 };
+    };
+    const experts = (name: string): ExpertWeight => {
+      const info = f.info(name);
+      if (info.shape.length !== 3 || info.shape[2] !== hp.nExpert) throw new Error(`${name}: bad expert tensor shape`);
+      return { data: f.tensor(name), f16: info.type === 1, cols: info.shape[0], rows: info.shape[1] };
+    };
+    const vec = (name: string): Float32Array => f.tensor(name);
+    const opt = (name: string): Float32Array | undefined => (f.has(name) ? f.tensor(name) : undefined);
+
+    const tokEmbd = weight('token_embd.weight');
+    const output = f.has('output.weight') ? weight('output.weight') : tokEmbd;
+    const layers: LayerWeights[] = [];
+    for (let i = 0; i < hp.nLayer; i++) {
+      const b = `blk.${i}.`;
+      const L: LayerWeights = {
+        attnNorm: vec(`${b}attn_norm.weight`),
+        wq: weight(`${b}attn_q.weight`), wk: weight(`${b}attn_k.weight`), wv: weight(`${b}attn_v.weight`),
+        wo: weight(`${b}attn_output.weight`),
+        bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`),
+        ffnNorm: vec(`${b}ffn_norm.weight`),
+      };
+      if (f.has(`${b}ffn_gate_inp.weight`)) {
+        L.router = weight(`${b}ffn_gate_inp.weight`);
+        L.gateExps = experts(`${b}ffn_gate_exps.weight`);
+        L.upExps = experts(`${b}ffn_up_exps.weight`);
+        L.downExps = experts(`${b}ffn_down_exps.weight`);
+        if (hp.hasSharedExpert) {
+          L.shexpGateInp = vec(`${b}ffn_gate_inp_shexp.weight`);
+          L.shGate = weight(`${b}ffn_gate_shexp.weight`);
+          L.shUp = weight(`${b}ffn_up_shexp.weight`);
+          L.shDown = weight(`${b}ffn_down_shexp.weight`);
+        }
+      } else {
+        L.ffnGate = weight(`${b}ffn_gate.weight`);
+        L.ffnUp = weight(`${b}ffn_up.weight`);
+        L.ffnDown = weight(`${b}ffn_down.weight`);
+      }
+      layers.push(L);
+    }
+    return { path, hparams: hp, kvCache: opts.kvCache ?? 'f16', attention: opts.attention ?? 'standard', tokEmbd, outputNorm: vec('output_norm.weight'), output, layers };
+  } finally {
+    f.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// kernels
+
+function roundVecF16(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = roundF16(x[i]);
+  return out;
+}
+
+/** out[r] = sum_c W[r, c] * x[c] for rows [r0, r0 + rows) of a row-major block starting at `base`. */
+function matvecRaw(data: Float32Array, base: number, rows: number, cols: number, x: Float32Array, f16: boolean): Float32Array {
+  if (x.length !== cols) throw new Error(`matvec: ${x.length} != ${cols}`);
+  const xin = f16 ? roundVecF16(x) : x;
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const o = base + r * cols;
+    for (let c = 0; c < cols; c++) s += data[o + c] * xin[c];
+    out[r] = s;
+  }
+  return out;
+}
+
+function matvec(w: Weight, x: Float32Array): Float32Array {
+  return matvecRaw(w.data, 0, w.rows, w.cols, x, w.f16);
+}
+
+function expertMatvec(w: ExpertWeight, e: number, x: Float32Array): Float32Array {
+  return matvecRaw(w.data, e * w.rows * w.cols, w.rows, w.cols, x, w.f16);
+}
+
+function rmsNorm(x: Float32Array, weight: Float32Array, eps: number): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += fround(x[i] * x[i]);
+  const mean = sum / x.length;
+  const scale = fround(1 / Math.sqrt(fround(mean + eps)));
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = fround(x[i] * scale) * weight[i];
+  return out;
+}
+
+function addInPlace(a: Float32Array, b: Float32Array | undefined): void {
+  if (!b) return;
+  for (let i = 0; i < a.length; i++) a[i] = a[i] + b[i];
+}
+
+/** ggml silu: x / (1 + e^-x) */
+const silu = (x: number): number => fround(x / fround(1 + fround(Math.exp(-x))));
+
+function softmax(x: Float32Array | number[]): Float32Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
+  const out = new Float32Array(x.length);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const e = x[i] === -Infinity ? 0 : fround(Math.exp(x[i] - max));
+    out[i] = e;
+    sum += e;
+  }
+  const inv = fround(1 / sum);
+  for (let i = 0; i < x.length; i++) out[i] = out[i] * inv;
+  return out;
+}
+
+/** RoPE as ggml's CPU kernel: theta_i = pos * theta_scale^i by repeated f32 multiplication. */
+function rope(x: Float32Array, nHeads: number, headDim: number, nRot: number, pos: number, base: number, neox: boolean): void {
+  const thetaScale = fround(Math.pow(base, -2 / nRot));
+  const cos = new Float32Array(nRot / 2);
+  const sin = new Float32Array(nRot / 2);
+  let theta = fround(pos);
+  for (let i = 0; i < nRot / 2; i++) {
+    cos[i] = Math.cos(theta);
+    sin[i] = Math.sin(theta);
+    theta = fround(theta * thetaScale);
+  }
+  for (let h = 0; h < nHeads; h++) {
+    const o = h * headDim;
+    for (let i = 0; i < nRot / 2; i++) {
+      const i0 = neox ? o + i : o + 2 * i;
+      const i1 = neox ? o + i + nRot / 2 : o + 2 * i + 1;
+      const x0 = x[i0];
+      const x1 = x[i1];
+      x[i0] = fround(x0 * cos[i]) - fround(x1 * sin[i]);
+      x[i1] = fround(x0 * sin[i]) + fround(x1 * cos[i]);
+    }
+  }
+}
+
+function swiglu(gate: Float32Array, up: Float32Array): Float32Array {
+  const out = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) out[i] = silu(gate[i]) * up[i];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Incremental evaluation with a KV cache (one token per call, positions 0, 1, 2, ...). */
+export class ReferenceSession {
+  private readonly kCache: Float32Array[][] = [];
+  private readonly vCache: Float32Array[][] = [];
+  private pos = 0;
+
+  constructor(readonly model: ReferenceModel) {
+    for (let l = 0; l < model.hparams.nLayer; l++) {
+      this.kCache.push([]);
+      this.vCache.push([]);
+    }
+  }
+
+  get nPast(): number {
+    return this.pos;
+  }
+
+  eval(token: number): TokenResult {
+    const m = this.model;
+    const hp = m.hparams;
+    if (!Number.isInteger(token) || token < 0 || token >= hp.nVocab) throw new Error(`token ${token} out of range`);
+    const pos = this.pos++;
+    // flash attention casts an F32 cache to F16 before the kernel, so K/V are f16 there in any case
+    const f16kv = m.kvCache === 'f16' || m.attention !== 'standard';
+    const nE = hp.nEmbd;
+    const hd = hp.headDim;
+    const x = m.tokEmbd.data.slice(token * nE, (token + 1) * nE);
+    const routing: TokenRouting = { experts: [], weights: [], probs: [], selectionMargin: [] };
+
+    for (let l = 0; l < hp.nLayer; l++) {
+      const L = m.layers[l];
+      // --- attention
+      const h = rmsNorm(x, L.attnNorm, hp.rmsEps);
+      const q = matvec(L.wq, h);
+      addInPlace(q, L.bq);
+      const k = matvec(L.wk, h);
+      addInPlace(k, L.bk);
+      const v = matvec(L.wv, h);
+      addInPlace(v, L.bv);
+      rope(q, hp.nHead, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
+      rope(k, hp.nHeadKv, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
+      this.kCache[l].push(f16kv ? roundVecF16(k) : k);
+      this.vCache[l].push(f16kv ? roundVecF16(v) : v);
+      const nKv = this.kCache[l].length;
+      const attn = new Float32Array(hp.nHead * hd);
+      const group = hp.nHead / hp.nHeadKv;
+      const mode = m.attention;
+      // Q is converted to the f16 vec_dot type of an f16 K (standard path with f16 cache, flash decode path).
+      const qIn = (mode === 'standard' && f16kv) || mode === 'flash' ? roundVecF16(q) : q;
+      for (let hq = 0; hq < hp.nHead; hq++) {
+        const hk = Math.floor(hq / group);
+        const scores = new Float32Array(nKv);
+        for (let j = 0; j < nKv; j++) {
+          const kj = this.kCache[l][j];
+          let s = 0;
+          for (let d = 0; d < hd; d++) s += qIn[hq * hd + d] * kj[hk * hd + d];
+          scores[j] = fround(fround(s) * hp.attnScale);
+        }
+        const out = attn.subarray(hq * hd, (hq + 1) * hd);
+        if (mode === 'flash') {
+          // ggml_compute_forward_flash_attn_ext_f16_one_chunk with an F16 V: online softmax, f16 accumulator
+          let S = 0;
+          let M = -Infinity;
+          const acc = new Float32Array(hd);
+          for (let j = 0; j < nKv; j++) {
+            const sj = scores[j];
+            const vj = this.vCache[l][j];
+            let ms = 1;
+            let vs = 1;
+            if (sj > M) {
+              const Mold = M;
+              M = sj;
+              ms = fround(Math.exp(Mold - M));
+              for (let d = 0; d < hd; d++) acc[d] = roundF16(fround(acc[d] * ms));
+            } else {
+              vs = fround(Math.exp(sj - M));
+            }
+            // ggml_vec_mad_f16: fp16(fma(v, vs, acc))
+            for (let d = 0; d < hd; d++) acc[d] = roundF16(fround(acc[d] + vj[hk * hd + d] * vs));
+            S = fround(fround(S * ms) + vs);
+          }
+          const inv = S === 0 ? 0 : fround(1 / S);
+          for (let d = 0; d < hd; d++) out[d] = fround(acc[d] * inv);
+        } else {
+          let p = softmax(scores);
+          if (mode === 'standard' && f16kv) p = roundVecF16(p);
+          for (let d = 0; d < hd; d++) {
+            let s = 0;
+            for (let j = 0; j < nKv; j++) s += p[j] * this.vCache[l][j][hk * hd + d];
+            out[d] = s;
+          }
+        }
+      }
+      const ao = matvec(L.wo, attn);
+      for (let i = 0; i < nE; i++) x[i] = x[i] + ao[i];
+
+      // --- feed-forward
+      const h2 = rmsNorm(x, L.ffnNorm, hp.rmsEps);
+      let ffnOut: Float32Array;
+      if (L.router) {
+        const logits = matvec(L.router, h2);
+        const probs = softmax(logits);
+        const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
+        const sel = order.slice(0, hp.nExpertUsed);
+        let w = sel.map((e) => probs[e]);
+        if (hp.normTopkWeights) {
+          let sum = 0;
+          for (const wi of w) sum = fround(sum + wi);
+          sum = Math.max(sum, 6.103515625e-5);
+          w = w.map((wi) => fround(wi / sum));
+        }
+        if (hp.expertWeightsScale !== 0 && hp.expertWeightsScale !== 1) w = w.map((wi) => fround(wi * hp.expertWeightsScale));
+        routing.experts.push(sel);
+        routing.weights.push(w);
+        routing.probs.push(probs);
+        routing.selectionMargin.push(
+          hp.nExpertUsed < hp.nExpert ? probs[order[hp.nExpertUsed - 1]] - probs[order[hp.nExpertUsed]] : Infinity,
+        );
+        ffnOut = new Float32Array(nE);
+        sel.forEach((e, r) => {
+          const up = expertMatvec(L.upExps!, e, h2);
+          const gate = expertMatvec(L.gateExps!, e, h2);
+          const down = expertMatvec(L.downExps!, e, swiglu(gate, up));
+          for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(down[i] * w[r]);
+        });
+        if (L.shexpGateInp) {
+          let g = 0;
+          for (let i = 0; i < nE; i++) g += L.shexpGateInp[i] * h2[i];
+          g = fround(g);
+          const gate = fround(silu(g) / g);
+          const sh = matvec(L.shDown!, swiglu(matvec(L.shGate!, h2), matvec(L.shUp!, h2)));
+          for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(sh[i] * gate);
+        }
+      } else {
+        ffnOut = matvec(L.ffnDown!, swiglu(matvec(L.ffnGate!, h2), matvec(L.ffnUp!, h2)));
+      }
+      for (let i = 0; i < nE; i++) x[i] = x[i] + ffnOut[i];
+    }
+    const hOut = rmsNorm(x, m.outputNorm, hp.rmsEps);
+    const logits = matvec(m.output, hOut);
+    return { token, pos, routing, logits };
+  }
+}
+
+export function moeLayerIndices(model: ReferenceModel): number[] {
+  return model.layers.flatMap((L, i) => (L.router ? [i] : []));
+}
+
+/** Evaluate `tokens` at positions 0..n-1 and return per-token routing and logits. */
+export function referenceForward(model: ReferenceModel, tokens: number[]): ForwardResult {
+  const s = new ReferenceSession(model);
+  const res: ForwardResult = {
+    tokens: [...tokens],
+    routing: { moeLayers: moeLayerIndices(model), experts: [], weights: [], probs: [], selectionMargin: [] },
+    logits: [],
+  };
+  for (const t of tokens) pushResult(res, s.eval(t));
+  return res;
+}
+
+function pushResult(res: ForwardResult, r: TokenResult): void {
+  res.routing.experts.push(r.routing.experts);
+  res.routing.weights.push(r.routing.weights);
+  res.routing.probs.push(r.routing.probs);
+  res.routing.selectionMargin.push(r.routing.selectionMargin);
+  res.logits.push(r.logits);
+}
+
+/** Index of the largest logit (lowest index on exact ties, like llama.cpp's greedy sampler) and its margin. */
+export function argmaxWithMargin(logits: Float32Array): { token: number; margin: number } {
+  let best = 0;
+  let second = -Infinity;
+  for (let i = 1; i < logits.length; i++) {
+    if (logits[i] > logits[best]) {
+      second = logits[best];
+      best = i;
+    } else if (logits[i] > second) second = logits[i];
+  }
+  return { token: best, margin: logits[best] - second };
+}
+
+export interface GreedyResult {
+  /** Generated tokens (not including the prompt). */
+  tokens: number[];
+  /** Top-1 minus top-2 logit at each generation step. */
+  margins: number[];
+  /** Forward results for prompt + generated tokens except the last generated one. */
+  forward: ForwardResult;
+}
+
+/** Greedy continuation of `prompt` (which should start with BOS) for `nNew` tokens. */
+export function referenceGreedy(
+  model: ReferenceModel,
+  prompt: number[],
+  nNew: number,
+  opts: { stopAtEos?: boolean } = {},
+): GreedyResult {
+  const s = new ReferenceSession(model);
+  const forward: ForwardResult = {
+    tokens: [],
+    routing: { moeLayers: moeLayerIndices(model), experts: [], weights: [], probs: [], selectionMargin: [] },
+    logits: [],
+  };
+  let last: TokenResult | undefined;
+  for (const t of prompt) {
+    last = s.eval(t);
+    forward.tokens.push(t);
+    pushResult(forward, last);
+  }
+  if (!last) throw new Error('empty prompt');
+  const tokens: number[] = [];
+  const margins: number[] = [];
+  for (let i = 0; i < nNew; i++) {
+    const { token, margin } = argmaxWithMargin(last.logits);
+    tokens.push(token);
+    margins.push(margin);
+    if (opts.stopAtEos && token === model.hparams.eos) break;
+    if (i === nNew - 1) break;
+    last = s.eval(token);
+    forward.tokens.push(token);
+    pushResult(forward, last);
+  }
+  return { tokens, margins, forward };
+}
