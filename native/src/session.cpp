@@ -88,7 +88,8 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
   ctxParams.cb_eval_user_data = &capture_;
   ctx_ = g_llama.llama_init_from_model(model_, ctxParams);
   if (!ctx_) return "llama.cpp could not create a context of " + std::to_string(params.contextSize) + " tokens";
-  batch_ = g_llama.llama_batch_init(params.batchSize, 0, 1);
+  params_.batchSize = static_cast<int>(g_llama.llama_n_batch(ctx_));  // llama.cpp may clamp it to the context
+  batch_ = g_llama.llama_batch_init(params_.batchSize, 0, 1);
   batchReady_ = true;
   g_llama.llama_set_abort_callback(
       ctx_, [](void* data) { return static_cast<std::atomic<bool>*>(data)->load(); }, &abort);
