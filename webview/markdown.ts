@@ -52,25 +52,38 @@ function getPurifier(): ReturnType<typeof DOMPurify> {
   return purifier;
 }
 
-const URI_ATTRS = ['href', 'src', 'xlink:href', 'action', 'formaction', 'data', 'codebase', 'cite', 'background', 'poster', 'srcset'];
-const FORBIDDEN = new Set(FORBID_TAGS.map((t) => t.toUpperCase()));
+// What markdown output may contain after both passes. Anything else is unwrapped (its text kept) or,
+// for elements whose content is code or markup, dropped entirely.
+const ALLOWED_TAGS = new Set(
+  'a abbr b blockquote br code del div em h1 h2 h3 h4 h5 h6 hr i kbd li ol p pre q s samp small span strong sub sup table tbody td tfoot th thead tr u ul'.split(' '),
+);
+const DROP_WITH_CONTENT = new Set(FORBID_TAGS);
+const ALLOWED_ATTRS: Record<string, RegExp | true> = { href: SAFE_URI, title: true, class: /^(language-[\w+#.-]+|md-image)$/, align: /^(left|right|center)$/, start: /^\d+$/ };
 
 /**
- * A second, independent pass over DOMPurify's output (defence in depth): drop forbidden elements (by local
- * name, any namespace), event-handler and style attributes, and URLs other than http(s)/mailto/#.
+ * A second, independent pass over DOMPurify's output (defence in depth, and the whole policy where a DOM
+ * implementation defeats DOMPurify's tree walk — happy-dom does): an allowlist of elements and attributes,
+ * http(s)/mailto/# links only, rel=noopener on links.
  */
 function scrub(root: DocumentFragment): DocumentFragment {
   const all = Array.from(root.querySelectorAll('*'));
   for (const el of all) {
-    if (FORBIDDEN.has(el.localName.toUpperCase()) || el.namespaceURI !== 'http://www.w3.org/1999/xhtml') {
+    if (!el.isConnected && !root.contains(el)) continue; // removed with an ancestor
+    const name = el.localName.toLowerCase();
+    if (el.namespaceURI !== 'http://www.w3.org/1999/xhtml' || DROP_WITH_CONTENT.has(name)) {
       el.remove();
       continue;
     }
-    for (const name of el.getAttributeNames()) {
-      const lower = name.toLowerCase();
-      if (lower.startsWith('on') || lower === 'style' || FORBID_ATTR.includes(lower)) el.removeAttribute(name);
-      else if (URI_ATTRS.includes(lower) && !SAFE_URI.test((el.getAttribute(name) ?? '').trim())) el.removeAttribute(name);
+    if (!ALLOWED_TAGS.has(name)) {
+      el.replaceWith(...Array.from(el.childNodes));
+      continue;
     }
+    for (const attr of el.getAttributeNames()) {
+      const rule = ALLOWED_ATTRS[attr.toLowerCase()];
+      const value = (el.getAttribute(attr) ?? '').trim();
+      if (rule === undefined || (rule !== true && !rule.test(value)) || (attr.toLowerCase() === 'href' && name !== 'a')) el.removeAttribute(attr);
+    }
+    if (name === 'a' && el.hasAttribute('href')) el.setAttribute('rel', 'noopener noreferrer nofollow');
   }
   return root;
 }
@@ -80,8 +93,12 @@ export function sanitize(html: string): DocumentFragment {
   return scrub(sanitizeWithPurify(html));
 }
 
+// Some DOM implementations (happy-dom, used by the unit tests) lose the first top-level node of the input in
+// DOMPurify's tree walk; a leading empty sentinel element absorbs that, and is removed if it survives.
+const SENTINEL = '<i></i>';
+
 function sanitizeWithPurify(html: string): DocumentFragment {
-  return getPurifier().sanitize(html, {
+  const frag = getPurifier().sanitize(SENTINEL + html, {
     USE_PROFILES: { html: true },
     FORBID_TAGS,
     FORBID_ATTR,
@@ -90,6 +107,9 @@ function sanitizeWithPurify(html: string): DocumentFragment {
     ALLOW_UNKNOWN_PROTOCOLS: false,
     RETURN_DOM_FRAGMENT: true,
   }) as unknown as DocumentFragment;
+  const first = frag.firstChild;
+  if (first && first.nodeName === 'I' && first.childNodes.length === 0) first.remove();
+  return frag;
 }
 
 /** Markdown → sanitized DOM fragment. */

@@ -1,0 +1,224 @@
+// @vitest-environment happy-dom
+// The chat view against a fake host: startup, streaming, composer, errors, notes, code blocks, sanitizer.
+import { afterEach, describe, expect, it } from 'vitest';
+import { block } from '../routing/fixtures';
+import { mount, modelSummary, snapshot, tid, tids, turn, qa, type FakeHost } from './harness';
+
+let host: FakeHost | undefined;
+afterEach(() => {
+  host?.app.dispose();
+  host = undefined;
+});
+
+const click = (el: Element | null) => {
+  expect(el).not.toBeNull();
+  el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+};
+
+describe('startup and model line', () => {
+  it('posts ready and renders the snapshot', async () => {
+    host = await mount();
+    expect(host.posted).toEqual([{ type: 'ready' }]);
+    host.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'Hi'), turn('a1', 'assistant', 'Hello *there*')]) });
+    expect(tids('turn').map((t) => t.dataset.role)).toEqual(['user', 'assistant']);
+    expect(tids('turn')[1].querySelector('em')!.textContent).toBe('there');
+    expect(tid('model-name')!.textContent).toBe('toy-moe');
+    expect(tid('model-state')!.textContent).toBe('ready');
+    expect(tid('demo-label')!.hidden).toBe(false);
+    expect(tid('demo-label')!.textContent).toBe('random weights: text is meaningless, routing is real');
+    click(tid('select-model'));
+    expect(host.posted).toContainEqual({ type: 'model.select' });
+  });
+
+  it('shows model state changes and errors', async () => {
+    host = await mount();
+    host.send({ type: 'snapshot', snapshot: snapshot([], modelSummary({ isDemo: false })) });
+    expect(tid('demo-label')!.hidden).toBe(true);
+    host.send({ type: 'model.state', model: modelSummary({ state: 'error', error: 'GGUF file is truncated' }) });
+    expect(tid('model-state')!.dataset.state).toBe('error');
+    expect(tid('model-error')!.textContent).toBe('GGUF file is truncated');
+  });
+});
+
+describe('composer', () => {
+  it('Enter sends, Shift+Enter does not; Stop while generating; New chat', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([]) });
+    const input = tid('chat-input') as HTMLElement & { value: string };
+    input.value = 'line one';
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', shiftKey: true, bubbles: true, cancelable: true }));
+    expect(h.posted.filter((m) => m.type === 'chat.send')).toHaveLength(0);
+    input.value = 'line one\nline two';
+    const enter = new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true });
+    input.dispatchEvent(enter);
+    expect(enter.defaultPrevented).toBe(true);
+    expect(h.posted).toContainEqual({ type: 'chat.send', text: 'line one\nline two' });
+    expect(input.value).toBe('');
+
+    h.send({ type: 'chat.turnAdded', turn: turn('a1', 'assistant', '', [], { status: 'streaming' }) });
+    expect(tid('stop')!.hidden).toBe(false);
+    expect(tid('send')!.hidden).toBe(true);
+    click(tid('stop'));
+    expect(h.posted).toContainEqual({ type: 'chat.stop' });
+    h.send({ type: 'chat.turnUpdated', turn: { ...turn('a1', 'assistant', ''), status: 'stopped' } });
+    expect(tid('stop')!.hidden).toBe(true);
+    click(tid('new-chat'));
+    expect(h.posted).toContainEqual({ type: 'chat.new' });
+  });
+});
+
+describe('streaming', () => {
+  it('appends frames to the streaming turn without re-rendering the others', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'Hello', [{ ...block(0, 2), phase: 'prompt' }])]) });
+    const firstTurn = tids('turn')[0];
+    const firstBody = firstTurn.querySelector('.turn-body')!.firstElementChild;
+    h.send({ type: 'chat.turnAdded', turn: turn('a1', 'assistant', '', [], { status: 'streaming' }) });
+    h.send({ type: 'chat.frames', turnId: 'a1', textDelta: 'Hel', routing: [block(0, 1)] });
+    h.send({ type: 'chat.frames', turnId: 'a1', textDelta: 'lo, "x"\n\nSecond', routing: [block(1, 3)] });
+    const answer = tids('turn')[1];
+    expect(answer.dataset.status).toBe('streaming');
+    expect(answer.textContent).toContain('Hello, "x"');
+    expect(answer.textContent).toContain('Second');
+    // The other turn's DOM is untouched.
+    expect(tids('turn')[0]).toBe(firstTurn);
+    expect(firstTurn.querySelector('.turn-body')!.firstElementChild).toBe(firstBody);
+    // Token view of the streaming turn: spans are appended as frames arrive.
+    click(answer.querySelector('[data-testid="turn-lens-toggle"]'));
+    expect(qa('[data-turn-id="a1"] [data-testid="token"]').map((s) => s.dataset.index)).toEqual(['0', '1', '2']);
+    const firstSpan = qa('[data-turn-id="a1"] [data-testid="token"]')[0];
+    h.send({ type: 'chat.frames', turnId: 'a1', textDelta: '!', routing: [block(3, 4)] });
+    const spans = qa('[data-turn-id="a1"] [data-testid="token"]');
+    expect(spans.map((s) => s.dataset.index)).toEqual(['0', '1', '2', '3']);
+    expect(spans[0]).toBe(firstSpan);
+    expect(h.app.stats.tokensReceived).toBe(4);
+    // Completion: the full text is rendered once more as a whole.
+    h.send({ type: 'chat.turnUpdated', turn: { ...turn('a1', 'assistant', 'Hello, "x"\n\nSecond!'), stats: { promptTokens: 2, generatedTokens: 4, promptTokensPerSecond: 100, generatedTokensPerSecond: 20, timeToFirstTokenMs: 12, stopReason: 'eos' } } });
+    expect(tids('turn')[1].dataset.status).toBe('complete');
+    expect(tid('turn-stats')!.textContent).toContain('4 tokens');
+  });
+
+  it('renders markdown of a streaming turn incrementally and completely at the end', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([]) });
+    h.send({ type: 'chat.turnAdded', turn: turn('a1', 'assistant', '', [], { status: 'streaming' }) });
+    h.send({ type: 'chat.frames', turnId: 'a1', textDelta: 'Intro\n\n```js\nconst a = 1;\n', routing: [] });
+    h.send({ type: 'chat.frames', turnId: 'a1', textDelta: '```\n\nAfter **bold**', routing: [] });
+    const t = tids('turn')[0];
+    expect(t.querySelector('pre code')!.textContent).toBe('const a = 1;\n');
+    expect(t.querySelector('strong')!.textContent).toBe('bold');
+    expect(t.querySelectorAll('pre')).toHaveLength(1);
+  });
+
+  it('a re-sent turn (Retry) replaces the old one, routing included', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'old', [block(0, 4)], { status: 'error', error: 'boom' })]) });
+    h.send({ type: 'chat.turnAdded', turn: turn('a1', 'assistant', '', [], { status: 'streaming' }) });
+    expect(tids('turn')).toHaveLength(1);
+    expect((h.app as unknown as { store: { get(id: string): { routing: { count: number } } } }).store.get('a1').routing.count).toBe(0);
+    h.send({ type: 'chat.turnRemoved', turnId: 'a1' });
+    expect(tids('turn')).toHaveLength(0);
+  });
+});
+
+describe('errors, notes, code blocks', () => {
+  it('shows errors on the turn with Retry, and visible notes', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'q', [], { notes: ['Older turns were trimmed to fit the context.'] }), turn('a1', 'assistant', 'partial', [], { status: 'error', error: 'The engine crashed.' })]) });
+    expect(tid('turn-note')!.textContent).toBe('Older turns were trimmed to fit the context.');
+    expect(tid('turn-error')!.textContent).toContain('The engine crashed.');
+    click(tid('retry'));
+    expect(h.posted).toContainEqual({ type: 'chat.retry', turnId: 'a1' });
+  });
+
+  it('code blocks get Copy and Insert buttons', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'Try:\n\n```python\nprint("hi")\n```\n')]) });
+    click(tid('code-copy'));
+    click(tid('code-insert'));
+    expect(h.posted).toContainEqual({ type: 'chat.copy', text: 'print("hi")\n' });
+    expect(h.posted).toContainEqual({ type: 'chat.insertCode', code: 'print("hi")\n' });
+  });
+});
+
+describe('sanitizer: model output is untrusted', () => {
+  const attacks = [
+    '<script>window.__pwned = 1</script>',
+    '<img src=x onerror="window.__pwned = 2">',
+    '<a href="javascript:alert(1)">js link</a>',
+    '<a href="command:workbench.action.terminal.new">command link</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">data link</a>',
+    '<svg onload="alert(1)"><script>alert(2)</script><a xlink:href="javascript:alert(3)"><text>svg</text></a></svg>',
+    '<math><mi xlink:href="javascript:alert(1)">m</mi></math>',
+    '<iframe src="https://example.com"></iframe>',
+    '<form action="https://example.com"><input name=a><button formaction="javascript:alert(1)">go</button></form>',
+    '<div style="background:url(javascript:alert(1))" onclick="alert(1)">styled</div>',
+    '<style>body{display:none}</style>',
+    '[md js](javascript:alert(1)) [md cmd](command:workbench.action.openSettings) [md data](data:text/html,x) [ok](https://example.com)',
+    '![img](x" onerror="alert(1)) ![alt](javascript:alert(1))',
+    '<details open ontoggle="alert(1)"><summary>s</summary></details>',
+    '<object data="javascript:alert(1)"></object><embed src="javascript:alert(1)">',
+  ];
+
+  for (const [i, attack] of attacks.entries()) {
+    it(`neutralises attack ${i}: ${attack.slice(0, 40)}`, async () => {
+      const h = await mount();
+      host = h;
+      const text = `Before\n\n${attack}\n\nAfter`;
+      // Both as a complete turn and as a stream (the tail is re-rendered per frame).
+      h.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', text)]) });
+      h.send({ type: 'chat.turnAdded', turn: turn('a2', 'assistant', '', [], { status: 'streaming' }) });
+      h.send({ type: 'chat.frames', turnId: 'a2', textDelta: text.slice(0, 20), routing: [] });
+      h.send({ type: 'chat.frames', turnId: 'a2', textDelta: text.slice(20), routing: [] });
+      const transcript = tid('transcript')!;
+      expect(transcript.querySelectorAll('script, iframe, object, embed, form, input, style, svg, math, img, link, meta, base')).toHaveLength(0);
+      for (const el of Array.from(transcript.querySelectorAll('*'))) {
+        for (const name of el.getAttributeNames()) {
+          expect(name.startsWith('on'), `${el.tagName} has ${name}`).toBe(false);
+          expect(name).not.toBe('style');
+          const value = el.getAttribute(name) ?? '';
+          if (['href', 'src', 'xlink:href', 'action', 'formaction', 'data'].includes(name)) expect(value).toMatch(/^(https?:|mailto:|#)/i);
+        }
+      }
+      expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+      expect(transcript.textContent).toContain('After');
+    });
+  }
+
+  it('keeps safe links and shows raw HTML as text', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'See [docs](https://example.com/x) and <b>raw</b>.')]) });
+    const a = tid('transcript')!.querySelector('a')!;
+    expect(a.getAttribute('href')).toBe('https://example.com/x');
+    expect(a.getAttribute('rel')).toContain('noopener');
+    expect(tid('transcript')!.textContent).toContain('<b>raw</b>');
+  });
+});
+
+describe('sanitize() on raw HTML (without marked escaping it first)', () => {
+  it('removes every executable vector and keeps the harmless content', async () => {
+    const { sanitize } = await import('../../webview/markdown');
+    const div = document.createElement('div');
+    div.append(
+      sanitize(
+        '<p>ok <b>bold</b></p><p style="color:red">styled</p><script>alert(1)</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">j</a>' +
+          '<a href=" command:foo">c</a><a href="data:text/html,x">d</a><a href="https://example.com" onclick="x()" target="_blank">h</a>' +
+          '<svg><script>alert(1)</script><a xlink:href="javascript:alert(1)">s</a></svg><iframe srcdoc="<script>alert(1)</script>"></iframe>' +
+          '<form><input autofocus onfocus=alert(1)></form><style>*{}</style><math><mtext>m</mtext></math>',
+      ),
+    );
+    expect(div.querySelectorAll('script, img, svg, iframe, form, input, style, math')).toHaveLength(0);
+    const anchors = Array.from(div.querySelectorAll('a'));
+    expect(anchors.map((a) => a.getAttribute('href'))).toEqual([null, null, null, 'https://example.com']);
+    for (const el of Array.from(div.querySelectorAll('*'))) for (const n of el.getAttributeNames()) expect(['href', 'rel', 'title', 'class']).toContain(n);
+    expect(div.querySelector('b')!.textContent).toBe('bold');
+    expect(div.textContent).toContain('styled');
+  });
+});
