@@ -68,7 +68,10 @@ describe('runner', () => {
     expect(a.routing!.layers).toBe(2);
     expect(a.routing!.tokens).toBe(6);
     expect(a.routing!.sameTop1Baseline).toBeCloseTo(1 / 8, 12);
-    for (const e of a.routing!.loadEntropy) expect(e).toBeGreaterThan(0), expect(e).toBeLessThanOrEqual(1);
+    for (const e of a.routing!.loadEntropy) {
+      expect(e).toBeGreaterThan(0);
+      expect(e).toBeLessThanOrEqual(1);
+    }
     // The intro variant's first words are the template's: scored lower against the reference.
     const intro = samples.find((s) => s.itemId === 'a' && s.variant === 'intro' && s.model === '/m/one.gguf')!;
     expect(intro.output.startsWith('alpha')).toBe(true);
