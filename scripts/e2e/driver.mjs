@@ -1,0 +1,87 @@
+// Page-level helpers for driving the VS Code workbench served by code-server.
+import { EXTENSION_ID, sleep } from './lib.mjs';
+
+export async function waitForWorkbench(page, timeout = 60_000) {
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout });
+  await page.locator('.part.activitybar, .activitybar').first().waitFor({ state: 'visible', timeout });
+  // Let the extension host come up and contributions register.
+  await page.locator('.statusbar').waitFor({ state: 'visible', timeout });
+}
+
+/** Runs a command from the palette by its full title ("MoE Lens: New Chat"). */
+export async function runCommand(page, title, { timeout = 15_000 } = {}) {
+  const input = page.locator('.quick-input-widget input');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => {});
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      break;
+    } catch {
+      if (attempt === 2) throw new Error('command palette did not open');
+    }
+  }
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout });
+  await sleep(150);
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+}
+
+/** The chat webview view's inner document. */
+export function chatFrame(page) {
+  return page
+    .frameLocator(`iframe.webview[src*="extensionId=${EXTENSION_ID}"][src*="purpose=webviewView"]`)
+    .frameLocator('iframe#active-frame');
+}
+
+/** The model info webview panel's inner document. */
+export function panelFrame(page) {
+  return page
+    .frameLocator(`iframe.webview[src*="extensionId=${EXTENSION_ID}"]:not([src*="purpose=webviewView"])`)
+    .frameLocator('iframe#active-frame');
+}
+
+export async function openChat(page) {
+  await runCommand(page, 'MoE Lens: Open Chat');
+  const frame = chatFrame(page);
+  await frame.locator('[data-testid="app"]').waitFor({ state: 'visible', timeout: 30_000 });
+  return frame;
+}
+
+/** Types into the chat input and sends with Enter. */
+export async function sendPrompt(frame, text) {
+  const input = frame.locator('[data-testid="chat-input"] textarea, textarea[data-testid="chat-input"]').first();
+  const host = frame.locator('[data-testid="chat-input"]');
+  if (await input.count()) {
+    await input.click();
+    await input.fill(text);
+    await input.press('Enter');
+  } else {
+    await host.click();
+    await host.pressSequentially(text);
+    await host.press('Enter');
+  }
+}
+
+export function turns(frame, role) {
+  return frame.locator(role ? `[data-testid="turn"][data-role="${role}"]` : '[data-testid="turn"]');
+}
+
+/** Polls fn until it returns a truthy value (or throws the last error after timeout). */
+export async function until(fn, { timeout = 30_000, interval = 200, message = 'condition' } = {}) {
+  const start = Date.now();
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${message}${last ? `: ${last.message}` : ''}`);
+    await sleep(interval);
+  }
+}
