@@ -365,6 +365,14 @@ export class ReferenceSession {
   private readonly vCache: Float32Array[][] = [];
   private pos = 0;
 
+  /**
+   * Optional tap on intermediate values, named like llama.cpp's graph nodes (`attn_norm`, `Qcur` (after
+   * RoPE), `Kcur`, `Vcur`, `kqv_out`, `attn_out`, `ffn_inp`, `ffn_norm`, `ffn_moe_logits`, `ffn_moe_probs`,
+   * `ffn_moe_out`, `ffn_shexp_out`, `ffn_out`, `l_out`, with layer index; `result_norm`, `result_output`
+   * with layer -1), for debugging against a `cb_eval` dump.
+   */
+  onTensor?: (name: string, layer: number, values: Float32Array) => void;
+
   constructor(readonly model: ReferenceModel) {
     for (let l = 0; l < model.hparams.nLayer; l++) {
       this.kCache.push([]);
@@ -387,11 +395,13 @@ export class ReferenceSession {
     const hd = hp.headDim;
     const x = m.tokEmbd.data.slice(token * nE, (token + 1) * nE);
     const routing: TokenRouting = { experts: [], weights: [], probs: [], selectionMargin: [] };
+    const tap = (name: string, layer: number, v: Float32Array): void => this.onTensor?.(name, layer, Float32Array.from(v));
 
     for (let l = 0; l < hp.nLayer; l++) {
       const L = m.layers[l];
       // --- attention
       const h = rmsNorm(x, L.attnNorm, hp.rmsEps);
+      tap('attn_norm', l, h);
       const q = matvec(L.wq, h);
       addInPlace(q, L.bq);
       const k = matvec(L.wk, h);
@@ -400,6 +410,9 @@ export class ReferenceSession {
       addInPlace(v, L.bv);
       rope(q, hp.nHead, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
       rope(k, hp.nHeadKv, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
+      tap('Qcur', l, q);
+      tap('Kcur', l, k);
+      tap('Vcur', l, v);
       this.kCache[l].push(f16kv ? roundVecF16(k) : k);
       this.vCache[l].push(f16kv ? roundVecF16(v) : v);
       const nKv = this.kCache[l].length;
@@ -452,15 +465,21 @@ export class ReferenceSession {
           }
         }
       }
+      tap('kqv_out', l, attn);
       const ao = matvec(L.wo, attn);
+      tap('attn_out', l, ao);
       for (let i = 0; i < nE; i++) x[i] = x[i] + ao[i];
+      tap('ffn_inp', l, x);
 
       // --- feed-forward
       const h2 = rmsNorm(x, L.ffnNorm, hp.rmsEps);
+      tap('ffn_norm', l, h2);
       let ffnOut: Float32Array;
       if (L.router) {
         const logits = matvec(L.router, h2);
+        tap('ffn_moe_logits', l, logits);
         const probs = softmax(logits);
+        tap('ffn_moe_probs', l, probs);
         const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
         const sel = order.slice(0, hp.nExpertUsed);
         let w = sel.map((e) => probs[e]);
@@ -484,6 +503,7 @@ export class ReferenceSession {
           const down = expertMatvec(L.downExps!, e, swiglu(gate, up));
           for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(down[i] * w[r]);
         });
+        tap('ffn_moe_out', l, ffnOut);
         if (L.shexpGateInp) {
           let g = 0;
           for (let i = 0; i < nE; i++) g += L.shexpGateInp[i] * h2[i];
@@ -495,10 +515,14 @@ export class ReferenceSession {
       } else {
         ffnOut = matvec(L.ffnDown!, swiglu(matvec(L.ffnGate!, h2), matvec(L.ffnUp!, h2)));
       }
+      tap('ffn_out', l, ffnOut);
       for (let i = 0; i < nE; i++) x[i] = x[i] + ffnOut[i];
+      tap('l_out', l, x);
     }
     const hOut = rmsNorm(x, m.outputNorm, hp.rmsEps);
+    tap('result_norm', -1, hOut);
     const logits = matvec(m.output, hOut);
+    tap('result_output', -1, logits);
     return { token, pos, routing, logits };
   }
 }
