@@ -374,6 +374,7 @@ export async function runSample(
     },
     ...(routing ? { routing: routingSummaryStats(routing, engine.model?.experts) } : {}),
     strategy: prepared.info,
+    ...(prepared.partials?.length ? { intermediate: prepared.partials } : {}),
     startedAt: new Date(t0).toISOString(),
     finishedAt: new Date().toISOString(),
   };

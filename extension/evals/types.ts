@@ -134,6 +134,8 @@ export interface SampleRecord {
   speed?: SpeedStats;
   routing?: RoutingSummaryStats;
   strategy?: StrategyInfo;
+  /** map-reduce: the chunk summaries of each level (first level first), to inspect intermediate failures. */
+  intermediate?: string[][];
   /** Set when the sample could not be generated; resume retries it. */
   error?: string;
   startedAt: string;

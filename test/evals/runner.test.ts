@@ -185,6 +185,9 @@ describe('runner', () => {
     // 300 tokens in chunks of 40 → 8 chunk summaries of 5 words = 40 + 4 ≤ 56.
     expect(mr.samples[0].strategy).toMatchObject({ strategy: 'map-reduce', chunks: 8, chunksMerged: 8, levels: 1, calls: 9 });
     expect(mr.samples[0].output).toBe('x0 x1 x2 x3 x4 x40 x41 x42 x43 x44');
+    expect(mr.samples[0].intermediate![0]).toHaveLength(8);
+    expect(mr.samples[0].intermediate![0][1]).toBe('x40 x41 x42 x43 x44');
+    expect(t.samples[0].intermediate).toBeUndefined();
   });
 
   it('refuses to resume into a folder run with other settings', async () => {
