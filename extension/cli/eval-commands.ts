@@ -65,9 +65,13 @@ export function formatProgress(p: EvalProgress): string | undefined {
 }
 
 /** A plain-text table with aligned columns. */
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][], leftColumns: number[] = [0]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (leftColumns.includes(i) ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -92,6 +96,7 @@ export function runTable(groups: GroupSummary[]): string {
       f1(g.generatedTokensPerSecond?.mean),
       String(g.errors),
     ]),
+    [0, 1],
   );
 }
 
@@ -106,7 +111,7 @@ export function scoreTable(result: ScoreResult): string {
   ]);
   const a = result.aggregate;
   rows.push(['mean', f100(a.rouge1?.mean), f100(a.rouge2?.mean), f100(a.rougeL?.mean), a.summaryWords ? a.summaryWords.mean.toFixed(0) : '-', `${f100(a.failureRates.any)}% flagged`]);
-  return table(['id', 'R-1', 'R-2', 'R-L', 'words', 'failures'], rows);
+  return table(['id', 'R-1', 'R-2', 'R-L', 'words', 'failures'], rows, [0, 5]);
 }
 
 export function registerEvalCommands(program: Command, deps: EvalCommandDeps): void {
