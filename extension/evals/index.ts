@@ -7,3 +7,4 @@ export { computeSummary, renderReport, compareRuns, distribution } from './aggre
 export { scoreFile, scorePredictions, parsePredictions, type ScoreResult } from './score';
 export * from './metrics';
 export type * from './protocol';
+export { answerEvalsRequest, type EvalsHostOptions } from './host';

@@ -237,3 +237,24 @@ describe('runner', () => {
     expect(() => loadRun(root)).toThrow(/not an evaluation run/);
   });
 });
+
+describe('answerEvalsRequest (host side of the views)', () => {
+  it('answers list/open/item/compare from disk and refuses folders outside the runs folder', async () => {
+    const { answerEvalsRequest } = await import('../../extension/evals/host');
+    const base = path.join(root, 'hosted');
+    await runEval({ suite: suite(), models: ['/m/one.gguf'], variants: ['plain'], outDir: path.join(base, 'r1'), engine: new FakeEngine() });
+    await runEval({ suite: suite(), models: ['/m/two.gguf'], variants: ['plain'], outDir: path.join(base, 'r2'), engine: new FakeEngine() });
+    const opts = { runsDirs: [base] };
+    const list = await answerEvalsRequest({ type: 'evals.listRuns' }, opts);
+    expect(list!.type === 'evals.runs' && list!.runs.map((r) => r.id).sort()).toEqual(['r1', 'r2']);
+    const run = await answerEvalsRequest({ type: 'evals.openRun', dir: path.join(base, 'r1') }, opts);
+    expect(run!.type === 'evals.run' && run!.run.samples.length).toBe(3);
+    const item = await answerEvalsRequest({ type: 'evals.openItem', dir: path.join(base, 'r1'), itemId: 'b' }, opts);
+    expect(item!.type === 'evals.item' && item!.item!.document).toMatch(/^the cat sat/);
+    const cmp = await answerEvalsRequest({ type: 'evals.compare', dirs: [path.join(base, 'r1'), path.join(base, 'r2')] }, opts);
+    expect(cmp!.type === 'evals.comparison' && cmp!.comparison.columns.length).toBe(2);
+    const outside = await answerEvalsRequest({ type: 'evals.openRun', dir: path.join(base, '..', 'run-1') }, opts);
+    expect(outside).toEqual({ type: 'evals.error', message: expect.stringMatching(/not inside the evaluation runs folder/) });
+    expect(await answerEvalsRequest({ type: 'evals.cancel' }, opts)).toBeUndefined();
+  });
+});

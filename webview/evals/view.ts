@@ -279,7 +279,7 @@ export class EvalsView {
     );
     section.append(this.renderGroups(groups));
     section.append(el('h3', { text: 'Samples' }), this.renderSamplesTable(run));
-    if (this.sample) section.append(this.renderSample(run, this.sample));
+    if (this.sample) section.append(this.renderSample(this.sample));
     return section;
   }
 
@@ -387,7 +387,7 @@ export class EvalsView {
     return table;
   }
 
-  private renderSample(run: LoadedRun, s: SampleRecord): HTMLElement {
+  private renderSample(s: SampleRecord): HTMLElement {
     const section = el('section', { class: 'evals-sample', attrs: { 'aria-label': `Sample ${s.itemId}` } });
     section.append(el('h3', { text: `${s.itemId}${s.title ? ` — ${s.title}` : ''} · ${shortModel(s)} · ${s.variant}` }));
     if (s.error) section.append(el('p', { class: 'evals-flag-error', text: `Error: ${s.error}` }));
@@ -428,7 +428,6 @@ export class EvalsView {
       ),
     );
     section.append(columns);
-    void run;
     return section;
   }
 
