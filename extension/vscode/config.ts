@@ -16,6 +16,8 @@ export interface MoeLensConfig {
   moeOffload: CpuMoe;
   /** 0 = the model's default (min(training context, 4096)). */
   contextSize: number;
+  /** CPU threads for generation; 0 = automatic. */
+  threads: number;
   temperature: number;
   topK: number;
   topP: number;
@@ -33,6 +35,7 @@ export const DEFAULTS: MoeLensConfig = {
   gpuLayers: 'auto',
   moeOffload: 'auto',
   contextSize: 0,
+  threads: 0,
   temperature: 0.7,
   topK: 40,
   topP: 0.95,
@@ -45,7 +48,7 @@ export const DEFAULTS: MoeLensConfig = {
 };
 
 /** Settings whose change means the model must be loaded again (on next use). */
-export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize'] as const;
+export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads'] as const;
 
 /** `auto` | `all` | `none` | a number of leading layers whose experts stay in RAM. Invalid → `auto`. */
 export function parseMoeOffload(value: unknown): CpuMoe {
@@ -90,6 +93,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
     gpuLayers: parseGpuLayers(get('gpuLayers')),
     moeOffload: parseMoeOffload(get('moeOffload')),
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
+    threads: num(get('threads'), DEFAULTS.threads, 0, 1024, true),
     temperature: num(get('temperature'), DEFAULTS.temperature, 0, 5),
     topK: num(get('topK'), DEFAULTS.topK, 0, 100000, true),
     topP: num(get('topP'), DEFAULTS.topP, 0, 1),
@@ -108,6 +112,7 @@ export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LoadO
     gpuLayers: config.gpuLayers,
     cpuMoe: config.moeOffload,
     ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
+    ...(config.threads > 0 ? { threads: config.threads } : {}),
   };
 }
 

@@ -100,7 +100,7 @@ async function runPhase(phase, cs) {
     log(out.trim().split('\n').pop());
   }
 
-  const settings = { 'moeLens.seed': 7, 'moeLens.temperature': 0.8, 'moeLens.maxTokens': 96 };
+  const settings = { 'moeLens.seed': 7, 'moeLens.temperature': 0.8, 'moeLens.maxTokens': 160, 'moeLens.threads': Number(process.env.MOE_LENS_E2E_THREADS ?? 1) };
   const server = await startCodeServer(cs, { runDir, extensionsDir, workspace, settings, log });
   const context = await launchBrowser(path.join(runDir, 'chromium-profile'));
   const results = [];

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, affectsModel, loadOptionsFrom, parseConfig, parseGpuLayers, parseMoeOffload, samplingFrom } from '../../../extension/vscode/config';
+import manifest from '../../../package.json';
+
+const source = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
+
+describe('moeOffload / gpuLayers parsing', () => {
+  it.each([
+    ['auto', 'auto'],
+    ['all', 'all'],
+    ['none', 'none'],
+    [' ALL ', 'all'],
+    ['0', 0],
+    ['12', 12],
+    [7, 7],
+    ['-1', 'auto'],
+    ['1.5', 'auto'],
+    ['everything', 'auto'],
+    [undefined, 'auto'],
+    [null, 'auto'],
+    [-3, 'auto'],
+  ])('moeOffload %j → %j', (input, expected) => {
+    expect(parseMoeOffload(input)).toBe(expected);
+  });
+
+  it.each([
+    ['auto', 'auto'],
+    ['max', 'max'],
+    ['33', 33],
+    [0, 0],
+    ['all', 'auto'],
+  ])('gpuLayers %j → %j', (input, expected) => {
+    expect(parseGpuLayers(input)).toBe(expected);
+  });
+
+  it('the manifest pattern accepts exactly what the parser understands', () => {
+    const props = (manifest as { contributes: { configuration: { properties: Record<string, { pattern?: string; default?: unknown }> } } }).contributes.configuration.properties;
+    const pattern = new RegExp(props['moeLens.moeOffload'].pattern!);
+    for (const ok of ['auto', 'all', 'none', '0', '24']) expect(pattern.test(ok)).toBe(true);
+    for (const bad of ['', 'some', '-1', '2.5', 'all ']) expect(pattern.test(bad)).toBe(false);
+    expect(props['moeLens.moeOffload'].default).toBe('auto');
+  });
+});
+
+describe('parseConfig', () => {
+  it('gives defaults for an empty configuration', () => {
+    expect(parseConfig(source({}))).toEqual(DEFAULTS);
+  });
+
+  it('clamps and coerces values', () => {
+    const c = parseConfig(
+      source({ modelPath: '  /m/x.gguf ', temperature: -1, topP: 3, topK: 12.6, maxTokens: 0, seed: -5, contextSize: '8192', captureRouting: 'yes', systemPrompt: '', moeOffload: '4', threads: 2 }),
+    );
+    expect(c).toMatchObject({ modelPath: '/m/x.gguf', temperature: 0, topP: 1, topK: 13, maxTokens: 1, seed: -1, contextSize: 8192, captureRouting: true, systemPrompt: '', moeOffload: 4, threads: 2 });
+  });
+
+  it('survives a throwing source', () => {
+    expect(parseConfig({ get: () => { throw new Error('x'); } })).toEqual(DEFAULTS);
+  });
+
+  it('every setting the accessor reads is contributed with the same default', () => {
+    const props = (manifest as { contributes: { configuration: { properties: Record<string, { default?: unknown }> } } }).contributes.configuration.properties;
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      expect(props[`moeLens.${key}`], key).toBeDefined();
+      expect(props[`moeLens.${key}`].default, key).toEqual(value);
+    }
+  });
+
+  it('builds load options and sampling', () => {
+    const c = parseConfig(source({ moeOffload: 'all', gpuLayers: 'max', contextSize: 0, seed: 42 }));
+    expect(loadOptionsFrom(c, '/a.gguf')).toEqual({ modelPath: '/a.gguf', gpuLayers: 'max', cpuMoe: 'all' });
+    expect(samplingFrom(c)).toMatchObject({ seed: 42, maxTokens: 512, temperature: 0.7 });
+    const random = samplingFrom(parseConfig(source({ seed: -1 })), () => 0.5);
+    expect(random.seed).toBe(Math.floor(0.5 * 0xffffffff));
+  });
+
+  it('knows which settings reload the model', () => {
+    expect(affectsModel((s) => s === 'moeLens.moeOffload')).toBe(true);
+    expect(affectsModel((s) => s === 'moeLens.temperature')).toBe(false);
+  });
+});
