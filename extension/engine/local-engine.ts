@@ -105,6 +105,8 @@ export class LocalEngine implements Engine {
         cpuMoeLayers: placement.cpuMoeLayers,
         contextSize,
         threads: options.threads ?? llama.cpuMathCores,
+        flashAttention: options.flashAttention === undefined ? -1 : options.flashAttention ? 1 : 0,
+        f32KvCache: options.kvCache === 'f32',
         moeLayers: facts.moeLayers,
         expertsPerToken: facts.expertsPerToken,
       });

@@ -33,6 +33,9 @@ export interface NativeLoadParams {
   contextSize: number;
   batchSize?: number;
   threads?: number;
+  /** -1 auto, 0 off, 1 on. */
+  flashAttention?: number;
+  f32KvCache?: boolean;
   moeLayers: number[];
   expertsPerToken: number;
 }

@@ -12,6 +12,10 @@ export interface LoadOptions {
   /** Context size in tokens; defaults to min(model's training context, 4096). */
   contextSize?: number;
   threads?: number;
+  /** Flash attention: llama.cpp decides by default. */
+  flashAttention?: boolean;
+  /** KV cache precision; llama.cpp's default is f16. */
+  kvCache?: 'f16' | 'f32';
   /** Refuse dense models (no experts) with an error instead of loading them. */
   requireMoe?: boolean;
 }

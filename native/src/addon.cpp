@@ -133,6 +133,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     p.contextSize = IntOr(o, "contextSize", 0);
     p.batchSize = IntOr(o, "batchSize", 512);
     p.threads = IntOr(o, "threads", 0);
+    p.flashAttention = IntOr(o, "flashAttention", -1);
+    p.f32KvCache = o.Has("f32KvCache") && o.Get("f32KvCache").ToBoolean();
     p.expertsPerToken = IntOr(o, "expertsPerToken", 0);
     auto layers = o.Get("moeLayers").As<Napi::Array>();
     for (uint32_t i = 0; i < layers.Length(); i++) p.moeLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());

@@ -84,6 +84,8 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
     ctxParams.n_threads_batch = params.threads;
   }
   ctxParams.no_perf = true;
+  ctxParams.flash_attn_type = static_cast<llama_flash_attn_type>(params.flashAttention);
+  if (params.f32KvCache) ctxParams.type_k = ctxParams.type_v = GGML_TYPE_F32;
   ctxParams.cb_eval = &RouterCapture::Callback;
   ctxParams.cb_eval_user_data = &capture_;
   ctx_ = g_llama.llama_init_from_model(model_, ctxParams);

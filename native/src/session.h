@@ -20,6 +20,8 @@ struct LoadParams {
   int contextSize = 0;      // 0 = model's training context
   int batchSize = 512;
   int threads = 0;          // 0 = llama.cpp's default
+  int flashAttention = -1;
+  bool f32KvCache = false;  // default: llama.cpp's f16 KV cache  // llama_flash_attn_type: -1 auto, 0 off, 1 on
   std::vector<int> moeLayers;
   int expertsPerToken = 0;
 };
