@@ -14,17 +14,24 @@
  *   attention with scale 1/sqrt(head_dim) (q head h uses kv head floor(h / (n_head/n_head_kv))), SwiGLU
  *   FFNs (silu(gate) · up → down), output norm, lm head (`output.weight`, or tied `token_embd.weight`).
  *
- * Numerics (defaults match node-llama-cpp / llama.cpp defaults on CPU, flash attention off):
- *   - `kvCache: 'f16'` (default): K and V are rounded to binary16 as the KV cache stores them; Q and the
- *     softmax probabilities are rounded to f16 too, because ggml's CPU mul_mat converts src1 to the f16
- *     vec_dot type of the f16 cache. `'f32'` models a context created with F32 K/V cache types.
- *   - Matmuls with F16 weights round their input vector to f16 first (ggml CPU behaviour); F32 weights
- *     use the f32 input. Dot products accumulate in double and are rounded to f32.
- *   On the F32 test models this matches llama.cpp to ~1e-5 (routing weights ~1e-6).
+ * Numerics (llama.cpp CPU backend, checked against libllama from node-llama-cpp 3.21.1 with a cb_eval dump):
+ *   - attention 'standard' (flash attention off) with kvCache 'f32': exact up to f32 summation order.
+ *     On the F32 test models: expert ids identical, routing weights within ~4e-7, logits within ~1e-5.
+ *     → For router-capture tests create the context with flash_attn_type = DISABLED and
+ *       type_k = type_v = GGML_TYPE_F32, and load the reference with {attention: 'standard', kvCache: 'f32'}.
+ *   - kvCache 'f16' (llama.cpp default): K and V are rounded to binary16; with flash attention off Q and
+ *     the softmax probabilities are rounded too (ggml's mul_mat converts src1 to the f16 vec_dot type).
+ *   - attention 'flash' / 'flash-tiled': see AttentionMode. llama.cpp's default (AUTO) enables flash
+ *     attention on CPU, and node-llama-cpp passes "auto" by default.
+ *   - Matmuls with F16 weights round their input vector to f16 first, like ggml.
+ *   Every f16 rounding is emulated bit-exactly, but f32 inputs that differ in the last bit occasionally
+ *   round to neighbouring f16 values; such a flip (1 f16 ulp ≈ 5e-4 relative) then propagates. Expect
+ *   ~1e-3 logit differences and rare ~1e-4..1e-3 weight differences with f16 caches or F16 weights.
  *
  * API
  *   loadReferenceModel(path, opts?) → ReferenceModel
- *       opts.kvCache?: 'f16' | 'f32' (default 'f16')
+ *       opts.attention?: 'standard' | 'flash' | 'flash-tiled' (default 'standard')
+ *       opts.kvCache?: 'f16' | 'f32' (default 'f16'; flash modes always use f16 K/V)
  *   referenceForward(model, tokenIds) → ForwardResult
  *       routing.experts[token][moeLayer][rank]  expert ids, ordered by gate probability, descending
  *                                               (the order of llama.cpp's `ffn_moe_topk-N` row)
@@ -41,7 +48,10 @@
  *       greedy continuation; margins[i] = top-1 minus top-2 logit at step i; forward covers
  *       prompt + generated tokens except the last generated one (whose routing needs one more decode).
  *   new ReferenceSession(model) — incremental: session.eval(token) → TokenResult (same fields, one token),
- *     keeps the KV cache, so a decode loop can be mirrored step by step.
+ *     keeps the KV cache, so a decode loop can be mirrored step by step; session.onTensor taps
+ *     intermediate values named like llama.cpp graph nodes (for debugging against a cb_eval dump).
+ *   compareRouting(ref, captured, {nearTie = 1e-4, tokenOffset = 0}) → {compared, idMismatches,
+ *     nearTieFlips, maxWeightDiff}: captured = {experts, weights} shaped [token][moeLayer][rank].
  */
 import { GgufModelFile } from '../../scripts/fixtures/gguf-reader';
 import { roundF16 } from '../../scripts/fixtures/f16';
@@ -606,4 +616,57 @@ export function referenceGreedy(
     pushResult(forward, last);
   }
   return { tokens, margins, forward };
+}
+
+export interface RoutingMismatch {
+  token: number;
+  layer: number;
+  expected: number[];
+  actual: number[];
+  /** Reference selection margin at that token/layer. */
+  margin: number;
+}
+
+export interface RoutingComparison {
+  /** token × MoE-layer rows compared (near-ties included). */
+  compared: number;
+  /** Rows whose expert ids differ although the reference margin is above `nearTie`. */
+  idMismatches: RoutingMismatch[];
+  /** Rows whose ids differ at a near-tie (reference margin ≤ nearTie): tolerated. */
+  nearTieFlips: RoutingMismatch[];
+  /** Largest |weight difference| over rows with identical ids. */
+  maxWeightDiff: number;
+}
+
+/**
+ * Compare captured routing ([token][moeLayer][rank], same order as the reference) with a reference result.
+ * `tokenOffset`: index in `ref` of the first captured token (e.g. when capture starts after the prompt).
+ */
+export function compareRouting(
+  ref: ForwardResult,
+  captured: { experts: ArrayLike<number>[][]; weights: ArrayLike<number>[][] },
+  opts: { nearTie?: number; tokenOffset?: number } = {},
+): RoutingComparison {
+  const nearTie = opts.nearTie ?? 1e-4;
+  const off = opts.tokenOffset ?? 0;
+  const out: RoutingComparison = { compared: 0, idMismatches: [], nearTieFlips: [], maxWeightDiff: 0 };
+  captured.experts.forEach((layers, t) => {
+    const rt = t + off;
+    if (rt >= ref.routing.experts.length) throw new Error(`captured token ${t} beyond the reference (${ref.routing.experts.length})`);
+    layers.forEach((ids, l) => {
+      out.compared++;
+      const expected = ref.routing.experts[rt][l];
+      const actual = Array.from(ids);
+      if (expected.length !== actual.length || expected.some((e, i) => e !== actual[i])) {
+        const margin = ref.routing.selectionMargin[rt][l];
+        (margin <= nearTie ? out.nearTieFlips : out.idMismatches).push({ token: rt, layer: l, expected, actual, margin });
+        return;
+      }
+      const w = captured.weights[t][l];
+      ref.routing.weights[rt][l].forEach((rw, i) => {
+        out.maxWeightDiff = Math.max(out.maxWeightDiff, Math.abs(rw - w[i]));
+      });
+    });
+  });
+  return out;
 }
