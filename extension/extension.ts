@@ -13,13 +13,8 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(channel);
   const log = createLog(channel);
   const enginePath = vscode.Uri.joinPath(context.extensionUri, 'dist', 'engine-process.js').fsPath;
-  host = new MoeLensHost({
-    context,
-    channel,
-    log,
-    createEngine: () => new EngineClient({ log: (level, message) => log(level, `[engine] ${message}`), enginePath }),
-    evals: createEvalsWiring(context, log),
-  });
+  const createEngine = () => new EngineClient({ log: (level, message) => log(level, `[engine] ${message}`), enginePath });
+  host = new MoeLensHost({ context, channel, log, createEngine, evals: createEvalsWiring(context, log, createEngine) });
   log('info', `MoE Lens ${context.extension.packageJSON.version as string} activated`);
 }
 

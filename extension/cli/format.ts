@@ -37,6 +37,9 @@ export function formatModelInfo(info: ModelInfo): string {
       `experts of ${p.cpuMoeLayers === info.layers ? 'all' : p.cpuMoeLayers} of ${info.layers} layers pinned to system RAM; ` +
         `expert weights: ${formatBytes(p.expertBytesInRam)} in RAM, ${formatBytes(p.expertBytesOnGpu)} on GPU`,
     ],
+    ...(p.overriddenExpertLayers?.length
+      ? [['experts in RAM', `llama.cpp placed the experts of layers ${p.overriddenExpertLayers.join(', ')} in system RAM`] as [string, string]]
+      : []),
     [p.planned ? 'planned weights' : 'weights', p.weights.map((w) => `${w.device} ${formatBytes(w.bytes)}`).join(', ')],
     ...(p.contextBytes ? [['context memory', formatBytes(p.contextBytes)] as [string, string]] : []),
     ...p.notes.map((note) => ['note', note] as [string, string]),

@@ -5,6 +5,7 @@ import { isEngineError } from '../engine/errors';
 import type { CpuMoe, Engine, LoadOptions, ModelInfo, TokenFrame } from '../engine/types';
 import { formatModelInfo } from './format';
 import { jsonlLines } from '../routing/export';
+import { registerEvalCommands } from './eval-commands';
 
 function parseInteger(value: string): number {
   const n = Number(value);
@@ -97,6 +98,8 @@ export function buildProgram(io: CliIo): Command {
         await engine.dispose();
       }
     });
+
+  registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr });
 
   program.addOption(new Option('--quiet', 'no engine log on stderr').hideHelp());
   return program;

@@ -127,6 +127,7 @@ export class LocalEngine implements Engine {
         ...placement,
         weights: buffers.weights.length ? buffers.weights : placement.weights,
         contextBytes: buffers.contextBytes || placement.contextBytes,
+        overriddenExpertLayers: buffers.overriddenExpertLayers,
         planned: false,
       });
       this.log('info', `loaded ${this.model.name}: ${facts.layers} layers, ${facts.experts} experts, top-${facts.expertsPerToken}, context ${loaded.contextSize}`);

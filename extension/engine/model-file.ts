@@ -197,7 +197,7 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
 }
 
 /** Model buffers from llama.cpp's load log: "load_tensors:   CPU_Mapped model buffer size =     3.73 MiB". */
-export function parseBufferLog(log: string): { weights: { device: string; bytes: number }[]; contextBytes: number } {
+export function parseBufferLog(log: string): { weights: { device: string; bytes: number }[]; contextBytes: number; overriddenExpertLayers: number[] } {
   const weights = new Map<string, number>();
   let contextBytes = 0;
   for (const match of log.matchAll(/^\S+:\s+(\S+) (model|KV|compute|output|RS) buffer size =\s+([\d.]+) MiB/gm)) {
@@ -207,7 +207,14 @@ export function parseBufferLog(log: string): { weights: { device: string; bytes:
       weights.set(device, (weights.get(device) ?? 0) + bytes);
     } else contextBytes += bytes;
   }
-  return { weights: [...weights].map(([device, bytes]) => ({ device, bytes })), contextBytes };
+  // "tensor blk.0.ffn_up_exps.weight (1 MiB f32) buffer type overridden to CPU"
+  const overridden = new Set<number>();
+  for (const match of log.matchAll(/tensor blk\.(\d+)\.ffn_\w+_exps\.weight .* buffer type overridden/g)) overridden.add(Number(match[1]));
+  return {
+    weights: [...weights].map(([device, bytes]) => ({ device, bytes })),
+    contextBytes,
+    overriddenExpertLayers: [...overridden].sort((a, b) => a - b),
+  };
 }
 
 export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): ModelInfo {

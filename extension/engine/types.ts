@@ -38,6 +38,8 @@ export interface PlacementReport {
   expertBytesOnGpu: number;
   /** KV cache + compute buffers, when known. */
   contextBytes?: number;
+  /** After a load: the layers whose expert tensors llama.cpp actually placed by our override (from its log). */
+  overriddenExpertLayers?: number[];
   /** True when this is a plan computed from the GGUF before loading. */
   planned: boolean;
   notes: string[];

@@ -15,6 +15,8 @@ export interface TokenRouting {
   weights: ArrayLike<number>;
 }
 
+let modeCounts = new Uint16Array(256);
+
 /** The routing of one message, appended block by block; tokens are addressed by position 0..count-1. */
 export class RoutingIndex {
   readonly blocks: RoutingBlock[] = [];
@@ -46,6 +48,21 @@ export class RoutingIndex {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Index, id and text of the token at `pos` (no routing views: cheap, for rendering many tokens). */
+  meta(pos: number): { index: number; id: number; text: string } | undefined {
+    const b = this.locate(pos);
+    if (b < 0) return undefined;
+    const block = this.blocks[b];
+    const t = pos - this.starts[b];
+    return { index: block.firstIndex + t, id: block.ids[t], text: block.texts[t] ?? '' };
+  }
+
+  /** Text of the token at `pos` ('' when out of range). */
+  text(pos: number): string {
+    const b = this.locate(pos);
+    return b < 0 ? '' : (this.blocks[b].texts[pos - this.starts[b]] ?? '');
   }
 
   /** Whether the token at `pos` carries routing (capture on, MoE model). */
@@ -91,18 +108,20 @@ export class RoutingIndex {
     const { layers, k } = block;
     const base = (pos - this.starts[b]) * layers * k;
     if (!layers || base >= block.experts.length) return -1;
-    const counts = new Map<number, number>();
+    let max = 0;
+    for (let l = 0; l < layers; l++) max = Math.max(max, block.experts[base + l * k]);
+    if (modeCounts.length <= max) modeCounts = new Uint16Array(Math.max(max + 1, modeCounts.length * 2));
     let best = -1;
     let bestCount = 0;
     for (let l = 0; l < layers; l++) {
       const e = block.experts[base + l * k];
-      const c = (counts.get(e) ?? 0) + 1;
-      counts.set(e, c);
+      const c = ++modeCounts[e];
       if (c > bestCount || (c === bestCount && e < best)) {
         best = e;
         bestCount = c;
       }
     }
+    for (let l = 0; l < layers; l++) modeCounts[block.experts[base + l * k]] = 0;
     return best;
   }
 

@@ -1,8 +1,171 @@
-// Evals wiring placeholder: replaced once extension/evals exposes its runner API to the host.
-import type * as vscode from 'vscode';
+// Evals wiring: the "Run Long-Summary Eval" command (pick suite, models, variants → cancellable progress) and
+// the evals tab's requests, answered from run folders by extension/evals (vscode-free).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Engine } from '../engine/types';
 import type { Log } from '../chat/events';
-import type { EvalsWiring } from './host';
+import { answerEvalsRequest } from '../evals/host';
+import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
+import { loadSuite, runEval } from '../evals/index';
+import type { EvalProgress } from '../evals/types';
+import { describeError } from '../chat/session';
+import { CONFIG_SECTION, loadOptionsFrom, parseConfig } from './config';
+import { ensureDemoModel } from './demo';
+import type { EvalsWiring, MoeLensHost } from './host';
 
-export function createEvalsWiring(_context: vscode.ExtensionContext, _log: Log): EvalsWiring | undefined {
-  return undefined;
+const EVALS_REQUEST_TYPES = new Set(['evals.listRuns', 'evals.openRun', 'evals.openItem', 'evals.compare', 'evals.cancel']);
+
+/** True for the evals view's own request messages (it may post them unwrapped). */
+export function isEvalsRequest(message: unknown): message is EvalsRequest {
+  return !!message && typeof message === 'object' && EVALS_REQUEST_TYPES.has((message as { type?: string }).type ?? '');
+}
+
+export function formatEta(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return '';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `, about ${s} s left`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `, about ${m} min left` : `, about ${Math.floor(m / 60)} h ${m % 60} min left`;
+}
+
+export function progressMessage(p: EvalProgress): string {
+  const item = Math.min(p.done + (p.kind === 'done' ? 0 : 1), p.total);
+  const what = [p.model ? path.basename(p.model) : '', p.variant ?? '', p.itemId ?? ''].filter(Boolean).join(' · ');
+  return `item ${item} of ${p.total}${what ? ` (${what})` : ''}${formatEta(p.etaMs)}`;
+}
+
+export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, createEngine: () => Engine): EvalsWiring {
+  let running: AbortController | undefined;
+
+  const runsDirs = (): string[] => {
+    const dirs = [path.join(context.globalStorageUri.fsPath, 'eval-runs')];
+    for (const f of vscode.workspace.workspaceFolders ?? []) if (f.uri.scheme === 'file') dirs.unshift(path.join(f.uri.fsPath, 'eval-runs'));
+    return dirs;
+  };
+
+  const outputRoot = (): string => runsDirs()[0];
+
+  async function pickSuite(): Promise<string | undefined> {
+    const builtin = vscode.Uri.joinPath(context.extensionUri, 'suites', 'builtin', 'suite.yaml').fsPath;
+    type Item = vscode.QuickPickItem & { file?: string; browse?: boolean };
+    const items: Item[] = [];
+    if (fs.existsSync(builtin)) items.push({ label: '$(library) Built-in long-summary suite', description: 'suites/builtin/suite.yaml', file: builtin });
+    const found = await vscode.workspace.findFiles('**/{suite,*.suite}.{yaml,yml}', '**/node_modules/**', 20);
+    for (const uri of found) if (uri.fsPath !== builtin) items.push({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, file: uri.fsPath });
+    items.push({ label: '$(folder-opened) Browse for a suite file…', browse: true });
+    const choice = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (1/3): suite' });
+    if (!choice) return undefined;
+    if (choice.file) return choice.file;
+    const uris = await vscode.window.showOpenDialog({ title: 'Eval suite', canSelectMany: false, filters: { 'Suite (YAML)': ['yaml', 'yml'] } });
+    return uris?.[0]?.fsPath;
+  }
+
+  async function pickModels(): Promise<string[] | undefined> {
+    const config = parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
+    const recent = context.globalState.get<string[]>('moeLens.recentModels', []).filter((p) => fs.existsSync(p));
+    type Item = vscode.QuickPickItem & { path: string };
+    const seen = new Set<string>();
+    const items: Item[] = [];
+    const add = (p: string, label: string, picked: boolean, description?: string) => {
+      if (seen.has(p)) return;
+      seen.add(p);
+      items.push({ label, description, path: p, picked });
+    };
+    if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), true, 'current chat model');
+    for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
+    add('', 'Built-in demo model', !config.modelPath, 'random weights');
+    const chosen = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (2/3): models', canPickMany: true });
+    if (!chosen?.length) return undefined;
+    const out: string[] = [];
+    for (const c of chosen) out.push(c.path || (await ensureDemoModel(context.globalStorageUri.fsPath, (m) => log('info', m))));
+    return out;
+  }
+
+  async function runEvalCommand(host: MoeLensHost): Promise<void> {
+    if (running) {
+      void vscode.window.showWarningMessage('MoE Lens: an eval is already running.');
+      return;
+    }
+    const suiteFile = await pickSuite();
+    if (!suiteFile) return;
+    let suite;
+    try {
+      suite = loadSuite(suiteFile);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
+      return;
+    }
+    const models = await pickModels();
+    if (!models) return;
+    const variantItems = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));
+    const variants = variantItems.length > 1 ? await vscode.window.showQuickPick(variantItems, { title: 'Run Long-Summary Eval (3/3): prompt variants', canPickMany: true }) : variantItems;
+    if (!variants?.length) return;
+
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+    const outDir = path.join(outputRoot(), `${stamp}-${suite.name}`);
+    const config = parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
+    const { modelPath: _m, ...loadOptions } = loadOptionsFrom(config, '');
+    // The eval runs in its own engine process; free the chat's model first so both do not compete for memory.
+    if (!host.controller.isBusy && host.session.isLoaded) await host.session.unload().catch(() => undefined);
+    await host.view.reveal(false);
+
+    const abort = new AbortController();
+    running = abort;
+    const post = (body: EvalsResponse) => host.view.post({ type: 'evals.response', body });
+    log('info', `Eval ${suite.name}: ${models.length} model(s), variants ${variants.map((v) => v.label).join(', ')} → ${outDir}`);
+    try {
+      const run = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `MoE Lens eval "${suite.name}"`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          let last = 0;
+          return runEval({
+            suite,
+            models,
+            variants: variants.map((v) => v.label),
+            outDir,
+            engine: createEngine,
+            loadOptions,
+            captureRouting: config.captureRouting,
+            signal: abort.signal,
+            onProgress: (p) => {
+              const pct = p.total ? (p.done / p.total) * 100 : 0;
+              progress.report({ message: progressMessage(p), increment: Math.max(0, pct - last) });
+              last = pct;
+              const { sample: _s, ...rest } = p;
+              post({ type: 'evals.progress', dir: outDir, progress: rest });
+            },
+          });
+        },
+      );
+      post({ type: 'evals.run', run });
+      const cancelled = abort.signal.aborted;
+      const report = path.join(run.dir, 'report.md');
+      const action = await vscode.window.showInformationMessage(
+        `MoE Lens: eval ${cancelled ? 'cancelled' : 'finished'} — ${run.samples.length} sample(s) in ${vscode.workspace.asRelativePath(run.dir)}.`,
+        ...(fs.existsSync(report) ? ['Open Report'] : []),
+      );
+      if (action === 'Open Report') await vscode.window.showTextDocument(vscode.Uri.file(report));
+    } catch (error) {
+      log('error', `Eval failed: ${describeError(error)}`);
+      post({ type: 'evals.error', message: describeError(error) });
+      void vscode.window.showErrorMessage(`MoE Lens: eval failed: ${describeError(error)}`);
+    } finally {
+      running = undefined;
+    }
+  }
+
+  return {
+    async handleRequest(body, reply) {
+      if (!isEvalsRequest(body)) return;
+      if (body.type === 'evals.cancel') {
+        running?.abort();
+        return;
+      }
+      const answer = await answerEvalsRequest(body, { runsDirs: runsDirs() });
+      if (answer) reply(answer);
+    },
+    runEvalCommand,
+  };
 }

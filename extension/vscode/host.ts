@@ -178,6 +178,13 @@ export class MoeLensHost implements vscode.Disposable {
         log('error', `Webview: ${message.message}`);
         return;
       default:
+        // The evals view may post its requests unwrapped (evals.listRuns, evals.openRun, ...).
+        if (this.deps.evals && String((message as { type: string }).type).startsWith('evals.')) {
+          Promise.resolve(this.deps.evals.handleRequest(message, (body) => this.view.post({ type: 'evals.response', body }))).catch((error: unknown) =>
+            this.view.post({ type: 'evals.response', body: { type: 'evals.error', message: describeError(error) } }),
+          );
+          return;
+        }
         log('debug', `Unhandled webview message ${(message as { type: string }).type}`);
     }
   }
