@@ -3,7 +3,7 @@
 // is batched into one requestAnimationFrame per frame.
 
 import type { HostToWebview } from '../extension/protocol';
-import { button, h, registerComponents, setDisabled, textArea } from './components';
+import { button, h, registerComponents, setAttr, setDisabled, setHidden, setText, textArea } from './components';
 import { connectHost, type Host } from './host';
 import { Store } from './store';
 import { Transcript } from './chat/transcript';
@@ -56,10 +56,16 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
 
   // ---- scheduling ----
   let rafId = 0;
+  /** The lens must re-render (UI/selection/model changed). */
   let lensDirty = true;
+  /** Routing or text changed: aggregates are stale (re-rendered at most 4×/s while streaming). */
+  let lensDataDirty = false;
   let recolor = false;
   let lastLensRender = 0;
+  /** Keep the transcript scrolled to the bottom (the user was there). */
   let stickBottom = true;
+  /** scrollTop right after our last automatic scroll to the bottom (a smaller one means the user scrolled up). */
+  let autoScrollTop = 0;
   const dirtyTurns = new Set<string>();
 
   const schedule = () => {
@@ -76,6 +82,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       rafId = 0;
     }
     stats.flushes++;
+    const userScrolledUp = transcript.el.scrollTop < autoScrollTop - 2;
+    if (userScrolledUp) stickBottom = transcript.atBottom;
     const wasAtBottom = stickBottom;
     if (recolor) {
       transcript.recolor();
@@ -86,15 +94,23 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     transcript.flush();
     stats.tokensRendered += pendingTokens;
     pendingTokens = 0;
-    if (wasAtBottom) transcript.scrollToBottom();
+    if (wasAtBottom) {
+      transcript.scrollToBottom();
+      autoScrollTop = transcript.el.scrollTop;
+    }
     renderChrome();
-    if (lensDirty && ui.lensOpen) {
-      const now = performance.now();
+    if (!ui.lensOpen) return;
+    const now = performance.now();
+    if (lensDirty) {
+      lens.render();
+      lastLensRender = now;
+      lensDirty = lensDataDirty = false;
+    } else if (lensDataDirty && ui.tab !== 'token') {
       // While streaming, refresh the aggregates at most 4 times a second.
-      if (!store.generating || now - lastLensRender > 250 || ui.tab === 'token') {
+      if (!store.generating || now - lastLensRender > 250) {
         lens.render();
         lastLensRender = now;
-        lensDirty = false;
+        lensDataDirty = false;
       } else schedule();
     }
   }
@@ -162,6 +178,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     },
     () => {
       stickBottom = transcript.atBottom;
+      if (stickBottom) autoScrollTop = transcript.el.scrollTop;
+      transcript.requestWindowPass();
       schedule();
     },
   );
@@ -245,36 +263,35 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (prev && prev.turnId !== turnId) transcript.view(prev.turnId)?.selectToken(undefined, false);
     transcript.view(turnId)?.selectToken(pos, focus);
     for (const v of transcript.all) v.el.classList.toggle('lens-selected', v.turn.id === turnId);
+    // The grid renders on the next frame: key repeat never queues more than one grid per frame.
     lensDirty = true;
-    lens.render();
-    lastLensRender = performance.now();
-    lensDirty = false;
-    renderChrome();
+    schedule();
   }
 
   function renderChrome(): void {
     const m = store.model;
     const info = m.info;
-    modelName.textContent = info ? info.name : 'No model';
-    modelName.title = info ? `${info.path}\n${info.architecture}, ${info.layers} layers, ${info.isMoe ? `${info.experts} experts, top-${info.expertsPerToken}` : 'dense'}` : '';
+    setText(modelName, info ? info.name : 'No model');
+    const title = info ? `${info.path}\n${info.architecture}, ${info.layers} layers, ${info.isMoe ? `${info.experts} experts, top-${info.expertsPerToken}` : 'dense'}` : '';
+    if (modelName.title !== title) modelName.title = title;
     const stateLabel: Record<string, string> = { idle: 'idle', starting: 'starting…', loading: 'loading…', ready: 'ready', generating: 'generating…', error: 'error' };
-    modelState.textContent = stateLabel[m.state] ?? m.state;
-    modelState.dataset.state = m.state;
-    demoLabel.hidden = !m.isDemo;
-    modelError.hidden = !m.error;
-    modelError.textContent = m.error ?? '';
+    setText(modelState, stateLabel[m.state] ?? m.state);
+    setAttr(modelState, 'data-state', m.state);
+    setHidden(demoLabel, !m.isDemo);
+    setHidden(modelError, !m.error);
+    setText(modelError, m.error ?? '');
     const generating = store.generating;
     setDisabled(send, generating || !info || m.state === 'loading' || m.state === 'starting');
-    send.hidden = generating;
-    stop.hidden = !generating;
+    setHidden(send, generating);
+    setHidden(stop, !generating);
     setDisabled(newChat, generating);
-    lensToggle.setAttribute('aria-pressed', String(ui.lensOpen));
-    lens.el.hidden = !ui.lensOpen;
-    chatView.hidden = ui.view !== 'chat';
-    evalsView.hidden = ui.view !== 'evals';
-    chatTab.setAttribute('aria-selected', String(ui.view === 'chat'));
-    evalsTab.setAttribute('aria-selected', String(ui.view === 'evals'));
-    app.dataset.state = m.state;
+    setAttr(lensToggle, 'aria-pressed', String(ui.lensOpen));
+    setHidden(lens.el, !ui.lensOpen);
+    setHidden(chatView, ui.view !== 'chat');
+    setHidden(evalsView, ui.view !== 'evals');
+    setAttr(chatTab, 'aria-selected', String(ui.view === 'chat'));
+    setAttr(evalsTab, 'aria-selected', String(ui.view === 'evals'));
+    setAttr(app, 'data-state', m.state);
   }
 
   // ---- host messages ----
@@ -317,7 +334,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
             pendingTokens += block.ids.length;
           }
           dirtyTurns.add(t.id);
-          lensDirty = true;
+          lensDataDirty = true;
           schedule();
           break;
         }
@@ -377,7 +394,11 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   }
 
   const unlisten = host.onMessage(handle);
-  window.addEventListener('resize', schedule);
+  const onResize = () => {
+    transcript.requestWindowPass();
+    schedule();
+  };
+  window.addEventListener('resize', onResize);
   applyNumbers();
   renderChrome();
   if (ui.view === 'evals') setView('evals');
@@ -390,7 +411,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     handle,
     dispose() {
       unlisten();
-      window.removeEventListener('resize', schedule);
+      window.removeEventListener('resize', onResize);
       if (rafId) cancelAnimationFrame(rafId);
       app.remove();
     },

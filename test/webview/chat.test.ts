@@ -13,6 +13,7 @@ afterEach(() => {
 const click = (el: Element | null) => {
   expect(el).not.toBeNull();
   el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+  host?.app.flush();
 };
 
 describe('startup and model line', () => {

@@ -13,12 +13,19 @@ afterEach(() => {
 const click = (el: Element | null) => {
   expect(el).not.toBeNull();
   el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+  host?.app.flush();
 };
 
 function chooseLayer(value: string) {
   const sel = tid('layer-select') as HTMLElement & { value: string };
   sel.value = value;
   sel.dispatchEvent(new Event('change', { bubbles: true }));
+  host?.app.flush();
+}
+
+function key(el: HTMLElement, k: string) {
+  el.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
+  host?.app.flush();
 }
 
 /** Snapshot: a user turn with prompt routing (tokens 0..1) and an assistant turn with tokens 0..3. */
@@ -101,12 +108,12 @@ describe('one token', () => {
     click(tokensOf('a1')[1]);
     const spans = tokensOf('a1');
     expect(spans.filter((s) => s.tabIndex === 0).map((s) => s.dataset.index)).toEqual(['1']);
-    spans[1].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    key(spans[1], 'ArrowRight');
     expect(tid('token-detail')!.dataset.index).toBe('2');
     expect(tokensOf('a1').filter((s) => s.tabIndex === 0).map((s) => s.dataset.index)).toEqual(['2']);
-    tokensOf('a1')[2].dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+    key(tokensOf('a1')[2], 'End');
     expect(tid('token-detail')!.dataset.index).toBe('3');
-    tokensOf('a1')[3].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+    key(tokensOf('a1')[3], 'ArrowLeft');
     const weights = tids('grid-cell').filter((c) => c.dataset.weight).map((c) => `${c.dataset.layer}:${c.dataset.expert}=${c.dataset.weight}`);
     expect(weights).toEqual(['0:1=0.75', '0:3=0.25', '1:2=0.5', '1:3=0.5']);
   });

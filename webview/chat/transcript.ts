@@ -9,7 +9,10 @@ import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
 import type { Store, TurnModel } from '../store';
 import { tokenColor, type ColorMode } from '../lens/color';
 
-export const CHUNK = 256;
+/** Token spans come in block-level chunks (one inline layout each): closed at a newline token once they hold
+ * CHUNK_MIN tokens, or at CHUNK_MAX tokens. */
+export const CHUNK_MIN = 128;
+export const CHUNK_MAX = 320;
 
 export interface TranscriptHooks {
   post(message: WebviewToHost): void;
@@ -31,9 +34,11 @@ function codeButton(label: string, testid: string, onClick: () => void): HTMLEle
 /** Token spans of one turn, in chunks that render only near the viewport. */
 class TokenView {
   readonly el: HTMLElement;
-  private chunks: { el: HTMLElement; start: number; end: number; rendered: boolean }[] = [];
+  private chunks: { el: HTMLElement; start: number; end: number; rendered: boolean; closed: boolean }[] = [];
   private covered = 0;
   private active = 0;
+  private activeSpan: HTMLElement | undefined;
+  private selectedSpan: HTMLElement | undefined;
 
   constructor(
     private turn: TurnModel,
@@ -45,6 +50,12 @@ class TokenView {
       if (span) this.hooks.selectToken(this.turn.id, Number(span.dataset.pos), true);
     });
     this.el.addEventListener('keydown', (e) => this.onKey(e));
+    const describe = (e: Event) => {
+      const span = (e.target as HTMLElement).closest?.('.tok') as HTMLElement | null;
+      if (span && !span.title) this.describe(span);
+    };
+    this.el.addEventListener('pointerover', describe);
+    this.el.addEventListener('focusin', describe);
     const sel = hooks.selection();
     if (sel?.turnId === turn.id) this.active = sel.pos;
   }
@@ -95,35 +106,47 @@ class TokenView {
    * Make chunks for tokens that arrived since the last sync; fill rendered chunks. With `lazy`, complete
    * chunks start parked at an estimated height and the windowing pass renders those near the viewport.
    */
-  sync(lazy = false): void {
+  sync(lazy = false): boolean {
     const n = this.turn.routing.count;
-    while (this.covered < n) {
-      let last = this.chunks[this.chunks.length - 1];
-      if (!last || last.end - last.start >= CHUNK) {
-        const start = this.covered;
-        const end = Math.min(n, start + CHUNK);
-        const park = lazy && end - start === CHUNK && end < n;
-        last = { el: h('span', { class: 'chunk', 'data-start': start }), start, end: start, rendered: !park };
-        if (park) {
-          last.el.classList.add('parked');
-          last.el.style.height = `${this.estimateHeight(start, end)}px`;
-        }
+    if (this.covered >= n) return false;
+    const prevLast = this.chunks[this.chunks.length - 1];
+    const prevLastEnd = prevLast?.end ?? 0;
+    const firstNew = this.chunks.length;
+    let last = prevLast;
+    for (let p = this.covered; p < n; p++) {
+      if (!last || last.closed) {
+        last = { el: h('div', { class: 'chunk', 'data-start': p }), start: p, end: p, rendered: true, closed: false };
         this.chunks.push(last);
-        this.el.append(last.el);
       }
-      const end = Math.min(n, last.start + CHUNK);
-      if (last.rendered) this.appendSpans(last.el, last.end, end);
-      last.end = end;
-      this.covered = end;
+      last.end = p + 1;
+      const size = last.end - last.start;
+      if (size >= CHUNK_MAX || (size >= CHUNK_MIN && this.turn.routing.text(p).endsWith('\n'))) last.closed = true;
     }
-    if (n > 0 && this.el.querySelector('[tabindex="0"]') === null) this.setActive(Math.min(this.active, n - 1), false);
+    this.covered = n;
+    // The chunk that was open before grows in place.
+    if (prevLast && prevLast.rendered && prevLast.end > prevLastEnd) this.appendSpans(prevLast.el, prevLastEnd, prevLast.end);
+    // New chunks: built in one go (a long message shown at once), all but the last start parked at an
+    // estimated height, and the windowing pass renders those near the viewport.
+    const frag = document.createDocumentFragment();
+    for (let i = firstNew; i < this.chunks.length; i++) {
+      const c = this.chunks[i];
+      if (lazy && i < this.chunks.length - 1) {
+        c.rendered = false;
+        c.el.classList.add('parked');
+        c.el.style.height = `${this.estimateHeight(c.start, c.end)}px`;
+      } else this.appendSpans(c.el, c.start, c.end);
+      frag.append(c.el);
+    }
+    this.el.append(frag);
+    if (n > 0 && !this.activeSpan?.isConnected) this.setActive(Math.min(this.active, n - 1), false);
+    return this.chunks.length > firstNew;
   }
 
   private estimateHeight(start: number, end: number): number {
     let chars = 0;
     let lines = 0;
     for (let p = start; p < end; p++) {
-      const t = this.turn.routing.token(p)?.text ?? '';
+      const t = this.turn.routing.text(p);
       chars += t.length + 0.5;
       if (t.includes('\n')) lines++;
     }
@@ -131,36 +154,49 @@ class TokenView {
     return Math.ceil((chars * 7.5) / width + lines) * 22;
   }
 
-  private span(pos: number, mode: ColorMode): HTMLElement {
-    const t = this.turn.routing.token(pos)!;
+  private span(pos: number, mode: ColorMode, sel: { turnId: string; pos: number } | undefined): HTMLElement {
+    const t = this.turn.routing.meta(pos)!;
     const c = tokenColor(this.turn, pos, mode);
     const s = document.createElement('span');
     s.className = `tok ${c.cls}`;
-    s.dataset.testid = 'token';
-    s.dataset.index = String(t.index);
-    s.dataset.pos = String(pos);
-    if (c.expert >= 0) s.dataset.expert = String(c.expert);
-    if (c.agree !== null) s.dataset.agree = c.agree.toFixed(2);
+    s.setAttribute('data-testid', 'token');
+    s.setAttribute('data-index', String(t.index));
+    s.setAttribute('data-pos', String(pos));
+    if (c.expert >= 0) s.setAttribute('data-expert', String(c.expert));
+    if (c.agree !== null) s.setAttribute('data-agree', c.agree.toFixed(2));
     s.setAttribute('role', 'option');
     s.tabIndex = pos === this.active ? 0 : -1;
-    const sel = this.hooks.selection();
-    const selected = sel?.turnId === this.turn.id && sel.pos === pos;
-    s.setAttribute('aria-selected', String(selected));
-    if (selected) s.classList.add('sel');
-    const text = t.text;
-    if (text === '') {
+    if (pos === this.active) this.activeSpan = s;
+    if (sel?.turnId === this.turn.id && sel.pos === pos) {
+      s.classList.add('sel');
+      s.setAttribute('aria-selected', 'true');
+      this.selectedSpan = s;
+    }
+    if (t.text === '') {
       s.textContent = '∅';
       s.classList.add('tok-empty');
-    } else s.textContent = text;
-    s.title = `#${t.index} ${JSON.stringify(text)} id ${t.id}` + (c.expert >= 0 ? ` · expert ${c.expert}` : c.agree !== null ? ` · path agreement ${(c.agree * 100).toFixed(0)}%` : '');
+    } else s.textContent = t.text;
     return s;
+  }
+
+  /** Hover text is built on first hover (keeps span creation cheap while streaming). */
+  private describe(s: HTMLElement): void {
+    const pos = Number(s.dataset.pos);
+    const t = this.turn.routing.meta(pos);
+    if (!t) return;
+    const expert = s.dataset.expert;
+    const agree = s.dataset.agree;
+    const label = `#${t.index} ${JSON.stringify(t.text)} id ${t.id}` + (expert !== undefined ? ` · top-1 expert ${expert}` : agree !== undefined ? ` · path agreement ${Math.round(Number(agree) * 100)}%` : '');
+    s.title = label;
+    s.setAttribute('aria-label', label);
   }
 
   private appendSpans(el: HTMLElement, from: number, to: number): void {
     if (from >= to) return;
     const mode = this.hooks.colorMode();
+    const sel = this.hooks.selection();
     const frag = document.createDocumentFragment();
-    for (let p = from; p < to; p++) frag.append(this.span(p, mode));
+    for (let p = from; p < to; p++) frag.append(this.span(p, mode, sel));
     el.append(frag);
   }
 
@@ -208,6 +244,10 @@ class TokenView {
         else delete s.dataset.expert;
         if (col.agree !== null) s.dataset.agree = col.agree.toFixed(2);
         else delete s.dataset.agree;
+        if (s.title) {
+          s.removeAttribute('title');
+          s.removeAttribute('aria-label');
+        }
       }
     }
   }
@@ -227,10 +267,10 @@ class TokenView {
   }
 
   setActive(pos: number, focus: boolean): void {
-    const prev = this.el.querySelectorAll('.tok[tabindex="0"]');
-    prev.forEach((s) => ((s as HTMLElement).tabIndex = -1));
+    if (this.activeSpan) this.activeSpan.tabIndex = -1;
     this.active = pos;
     const span = this.spanAt(pos);
+    this.activeSpan = span;
     if (span) {
       span.tabIndex = 0;
       if (focus) {
@@ -241,15 +281,18 @@ class TokenView {
   }
 
   markSelected(pos: number | undefined): void {
-    this.el.querySelectorAll('.tok.sel').forEach((s) => {
-      s.classList.remove('sel');
-      s.setAttribute('aria-selected', 'false');
-    });
+    const old = this.selectedSpan;
+    if (old) {
+      old.classList.remove('sel');
+      old.setAttribute('aria-selected', 'false');
+    }
+    this.selectedSpan = undefined;
     if (pos === undefined) return;
     const span = this.spanAt(pos);
     if (span) {
       span.classList.add('sel');
       span.setAttribute('aria-selected', 'true');
+      this.selectedSpan = span;
     }
   }
 
@@ -319,15 +362,27 @@ export class TurnView {
     return this.dirty;
   }
 
-  /** Bring the body up to date (cheap when nothing changed). */
-  update(): void {
+  /** Start parked with a height estimated from the text (never rendered yet). */
+  parkEstimated(width: number): void {
+    const chars = this.hooks.isTokenView(this.turn.id) ? this.turn.routing.count * 5 : this.turn.info.display.length;
+    const lines = (this.turn.info.display.match(/\n/g)?.length ?? 0) / 2;
+    const height = Math.ceil((chars * 7.5) / Math.max(120, width || 300) + lines) * 20 + 8;
+    this.parked = true;
+    this.el.classList.add('parked');
+    this.body.style.height = `${height}px`;
+  }
+
+  /** Bring the body up to date (cheap when nothing changed). Returns true when the layout changed shape. */
+  update(): boolean {
     this.dirty = false;
-    if (this.parked) return;
+    if (this.parked) return false;
     const tokens = this.hooks.isTokenView(this.turn.id) && this.turn.routing.count > 0;
     const mode = tokens ? 'tokens' : 'md';
     this.toggle.setAttribute('aria-pressed', String(this.hooks.isTokenView(this.turn.id)));
     this.el.classList.toggle('lens-selected', this.hooks.selectedTurn() === this.turn.id);
+    let structural = false;
     if (mode !== this.mode) {
+      structural = true;
       this.mode = mode;
       this.body.replaceChildren();
       this.stableEl = this.tailEl = undefined;
@@ -341,8 +396,9 @@ export class TurnView {
         this.tokenView = new TokenView(this.turn, this.hooks);
         this.body.append(this.tokenView.el);
       }
-      this.tokenView.sync(true);
+      if (this.tokenView.sync(true)) structural = true;
     } else this.updateMarkdown();
+    return structural;
   }
 
   private updateMarkdown(): void {
@@ -468,6 +524,8 @@ export class Transcript {
   private empty: HTMLElement;
   private views = new Map<string, TurnView>();
   private order: TurnView[] = [];
+  private needWindow = true;
+  private lastWindowPass = 0;
 
   constructor(
     private store: Store,
@@ -485,7 +543,14 @@ export class Transcript {
     this.views.clear();
     this.order = [];
     this.list.replaceChildren();
-    for (const t of this.store.turns) this.add(t);
+    // All but the last few turns start parked at an estimated height; the windowing pass renders those
+    // that are near the viewport.
+    const keep = 3;
+    this.store.turns.forEach((t, i) => {
+      const v = this.add(t);
+      if (i < this.store.turns.length - keep) v.parkEstimated(this.el.clientWidth);
+    });
+    this.needWindow = true;
   }
 
   add(turn: TurnModel): TurnView {
@@ -506,6 +571,7 @@ export class Transcript {
       this.order.push(view);
     }
     this.empty.hidden = true;
+    this.needWindow = true;
     return view;
   }
 
@@ -516,6 +582,7 @@ export class Transcript {
     this.views.delete(id);
     this.order.splice(this.order.indexOf(v), 1);
     this.empty.hidden = this.order.length > 0;
+    this.needWindow = true;
   }
 
   view(id: string): TurnView | undefined {
@@ -534,11 +601,26 @@ export class Transcript {
     this.el.scrollTop = this.el.scrollHeight;
   }
 
-  /** Update dirty turns, then window: park far turns/chunks, render near ones. */
+  /** Ask for a windowing pass on the next flush (scroll, resize, structure changes). */
+  requestWindowPass(): void {
+    this.needWindow = true;
+  }
+
+  /**
+   * Update dirty turns, then window: park far turns/chunks, render near ones. The pass reads layout, so it
+   * runs only when something moved (scroll, resize, turns or chunks added) or every 500 ms while streaming.
+   */
   flush(): void {
     this.empty.hidden = this.order.length > 0;
-    for (const v of this.order) if (v.isDirty) v.update();
-    this.windowPass();
+    for (const v of this.order) {
+      if (v.isDirty && v.update()) this.needWindow = true;
+    }
+    const now = performance.now();
+    if (this.needWindow || now - this.lastWindowPass > 500) {
+      this.needWindow = false;
+      this.lastWindowPass = now;
+      this.windowPass();
+    }
   }
 
   windowPass(): void {

@@ -113,8 +113,26 @@ export function button(label: string, options: ButtonOptions = {}): HTMLElement 
 }
 
 export function setDisabled(el: Element, disabled: boolean): void {
+  if (disabled === el.hasAttribute('disabled')) return;
   if (disabled) el.setAttribute('disabled', '');
   else el.removeAttribute('disabled');
+}
+
+/** Set an attribute only when its value changes (toolkit elements re-render on every attribute write). */
+export function setAttr(el: Element, name: string, value: string | null): void {
+  if (el.getAttribute(name) === value) return;
+  if (value === null) el.removeAttribute(name);
+  else el.setAttribute(name, value);
+}
+
+/** Set `hidden` only when it changes. */
+export function setHidden(el: HTMLElement, hidden: boolean): void {
+  if (el.hidden !== hidden) el.hidden = hidden;
+}
+
+/** Set text only when it changes. */
+export function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
 }
 
 export interface DropdownOption {
