@@ -83,6 +83,8 @@ function ignoreFile(modules) {
     '!dist/webview/*.js',
     '!dist/webview/*.css',
     '!media/**',
+    '!suites/builtin/**',
+    '!schemas/**',
     '!bin/**',
     '!native/build/Release/moe_lens.node',
     ...modules.map((m) => `!${m}/**`),

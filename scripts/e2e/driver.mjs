@@ -85,3 +85,8 @@ export async function until(fn, { timeout = 30_000, interval = 200, message = 'c
     await sleep(interval);
   }
 }
+
+/** The visible text of a turn's body (while streaming, the webview keeps the tail outside turn-text). */
+export async function turnText(turn) {
+  return (await turn.locator('.turn-body').innerText().catch(() => '')).replace(/\u00a0/g, ' ');
+}

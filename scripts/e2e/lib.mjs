@@ -61,12 +61,14 @@ export function writeUserSettings(userDataDir, extra = {}) {
  * Starts code-server in its own process group (detached = setsid), waits for /healthz, returns { url, stop }.
  * Everything it writes (user data, extensions, XDG dirs, log) stays in `runDir`.
  */
-export async function startCodeServer({ node, entry }, { runDir, extensionsDir, workspace, settings = {}, log = () => {} }) {
+export async function startCodeServer({ node, entry }, { runDir, extensionsDir, workspace, settings = {}, log = () => {}, port: wantedPort }) {
   const userDataDir = path.join(runDir, 'user-data');
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
-  writeUserSettings(userDataDir, settings);
-  const port = await freePort();
+  const settingsFile = path.join(userDataDir, 'User', 'settings.json');
+  // Keep a user's own edits between `npm start` runs; tests always start from the harness settings.
+  if (!(wantedPort && fs.existsSync(settingsFile))) writeUserSettings(userDataDir, settings);
+  const port = wantedPort ?? (await freePort());
   const logFile = path.join(runDir, 'code-server.log');
   const out = fs.openSync(logFile, 'a');
   const env = {

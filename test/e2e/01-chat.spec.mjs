@@ -1,6 +1,6 @@
 // The sidebar chat with the built-in demo model: open, stream, stop, persist across a reload.
 import assert from 'node:assert/strict';
-import { chatFrame, openChat, runCommand, sendPrompt, turns, until, waitForWorkbench } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, openChat, runCommand, sendPrompt, turns, turnText, until, waitForWorkbench } from '../../scripts/e2e/driver.mjs';
 import { processesMatching, sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -36,7 +36,7 @@ export const tests = [
       await assistant.waitFor({ state: 'visible', timeout: 10_000 });
       // Streaming: text shows up before the answer completes (stats appear at the end).
       let sawPartial = false;
-      const textOf = () => assistant.locator('[data-testid="turn-text"]').innerText().catch(() => '');
+      const textOf = () => turnText(assistant);
       await until(
         async () => {
           const text = await textOf();
@@ -56,6 +56,9 @@ export const tests = [
       // Routing recorded: the answer shown as tokens coloured by expert.
       await assistant.locator('[data-testid="turn-lens-toggle"]').click();
       await until(async () => (await assistant.locator('[data-testid="token"]').count()) > 0, { timeout: 10_000, message: 'routed tokens' });
+      await shot('answer-as-expert-tokens');
+      await assistant.locator('[data-testid="turn-lens-toggle"]').click();
+      await assistant.locator('[data-testid="turn-text"]').waitFor({ state: 'visible', timeout: 10_000 });
       assert.equal(engineProcesses().length, 1, 'expected exactly one engine process');
       await shot('answer-streamed');
     },
@@ -72,7 +75,7 @@ export const tests = [
         const assistant = turns(frame, 'assistant').nth(before);
         await assistant.waitFor({ state: 'visible', timeout: 10_000 });
         const stop = frame.locator('[data-testid="stop"]');
-        await until(async () => (await assistant.locator('[data-testid="turn-text"]').innerText().catch(() => '')).trim().length > 0 || (await assistant.locator('[data-testid="turn-stats"]').count()) > 0, {
+        await until(async () => (await turnText(assistant)).trim().length > 0 || (await assistant.locator('[data-testid="turn-stats"]').count()) > 0, {
           timeout: 60_000,
           interval: 25,
           message: 'first streamed text',
@@ -95,7 +98,7 @@ export const tests = [
       const frame = chatFrame(page);
       const count = await turns(frame).count();
       assert.ok(count >= 4, `expected at least 4 turns before reload, got ${count}`);
-      const firstAnswer = await turns(frame, 'assistant').first().locator('[data-testid="turn-text"]').innerText();
+      const firstAnswer = await turnText(turns(frame, 'assistant').first());
       await runCommand(page, 'Developer: Reload Window');
       await sleep(1000);
       await waitForWorkbench(page);
@@ -108,7 +111,10 @@ export const tests = [
         await again.locator('[data-testid="app"]').waitFor({ state: 'visible', timeout: 20_000 });
       }
       await until(async () => (await turns(again).count()) === count, { timeout: 30_000, message: `${count} turns after reload` });
-      assert.equal(await turns(again, 'assistant').first().locator('[data-testid="turn-text"]').innerText(), firstAnswer);
+      assert.equal(await turnText(turns(again, 'assistant').first()), firstAnswer);
+      // The answer that was stopped comes back stopped, not stuck "generating".
+      assert.ok((await again.locator('[data-testid="turn-stopped"]').count()) >= 1, 'stopped turn lost its status');
+      assert.ok(!/generating/i.test(await again.locator('[data-testid="model-state"]').innerText()), 'state stuck in generating after reload');
       await shot('after-reload');
     },
   },

@@ -1,6 +1,6 @@
 // Editor integration and commands: summarize a selection from the context menu, palette commands, model panel.
 import assert from 'node:assert/strict';
-import { chatFrame, panelFrame, runCommand, turns, until } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
 import { sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -37,7 +37,7 @@ export const tests = [
       await user.waitFor({ state: 'visible', timeout: 30_000 });
       assert.match(await user.innerText(), /Summarize `sample\.ts` lines 1–15/);
       const assistant = turns(frame, 'assistant').last();
-      await until(async () => (await assistant.locator('[data-testid="turn-text"]').innerText().catch(() => '')).trim().length > 0, {
+      await until(async () => (await turnText(assistant)).trim().length > 0, {
         timeout: 90_000,
         interval: 50,
         message: 'the summary to stream',

@@ -1,6 +1,6 @@
 // The packaged .vsix, installed with --install-extension: the view works and the demo model answers.
 import assert from 'node:assert/strict';
-import { chatFrame, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, sendPrompt, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -25,7 +25,7 @@ export const tests = [
       await frame.locator('[data-testid="app"]').waitFor({ state: 'visible', timeout: 30_000 });
       await sendPrompt(frame, 'Hi from the vsix');
       const assistant = turns(frame, 'assistant').first();
-      await until(async () => (await assistant.locator('[data-testid="turn-text"]').innerText().catch(() => '')).trim().length > 0, {
+      await until(async () => (await turnText(assistant)).trim().length > 0, {
         timeout: 150_000,
         interval: 100,
         message: 'an answer',
