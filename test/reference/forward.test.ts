@@ -12,6 +12,7 @@ import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
 import { fixturePath } from '../../scripts/fixtures/generate';
 import {
   argmaxWithMargin,
+  compareRouting,
   loadReferenceModel,
   referenceForward,
   referenceGreedy,
@@ -206,5 +207,20 @@ describe('reference routing', () => {
     expect(g.tokens).toHaveLength(4);
     expect(g.forward.tokens).toEqual([...tokens.slice(0, 3), ...g.tokens.slice(0, 3)]);
     expect(argmaxWithMargin(g.forward.logits[2]).token).toBe(g.tokens[0]);
+  });
+
+  it('compareRouting flags id mismatches and weight differences', () => {
+    const r = loadReferenceModel(fixturePath('moe-llama'));
+    const f = referenceForward(r, tokens);
+    const same = compareRouting(f, { experts: f.routing.experts, weights: f.routing.weights });
+    expect(same).toEqual({ compared: tokens.length * 4, idMismatches: [], nearTieFlips: [], maxWeightDiff: 0 });
+    const experts = f.routing.experts.map((t) => t.map((ids) => [...ids]));
+    const weights = f.routing.weights.map((t) => t.map((w) => [...w]));
+    experts[3][1] = [experts[3][1][1], experts[3][1][0]];
+    weights[5][2][0] += 2e-4;
+    const c = compareRouting(f, { experts: experts.slice(2), weights: weights.slice(2) }, { tokenOffset: 2 });
+    expect(c.compared).toBe((tokens.length - 2) * 4);
+    expect(c.idMismatches.map((m) => [m.token, m.layer])).toEqual([[3, 1]]);
+    expect(c.maxWeightDiff).toBeCloseTo(2e-4, 6);
   });
 });
