@@ -26,7 +26,8 @@ const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'demo-moe'] as const;
 const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2']);
 const SENTENCE = 'Hello world, the router picks two experts for every token.';
 const CODE = 'function add(a, b) {\n    return a + b; // sum\n}\nconst x = add(1, 2);';
-const PROMPT = 'The model';
+// chosen so that every greedy step has a clear top-1 margin in all four models and both configurations
+const PROMPT = 'Hello world';
 const N_GEN = 16;
 
 let llama: Llama;
@@ -108,8 +109,9 @@ describe.each(MODELS)('%s against llama.cpp', (name) => {
   it('exact config (no flash attention, F32 KV): greedy tokens and next-token distributions match', async () => {
     const r = ref('standard', 'f32');
     const run = await llamaGreedy(model, prompt, N_GEN, { flashAttention: false, kvCache: 'F32' });
-    const g = referenceGreedy(r, prompt, N_GEN);
+    const g = referenceGreedy(r, prompt, N_GEN, { stopAtEos: true });
     expect(run.tokens).toEqual(g.tokens);
+    expect(run.tokens).toHaveLength(N_GEN); // (node-llama-cpp stops at EOS; this prompt has none within N_GEN)
 
     // every token of the distribution: log p_i - log p_top == logit_i - logit_top
     const fwd = referenceForward(r, [...prompt, ...run.tokens.slice(0, -1)]);
@@ -135,8 +137,11 @@ describe.each(MODELS)('%s against llama.cpp', (name) => {
 
   it('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
     const run = await llamaGreedy(model, prompt, N_GEN, { flashAttention: true });
-    const g = referenceGreedy(ref('flash', 'f16'), prompt, N_GEN);
+    const g = referenceGreedy(ref('flash', 'f16'), prompt, N_GEN, { stopAtEos: true });
     expect(run.tokens).toEqual(g.tokens);
+    expect(run.tokens).toHaveLength(N_GEN); // (node-llama-cpp stops at EOS; this prompt has none within N_GEN)
+    // f16 K/V (and F16 weights) give ~1e-3..1e-2 logit differences: compare only at clear margins
+    for (const m of g.margins) expect(m).toBeGreaterThan(F32_MODELS.has(name) ? 0.02 : 0.1);
   });
 
   it('a different reference (wrong RoPE mode) would be caught', () => {
