@@ -8,7 +8,7 @@
 
 import * as esbuild from 'esbuild';
 import { createServer } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -18,7 +18,7 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const SECONDS = Number(opt('seconds', '3'));
-const RATES = opt('rates', '100,250,500,1000,2000').split(',').map(Number);
+const RATES = opt('rates', '0,100,250,500,1000,2000').split(',').map(Number);
 const JSON_OUT = opt('json', '');
 const LAYERS = 32;
 const EXPERTS = 8;
@@ -72,11 +72,43 @@ const server = createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}/index.html`;
 
-const browser = await chromium.launch({
+const launchOptions = {
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+};
+// launchServer gives the browser's pid: CPU time of its process tree is a measure that other load on the
+// machine distorts far less than frame times.
+const browserServer = await chromium.launchServer(launchOptions);
+const browserPid = browserServer.process().pid;
+const browser = await chromium.connect(browserServer.wsEndpoint());
+
+/** CPU time (ms) used so far by the browser and all its descendants (Linux /proc). */
+function treeCpuMs() {
+  const ticks = 100; // USER_HZ
+  const procs = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(d), { ppid: Number(rest[1]), cpu: Number(rest[11]) + Number(rest[12]) });
+    } catch {
+      // process exited
+    }
+  }
+  let total = 0;
+  const want = new Set([browserPid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, p] of procs) if (!want.has(pid) && want.has(p.ppid)) { want.add(pid); grew = true; }
+  }
+  for (const pid of want) total += procs.get(pid)?.cpu ?? 0;
+  return (total / ticks) * 1000;
+}
+
+const browserVersion = browser.version();
 const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
 page.on('pageerror', (e) => console.error('page error:', e.message));
 if (args.includes('--debug')) { page.on('console', (m) => m.text().startsWith('DEBUG') && console.log(m.text())); await page.addInitScript(() => { window.__debug = true; }); }
@@ -170,6 +202,7 @@ window.__bench = (() => {
       maxLag, frames: d.length, p50: pct(d, 0.5), p95: pct(d, 0.95), max: Math.max(0, ...d),
       dropped: d.filter((x) => x > 1.5 * (1000 / 60)).length, longTasks: longTasks.length, longTaskMax: Math.max(0, ...longTasks),
       domSpans: document.querySelectorAll('[data-testid="token"]').length,
+      wallS: (performance.now() - t0) / 1000,
     };
   }
 
@@ -295,7 +328,9 @@ for (const view of ['tokens', 'markdown']) {
   const rows = [];
   for (const rate of RATES) {
     await profileStart();
+    const cpu0 = treeCpuMs();
     const r = await page.evaluate(([id, rate, s, tokens]) => window.__bench.stream(id, rate, s, tokens, 25), [`s${rate}`, rate, SECONDS, view === 'tokens']);
+    r.cpuMsPerSec = (treeCpuMs() - cpu0) / r.wallS;
     await profileStop(`${view} ${rate} tok/s`);
     rows.push(r);
   }
@@ -305,23 +340,27 @@ for (const view of ['tokens', 'markdown']) {
 for (const tokens of [true, false]) {
   await freshPage();
   await profileStart();
-  results.conversation.push(await page.evaluate(([t]) => window.__bench.bigConversation(40, 500, t), [tokens]));
+  const cpu0 = treeCpuMs();
+  const c = await page.evaluate(([t]) => window.__bench.bigConversation(40, 500, t), [tokens]);
+  c.cpuMs = treeCpuMs() - cpu0;
+  results.conversation.push(c);
   await profileStop(`conversation ${tokens ? 'tokens' : 'markdown'}`);
 }
 
 await browser.close();
+await browserServer.close();
 server.close();
 
 // ---- report ----
 const { loadavg, cpus } = await import('node:os');
 console.log(`\nMachine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end of the run`);
-console.log(`\nMoE Lens webview benchmark — headless Chromium ${browser.version?.() ?? ''}, viewport 420×900, routing ${LAYERS} layers × ${EXPERTS} experts, top-${K}, frames every 25 ms, ${SECONDS} s per rate\n`);
+console.log(`\nMoE Lens webview benchmark — headless Chromium ${browserVersion}, viewport 420×900, routing ${LAYERS} layers × ${EXPERTS} experts, top-${K}, frames every 25 ms, ${SECONDS} s per rate\n`);
 for (const [view, rows] of Object.entries(results.streaming)) {
   console.log(`Streaming, answer shown as ${view === 'tokens' ? 'coloured token spans (lens on)' : 'markdown'}:`);
-  console.log('| tok/s | sent | rendered | kept up | max lag (tok) | frames | p50 ms | p95 ms | max ms | frames >25 ms | long tasks >50 ms (max ms) |');
-  console.log('|---:|---:|---:|:--:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| tok/s | sent | rendered | kept up | max lag (tok) | frames | p50 ms | p95 ms | max ms | frames >25 ms | long tasks >50 ms (max ms) | browser CPU ms/s |');
+  console.log('|---:|---:|---:|:--:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.rate} | ${r.sent} | ${r.rendered} | ${r.keptUp ? 'yes' : 'NO'} | ${r.maxLag} | ${r.frames} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.max)} | ${r.dropped} | ${r.longTasks} (${fmt(r.longTaskMax, 0)}) |`);
+    console.log(`| ${r.rate} | ${r.sent} | ${r.rendered} | ${r.keptUp ? 'yes' : 'NO'} | ${r.maxLag} | ${r.frames} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.max)} | ${r.dropped} | ${r.longTasks} (${fmt(r.longTaskMax, 0)}) | ${fmt(r.cpuMsPerSec, 0)} |`);
   }
   // Sustained: every token rendered, the backlog bounded, and ≥95% of frames on time (p95 ≤ 25 ms, i.e. at
   // most one missed 60 Hz vsync at the 95th percentile).
@@ -330,9 +369,9 @@ for (const [view, rows] of Object.entries(results.streaming)) {
   results.streaming[`${view}Sustained`] = sustained.length ? Math.max(...sustained) : 0;
 }
 console.log('20,000-token conversation (40 turns × 500 tokens, all with routing):');
-console.log('| view | load ms | scroll steps | scroll total ms | frame p50 | p95 | max | max token spans in DOM | select mean ms | select p95 | select max |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| view | load ms | scroll steps (½ viewport each) | scroll total ms | frame p50 | p95 | max | max token spans in DOM | select mean ms | select p95 | select max | browser CPU ms (whole phase) |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const c of results.conversation) {
-  console.log(`| ${c.view} | ${fmt(c.loadMs)} | ${c.scrollSteps} | ${fmt(c.scrollMs, 0)} | ${fmt(c.scrollP50)} | ${fmt(c.scrollP95)} | ${fmt(c.scrollMax)} | ${c.maxSpansInDom} | ${c.view === 'tokens' ? fmt(c.selectMean, 2) : '–'} | ${c.view === 'tokens' ? fmt(c.selectP95, 2) : '–'} | ${c.view === 'tokens' ? fmt(c.selectMax, 2) : '–'} |`);
+  console.log(`| ${c.view} | ${fmt(c.loadMs)} | ${c.scrollSteps} | ${fmt(c.scrollMs, 0)} | ${fmt(c.scrollP50)} | ${fmt(c.scrollP95)} | ${fmt(c.scrollMax)} | ${c.maxSpansInDom} | ${c.view === 'tokens' ? fmt(c.selectMean, 2) : '–'} | ${c.view === 'tokens' ? fmt(c.selectP95, 2) : '–'} | ${c.view === 'tokens' ? fmt(c.selectMax, 2) : '–'} | ${fmt(c.cpuMs, 0)} |`);
 }
 if (JSON_OUT) writeFileSync(JSON_OUT, JSON.stringify(results, null, 2));
