@@ -10,7 +10,7 @@ import { Transcript } from './chat/transcript';
 import { LensPanel, type LensUi } from './lens/panel';
 import { parseMode } from './lens/color';
 import { installPalette } from './lens/palette';
-import { mountEvals } from './evals-mount';
+import { deliverEvals, mountEvals } from './evals-mount';
 
 interface UiState extends LensUi {
   v: 1;
@@ -241,7 +241,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     renderChrome();
     if (view === 'evals' && !evalsMounted) {
       evalsMounted = true;
-      void mountEvals(evalsView, host);
+      mountEvals(evalsView, host);
     }
   }
 
@@ -385,7 +385,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           setLensOpen(true);
           break;
         case 'evals.response':
-          // The evals view listens for its own responses on window 'message'.
+          deliverEvals(msg.body);
           break;
       }
     } catch (error) {

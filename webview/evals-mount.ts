@@ -1,28 +1,35 @@
-// MOUNT POINT for the evals view (owned by the evals engineer: webview/evals/index.ts exports
-// `mountEvalsView(root, host)`). Loaded lazily the first time the Evals tab opens. The import goes through a
-// template literal so the bundle builds whether or not webview/evals/ exists yet: esbuild bundles every
-// matching webview/evals/*.ts, and at runtime a missing module rejects and we show a placeholder.
+// Mount point of the evals view (owned by the evals engineer: webview/evals/index.ts exports
+// `mountEvalsView(root, host)` and `handleEvalsMessage(msg)`). Mounted the first time the Evals tab opens.
+// Its requests travel wrapped as `evals.request`; the host answers with `evals.response` whose body goes
+// to handleEvalsMessage.
 
 import type { Host } from './host';
+import * as evals from './evals/index';
 
-type MountEvals = (root: HTMLElement, host: Host) => void | (() => void) | { dispose(): void };
+let mounted = false;
+const pending: unknown[] = [];
 
-export async function mountEvals(root: HTMLElement, host: Host): Promise<boolean> {
-  const name = 'index';
+export function mountEvals(root: HTMLElement, host: Host): boolean {
   try {
-    const mod = (await import(`./evals/${name}.ts`)) as { mountEvalsView?: MountEvals };
-    if (typeof mod.mountEvalsView !== 'function') throw new Error('webview/evals/index.ts has no mountEvalsView export');
     root.replaceChildren();
-    mod.mountEvalsView(root, host);
+    evals.mountEvalsView(root, { post: (body: unknown) => host.post({ type: 'evals.request', body }) });
+    mounted = true;
+    for (const body of pending.splice(0)) evals.handleEvalsMessage(body);
     return true;
   } catch (error) {
     root.replaceChildren();
     const p = document.createElement('p');
     p.className = 'muted';
     p.dataset.testid = 'evals-unavailable';
-    p.textContent = 'The evals view is not available in this build.';
+    p.textContent = 'The evals view failed to start.';
     root.append(p);
-    console.warn('MoE Lens: evals view not mounted', error);
+    host.post({ type: 'webview.error', message: `evals view: ${error instanceof Error ? error.message : String(error)}` });
     return false;
   }
+}
+
+/** An `evals.response` body from the host: handed to the evals view (kept until it is mounted). */
+export function deliverEvals(body: unknown): void {
+  if (mounted) evals.handleEvalsMessage(body);
+  else if (pending.length < 50) pending.push(body);
 }

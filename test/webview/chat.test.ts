@@ -223,3 +223,20 @@ describe('sanitize() on raw HTML (without marked escaping it first)', () => {
     expect(div.textContent).toContain('styled');
   });
 });
+
+describe('evals tab', () => {
+  it('mounts the evals view on first open and routes its requests and responses', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([]) });
+    click(tid('view-evals'));
+    expect(tid('evals-view')!.hidden).toBe(false);
+    expect(tid('chat-view')!.hidden).toBe(true);
+    const requests = h.posted.filter((m) => m.type === 'evals.request');
+    expect(requests.length).toBeGreaterThan(0);
+    expect((requests[0] as { body: { type: string } }).body.type).toBe('evals.listRuns');
+    h.send({ type: 'evals.response', body: { type: 'evals.runs', runs: [] } });
+    click(tid('view-chat'));
+    expect(tid('chat-view')!.hidden).toBe(false);
+  });
+});
