@@ -54,6 +54,8 @@ export class ModelSession {
     private readonly engine: Engine,
     private readonly resolve: ModelResolver,
     private readonly log: Log = () => {},
+    /** Whether the configured model is the demo, known before anything loads (for the UI). */
+    private readonly configuredIsDemo?: () => boolean,
   ) {}
 
   get state(): EngineState {
@@ -63,7 +65,7 @@ export class ModelSession {
     return this._info;
   }
   get isDemo(): boolean {
-    return this._isDemo;
+    return this._info || !this.configuredIsDemo ? this._isDemo : this.configuredIsDemo();
   }
   get isLoaded(): boolean {
     return this.loadedKey !== undefined;
@@ -72,7 +74,7 @@ export class ModelSession {
   summary(captureRouting: boolean): ModelSummary {
     return {
       ...(this._info ? { info: this._info } : {}),
-      isDemo: this._isDemo,
+      isDemo: this.isDemo,
       state: this.state,
       ...(this._error && this.state === 'error' ? { error: this._error } : {}),
       captureRouting,

@@ -45,7 +45,7 @@ export class MoeLensHost implements vscode.Disposable {
     const { context, log } = deps;
     // A lazy proxy: nothing is created (no process forked) until the engine is first used.
     const engine = this.lazyEngine();
-    this.session = new ModelSession(engine, () => this.resolveModel(), log);
+    this.session = new ModelSession(engine, () => this.resolveModel(), log, () => !this.config().modelPath);
     this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.controller.postSnapshot(), log);
     this.controller = new ChatController({
       engine,

@@ -49,6 +49,7 @@ export const tests = [
       const text = await textOf();
       assert.ok(text.trim().length > 0, 'answer text is empty');
       log(`answer: ${JSON.stringify(text.slice(0, 80))}… (partial seen: ${sawPartial})`);
+      assert.ok(sawPartial, 'the answer appeared at once: no streamed partial text was seen');
       assert.equal(await assistant.locator('[data-testid="turn-error"]').count(), 0, 'answer has an error');
       // The demo label is shown.
       assert.match(await frame.locator('[data-testid="model-line"]').innerText(), /demo/i);
@@ -89,6 +90,38 @@ export const tests = [
       await until(async () => !/generating|loading/i.test(await frame.locator('[data-testid="model-state"]').innerText()), { timeout: 10_000, message: 'state to leave generating' });
       assert.ok(!(await frame.locator('[data-testid="stop"]').isVisible()), 'Stop still visible after stopping');
       await shot('generation-stopped');
+    },
+  },
+  {
+    name: 'engine crash mid-answer: clear error on the turn, Retry answers, nothing lost',
+    timeout: 150_000,
+    async run({ page, shot }) {
+      const frame = chatFrame(page);
+      const before = await turns(frame).count();
+      const assistantsBefore = await turns(frame, 'assistant').count();
+      await sendPrompt(frame, 'Tell me everything.');
+      const assistant = turns(frame, 'assistant').nth(assistantsBefore);
+      await assistant.waitFor({ state: 'visible', timeout: 10_000 });
+      await until(async () => (await turnText(assistant)).trim().length > 0, { timeout: 60_000, interval: 25, message: 'streamed text' });
+      const engines = engineProcesses();
+      assert.equal(engines.length, 1, 'expected one engine process');
+      process.kill(engines[0].pid, 'SIGKILL');
+      const error = assistant.locator('[data-testid="turn-error"]');
+      const ended = await until(async () => ((await error.count()) ? 'error' : (await assistant.locator('[data-testid="turn-stats"]').count()) ? 'done' : ''), {
+        timeout: 20_000,
+        message: 'the crash to surface',
+      });
+      if (ended === 'done') return; // the answer completed before the kill landed; nothing to check
+      assert.match(await error.innerText(), /engine/i);
+      await shot('engine-crashed');
+      await until(async () => !/generating/i.test(await frame.locator('[data-testid="model-state"]').innerText()), { timeout: 10_000, message: 'state to leave generating' });
+      await assistant.locator('[data-testid="retry"]').click();
+      const retried = turns(frame, 'assistant').nth(assistantsBefore);
+      await until(async () => (await retried.locator('[data-testid="turn-stats"], [data-testid="turn-stopped"]').count()) > 0, { timeout: 120_000, message: 'the retried answer' });
+      assert.equal(await retried.locator('[data-testid="turn-error"]').count(), 0, 'retry failed');
+      assert.equal(await turns(frame).count(), before + 2, 'turns lost or duplicated');
+      assert.equal(engineProcesses().length, 1, 'a new engine process should serve the retry');
+      await shot('engine-recovered');
     },
   },
   {

@@ -35,7 +35,7 @@ export const tests = [
       await frame.locator('[data-testid="app"]').waitFor({ state: 'visible', timeout: 30_000 });
       const user = turns(frame, 'user').filter({ hasText: 'Summarize' }).last();
       await user.waitFor({ state: 'visible', timeout: 30_000 });
-      assert.match(await user.innerText(), /Summarize `sample\.ts` lines 1–15/);
+      assert.match(await user.innerText(), /Summarize `?sample\.ts`? lines 1–15/);
       const assistant = turns(frame, 'assistant').last();
       await until(async () => (await turnText(assistant)).trim().length > 0, {
         timeout: 90_000,

@@ -216,7 +216,11 @@ describe('ChatController', () => {
     expect(assistant.status).toBe('complete');
   });
 
-  it('demo model: the first answer carries the demo label', async () => {
+  it('demo model: known before loading; the first answer carries the demo label', async () => {
+    const engine = new FakeEngine();
+    const pending = new ModelSession(engine, async () => ({ options: { modelPath: '/d' }, isDemo: true }), undefined, () => true);
+    expect(pending.summary(true)).toMatchObject({ isDemo: true, state: 'idle' });
+    expect(engine.loads.length).toBe(0);
     const t = setup({ isDemo: true });
     await t.controller.send('a');
     await t.controller.send('b');
