@@ -121,7 +121,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   const demoLabel = h('div', { class: 'demo-label', 'data-testid': 'demo-label', hidden: true }, 'random weights: text is meaningless, routing is real');
   const modelError = h('div', { class: 'error', 'data-testid': 'model-error', role: 'alert', hidden: true });
   const selectModel = button('Select model', { testid: 'select-model', appearance: 'secondary', onClick: () => host.post({ type: 'model.select' }) });
-  const modelInfoBtn = button('ⓘ', { testid: 'model-info', appearance: 'icon', title: 'Model details and placement', onClick: () => host.post({ type: 'model.showInfo' }) });
+  const modelInfoBtn = button('Info', { testid: 'model-info', appearance: 'secondary', title: 'Model details and placement', onClick: () => host.post({ type: 'model.showInfo' }) });
   const lensToggle = button('Lens', { testid: 'lens-toggle', appearance: 'secondary', title: 'Show or hide the expert lens', onClick: () => setLensOpen(!ui.lensOpen) });
   const chatTab = h('button', { class: 'view-tab', role: 'tab', 'data-testid': 'view-chat', type: 'button' }, 'Chat');
   const evalsTab = h('button', { class: 'view-tab', role: 'tab', 'data-testid': 'view-evals', type: 'button' }, 'Evals');

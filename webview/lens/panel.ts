@@ -385,7 +385,7 @@ export class LensPanel {
       h('div', { class: 'section-label' }, 'Tokens per layer × expert ', toggle),
       this.heatmap(s, which),
       h('div', { class: 'section-label' }, 'Per layer, with the uniform router beside it (tick on each bar)'),
-      this.statsTable(s),
+      h('div', { class: 'table-wrap' }, this.statsTable(s)),
       this.exportButtons(scope, turnIds),
     );
   }
@@ -439,7 +439,7 @@ export class LensPanel {
       h('div', { class: 'compare-pick' }, h('label', {}, 'A'), da.el, h('label', {}, 'B'), db.el),
       h('p', { class: 'muted summary' }, `A: ${a.tokens} tokens · B: ${b.tokens} tokens`),
       h('div', { class: 'side-by-side' }, h('div', {}, h('div', { class: 'section-label' }, 'A'), this.heatmap(a, ui.heat, 'compare-heatmap-a')), h('div', {}, h('div', { class: 'section-label' }, 'B'), this.heatmap(b, ui.heat, 'compare-heatmap-b'))),
-      table,
+      h('div', { class: 'table-wrap' }, table),
     );
   }
 }
