@@ -177,6 +177,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       selectedTurn: () => selectedTurnModel()?.id,
     },
     () => {
+      // Our own scroll to the bottom while streaming: nothing to re-window (the periodic pass covers it).
+      if (stickBottom && Math.abs(transcript.el.scrollTop - autoScrollTop) <= 1) return;
       stickBottom = transcript.atBottom;
       if (stickBottom) autoScrollTop = transcript.el.scrollTop;
       transcript.requestWindowPass();
