@@ -56,7 +56,9 @@ describe('windowing', () => {
     expect(tids('turn')[10].querySelector<HTMLElement>('.turn-body')!.style.height).not.toBe('');
 
     scroll = 20 * TURN_HEIGHT;
-    tid('transcript')!.dispatchEvent(new Event('scroll'));
+    const scroller = tid('transcript')!;
+    Object.defineProperty(scroller, 'scrollTop', { configurable: true, get: () => scroll, set: () => {} });
+    scroller.dispatchEvent(new Event('scroll'));
     host.app.flush();
     p = parked();
     expect(p[20]).toBe(false);
