@@ -178,3 +178,38 @@ describe('engine on other models', () => {
     }
   });
 });
+
+describe("agreement with node-llama-cpp's own decoding", () => {
+  it.each([
+    ['Mixtral-style', MOE],
+    ['qwen2moe', QWEN],
+  ])('greedy tokens on the %s model are identical', async (_name, modelPath) => {
+    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+    const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+    const model = await llama.loadModel({ modelPath });
+    const context = await model.createContext({ contextSize: 256 });
+    const prompt = [...model.tokenize('The function returns the value')];
+    if (model.tokens.bos !== null) prompt.unshift(model.tokens.bos);
+    const sequence = context.getSequence();
+    const generator = sequence.evaluate(prompt, { temperature: 0 });
+    const theirs: number[] = [];
+    while (theirs.length < 20) {
+      const next = await generator.next();
+      if (next.done) break;
+      theirs.push(next.value);
+    }
+    await generator.return(undefined);
+    sequence.dispose();
+    await context.dispose();
+    await model.dispose();
+
+    const engine = newEngine();
+    try {
+      await engine.load({ modelPath, contextSize: 256 });
+      const ours = await collect(engine, { input: { kind: 'tokens', ids: prompt }, sampling: greedy(20), captureRouting: true });
+      expect(ours.tokens.filter((t) => t.phase === 'generated').map((t) => t.id)).toEqual(theirs);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
