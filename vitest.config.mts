@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Two test files run at once on CI's two cores: one llama.cpp thread each (its threads spin-wait).
+    env: { MOE_LENS_THREADS: '1' },
   },
 });

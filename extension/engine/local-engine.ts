@@ -104,7 +104,8 @@ export class LocalEngine implements Engine {
         gpuLayers: placement.backend === 'cpu' ? 0 : placement.gpuLayers,
         cpuMoeLayers: placement.cpuMoeLayers,
         contextSize,
-        threads: options.threads ?? llama.cpuMathCores,
+        // MOE_LENS_THREADS: a default for processes that share the CPU (tests run two files at once).
+        threads: options.threads || Number(process.env.MOE_LENS_THREADS) || llama.cpuMathCores,
         flashAttention: options.flashAttention === undefined ? -1 : options.flashAttention ? 1 : 0,
         f32KvCache: options.kvCache === 'f32',
         moeLayers: facts.moeLayers,
