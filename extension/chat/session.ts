@@ -21,8 +21,10 @@ function keyOf(options: LoadOptions): string {
 export function describeError(error: unknown): string {
   if (isEngineError(error)) {
     switch (error.code) {
-      case 'engine-crashed':
-        return `The engine process crashed: ${error.message} It restarts on the next request — press Retry.`;
+      case 'engine-crashed': {
+        const reason = /\(([^)]+)\)/.exec(error.message)?.[1];
+        return `The engine process crashed${reason ? ` (${reason})` : ''}. Press Retry to start it again; the conversation is kept.`;
+      }
       case 'busy':
         return `The engine is busy: ${error.message}`;
       default:

@@ -71,7 +71,11 @@ export class MoeLensHost implements vscode.Disposable {
       this.view,
       this.panel,
       this.status,
-      this.session.onDidChange(() => this.refreshStatus()),
+      this.session.onDidChange(() => {
+        this.refreshStatus();
+        // An open model panel follows the loaded model.
+        if (this.panel.isOpen && this.session.info && this.session.isLoaded) this.panel.update({ info: this.session.info, isDemo: this.session.isDemo, source: 'loaded' });
+      }),
       this.controller.onDidFinishTurn((e) => this.refreshStatus(e.tokensPerSecond)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration(CONFIG_SECTION)) return;

@@ -37,11 +37,19 @@ export function chatFrame(page) {
     .frameLocator('iframe#active-frame');
 }
 
-/** The model info webview panel's inner document. */
-export function panelFrame(page) {
-  return page
-    .frameLocator(`iframe.webview[src*="extensionId=${EXTENSION_ID}"]:not([src*="purpose=webviewView"])`)
-    .frameLocator('iframe#active-frame');
+/** The inner Frame of one of the extension's webview panels (not the sidebar view) holding `selector`. */
+export async function panelFrame(page, selector, { timeout = 30_000 } = {}) {
+  return until(
+    async () => {
+      for (const f of page.frames()) {
+        const parent = f.parentFrame();
+        if (!parent || !parent.url().includes(`extensionId=${EXTENSION_ID}`) || parent.url().includes('purpose=webviewView')) continue;
+        if (await f.locator(selector).count().catch(() => 0)) return f;
+      }
+      return undefined;
+    },
+    { timeout, message: `a webview panel with ${selector}` },
+  );
 }
 
 export async function openChat(page) {
@@ -89,4 +97,35 @@ export async function until(fn, { timeout = 30_000, interval = 200, message = 'c
 /** The visible text of a turn's body (while streaming, the webview keeps the tail outside turn-text). */
 export async function turnText(turn) {
   return (await turn.locator('.turn-body').innerText().catch(() => '')).replace(/\u00a0/g, ' ');
+}
+
+/** The chat view's inner Frame (for evaluate); undefined until it is loaded. */
+export async function chatFrameHandle(page) {
+  for (const f of page.frames()) {
+    const parent = f.parentFrame();
+    if (!parent || !parent.url().includes(`extensionId=${EXTENSION_ID}`) || !parent.url().includes('purpose=webviewView')) continue;
+    if (await f.locator('[data-testid="app"]').count().catch(() => 0)) return f;
+  }
+  return undefined;
+}
+
+/**
+ * Records, on every DOM mutation in the chat webview, the text length of assistant turn number `index`
+ * (0-based) and whether it has finished, so a test can tell a streamed answer from one that appeared at once.
+ */
+export async function recordStreaming(page, index) {
+  const frame = await chatFrameHandle(page);
+  if (!frame) throw new Error('chat webview frame not found');
+  await frame.evaluate((i) => {
+    const log = [];
+    window.__moeLensStream = log;
+    const sample = () => {
+      const turn = document.querySelectorAll('[data-testid="turn"][data-role="assistant"]')[i];
+      if (!turn) return;
+      const body = turn.querySelector('.turn-body');
+      log.push({ len: body ? body.textContent.length : 0, done: !!turn.querySelector('[data-testid="turn-stats"], [data-testid="turn-stopped"], [data-testid="turn-error"]') });
+    };
+    new MutationObserver(sample).observe(document.body, { subtree: true, childList: true, characterData: true });
+  }, index);
+  return async () => frame.evaluate(() => window.__moeLensStream ?? []);
 }

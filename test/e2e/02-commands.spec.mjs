@@ -54,8 +54,7 @@ export const tests = [
     name: 'palette: Show Model Info opens the model panel',
     async run({ page, shot }) {
       await runCommand(page, 'MoE Lens: Show Model Info');
-      const panel = panelFrame(page);
-      await panel.locator('h1').waitFor({ state: 'visible', timeout: 30_000 });
+      const panel = await panelFrame(page, 'main h1');
       const text = await panel.locator('body').innerText();
       assert.match(text, /MoE Lens demo/);
       assert.match(text, /random weights: its text is meaningless, its routing is real/);
