@@ -26,6 +26,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function threadCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads must be a positive integer, not "${value}"`);
+  return n;
+}
+
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
@@ -127,7 +133,8 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
     .option('--out <dir>', 'output folder (default: eval-runs/<suite>-<time>)')
     .option('--json', 'print the summary as JSON')
     .option('--max-items <n>', 'only the first N items', positiveInt)
-    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number }) => {
+    .option('--threads <n>', 'CPU threads for the engine (default: the physical cores)', threadCount)
+    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number; threads?: number }) => {
       if (opts.model.length === 0) throw new Error('give at least one --model PATH');
       const suite = loadSuite(suitePath);
       if (suite.items.length === 0) throw new Error(`${suitePath} has no items`);
@@ -147,6 +154,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
           outDir,
           engine: () => deps.createEngine(),
           ...(opts.maxItems !== undefined ? { maxItems: opts.maxItems } : {}),
+          ...(opts.threads !== undefined ? { loadOptions: { threads: opts.threads } } : {}),
           signal: controller.signal,
           onProgress: (p) => {
             const line = formatProgress(p);
