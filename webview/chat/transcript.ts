@@ -333,6 +333,7 @@ export class TurnView {
       onClick: () => this.hooks.toggleTokens(this.turn.id),
     });
     this.toggle.textContent = '◧';
+    this.toggle.setAttribute('aria-pressed', String(hooks.isTokenView(turn.id)));
     const header = h('div', { class: 'turn-header' }, this.roleEl, h('span', { class: 'spacer' }), this.toggle);
     header.addEventListener('click', (e) => {
       if (!(e.target as HTMLElement).closest('vscode-button')) this.hooks.selectTurn(this.turn.id);
@@ -378,7 +379,8 @@ export class TurnView {
     if (this.parked) return false;
     const tokens = this.hooks.isTokenView(this.turn.id) && this.turn.routing.count > 0;
     const mode = tokens ? 'tokens' : 'md';
-    this.toggle.setAttribute('aria-pressed', String(this.hooks.isTokenView(this.turn.id)));
+    const pressed = String(this.hooks.isTokenView(this.turn.id));
+    if (this.toggle.getAttribute('aria-pressed') !== pressed) this.toggle.setAttribute('aria-pressed', pressed);
     this.el.classList.toggle('lens-selected', this.hooks.selectedTurn() === this.turn.id);
     let structural = false;
     if (mode !== this.mode) {
