@@ -105,7 +105,8 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
     const outDir = path.join(outputRoot(), `${stamp}-${suite.name}`);
     const config = parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
-    const { modelPath: _m, ...loadOptions } = loadOptionsFrom(config, '');
+    // Placement settings follow the chat's; the context size is the suite's.
+    const { modelPath: _m, contextSize: _c, ...loadOptions } = loadOptionsFrom(config, '');
     // The eval runs in its own engine process; free the chat's model first so both do not compete for memory.
     if (!host.controller.isBusy && host.session.isLoaded) await host.session.unload().catch(() => undefined);
     await host.view.reveal(false);

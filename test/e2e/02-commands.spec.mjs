@@ -89,6 +89,11 @@ export const tests = [
       await shot('select-model');
       await page.keyboard.press('Escape');
 
+      await runCommand(page, 'MoE Lens: Run Long-Summary Eval');
+      await pick.locator('.monaco-list-row', { hasText: 'Built-in long-summary suite' }).waitFor({ state: 'visible', timeout: 10_000 });
+      await shot('run-eval-suite-pick');
+      await page.keyboard.press('Escape');
+
       await runCommand(page, 'MoE Lens: New Chat');
       const frame = chatFrame(page);
       await frame.locator('[data-testid="transcript-empty"]').waitFor({ state: 'visible', timeout: 15_000 });
