@@ -283,7 +283,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     setHidden(modelError, !m.error);
     setText(modelError, m.error ?? '');
     const generating = store.generating;
-    setDisabled(send, generating || !info || m.state === 'loading' || m.state === 'starting');
+    // The host loads the model on the first send when none is loaded yet, so Send stays enabled then.
+    setDisabled(send, generating);
     setHidden(send, generating);
     setHidden(stop, !generating);
     setDisabled(newChat, generating);

@@ -4,6 +4,8 @@
 // Elements are created by tag name; if the toolkit cannot register (e.g. in a test DOM), the elements stay
 // plain unknown elements that still carry attributes, text, `value` and events, so the UI keeps working.
 
+// Must run before the toolkit module is evaluated (it probes :focus-visible with a <style> at import).
+import './csp-nonce';
 import {
   provideVSCodeDesignSystem,
   vsCodeButton,
