@@ -240,3 +240,14 @@ describe('evals tab', () => {
     expect(tid('chat-view')!.hidden).toBe(false);
   });
 });
+
+describe('stableSplit (streaming markdown)', () => {
+  it('splits after the last blank line outside code fences, never before a list item', async () => {
+    const { stableSplit } = await import('../../webview/markdown');
+    expect(stableSplit('one\n\ntwo')).toBe(5);
+    expect(stableSplit('one\n\n```\na\n\nb')).toBe(5); // the blank line inside the open fence does not count
+    expect(stableSplit('one\n\n```\na\n\nb\n```\n\nthree')).toBe(19);
+    expect(stableSplit('- a\n\n- b')).toBe(0); // a list may continue
+    expect(stableSplit('no blank line yet')).toBe(0);
+  });
+});

@@ -313,6 +313,7 @@ export class TurnView {
   private stableEl: HTMLElement | undefined;
   private tailEl: HTMLElement | undefined;
   private stableLen = 0;
+  private stableSource = '';
   private renderedText = -1;
   private finalRendered = false;
   private tokenView: TokenView | undefined;
@@ -422,14 +423,17 @@ export class TurnView {
     }
     if (this.renderedText === this.turn.textVersion) return;
     this.finalRendered = false;
-    const split = stableSplit(text);
-    if (split < this.stableLen || !text.startsWith(text.slice(0, this.stableLen))) {
+    // Text only grows while streaming; if it was replaced, start over.
+    if (this.stableLen > 0 && text.slice(0, this.stableLen) !== this.stableSource) {
       this.stableEl.replaceChildren();
       this.stableLen = 0;
     }
+    // Scan only past the stable prefix (it ends after a blank line outside any code fence).
+    const split = this.stableLen + stableSplit(text.slice(this.stableLen));
     if (split > this.stableLen) {
       this.stableEl.append(this.renderText(text.slice(this.stableLen, split)));
       this.stableLen = split;
+      this.stableSource = text.slice(0, split);
     }
     this.tailEl.replaceChildren(this.renderText(text.slice(this.stableLen)));
     this.renderedText = this.turn.textVersion;
