@@ -397,6 +397,44 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     expect(liveGroupMembers(child.pid!)).toEqual([]);
   });
 
+  it('the engine process dies mid-run: the run goes on with a new engine, a rerun retries the failed sample', { timeout: 600_000 }, async () => {
+    const items = Array.from({ length: 8 }, (_, i) => ({ id: `doc-${i + 1}`, document: `${SENTENCES[i % SENTENCES.length]} Item ${i + 1}.` }));
+    const suiteFile = writeSuite('engine-crash', { longInput: 'strategy: truncate-middle', maxTokens: 96, contextSize: 512, items });
+    const out = path.join(dir, 'out-engine-crash');
+    const args = ['eval', suiteFile, '--model', MOE, '--out', out, '--threads', '1', '--json'];
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let closed = false;
+    void exited.then(() => (closed = true));
+    const deadline = Date.now() + 480_000;
+    while (completeLines(out).length < 1 && !closed && Date.now() < deadline) await sleep(10);
+    expect(closed, `the CLI ended too early; stderr:\n${stderr}`).toBe(false);
+    const engines = liveGroupMembers(child.pid!).map((m) => Number(m.split(' ')[0])).filter((pid) => pid !== child.pid);
+    expect(engines).toHaveLength(1);
+    process.kill(engines[0], 'SIGKILL'); // only the engine process
+    expect(await exited, stderr).toBe(0);
+    const first = readSampleFile(out);
+    expect(first).toHaveLength(items.length);
+    const failed = first.filter((s) => s.error);
+    expect(failed.length).toBeLessThanOrEqual(1); // none if the kill fell between two samples
+    for (const s of failed) expect(s.error).toMatch(/engine process stopped/);
+    expect(first.filter((s) => !s.error).length).toBeGreaterThanOrEqual(items.length - 1); // later samples ran on a new engine
+    expect(JSON.parse(stdout).samples).toMatchObject({ total: items.length, done: items.length, errors: failed.length });
+
+    const again = await cli(args);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).samples).toMatchObject({ done: items.length, errors: 0, resumed: items.length - failed.length });
+    const lines = sampleLines(out);
+    expect(lines).toHaveLength(items.length + failed.length); // only the failed sample was generated again
+    const latest = new Map(lines.map((l) => JSON.parse(l) as SampleRecord).map((s) => [s.itemId, s]));
+    expect([...latest.keys()].sort()).toEqual(items.map((i) => i.id).sort());
+    for (const s of latest.values()) expect(s.error).toBeUndefined();
+  });
+
   describe('malformed suites: non-zero exit, one stderr line with the file and the line', () => {
     const base = ITEMS.slice(0, 1).concat(ITEMS.slice(2));
 
