@@ -80,6 +80,11 @@ export class LocalEngine implements Engine {
       contextVram = insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: gpuLayers }).gpuVram;
     }
     const placement = planPlacement(facts, { backend, gpuLayers, cpuMoe: options.cpuMoe ?? 'auto', freeVram, contextVram });
+    if (facts.trainContextLength && contextSize > facts.trainContextLength) {
+      const note = `context ${contextSize} is larger than the ${facts.trainContextLength} tokens the model was trained for; expect degraded output past that`;
+      placement.notes.push(note);
+      this.log('warn', note);
+    }
     return { file, facts, contextSize, placement };
   }
 
