@@ -113,7 +113,7 @@ export const ROUTING_DROPPED_NOTE = 'Routing of this turn was not kept (conversa
  * Serializes a conversation. Routing is kept for the newest turns up to `maxRoutingBytes` of raw arrays;
  * older turns lose their routing with a visible note rather than bloating workspace storage.
  */
-export function encodeConversation(turns: ChatTurn[], maxRoutingBytes = 16 * 1024 * 1024): StoredConversation {
+export function encodeConversation(turns: ChatTurn[], maxRoutingBytes = 4 * 1024 * 1024): StoredConversation {
   let budget = maxRoutingBytes;
   const out: StoredTurn[] = new Array(turns.length);
   for (let i = turns.length - 1; i >= 0; i--) {
