@@ -60,6 +60,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   let lensDirty = true;
   /** Routing or text changed: aggregates are stale (re-rendered at most 4×/s while streaming). */
   let lensDataDirty = false;
+  /** Only the selected token changed: re-render the token tab. */
+  let lensTokenDirty = false;
   let recolor = false;
   let lastLensRender = 0;
   /** Keep the transcript scrolled to the bottom (the user was there). */
@@ -104,8 +106,12 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (lensDirty) {
       lens.render();
       lastLensRender = now;
-      lensDirty = lensDataDirty = false;
-    } else if (lensDataDirty && ui.tab !== 'token') {
+      lensDirty = lensDataDirty = lensTokenDirty = false;
+    } else if (lensTokenDirty) {
+      lens.renderToken();
+      lensTokenDirty = false;
+    }
+    if (lensDataDirty && ui.tab !== 'token') {
       // While streaming, refresh the aggregates at most 4 times a second.
       if (!store.generating || now - lastLensRender > 250) {
         lens.render();
@@ -257,6 +263,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
 
   function selectToken(turnId: string, pos: number, focus: boolean): void {
     const prev = ui.selected;
+    const wasOpen = ui.lensOpen;
+    const tabBefore = ui.tab;
     ui.selected = { turnId, pos };
     ui.lensTurn = turnId;
     if (!ui.lensOpen) ui.lensOpen = true;
@@ -265,8 +273,10 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (prev && prev.turnId !== turnId) transcript.view(prev.turnId)?.selectToken(undefined, false);
     transcript.view(turnId)?.selectToken(pos, focus);
     for (const v of transcript.all) v.el.classList.toggle('lens-selected', v.turn.id === turnId);
-    // The grid renders on the next frame: key repeat never queues more than one grid per frame.
-    lensDirty = true;
+    // The grid renders on the next frame: key repeat never queues more than one grid per frame. Opening
+    // the lens or switching its tab needs a full render; otherwise only the token tab changes.
+    if (!wasOpen || tabBefore !== ui.tab || prev?.turnId !== turnId) lensDirty = true;
+    else lensTokenDirty = true;
     schedule();
   }
 

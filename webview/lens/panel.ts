@@ -180,6 +180,19 @@ export class LensPanel {
     this.legend.replaceChildren(...items);
   }
 
+  /** The grid of the last rendered token, reused while the shape (layers × experts) stays the same. */
+  private gridCache: { grid: HTMLElement; layers: number; E: number; key: string; cells: HTMLElement[]; chosen: HTMLElement[] } | undefined;
+
+  /** Re-render only the token tab (selection changed). */
+  renderToken(): void {
+    if (this.hooks.ui().tab !== 'token') return;
+    const view = this.tabs.view('token');
+    const detail = this.tokenDetail();
+    if (view.firstElementChild !== detail || view.childElementCount !== 1) view.replaceChildren(detail);
+    const turn = this.hooks.selectedTurn();
+    this.title.textContent = turn ? turnLabel(this.store, turn) : '';
+  }
+
   private tokenDetail(): HTMLElement {
     const sel = this.hooks.selection();
     const turn = sel ? this.store.get(sel.turnId) : undefined;
@@ -210,45 +223,68 @@ export class LensPanel {
     }
     root.append(h('div', { class: 'section-label' }, 'Path of top-1 experts (layer 0 → last)'), path);
 
-    // Layer × expert grid.
-    const grid = h('div', { class: 'grid', role: 'grid', 'data-testid': 'token-grid', 'aria-label': `Gate weights of token #${tok.index}: rows are layers, columns experts`, 'aria-rowcount': layers + 1, 'aria-colcount': E + 1 });
+    // Layer × expert grid: built once per shape, then only the chosen cells change between tokens.
+    let cache = this.gridCache;
+    const key = `${layers}x${E}:${this.store.moeLayers.join(',')}`;
+    if (!cache || cache.key !== key) cache = this.gridCache = { ...this.buildGrid(layers, E), key };
+    const { grid, cells } = cache;
+    for (const cell of cache.chosen) {
+      const l = Number(cell.dataset.layer);
+      const e = Number(cell.dataset.expert);
+      cell.className = 'cell';
+      cell.removeAttribute('data-weight');
+      cell.removeAttribute('data-rank');
+      cell.tabIndex = -1;
+      cell.replaceChildren();
+      const label = `Layer ${this.store.layerId(l)}, expert ${e}: not chosen`;
+      cell.title = label;
+      cell.setAttribute('aria-label', label);
+    }
+    cache.chosen = [];
+    for (let l = 0; l < layers; l++) {
+      for (let r = 0; r < k; r++) {
+        const e = tok.experts[l * k + r];
+        const cell = cells[l * E + e];
+        if (!cell) continue;
+        const weight = tok.weights[l * k + r];
+        const w = float32Shortest(weight);
+        cell.className = `cell chosen x${e}`;
+        cell.setAttribute('data-weight', String(w));
+        cell.setAttribute('data-rank', String(r));
+        const label = `Layer ${this.store.layerId(l)}, expert ${e}: rank ${r + 1} of ${k}, gate weight ${w}`;
+        cell.title = label;
+        cell.setAttribute('aria-label', label);
+        const fill = h('span', { class: 'fill' });
+        fill.style.width = `${Math.max(0, Math.min(1, weight)) * 100}%`;
+        cell.replaceChildren(fill);
+        cache.chosen.push(cell);
+      }
+    }
+    if (cache.chosen[0]) cache.chosen[0].tabIndex = 0;
+    grid.setAttribute('aria-label', `Gate weights of token #${tok.index}: rows are layers, columns experts`);
+    root.append(h('div', { class: 'section-label' }, `Gate weights: ${layers} layers × ${E} experts, top-${k} filled by weight`), grid);
+    return root;
+  }
+
+  private buildGrid(layers: number, E: number): Omit<NonNullable<LensPanel['gridCache']>, 'key'> {
+    const grid = h('div', { class: 'grid', role: 'grid', 'data-testid': 'token-grid', 'aria-rowcount': layers + 1, 'aria-colcount': E + 1 });
     grid.style.gridTemplateColumns = `auto repeat(${E}, minmax(10px, 1fr))`;
     const head = h('div', { role: 'row', class: 'grid-row grid-head' }, h('span', { role: 'columnheader', class: 'grid-label' }, 'L \\ E'));
     for (let e = 0; e < E; e++) head.append(h('span', { role: 'columnheader', class: 'grid-col' }, String(e)));
     grid.append(head);
-    let first = true;
+    const cells: HTMLElement[] = [];
     for (let l = 0; l < layers; l++) {
       const row = h('div', { role: 'row', class: 'grid-row', 'data-layer': l }, h('span', { role: 'rowheader', class: 'grid-label' }, `L${this.store.layerId(l)}`));
-      const chosen = new Map<number, { rank: number; weight: number }>();
-      for (let r = 0; r < k; r++) chosen.set(tok.experts[l * k + r], { rank: r, weight: tok.weights[l * k + r] });
       for (let e = 0; e < E; e++) {
-        const c = chosen.get(e);
-        const attrs: Record<string, string | number> = { role: 'gridcell', class: 'cell', 'data-testid': 'grid-cell', 'data-layer': l, 'data-layer-id': this.store.layerId(l), 'data-expert': e, tabindex: -1 };
-        let label = `Layer ${this.store.layerId(l)}, expert ${e}: not chosen`;
-        if (c) {
-          const w = float32Shortest(c.weight);
-          attrs['data-weight'] = String(w);
-          attrs['data-rank'] = c.rank;
-          attrs.class = `cell chosen x${e}`;
-          label = `Layer ${this.store.layerId(l)}, expert ${e}: rank ${c.rank + 1} of ${k}, gate weight ${w}`;
-          if (first) {
-            attrs.tabindex = 0;
-            first = false;
-          }
-        }
-        const cell = h('span', { ...attrs, title: label, 'aria-label': label });
-        if (c) {
-          const fill = h('span', { class: 'fill' });
-          fill.style.width = `${Math.max(0, Math.min(1, c.weight)) * 100}%`;
-          cell.append(fill);
-        }
+        const label = `Layer ${this.store.layerId(l)}, expert ${e}: not chosen`;
+        const cell = h('span', { role: 'gridcell', class: 'cell', 'data-testid': 'grid-cell', 'data-layer': l, 'data-layer-id': this.store.layerId(l), 'data-expert': e, tabindex: -1, title: label, 'aria-label': label });
+        cells.push(cell);
         row.append(cell);
       }
       grid.append(row);
     }
-    grid.addEventListener('keydown', (e) => this.gridKey(grid, e, E));
-    root.append(h('div', { class: 'section-label' }, `Gate weights: ${layers} layers × ${E} experts, top-${k} filled by weight`), grid);
-    return root;
+    grid.addEventListener('keydown', (ev) => this.gridKey(grid, ev, E));
+    return { grid, layers, E, cells, chosen: [] };
   }
 
   private gridKey(grid: HTMLElement, e: KeyboardEvent, E: number): void {
