@@ -79,6 +79,14 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   };
 
   function flush(): void {
+    try {
+      flushNow();
+    } catch (error) {
+      host.post({ type: 'webview.error', message: `render: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+    }
+  }
+
+  function flushNow(): void {
     if (rafId) {
       cancelAnimationFrame(rafId);
       rafId = 0;

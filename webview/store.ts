@@ -98,12 +98,21 @@ export class Store {
     return true;
   }
 
-  /** Aggregates of the whole conversation (sum of the turns; no token pairs across turns). */
-  conversationAggregate(): RoutingAggregator {
-    return RoutingAggregator.mergeAll(
-      this.turns.map((t) => t.agg),
-      { experts: this.experts },
-    );
+  /**
+   * Aggregates of the whole conversation (sum of the turns; no token pairs across turns). Turns routed by a
+   * model of another shape (layers × k, after a model switch) are left out and counted in `skipped`.
+   */
+  conversationAggregate(): { agg: RoutingAggregator; skipped: number } {
+    const routed = this.turns.filter((t) => t.agg.layers > 0);
+    const last = routed[routed.length - 1];
+    const same = routed.filter((t) => last && t.agg.layers === last.agg.layers && t.agg.k === last.agg.k);
+    return {
+      agg: RoutingAggregator.mergeAll(
+        same.map((t) => t.agg),
+        { experts: this.experts },
+      ),
+      skipped: routed.length - same.length,
+    };
   }
 
   get generating(): boolean {

@@ -215,3 +215,15 @@ describe('lens states and explanation', () => {
     expect(tid('lens-explanation')!.textContent).toMatch(/top k/);
   });
 });
+
+describe('robustness', () => {
+  it('leaves turns routed by a model of another shape out of the conversation aggregates', async () => {
+    const h = await conversation();
+    h.send({ type: 'chat.turnAdded', turn: turn('b1', 'assistant', 'other model', [{ ...block(0, 2), layers: 1, k: 4 }]) });
+    click(tid('lens-toggle'));
+    click(tid('lens-tab-conversation'));
+    expect(tid('aggregates')!.dataset.tokens).toBe('2');
+    expect(tid('aggregates-skipped')!.textContent).toMatch(/^2 message/);
+    expect(h.posted.filter((m) => m.type === 'webview.error')).toEqual([]);
+  });
+});

@@ -45,7 +45,7 @@ export function registerComponents(): void {
   if (registered) return;
   registered = true;
   if (!toolkitSupported()) {
-    console.warn('MoE Lens: this DOM cannot host webview-ui-toolkit; using plain elements');
+    console.debug('MoE Lens: this DOM cannot host webview-ui-toolkit; using plain elements');
     return;
   }
   try {

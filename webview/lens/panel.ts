@@ -141,12 +141,13 @@ export class LensPanel {
       if (id === 'token') view.replaceChildren(this.tokenDetail());
       else if (id === 'message') view.replaceChildren(turn && turn.hasRouting ? this.aggregates(turn.agg.summary(), 'message', [turn.id]) : h('p', { class: 'muted' }, 'No routing for the selected message.'));
       else if (id === 'conversation') {
-        const agg = this.store.conversationAggregate();
+        const { agg, skipped } = this.store.conversationAggregate();
         view.replaceChildren(
           agg.tokens > 0
             ? this.aggregates(agg.summary(), 'conversation', this.store.turns.filter((t) => t.hasRouting).map((t) => t.id))
             : h('p', { class: 'muted' }, 'No routing recorded in this conversation yet.'),
         );
+        if (skipped > 0) view.append(h('p', { class: 'muted', 'data-testid': 'aggregates-skipped' }, `${skipped} message(s) routed by a model of another shape are not included.`));
       } else view.replaceChildren(this.compare());
     }
   }
