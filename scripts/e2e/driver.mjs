@@ -4,27 +4,30 @@ import { EXTENSION_ID, sleep } from './lib.mjs';
 export async function waitForWorkbench(page, timeout = 60_000) {
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout });
   await page.locator('.part.activitybar, .activitybar').first().waitFor({ state: 'visible', timeout });
-  // Let the extension host come up and contributions register.
   await page.locator('.statusbar').waitFor({ state: 'visible', timeout });
+  // The extension's contributions are registered once its activity bar container shows.
+  await page.locator('.activitybar [aria-label^="MoE Lens"]').first().waitFor({ state: 'visible', timeout });
 }
 
-/** Runs a command from the palette by its full title ("MoE Lens: New Chat"). */
-export async function runCommand(page, title, { timeout = 15_000 } = {}) {
+/** Runs a command from the palette by its full title ("MoE Lens: New Chat"); retries while contributions load. */
+export async function runCommand(page, title, { timeout = 30_000 } = {}) {
   const input = page.locator('.quick-input-widget input');
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('Escape');
     await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 }, force: true }).catch(() => {});
     await page.keyboard.press('F1');
     try {
       await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(`>${title}`);
+      await row.waitFor({ state: 'visible', timeout: 5000 });
       break;
-    } catch {
-      if (attempt === 2) throw new Error('command palette did not open');
+    } catch (error) {
+      if (Date.now() - started > timeout) throw new Error(`command "${title}" not found in the palette (${attempt} tries): ${error.message}`);
+      await sleep(1000);
     }
   }
-  await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible', timeout });
   await sleep(150);
   await input.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});

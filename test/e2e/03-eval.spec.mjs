@@ -1,0 +1,54 @@
+// "Run Long-Summary Eval" on the demo model: pick suite/model/variants, progress notification with item i of n
+// and time left, cancel, the run listed in the webview's Evals tab.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chatFrame, runCommand, until } from '../../scripts/e2e/driver.mjs';
+import { sleep } from '../../scripts/e2e/lib.mjs';
+
+export const phase = 'dev';
+
+export const tests = [
+  {
+    name: 'run the built-in eval on the demo model, see progress, cancel, find the run in the Evals tab',
+    timeout: 240_000,
+    async run({ page, env, shot }) {
+      await runCommand(page, 'MoE Lens: Run Long-Summary Eval');
+      const pick = page.locator('.quick-input-widget');
+      const title = pick.locator('.quick-input-title');
+      await pick.locator('.monaco-list-row', { hasText: 'Built-in long-summary suite' }).waitFor({ state: 'visible', timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await until(async () => /models/.test(await title.innerText().catch(() => '')), { timeout: 10_000, message: 'the model pick' });
+      await sleep(300);
+      await page.keyboard.press('Enter'); // the demo model is pre-selected
+      await until(async () => /variants/.test(await title.innerText().catch(() => '')), { timeout: 10_000, message: 'the variant pick' });
+      await sleep(300);
+      await page.keyboard.press('Enter'); // both variants
+      const toast = page.locator('.notification-toast', { hasText: 'MoE Lens eval' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 30_000 });
+      // Progress: "item i of n (model · variant · item), about X left" once a sample finished.
+      const text = await until(
+        async () => {
+          const t = (await toast.innerText().catch(() => '')).replace(/\u00a0/g, ' ');
+          return /item [2-9]\d* of \d+.*left/.test(t) ? t : '';
+        },
+        { timeout: 180_000, interval: 250, message: 'progress past the first item with a time estimate' },
+      );
+      assert.match(text, /item \d+ of 10/);
+      await shot('eval-progress');
+      await toast.hover();
+      await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      const done = page.locator('.notification-toast', { hasText: /eval (cancelled|finished)/ }).first();
+      await done.waitFor({ state: 'visible', timeout: 60_000 });
+      const runsDir = path.join(env.workspace, 'eval-runs');
+      const runs = fs.readdirSync(runsDir);
+      assert.equal(runs.length, 1, `runs: ${runs.join(', ')}`);
+      // The Evals tab lists the run (its view asks the host through evals.request).
+      const frame = chatFrame(page);
+      await frame.locator('[data-testid="view-evals"]').click();
+      await until(async () => (await frame.locator('.evals-root').innerText().catch(() => '')).includes(runs[0]), { timeout: 20_000, message: 'the run in the Evals tab' });
+      await shot('evals-tab');
+      await frame.locator('[data-testid="view-chat"]').click();
+    },
+  },
+];
