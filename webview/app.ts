@@ -233,7 +233,9 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   const chatView = h('div', { class: 'chat-view', 'data-testid': 'chat-view' }, transcript.el, lens.el, composer);
   const evalsView = h('div', { class: 'evals-view', 'data-testid': 'evals-view', hidden: true });
   let evalsMounted = false;
-  const app = h('div', { class: 'app', 'data-testid': 'app' }, header, chatView, evalsView);
+  // Screen readers hear when an answer finishes (the transcript itself is not a live region while streaming).
+  const announcer = h('div', { class: 'sr-only', 'aria-live': 'polite', 'data-testid': 'announcer' });
+  const app = h('div', { class: 'app', 'data-testid': 'app' }, header, chatView, evalsView, announcer);
   root.append(app);
 
   function sendInput(): void {
@@ -362,7 +364,12 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         case 'chat.turnUpdated': {
           const t = store.get(msg.turn.id);
           if (!t) break;
+          const before = t.info.status;
           t.update(msg.turn);
+          if (before === 'streaming' && t.info.status !== 'streaming') {
+            const said: Record<string, string> = { complete: 'Answer complete.', stopped: 'Answer stopped.', error: `Error: ${t.info.error ?? 'generation failed'}` };
+            announcer.textContent = said[t.info.status] ?? '';
+          }
           transcript.view(t.id)?.renderMeta();
           dirtyTurns.add(t.id);
           lensDirty = true;

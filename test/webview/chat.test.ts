@@ -99,6 +99,7 @@ describe('streaming', () => {
     h.send({ type: 'chat.turnUpdated', turn: { ...turn('a1', 'assistant', 'Hello, "x"\n\nSecond!'), stats: { promptTokens: 2, generatedTokens: 4, promptTokensPerSecond: 100, generatedTokensPerSecond: 20, timeToFirstTokenMs: 12, stopReason: 'eos' } } });
     expect(tids('turn')[1].dataset.status).toBe('complete');
     expect(tid('turn-stats')!.textContent).toContain('4 tokens');
+    expect(tid('announcer')!.textContent).toBe('Answer complete.');
   });
 
   it('renders markdown of a streaming turn incrementally and completely at the end', async () => {
