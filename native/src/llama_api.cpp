@@ -42,6 +42,7 @@ bool IsLibLlama(const std::string& name) {
 }
 
 bool IsGgmlBase(const std::string& name) { return name.rfind("libggml-base", 0) == 0; }
+bool IsGgmlCpu(const std::string& name) { return name.rfind("libggml-cpu", 0) == 0; }
 
 }  // namespace
 
@@ -50,6 +51,7 @@ std::string LoadLlamaApi(const std::string& expectedRelease, LlamaApi& api) {
     const auto name = BaseName(path);
     if (api.llamaPath.empty() && IsLibLlama(name)) api.llamaPath = path;
     if (api.ggmlBasePath.empty() && IsGgmlBase(name)) api.ggmlBasePath = path;
+    if (api.ggmlCpuPath.empty() && IsGgmlCpu(name)) api.ggmlCpuPath = path;
   }
   if (api.llamaPath.empty() || api.ggmlBasePath.empty())
     return "node-llama-cpp has not loaded libllama yet (call getLlama() before loading the MoE Lens addon)";
@@ -73,5 +75,11 @@ std::string LoadLlamaApi(const std::string& expectedRelease, LlamaApi& api) {
 #undef MOE_LENS_RESOLVE_LLAMA
 #undef MOE_LENS_RESOLVE
   if (!missing.empty()) return "the loaded llama.cpp lacks functions the addon needs: " + missing;
+  if (!api.ggmlCpuPath.empty()) {
+    if (void* cpu = dlopen(api.ggmlCpuPath.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+      api.ggml_threadpool_new = reinterpret_cast<decltype(api.ggml_threadpool_new)>(dlsym(cpu, "ggml_threadpool_new"));
+      api.ggml_threadpool_free = reinterpret_cast<decltype(api.ggml_threadpool_free)>(dlsym(cpu, "ggml_threadpool_free"));
+    }
+  }
   return "";
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "ggml.h"
 #include "llama.h"
 
@@ -53,20 +54,27 @@
   X(llama_supports_gpu_offload)           \
   X(llama_log_get)                        \
   X(llama_log_set)                        \
-  X(llama_time_us)
+  X(llama_time_us)                        \
+  X(llama_attach_threadpool)              \
+  X(llama_detach_threadpool)
 
 #define MOE_LENS_GGML_FUNCTIONS(X) \
   X(ggml_backend_tensor_get)       \
   X(ggml_backend_cpu_buffer_type)  \
-  X(ggml_nbytes)
+  X(ggml_nbytes)                   \
+  X(ggml_threadpool_params_default)
 
 struct LlamaApi {
 #define MOE_LENS_DECLARE(name) decltype(&::name) name = nullptr;
   MOE_LENS_LLAMA_FUNCTIONS(MOE_LENS_DECLARE)
   MOE_LENS_GGML_FUNCTIONS(MOE_LENS_DECLARE)
 #undef MOE_LENS_DECLARE
+  // From the CPU backend library (optional: absent, each compute makes a throw-away thread pool).
+  decltype(&::ggml_threadpool_new) ggml_threadpool_new = nullptr;
+  decltype(&::ggml_threadpool_free) ggml_threadpool_free = nullptr;
   std::string llamaPath;
   std::string ggmlBasePath;
+  std::string ggmlCpuPath;
 };
 
 // Finds the loaded libllama/libggml-base, checks that libllama's file name carries `expectedRelease`

@@ -39,6 +39,7 @@ const char* const kExpertTensors = "ffn_(up|down|gate|gate_up)_(ch|)exps";
 Session::~Session() {
   if (batchReady_) g_llama.llama_batch_free(batch_);
   if (ctx_) g_llama.llama_free(ctx_);
+  if (threadpool_) g_llama.ggml_threadpool_free(threadpool_);
   if (model_) g_llama.llama_model_free(model_);
 }
 
@@ -90,6 +91,13 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
   ctxParams.cb_eval_user_data = &capture_;
   ctx_ = g_llama.llama_init_from_model(model_, ctxParams);
   if (!ctx_) return "llama.cpp could not create a context of " + std::to_string(params.contextSize) + " tokens";
+  // A persistent CPU thread pool: without one, ggml starts and joins threads for every graph compute, and
+  // router capture splits each decode into one compute per MoE layer.
+  if (g_llama.ggml_threadpool_new && g_llama.ggml_threadpool_free) {
+    auto poolParams = g_llama.ggml_threadpool_params_default(ctxParams.n_threads);
+    threadpool_ = g_llama.ggml_threadpool_new(&poolParams);
+    if (threadpool_) g_llama.llama_attach_threadpool(ctx_, threadpool_, threadpool_);
+  }
   params_.batchSize = static_cast<int>(g_llama.llama_n_batch(ctx_));  // llama.cpp may clamp it to the context
   batch_ = g_llama.llama_batch_init(params_.batchSize, 0, 1);
   batchReady_ = true;

@@ -91,6 +91,7 @@ class Session {
   const llama_vocab* vocab_ = nullptr;
   LoadParams params_;
   RouterCapture capture_;
+  ggml_threadpool* threadpool_ = nullptr;
   llama_batch batch_{};
   bool batchReady_ = false;
   std::vector<int32_t> cached_;  // tokens whose KV is in the context
