@@ -44,6 +44,8 @@ export class LocalEngine implements Engine {
   private chatWrapper?: ChatWrapper;
   private loading?: NativeSession;
   private generating = false;
+  /** While a generation is being cancelled, llama.cpp's "failed to decode" errors are expected. */
+  private aborting = false;
   model: ModelInfo | undefined;
 
   constructor(private readonly log: LogFn = () => {}) {}
@@ -55,7 +57,10 @@ export class LocalEngine implements Engine {
       this.llama = await this.nlc.getLlama({
         gpu: process.env.MOE_LENS_GPU === 'off' ? false : 'auto',
         logLevel: this.nlc.LlamaLogLevel.warn,
-        logger: (level, message) => this.log(level === 'error' || level === 'fatal' ? 'error' : 'warn', message.trim()),
+        logger: (level, message) => {
+          const expected = this.aborting && /failed to (compute graph|decode)|removing memory module/.test(message);
+          this.log(expected ? 'debug' : level === 'error' || level === 'fatal' ? 'error' : 'warn', message.trim());
+        },
       });
       loadNativeAddon();
       this.log('info', `llama.cpp backend: ${this.llama.gpu || 'cpu'}`);
@@ -229,7 +234,10 @@ export class LocalEngine implements Engine {
       callbacks.onFrame?.(frame);
     };
 
-    const onAbort = () => session.abort();
+    const onAbort = () => {
+      this.aborting = true;
+      session.abort();
+    };
     if (callbacks.signal?.aborted) throw new EngineError('aborted', 'generation cancelled');
     callbacks.signal?.addEventListener('abort', onAbort);
     this.generating = true;
@@ -251,6 +259,7 @@ export class LocalEngine implements Engine {
       };
     } finally {
       this.generating = false;
+      this.aborting = false;
       callbacks.signal?.removeEventListener('abort', onAbort);
     }
   }
