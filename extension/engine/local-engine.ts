@@ -58,7 +58,7 @@ export class LocalEngine implements Engine {
         gpu: process.env.MOE_LENS_GPU === 'off' ? false : 'auto',
         logLevel: this.nlc.LlamaLogLevel.warn,
         logger: (level, message) => {
-          const expected = this.aborting && /failed to (compute graph|decode)|removing memory module/.test(message);
+          const expected = this.aborting && /graph_compute|failed to (compute graph|decode)|removing memory module/.test(message);
           this.log(expected ? 'debug' : level === 'error' || level === 'fatal' ? 'error' : 'warn', message.trim());
         },
       });
