@@ -82,10 +82,9 @@ describe('engine process crash', () => {
   it('fails the running call clearly and recovers on the next one', async () => {
     await engine.load({ modelPath: MOE, contextSize: 256 });
     const pid = engine.pid!;
-    const running = engine.generate(
-      { input: { kind: 'text', text: 'The router' }, sampling: greedy(100000) },
-      { onFrame: (f) => f.phase === 'generated' && process.kill(pid, 'SIGKILL') },
-    );
+    // A long prompt keeps the engine busy (prompt processing) while it is killed.
+    const running = engine.generate({ input: { kind: 'text', text: 'expert router '.repeat(110) }, sampling: greedy(30) });
+    setTimeout(() => process.kill(pid, 'SIGKILL'), 20);
     await expect(running).rejects.toMatchObject({ code: 'engine-crashed' });
     // The next request starts a fresh engine process and reloads the model.
     const after = await collect(engine, { input: { kind: 'text', text: 'The router' }, sampling: greedy(3) });
