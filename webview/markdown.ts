@@ -16,6 +16,13 @@ const marked = new Marked({
     html(token: Tokens.HTML | Tokens.Tag) {
       return escapeHtml(token.text);
     },
+    // After an inline <pre>, <code>, <kbd> or <script> tag marked leaves the following text unescaped (a "raw
+    // block", for HTML it expects the browser to interpret), so e.g. `<pre> <x/onerror=…>` reached the HTML
+    // parser. The tag itself is shown as text above; so is that text. (false: marked's own rendering.)
+    text(token: Tokens.Text | Tokens.Escape) {
+      if (!('tokens' in token && token.tokens) && 'escaped' in token && token.escaped) return escapeHtml(token.text);
+      return false;
+    },
     // Images are not loaded: show their alt text (and URL) instead.
     image(token: Tokens.Image) {
       return `<span class="md-image" title="${escapeHtml(token.href ?? '')}">[image: ${escapeHtml(token.text || token.href || '')}]</span>`;
