@@ -155,6 +155,13 @@ const PAYLOADS: Payload[] = [
     visible: ['safe-docs', 'Heading', 'cell-b'],
   },
   {
+    // After an inline <pre>, <code>, <kbd> or <script> tag marked stops escaping the following text ("raw
+    // block"): markup that is not a CommonMark tag, such as <x/onerror=…>, then reached the HTML parser.
+    id: 'raw-block',
+    md: 'Text <pre> then <x/onerror=window.__pwned=23> and <kbd> <x:y onmouseover=window.__pwned=23>hi\n\nA <script> *em* <a/href="https://example.com/x">sneaky</a>',
+    visible: ['<x/onerror=window.__pwned=23>', '<x:y onmouseover=window.__pwned=23>', '<a/href="https://example.com/x">sneaky'],
+  },
+  {
     id: 'comments-cdata',
     md: '<!-- <img src=x onerror=window.__pwned=19> -->\n\n<![CDATA[><img src=x onerror=window.__pwned=19>]]>\n\n<?xml version="1.0"?><img src=x onerror=window.__pwned=19> pi.\n\nUnclosed <img src=x onerror=window.__pwned=22',
     visible: ['pi.', 'Unclosed'],
