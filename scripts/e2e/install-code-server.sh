@@ -38,6 +38,10 @@ if [ ! -f "$CS_DIR/.installed" ]; then
   mkdir -p "$CS_DIR"
   (
     cd "$CS_DIR"
+    # Under `npm run`, the parent npm exports NODE, npm_node_execpath and npm_config_* pointing at the
+    # project's Node 20; code-server's postinstall must see only Node 24.
+    while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
+    unset NODE
     export PATH="$NODE_HOME/bin:$PATH"
     export npm_config_nodedir="$NODE_HOME"
     "$NODE_HOME/bin/node" --version >/dev/null
