@@ -207,8 +207,7 @@ export class LocalEngine implements Engine {
         'context-overflow',
         `the prompt has ${tokens.length} tokens but the context holds ${model.contextSize}; shorten it or raise the context size`,
       );
-    const sampling: NativeSampling = { ...DEFAULT_SAMPLING, ...request.sampling } as NativeSampling;
-    sampling.stop = [...(request.sampling?.stop ?? []), ...templateStops];
+    const sampling: NativeSampling = { ...DEFAULT_SAMPLING, ...request.sampling, stop: [...(request.sampling?.stop ?? []), ...templateStops] };
     const capture = (request.captureRouting ?? true) && model.isMoe;
     const stream = new AnswerStream(sampling.stop);
     const k = model.expertsPerToken;

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EngineError } from './errors';
+import type { SamplingOptions } from './types';
 
 export interface NativeChunk {
   generated: boolean;
@@ -40,17 +41,8 @@ export interface NativeLoadParams {
   expertsPerToken: number;
 }
 
-export interface NativeSampling {
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  repeatPenalty: number;
-  repeatLastN: number;
-  seed: number;
-  maxTokens: number;
-  stop: string[];
-}
+/** The addon takes the engine's sampling options as they are. */
+export type NativeSampling = SamplingOptions;
 
 export interface NativeSession {
   load(params: NativeLoadParams): Promise<{ error: string; log: string; contextSize: number }>;
