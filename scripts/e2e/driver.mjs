@@ -132,3 +132,81 @@ export async function recordStreaming(page, index) {
   }, index);
   return async () => frame.evaluate(() => window.__moeLensStream ?? []);
 }
+
+/**
+ * Picks `value` in a webview-ui-toolkit <vscode-dropdown data-testid=testid> the way a user does: open it,
+ * click the option. Falls back to the keyboard (focus, Home, ArrowDown to the option, Enter) when the
+ * listbox does not open on click.
+ */
+export async function selectDropdown(frame, testid, value) {
+  const dropdown = frame.locator(`vscode-dropdown[data-testid="${testid}"]`);
+  const option = dropdown.locator(`vscode-option[value="${value}"]`);
+  await dropdown.click();
+  try {
+    await option.waitFor({ state: 'visible', timeout: 3000 });
+    await option.click();
+  } catch {
+    const values = await dropdown.locator('vscode-option').evaluateAll((os) => os.map((o) => o.getAttribute('value')));
+    const i = values.indexOf(String(value));
+    if (i < 0) throw new Error(`${testid} has no option ${value} (${values.join(', ')})`);
+    await dropdown.focus();
+    await dropdown.press('Home');
+    for (let n = 0; n < i; n++) await dropdown.press('ArrowDown');
+    await dropdown.press('Enter');
+  }
+  await until(async () => (await dropdown.evaluate((el) => String(el.value))) === String(value), { timeout: 5000, message: `${testid} = ${value}` });
+}
+
+/**
+ * Answers a save dialog shown by the extension. code-server has no native dialog: it shows VS Code's
+ * "simple file dialog", a quick input holding the proposed path. The path is typed there (the whole
+ * field replaced) and accepted with Enter; an "already exists" confirmation, if any, is accepted.
+ */
+export async function answerSaveDialog(page, filePath, { timeout = 15_000 } = {}) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout });
+  // The dialog fills in its proposal asynchronously (first a folder, then folder + default name): wait for it
+  // to settle, or the proposal overwrites the typed path.
+  let proposed = '';
+  let stable = 0;
+  await until(
+    async () => {
+      const v = await input.inputValue();
+      stable = v === proposed && v && !v.endsWith('/') ? stable + 1 : 0;
+      proposed = v;
+      return stable >= 3;
+    },
+    { timeout: 10_000, interval: 150, message: 'the save dialog to propose a file' },
+  );
+  await input.fill(filePath);
+  await until(async () => (await input.inputValue()) === filePath, { timeout: 5000, message: `the save dialog to hold ${filePath}` });
+  await sleep(300); // the dialog re-reads the folder as the path changes
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
+  const replace = page.locator('.monaco-dialog-box .monaco-button', { hasText: /Replace|Overwrite/ }).first();
+  if (await replace.isVisible().catch(() => false)) await replace.click();
+  return proposed;
+}
+
+/**
+ * Sets a user setting through the Settings editor, as a user would (search for its id, type the value, leave
+ * the field). Works for number and string settings shown as a text box. Leaves the Settings editor open.
+ */
+export async function setSettingInUi(page, id, value) {
+  const editor = page.locator('.settings-editor');
+  if (!(await editor.isVisible().catch(() => false))) {
+    await runCommand(page, 'Preferences: Open User Settings');
+    await editor.waitFor({ state: 'visible', timeout: 15_000 });
+  }
+  const search = editor.locator('.suggest-input-container .monaco-editor').first();
+  await search.waitFor({ state: 'visible', timeout: 10_000 });
+  await search.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(id);
+  // The row of the setting (data-key = its id) and its text box.
+  const input = editor.locator(`[data-key="${id}"] input.input, [data-key="${id}"] textarea.input`).first();
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.click();
+  await input.fill(String(value));
+  await input.press('Tab');
+}
