@@ -263,7 +263,14 @@ export class ChatController {
         this.scheduleSave(false);
       };
       const result = await this.o.engine.generate(
-        { input: { kind: 'chat', messages: fit.messages }, sampling: s.sampling, captureRouting: s.captureRouting },
+        {
+          input: { kind: 'chat', messages: fit.messages },
+          sampling: s.sampling,
+          captureRouting: s.captureRouting,
+          // The first message of a conversation is evaluated whole, so its prompt routing covers the system
+          // prompt too (not a prefix cached from another conversation).
+          reuseCache: fit.messages.filter((m) => m.role !== 'system').length > 1,
+        },
         { onFrame, signal },
       );
       this.batcher.flush();

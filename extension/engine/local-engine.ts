@@ -241,7 +241,7 @@ export class LocalEngine implements Engine {
     callbacks.signal?.addEventListener('abort', onAbort);
     this.generating = true;
     try {
-      const result = await session.generate(tokens, sampling, capture, FRAME_INTERVAL_MS, onChunk);
+      const result = await session.generate(tokens, sampling, capture, request.reuseCache ?? true, FRAME_INTERVAL_MS, onChunk);
       if (result.error) {
         if (result.error.startsWith('context-overflow')) throw new EngineError('context-overflow', result.error.slice(18));
         throw new EngineError('internal', result.error);

@@ -53,6 +53,7 @@ export interface NativeSession {
     tokens: Int32Array,
     sampling: NativeSampling,
     capture: boolean,
+    reusePrefix: boolean,
     emitIntervalMs: number,
     onChunk: (chunk: NativeChunk) => void,
   ): Promise<NativeGenerateResult>;

@@ -95,6 +95,11 @@ export interface GenerateRequest {
   sampling?: Partial<SamplingOptions>;
   /** Record the router's choice for every token (default true). */
   captureRouting?: boolean;
+  /**
+   * Reuse the KV cache of the previous request's common prefix (default true). Reused tokens are not
+   * evaluated again, so they get no new routing: a new conversation passes false.
+   */
+  reuseCache?: boolean;
 }
 
 export type TokenPhase = 'prompt' | 'generated';

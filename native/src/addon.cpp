@@ -59,14 +59,14 @@ class LoadWorker : public Napi::AsyncWorker {
 class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
  public:
   GenerateWorker(Napi::Function onChunk, std::shared_ptr<Session> session, std::vector<int32_t> prompt,
-                 SamplingParams sampling, bool capture, double emitIntervalMs)
+                 SamplingParams sampling, bool capture, bool reusePrefix, double emitIntervalMs)
       : Napi::AsyncProgressQueueWorker<TokenChunk>(onChunk), deferred_(Napi::Promise::Deferred::New(onChunk.Env())),
         session_(std::move(session)), prompt_(std::move(prompt)), sampling_(std::move(sampling)), capture_(capture),
-        emitIntervalMs_(emitIntervalMs) {}
+        reusePrefix_(reusePrefix), emitIntervalMs_(emitIntervalMs) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute(const ExecutionProgress& progress) override {
-    result_ = session_->Generate(prompt_, sampling_, capture_, emitIntervalMs_,
+    result_ = session_->Generate(prompt_, sampling_, capture_, reusePrefix_, emitIntervalMs_,
                                  [&](TokenChunk&& chunk) { progress.Send(&chunk, 1); });
   }
   void OnProgress(const TokenChunk* chunks, size_t count) override {
@@ -95,6 +95,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
   std::vector<int32_t> prompt_;
   SamplingParams sampling_;
   bool capture_;
+  bool reusePrefix_;
   double emitIntervalMs_;
   GenerateResult result_;
 };
@@ -182,9 +183,10 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
       for (uint32_t i = 0; i < stop.Length(); i++) s.stop.push_back(stop.Get(i).As<Napi::String>());
     }
     const bool capture = info[2].ToBoolean();
-    const double emitIntervalMs = info[3].As<Napi::Number>().DoubleValue();
-    auto* worker = new GenerateWorker(info[4].As<Napi::Function>(), session_, std::move(prompt), std::move(s), capture,
-                                      emitIntervalMs);
+    const bool reusePrefix = info[3].ToBoolean();
+    const double emitIntervalMs = info[4].As<Napi::Number>().DoubleValue();
+    auto* worker = new GenerateWorker(info[5].As<Napi::Function>(), session_, std::move(prompt), std::move(s), capture,
+                                      reusePrefix, emitIntervalMs);
     worker->Queue();
     return worker->Promise();
   }

@@ -146,7 +146,7 @@ void Session::AppendToken(TokenChunk& chunk, int32_t token, bool capture, int ro
 }
 
 GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const SamplingParams& sampling, bool captureWanted,
-                                 double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit) {
+                                 bool reusePrefix, double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit) {
   GenerateResult result;
   result.promptTokens = static_cast<int>(prompt.size());
   const double start = NowMs();
@@ -164,6 +164,7 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
 
   // Reuse the cached prefix; always decode at least the last prompt token to get its logits.
   size_t common = 0;
+  if (!reusePrefix) cached_.clear();
   while (common < cached_.size() && common < prompt.size() && cached_[common] == prompt[common]) common++;
   if (common == prompt.size()) common--;
   llama_memory_t memory = g_llama.llama_get_memory(ctx_);

@@ -74,7 +74,7 @@ class Session {
   // Decodes the prompt (reusing the cached prefix), then samples. `emit` is called with chunks of
   // tokens, at least every `emitIntervalMs` while tokens flow and at each phase change.
   GenerateResult Generate(const std::vector<int32_t>& prompt, const SamplingParams& sampling, bool capture,
-                          double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit);
+                          bool reusePrefix, double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit);
 
   std::atomic<bool> abort{false};
   int ContextSize() const;

@@ -126,14 +126,19 @@ async function runPhase(phase, cs) {
           return file;
         },
       };
+      let timer;
       try {
         await Promise.race([
           test.run(ctx),
-          new Promise((_, reject) => setTimeout(() => reject(new Error(`test timed out after ${test.timeout ?? 120_000} ms`)), test.timeout ?? 120_000)),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`test timed out after ${test.timeout ?? 120_000} ms`)), test.timeout ?? 120_000);
+          }),
         ]);
+        clearTimeout(timer);
         results.push({ phase, file: test.file, name: test.name, ok: true, ms: Date.now() - t0 });
         log(`PASS ${phase} › ${test.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       } catch (error) {
+        clearTimeout(timer);
         const shot = path.join(shots, `FAIL-${test.name.replace(/[^\w.-]+/g, '_')}.png`);
         await page.screenshot({ path: shot }).catch(() => {});
         results.push({ phase, file: test.file, name: test.name, ok: false, ms: Date.now() - t0, error: String(error?.stack ?? error) });

@@ -84,6 +84,13 @@ describe('engine on the Mixtral-style model', () => {
     expect(third.tokens.every((t) => t.experts.length === 4)).toBe(true);
     // The cached prefix is reused: the third turn evaluates only its new tokens, which start later.
     expect(third.tokens[0].index).toBeGreaterThan(0);
+    // Without reuse (a new conversation) every prompt token is evaluated and routed again.
+    const fresh = await collect(engine, { input: { kind: 'chat', messages }, sampling: greedy(6), reuseCache: false });
+    const freshPrompt = fresh.tokens.filter((t) => t.phase === 'prompt');
+    expect(freshPrompt[0].index).toBe(0);
+    expect(freshPrompt.length).toBe(fresh.result.promptTokens);
+    const generatedIds = (run: typeof first) => run.tokens.filter((t) => t.phase === 'generated').map((t) => t.id);
+    expect(generatedIds(fresh)).toEqual(generatedIds(first));
   });
 
   it('applies the chat template and stops at stop strings', async () => {
