@@ -2,19 +2,10 @@
 // The chat view against a fake host: startup, streaming, composer, errors, notes, code blocks, sanitizer.
 import { afterEach, describe, expect, it } from 'vitest';
 import { block } from '../routing/fixtures';
-import { mount, modelSummary, snapshot, tid, tids, turn, qa, type FakeHost } from './harness';
+import { click, mount, modelSummary, snapshot, tid, tids, turn, qa, unmount, type FakeHost } from './harness';
 
 let host: FakeHost | undefined;
-afterEach(() => {
-  host?.app.dispose();
-  host = undefined;
-});
-
-const click = (el: Element | null) => {
-  expect(el).not.toBeNull();
-  el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
-  host?.app.flush();
-};
+afterEach(unmount);
 
 describe('startup and model line', () => {
   it('posts ready and renders the snapshot', async () => {

@@ -1,4 +1,5 @@
 // A fake VS Code host for webview tests: stubs acquireVsCodeApi, mounts the app, delivers host messages.
+import { expect } from 'vitest';
 import type { HostToWebview, Snapshot, ChatTurn, ModelSummary, RoutingBlock, WebviewToHost } from '../../extension/protocol';
 import type { ModelInfo } from '../../extension/engine/types';
 
@@ -75,7 +76,23 @@ export async function mount(initialState?: unknown): Promise<FakeHost> {
     app,
     root,
   };
+  mounted = host;
   return host;
+}
+
+let mounted: FakeHost | undefined;
+
+/** Disposes the app of the last mount (for afterEach). */
+export function unmount(): void {
+  mounted?.app.dispose();
+  mounted = undefined;
+}
+
+/** Clicks an element (which must exist) and flushes the app's pending render. */
+export function click(el: Element | null): void {
+  expect(el).not.toBeNull();
+  el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+  mounted?.app.flush();
 }
 
 export const q = (sel: string, root: ParentNode = document) => root.querySelector(sel) as HTMLElement | null;

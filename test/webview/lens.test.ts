@@ -2,19 +2,10 @@
 // The expert lens against a fake host: colouring, the token grid, aggregates, compare, exports, states.
 import { afterEach, describe, expect, it } from 'vitest';
 import { block } from '../routing/fixtures';
-import { mount, modelSummary, snapshot, tid, tids, turn, qa, type FakeHost } from './harness';
+import { click, mount, modelSummary, snapshot, tid, tids, turn, qa, unmount, type FakeHost } from './harness';
 
 let host: FakeHost | undefined;
-afterEach(() => {
-  host?.app.dispose();
-  host = undefined;
-});
-
-const click = (el: Element | null) => {
-  expect(el).not.toBeNull();
-  el!.dispatchEvent(new MouseEvent('click', { bubbles: true }));
-  host?.app.flush();
-};
+afterEach(unmount);
 
 function chooseLayer(value: string) {
   const sel = tid('layer-select') as HTMLElement & { value: string };
