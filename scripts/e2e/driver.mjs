@@ -133,6 +133,45 @@ export async function recordStreaming(page, index) {
   return async () => frame.evaluate(() => window.__moeLensStream ?? []);
 }
 
+/** In-page expression: assistant turn number `i` shows streamed text (or has already ended). */
+const assistantHasText = (i) => `(() => {
+  const turn = document.querySelectorAll('[data-testid="turn"][data-role="assistant"]')[${Number(i)}];
+  if (!turn) return false;
+  const body = turn.querySelector('.turn-body');
+  return (body?.textContent ?? '').trim().length > 0 || !!turn.querySelector('[data-testid="turn-stats"], [data-testid="turn-stopped"], [data-testid="turn-error"]');
+})()`;
+
+/**
+ * Arms a watch inside the webview that runs `action` (in-page source) the moment assistant turn number
+ * `index` shows streamed text: the demo model can finish a short answer within a few of the test's round
+ * trips. Resolves once armed (so arm before sending the prompt) with `fired()`, a promise that settles when
+ * the action ran or rejects after `timeout` ms. Source strings, not functions: the webview's CSP forbids
+ * eval, which function predicates would need.
+ */
+async function watchFirstText(page, index, action, { timeout = 60_000 } = {}) {
+  const frame = await chatFrameHandle(page);
+  if (!frame) throw new Error('chat webview frame not found');
+  const key = `__moeLensWatch${Date.now()}`;
+  await frame.evaluate(`void (window.${key} = new Promise((resolve, reject) => {
+    const fire = () => { ${action}; resolve(true); };
+    const observer = new MutationObserver(() => {
+      if (!${assistantHasText(index)}) return;
+      observer.disconnect();
+      clearTimeout(timer);
+      fire();
+    });
+    const timer = setTimeout(() => { observer.disconnect(); reject(new Error('no streamed text in assistant turn ${Number(index)} after ${timeout} ms')); }, ${timeout});
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  }))`);
+  return { fired: () => frame.evaluate(`window.${key}`) };
+}
+
+/** Arms a watch for the first streamed text of assistant turn number `index` (see watchFirstText). */
+export const watchForFirstText = (page, index, options) => watchFirstText(page, index, '', options);
+
+/** Arms a click on Stop at the first streamed text of assistant turn number `index`, the way a user's click lands. */
+export const clickStopOnFirstText = (page, index, options) => watchFirstText(page, index, `document.querySelector('[data-testid="stop"]')?.click()`, options);
+
 /**
  * Picks `value` in a webview-ui-toolkit <vscode-dropdown data-testid=testid> the way a user does: open it,
  * click the option. Falls back to the keyboard (focus, Home, ArrowDown to the option, Enter) when the

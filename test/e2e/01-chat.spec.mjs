@@ -1,6 +1,6 @@
 // The sidebar chat with the built-in demo model: open, stream, stop, persist across a reload.
 import assert from 'node:assert/strict';
-import { chatFrame, openChat, recordStreaming, runCommand, sendPrompt, turns, turnText, until, waitForWorkbench } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, clickStopOnFirstText, openChat, recordStreaming, runCommand, sendPrompt, turns, turnText, until, waitForWorkbench, watchForFirstText } from '../../scripts/e2e/driver.mjs';
 import { processesMatching, sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -76,17 +76,12 @@ export const tests = [
       // Random weights may hit end-of-sequence early: try a few prompts until one is still running when stopped.
       for (let attempt = 1; ; attempt++) {
         const before = await turns(frame, 'assistant').count();
+        const stop = await clickStopOnFirstText(page, before);
         await sendPrompt(frame, `Write a very long story, part ${attempt}.`);
         const assistant = turns(frame, 'assistant').nth(before);
         await assistant.waitFor({ state: 'visible', timeout: 10_000 });
-        const stop = frame.locator('[data-testid="stop"]');
-        await until(async () => (await turnText(assistant)).trim().length > 0 || (await assistant.locator('[data-testid="turn-stats"]').count()) > 0, {
-          timeout: 60_000,
-          interval: 25,
-          message: 'first streamed text',
-        });
-        if (await stop.isVisible()) await stop.click().catch(() => {});
-        await until(async () => (await assistant.locator('[data-testid="turn-stopped"], [data-testid="turn-stats"]').count()) > 0, { timeout: 20_000, message: 'the answer to end' });
+        await stop.fired();
+        await until(async () => (await assistant.locator('[data-testid="turn-stopped"], [data-testid="turn-stats"]').count()) > 0, { timeout: 60_000, message: 'the answer to end' });
         if (await assistant.locator('[data-testid="turn-stopped"]').count()) break;
         log(`attempt ${attempt}: the answer finished before Stop`);
         assert.ok(attempt < 4, 'every answer finished before Stop could be clicked');
@@ -98,24 +93,35 @@ export const tests = [
   },
   {
     name: 'engine crash mid-answer: clear error on the turn, Retry answers, nothing lost',
-    timeout: 150_000,
-    async run({ page, shot }) {
+    timeout: 240_000,
+    async run({ page, shot, log }) {
       const frame = chatFrame(page);
-      const before = await turns(frame).count();
-      const assistantsBefore = await turns(frame, 'assistant').count();
-      await sendPrompt(frame, 'Tell me everything.');
-      const assistant = turns(frame, 'assistant').nth(assistantsBefore);
-      await assistant.waitFor({ state: 'visible', timeout: 10_000 });
-      await until(async () => (await turnText(assistant)).trim().length > 0, { timeout: 60_000, interval: 25, message: 'streamed text' });
-      const engines = engineProcesses();
-      assert.equal(engines.length, 1, 'expected one engine process');
-      process.kill(engines[0].pid, 'SIGKILL');
-      const error = assistant.locator('[data-testid="turn-error"]');
-      const ended = await until(async () => ((await error.count()) ? 'error' : (await assistant.locator('[data-testid="turn-stats"]').count()) ? 'done' : ''), {
-        timeout: 20_000,
-        message: 'the crash to surface',
-      });
-      if (ended === 'done') return; // the answer completed before the kill landed; nothing to check
+      // Random weights may end an answer within a few tokens: try a few prompts until the kill lands mid-answer.
+      let assistant, error, before, assistantsBefore;
+      for (let attempt = 1; ; attempt++) {
+        before = await turns(frame).count();
+        assistantsBefore = await turns(frame, 'assistant').count();
+        // Where the engine already runs (earlier tests), find it first, so the kill lands at the first streamed
+        // text; after a missed attempt the prompt starts a new one.
+        const running = engineProcesses();
+        assert.ok(running.length <= 1, 'more than one engine process');
+        const streaming = await watchForFirstText(page, assistantsBefore);
+        await sendPrompt(frame, `Tell me everything, part ${attempt}.`);
+        assistant = turns(frame, 'assistant').nth(assistantsBefore);
+        await assistant.waitFor({ state: 'visible', timeout: 10_000 });
+        await streaming.fired();
+        const [engine] = running.length ? running : engineProcesses();
+        process.kill(engine.pid, 'SIGKILL');
+        error = assistant.locator('[data-testid="turn-error"]');
+        const ended = await until(async () => ((await error.count()) ? 'error' : (await assistant.locator('[data-testid="turn-stats"]').count()) ? 'done' : ''), {
+          timeout: 20_000,
+          message: 'the crash to surface',
+        });
+        if (ended === 'error') break;
+        log(`attempt ${attempt}: the answer completed before the engine was killed`);
+        assert.ok(attempt < 4, 'every answer completed before the engine was killed');
+        await until(async () => !/generating|loading/i.test(await frame.locator('[data-testid="model-state"]').innerText()), { timeout: 10_000, message: 'idle' });
+      }
       assert.match(await error.innerText(), /engine/i);
       await shot('engine-crashed');
       await until(async () => !/generating/i.test(await frame.locator('[data-testid="model-state"]').innerText()), { timeout: 10_000, message: 'state to leave generating' });
@@ -135,7 +141,13 @@ export const tests = [
       const frame = chatFrame(page);
       const count = await turns(frame).count();
       assert.ok(count >= 4, `expected at least 4 turns before reload, got ${count}`);
-      const firstAnswer = await turnText(turns(frame, 'assistant').first());
+      // Turns far from the viewport are parked (emptied); scroll the first answer into view, as a user would.
+      const firstAnswerOf = async (f) => {
+        const turn = turns(f, 'assistant').first();
+        await turn.scrollIntoViewIfNeeded();
+        return until(async () => (await turnText(turn)).trim() && turnText(turn), { timeout: 10_000, message: 'the first answer rendered' });
+      };
+      const firstAnswer = await firstAnswerOf(frame);
       await runCommand(page, 'Developer: Reload Window');
       await sleep(1000);
       await waitForWorkbench(page);
@@ -149,7 +161,7 @@ export const tests = [
         await again.locator('[data-testid="app"]').waitFor({ state: 'visible', timeout: 30_000 });
       }
       await until(async () => (await turns(again).count()) === count, { timeout: 30_000, message: `${count} turns after reload` });
-      assert.equal(await turnText(turns(again, 'assistant').first()), firstAnswer);
+      assert.equal(await firstAnswerOf(again), firstAnswer);
       // The answer that was stopped comes back stopped, not stuck "generating".
       assert.ok((await again.locator('[data-testid="turn-stopped"]').count()) >= 1, 'stopped turn lost its status');
       assert.ok(!/generating/i.test(await again.locator('[data-testid="model-state"]').innerText()), 'state stuck in generating after reload');
