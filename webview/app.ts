@@ -69,6 +69,11 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   /** scrollTop right after our last automatic scroll to the bottom (a smaller one means the user scrolled up). */
   let autoScrollTop = 0;
   const dirtyTurns = new Set<string>();
+  /** Scroll to the bottom and stay there (a new question, a new conversation), wherever the user was. */
+  const followBottom = () => {
+    stickBottom = true;
+    autoScrollTop = transcript.el.scrollTop;
+  };
 
   const schedule = () => {
     if (rafId) return;
@@ -243,7 +248,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (!text.trim() || store.generating) return;
     host.post({ type: 'chat.send', text });
     input.value = '';
-    stickBottom = true;
+    followBottom();
   }
 
   function setLensOpen(open: boolean): void {
@@ -331,7 +336,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
           ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
           transcript.reset();
-          stickBottom = true;
+          followBottom();
           lensDirty = true;
           flush();
           break;
@@ -342,6 +347,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (replaced && ui.selected?.turnId === model.id) ui.selected = undefined;
           transcript.add(model);
           dirtyTurns.add(model.id);
+          // A new question (typed, Summarize Selection, Retry) brings the transcript back to its answer.
+          if (!replaced && model.info.role === 'user') followBottom();
           lensDirty = true;
           schedule();
           break;

@@ -67,6 +67,40 @@ describe('windowing', () => {
     expect(tids('turn')[0].querySelector('.turn-body')!.childElementCount).toBe(0);
   });
 
+  it('follows the answer unless the user scrolled up; a new question brings it back', async () => {
+    host = await mount();
+    const turns = Array.from({ length: 30 }, (_, i) => turn(`t${i}`, i % 2 ? 'assistant' : 'user', `Turn ${i} text`));
+    host.send({ type: 'snapshot', snapshot: snapshot(turns) });
+    const scroller = tid('transcript')!;
+    const bottom = () => tids('turn').length * TURN_HEIGHT - VIEW;
+    Object.defineProperty(scroller, 'scrollHeight', { configurable: true, get: () => tids('turn').length * TURN_HEIGHT });
+    Object.defineProperty(scroller, 'scrollTop', { configurable: true, get: () => scroll, set: (v: number) => (scroll = Math.max(0, Math.min(v, bottom()))) });
+    const streamTurn = (id: string) => {
+      host!.send({ type: 'chat.turnAdded', turn: turn(id, 'assistant', '', [], { status: 'streaming' }) });
+      host!.send({ type: 'chat.frames', turnId: id, textDelta: `Answer ${id}`, routing: [] });
+      host!.app.flush();
+    };
+    host.send({ type: 'chat.turnAdded', turn: turn('q1', 'user', 'Question 1') });
+    streamTurn('a1');
+    expect(scroll).toBe(bottom());
+
+    // The user scrolls up to read: streaming does not pull the view away.
+    scroll = 0;
+    scroller.dispatchEvent(new Event('scroll'));
+    host.app.flush();
+    host.send({ type: 'chat.frames', turnId: 'a1', textDelta: ' more', routing: [] });
+    host.app.flush();
+    expect(scroll).toBe(0);
+
+    // A question from outside the input (Summarize Selection, Retry) scrolls to its answer, rendered.
+    host.send({ type: 'chat.turnAdded', turn: turn('q2', 'user', 'Summarize this') });
+    streamTurn('a2');
+    expect(scroll).toBe(bottom());
+    const answer = tids('turn').at(-1)!;
+    expect(answer.classList.contains('parked')).toBe(false);
+    expect(answer.textContent).toContain('Answer a2');
+  });
+
   it('splits a long token view into chunks', async () => {
     host = await mount({ v: 1, tokenTurns: ['a'] });
     const b = randomBlock(0, 1000, 2, 4, 2, 3);
