@@ -128,23 +128,8 @@ export class RoutingAggregator {
       for (let l = 0; l < layers; l++) {
         const o = base + l * k;
         this.top1[l * E + experts[o]]++;
-        let sum = 0;
-        for (let r = 0; r < k; r++) {
-          this.topk[l * E + experts[o + r]]++;
-          const w = weights[o + r];
-          if (w > 0) sum += w;
-        }
-        if (sum > 0) {
-          let h = 0;
-          for (let r = 0; r < k; r++) {
-            const w = weights[o + r];
-            if (w > 0) {
-              const p = w / sum;
-              h -= p * Math.log(p);
-            }
-          }
-          this.gateEntropySum[l] += h;
-        }
+        for (let r = 0; r < k; r++) this.topk[l * E + experts[o + r]]++;
+        this.gateEntropySum[l] += entropy(weights, o, k);
         if (prev) {
           const po = prevBase + l * k;
           if (experts[o] === prev[po]) this.keepTop1Count[l]++;

@@ -36,10 +36,10 @@ export function uniformBaselines(experts: number, k: number): UniformBaselines {
   };
 }
 
-/** Shannon entropy (nats) of non-negative counts or weights; 0 for an empty or all-zero input. */
+/** Shannon entropy (nats) of counts or weights (non-positive ones ignored); 0 for an empty or all-zero input. */
 export function entropy(values: ArrayLike<number>, offset = 0, length = values.length - offset): number {
   let sum = 0;
-  for (let i = 0; i < length; i++) sum += values[offset + i];
+  for (let i = 0; i < length; i++) if (values[offset + i] > 0) sum += values[offset + i];
   if (!(sum > 0)) return 0;
   let h = 0;
   for (let i = 0; i < length; i++) {

@@ -3,6 +3,7 @@
 // (The routing analytics for the views live in analytics.ts, owned separately.)
 
 import type { TokenFrame } from '../engine/types';
+import { entropy } from './math';
 
 export interface RoutingSummaryStats {
   tokens: number;
@@ -37,17 +38,7 @@ export function collectRouting(frames: readonly TokenFrame[], phase: TokenFrame[
 
 /** Normalised entropy of counts: H / log(E); 0 when E < 2 or nothing was counted. */
 export function normalisedEntropy(counts: ArrayLike<number>, experts: number): number {
-  let total = 0;
-  for (let i = 0; i < counts.length; i++) total += counts[i];
-  if (total === 0 || experts < 2) return 0;
-  let h = 0;
-  for (let i = 0; i < counts.length; i++) {
-    if (counts[i] > 0) {
-      const p = counts[i] / total;
-      h -= p * Math.log(p);
-    }
-  }
-  return h / Math.log(experts);
+  return experts < 2 ? 0 : entropy(counts) / Math.log(experts);
 }
 
 /**
