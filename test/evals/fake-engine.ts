@@ -10,6 +10,7 @@ import type {
   ModelInfo,
 } from '../../extension/engine/types';
 import { EngineError } from '../../extension/engine/errors';
+import { modelInfo } from '../model-info';
 
 export interface FakeEngineOptions {
   contextSize?: number;
@@ -47,16 +48,15 @@ export class FakeEngine implements Engine {
   }
 
   private info(modelPath: string, contextSize: number): ModelInfo {
-    return {
+    const layers = this.options.layers ?? 2;
+    return modelInfo({
       path: modelPath,
       name: modelPath.split('/').pop()!.replace(/\.gguf$/, ''),
       architecture: 'fake-moe',
-      layers: this.options.layers ?? 2,
-      moeLayers: Array.from({ length: this.options.layers ?? 2 }, (_, i) => i),
+      layers,
+      moeLayers: Array.from({ length: layers }, (_, i) => i),
       experts: this.options.experts ?? 8,
       expertsPerToken: this.options.k ?? 2,
-      sharedExperts: 0,
-      isMoe: true,
       totalParams: 1,
       activeParams: 1,
       embeddingLength: 8,
@@ -64,11 +64,8 @@ export class FakeEngine implements Engine {
       trainContextLength: contextSize,
       contextSize,
       fileBytes: 1,
-      hasChatTemplate: true,
-      placement: {
-        backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 0, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [],
-      },
-    };
+      placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 0, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
+    });
   }
 
   async inspect(options: LoadOptions): Promise<ModelInfo> {

@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import type { HostToWebview, Snapshot, ChatTurn, ModelSummary, RoutingBlock, WebviewToHost } from '../../extension/protocol';
 import type { ModelInfo } from '../../extension/engine/types';
+import { modelInfo } from '../model-info';
 
 export interface FakeHost {
   posted: WebviewToHost[];
@@ -9,30 +10,6 @@ export interface FakeHost {
   send(message: HostToWebview): void;
   app: { flush(): void; dispose(): void; stats: { tokensReceived: number } };
   root: HTMLElement;
-}
-
-export function modelInfo(patch: Partial<ModelInfo> = {}): ModelInfo {
-  return {
-    path: '/models/toy.gguf',
-    name: 'toy-moe',
-    architecture: 'llama',
-    layers: 2,
-    moeLayers: [0, 1],
-    experts: 4,
-    expertsPerToken: 2,
-    sharedExperts: 0,
-    isMoe: true,
-    totalParams: 1e6,
-    activeParams: 5e5,
-    embeddingLength: 64,
-    vocabSize: 300,
-    trainContextLength: 512,
-    contextSize: 512,
-    fileBytes: 1e6,
-    hasChatTemplate: true,
-    placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
-    ...patch,
-  };
 }
 
 export function modelSummary(patch: Partial<ModelSummary> = {}, info: Partial<ModelInfo> = {}): ModelSummary {

@@ -1,28 +1,19 @@
 // A small scripted Engine for controller tests (no model, no process).
 import type { Engine, GenerateCallbacks, GenerateInput, GenerateRequest, GenerationResult, LoadOptions, ModelInfo, TokenFrame } from '../../../extension/engine/types';
 import { EngineError } from '../../../extension/engine/errors';
+import { modelInfo } from '../../model-info';
 
 export function fakeInfo(path: string, contextSize = 256): ModelInfo {
-  return {
+  return modelInfo({
     path,
     name: 'fake',
-    architecture: 'llama',
-    layers: 2,
-    moeLayers: [0, 1],
-    experts: 4,
-    expertsPerToken: 2,
-    sharedExperts: 0,
-    isMoe: true,
     totalParams: 1000,
     activeParams: 500,
     embeddingLength: 8,
-    vocabSize: 300,
-    trainContextLength: 512,
     contextSize,
     fileBytes: 1234,
-    hasChatTemplate: true,
     placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [{ device: 'CPU', bytes: 1234 }], expertBytesInRam: 800, expertBytesOnGpu: 0, planned: false, notes: [] },
-  };
+  });
 }
 
 export function frame(phase: 'prompt' | 'generated', firstIndex: number, ids: number[], textDelta: string): TokenFrame {

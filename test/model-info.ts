@@ -1,0 +1,26 @@
+// A ModelInfo for tests that need one without a model: a small MoE on the CPU. Patch what a test depends on.
+import type { ModelInfo } from '../extension/engine/types';
+
+export function modelInfo(patch: Partial<ModelInfo> = {}): ModelInfo {
+  return {
+    path: '/models/toy.gguf',
+    name: 'toy-moe',
+    architecture: 'llama',
+    layers: 2,
+    moeLayers: [0, 1],
+    experts: 4,
+    expertsPerToken: 2,
+    sharedExperts: 0,
+    isMoe: true,
+    totalParams: 1e6,
+    activeParams: 5e5,
+    embeddingLength: 64,
+    vocabSize: 300,
+    trainContextLength: 512,
+    contextSize: 512,
+    fileBytes: 1e6,
+    hasChatTemplate: true,
+    placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
+    ...patch,
+  };
+}
