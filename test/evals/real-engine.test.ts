@@ -245,24 +245,51 @@ interface Exit {
   stderr: string;
 }
 
+/** `node bin/moe-lens.js ARGS` started in its own process group (so a kill can take its engine process too). */
+interface CliRun {
+  child: ReturnType<typeof spawn>;
+  /** Output so far. */
+  stdout: string;
+  stderr: string;
+  closed: boolean;
+  exited: Promise<Exit>;
+}
+
+function startCli(args: string[]): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const run: CliRun = {
+    child,
+    stdout: '',
+    stderr: '',
+    closed: false,
+    exited: new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        run.closed = true;
+        resolve({ code, signal, stdout: run.stdout, stderr: run.stderr });
+      });
+    }),
+  };
+  child.stdout!.on('data', (d) => (run.stdout += d));
+  child.stderr!.on('data', (d) => (run.stderr += d));
+  return run;
+}
+
 /** Runs `node bin/moe-lens.js ARGS` to completion. */
-function cli(args: string[], timeoutMs = 480_000): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
-      reject(new Error(`moe-lens ${args.join(' ')} did not finish in ${timeoutMs / 1000}s; stderr:\n${stderr}`));
+async function cli(args: string[], timeoutMs = 480_000): Promise<Exit> {
+  const run = startCli(args);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      try { process.kill(-run.child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      reject(new Error(`moe-lens ${args.join(' ')} did not finish in ${timeoutMs / 1000}s; stderr:\n${run.stderr}`));
     }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
   });
+  try {
+    return await Promise.race([run.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Processes of process group `pgid` that are not zombies (Linux /proc). */
@@ -299,6 +326,12 @@ function completeLines(outDir: string): string[] {
   });
 }
 
+/** Waits until the run has written its first complete sample, has ended, or 480 s passed. */
+async function untilFirstSample(run: CliRun, outDir: string): Promise<void> {
+  const deadline = Date.now() + 480_000;
+  while (completeLines(outDir).length < 1 && !run.closed && Date.now() < deadline) await sleep(10);
+}
+
 describe('moe-lens eval (real CLI, real engine)', () => {
   it('resumes after the process group is killed mid-run: nothing duplicated, nothing redone', { timeout: 900_000 }, async () => {
     const items = Array.from({ length: 10 }, (_, i) => ({
@@ -310,21 +343,15 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     const out = path.join(dir, 'out-resume');
     const args = ['eval', suiteFile, '--model', MOE, '--out', out, '--threads', '1'];
 
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-    let closed = false;
-    void exited.then(() => (closed = true));
-    const deadline = Date.now() + 480_000;
-    while (completeLines(out).length < 1 && !closed && Date.now() < deadline) await sleep(10);
-    expect(closed, `the CLI ended before it was killed; stderr:\n${stderr}`).toBe(false);
-    const members = liveGroupMembers(child.pid!);
-    process.kill(-child.pid!, 'SIGKILL'); // the CLI and its engine process
+    const run = startCli(args);
+    await untilFirstSample(run, out);
+    expect(run.closed, `the CLI ended before it was killed; stderr:\n${run.stderr}`).toBe(false);
+    const members = liveGroupMembers(run.child.pid!);
+    process.kill(-run.child.pid!, 'SIGKILL'); // the CLI and its engine process
     expect(members.length, members.join('\n')).toBeGreaterThanOrEqual(2);
-    await exited;
+    await run.exited;
     // The engine process went with it (same process group): no live member left (zombies awaiting reaping are fine).
-    expect(liveGroupMembers(child.pid!)).toEqual([]);
+    expect(liveGroupMembers(run.child.pid!)).toEqual([]);
 
     const before = completeLines(out);
     expect(before.length).toBeGreaterThanOrEqual(1);
@@ -364,23 +391,11 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     const items = Array.from({ length: 10 }, (_, i) => ({ id: `doc-${i + 1}`, document: `${SENTENCES[i % SENTENCES.length]} Item ${i + 1}.` }));
     const suiteFile = writeSuite('sigint', { longInput: 'strategy: truncate-middle', maxTokens: 96, contextSize: 512, items });
     const out = path.join(dir, 'out-sigint');
-    const child = spawn(process.execPath, [BIN, 'eval', suiteFile, '--model', MOE, '--out', out, '--threads', '1'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    let closed = false;
-    void exited.then(() => (closed = true));
-    const deadline = Date.now() + 480_000;
-    while (completeLines(out).length < 1 && !closed && Date.now() < deadline) await sleep(10);
-    expect(closed, `the CLI ended before Ctrl-C; stderr:\n${stderr}`).toBe(false);
-    process.kill(-child.pid!, 'SIGINT');
-    const code = await exited;
+    const run = startCli(['eval', suiteFile, '--model', MOE, '--out', out, '--threads', '1']);
+    await untilFirstSample(run, out);
+    expect(run.closed, `the CLI ended before Ctrl-C; stderr:\n${run.stderr}`).toBe(false);
+    process.kill(-run.child.pid!, 'SIGINT');
+    const { code, stdout, stderr } = await run.exited;
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('cancelling…');
     const info = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
@@ -394,7 +409,7 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     expect(stdout).toContain(`cancelled: ${lines.length}/${items.length} samples`);
     expect(JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')).status).toBe('cancelled');
     await sleep(200);
-    expect(liveGroupMembers(child.pid!)).toEqual([]);
+    expect(liveGroupMembers(run.child.pid!)).toEqual([]);
   });
 
   it('the engine process dies mid-run: the run goes on with a new engine, a rerun retries the failed sample', { timeout: 600_000 }, async () => {
@@ -402,21 +417,14 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     const suiteFile = writeSuite('engine-crash', { longInput: 'strategy: truncate-middle', maxTokens: 96, contextSize: 512, items });
     const out = path.join(dir, 'out-engine-crash');
     const args = ['eval', suiteFile, '--model', MOE, '--out', out, '--threads', '1', '--json'];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    let closed = false;
-    void exited.then(() => (closed = true));
-    const deadline = Date.now() + 480_000;
-    while (completeLines(out).length < 1 && !closed && Date.now() < deadline) await sleep(10);
-    expect(closed, `the CLI ended too early; stderr:\n${stderr}`).toBe(false);
-    const engines = liveGroupMembers(child.pid!).map((m) => Number(m.split(' ')[0])).filter((pid) => pid !== child.pid);
+    const run = startCli(args);
+    await untilFirstSample(run, out);
+    expect(run.closed, `the CLI ended too early; stderr:\n${run.stderr}`).toBe(false);
+    const engines = liveGroupMembers(run.child.pid!).map((m) => Number(m.split(' ')[0])).filter((pid) => pid !== run.child.pid);
     expect(engines).toHaveLength(1);
     process.kill(engines[0], 'SIGKILL'); // only the engine process
-    expect(await exited, stderr).toBe(0);
+    const { code, stdout, stderr } = await run.exited;
+    expect(code, stderr).toBe(0);
     const first = readSampleFile(out);
     expect(first).toHaveLength(items.length);
     const failed = first.filter((s) => s.error);
