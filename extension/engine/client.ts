@@ -72,14 +72,19 @@ export class EngineClient implements Engine {
       this.model = undefined;
       const reason = signal ? `signal ${signal}` : `exit code ${code}`;
       if (this.pending.size) log?.('error', `engine process stopped (${reason})`);
-      for (const [id, pending] of this.pending) {
-        this.pending.delete(id);
-        pending.reject(new EngineError('engine-crashed', `the engine process stopped (${reason}); the next request starts a new one`));
-      }
+      this.rejectPending(new EngineError('engine-crashed', `the engine process stopped (${reason}); the next request starts a new one`));
     });
     child.on('error', (error) => log?.('error', `engine process: ${error.message}`));
     this.child = child;
     return child;
+  }
+
+  /** Fails every call still waiting for an answer. */
+  private rejectPending(error: EngineError): void {
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(error);
+    }
   }
 
   private onMessage(message: EngineToClient): void {
@@ -162,10 +167,7 @@ export class EngineClient implements Engine {
     this.child = undefined;
     this.model = undefined;
     this.loadedOptions = undefined;
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id);
-      pending.reject(new EngineError('aborted', 'the engine was shut down'));
-    }
+    this.rejectPending(new EngineError('aborted', 'the engine was shut down'));
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);

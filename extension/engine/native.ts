@@ -58,12 +58,11 @@ export interface NativeSession {
     onChunk: (chunk: NativeChunk) => void,
   ): Promise<NativeGenerateResult>;
   abort(): void;
-  finalRouterNode(): string;
   dispose(): void;
 }
 
 export interface NativeAddon {
-  init(release: string): { llamaPath: string; ggmlBasePath: string; supportsGpuOffload: boolean };
+  init(release: string): void;
   NativeSession: new () => NativeSession;
   builtForRelease: string;
 }

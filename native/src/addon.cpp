@@ -114,7 +114,6 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
                        {InstanceMethod("load", &NativeSession::Load), InstanceMethod("cancelLoad", &NativeSession::CancelLoad),
                         InstanceMethod("tokenize", &NativeSession::Tokenize), InstanceMethod("piece", &NativeSession::Piece),
                         InstanceMethod("generate", &NativeSession::Generate), InstanceMethod("abort", &NativeSession::Abort),
-                        InstanceMethod("finalRouterNode", &NativeSession::FinalRouterNode),
                         InstanceMethod("dispose", &NativeSession::Dispose)});
   }
   explicit NativeSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSession>(info) {}
@@ -196,10 +195,6 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return info.Env().Undefined();
   }
 
-  Napi::Value FinalRouterNode(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), session_ ? session_->FinalRouterNode() : "");
-  }
-
   // Workers hold their own reference, so a dispose during work frees the model when the work ends.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     if (session_) session_->abort = true;
@@ -216,11 +211,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   const std::string release = info[0].As<Napi::String>();
   const std::string error = LoadLlamaApi(release, g_llama);
   if (!error.empty()) throw Napi::Error::New(env, error);
-  auto out = Napi::Object::New(env);
-  out.Set("llamaPath", g_llama.llamaPath);
-  out.Set("ggmlBasePath", g_llama.ggmlBasePath);
-  out.Set("supportsGpuOffload", g_llama.llama_supports_gpu_offload());
-  return out;
+  return env.Undefined();
 }
 
 Napi::Object Main(Napi::Env env, Napi::Object exports) {

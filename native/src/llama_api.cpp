@@ -47,20 +47,21 @@ bool IsGgmlCpu(const std::string& name) { return name.rfind("libggml-cpu", 0) ==
 }  // namespace
 
 std::string LoadLlamaApi(const std::string& expectedRelease, LlamaApi& api) {
+  std::string llamaPath, ggmlBasePath, ggmlCpuPath;
   for (const auto& path : LoadedObjects()) {
     const auto name = BaseName(path);
-    if (api.llamaPath.empty() && IsLibLlama(name)) api.llamaPath = path;
-    if (api.ggmlBasePath.empty() && IsGgmlBase(name)) api.ggmlBasePath = path;
-    if (api.ggmlCpuPath.empty() && IsGgmlCpu(name)) api.ggmlCpuPath = path;
+    if (llamaPath.empty() && IsLibLlama(name)) llamaPath = path;
+    if (ggmlBasePath.empty() && IsGgmlBase(name)) ggmlBasePath = path;
+    if (ggmlCpuPath.empty() && IsGgmlCpu(name)) ggmlCpuPath = path;
   }
-  if (api.llamaPath.empty() || api.ggmlBasePath.empty())
+  if (llamaPath.empty() || ggmlBasePath.empty())
     return "node-llama-cpp has not loaded libllama yet (call getLlama() before loading the MoE Lens addon)";
-  if (!expectedRelease.empty() && BaseName(api.llamaPath).find(expectedRelease) == std::string::npos)
+  if (!expectedRelease.empty() && BaseName(llamaPath).find(expectedRelease) == std::string::npos)
     return "llama.cpp release mismatch: the MoE Lens addon was built for " + expectedRelease + " but node-llama-cpp loaded " +
-           BaseName(api.llamaPath) + "; rebuild the addon with `npm run build:native`";
+           BaseName(llamaPath) + "; rebuild the addon with `npm run build:native`";
 
-  void* llama = dlopen(api.llamaPath.c_str(), RTLD_NOW | RTLD_NOLOAD);
-  void* ggml = dlopen(api.ggmlBasePath.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  void* llama = dlopen(llamaPath.c_str(), RTLD_NOW | RTLD_NOLOAD);
+  void* ggml = dlopen(ggmlBasePath.c_str(), RTLD_NOW | RTLD_NOLOAD);
   if (!llama || !ggml) return std::string("cannot open the loaded llama.cpp libraries: ") + dlerror();
 
   std::string missing;
@@ -75,8 +76,8 @@ std::string LoadLlamaApi(const std::string& expectedRelease, LlamaApi& api) {
 #undef MOE_LENS_RESOLVE_LLAMA
 #undef MOE_LENS_RESOLVE
   if (!missing.empty()) return "the loaded llama.cpp lacks functions the addon needs: " + missing;
-  if (!api.ggmlCpuPath.empty()) {
-    if (void* cpu = dlopen(api.ggmlCpuPath.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
+  if (!ggmlCpuPath.empty()) {
+    if (void* cpu = dlopen(ggmlCpuPath.c_str(), RTLD_NOW | RTLD_NOLOAD)) {
       api.ggml_threadpool_new = reinterpret_cast<decltype(api.ggml_threadpool_new)>(dlsym(cpu, "ggml_threadpool_new"));
       api.ggml_threadpool_free = reinterpret_cast<decltype(api.ggml_threadpool_free)>(dlsym(cpu, "ggml_threadpool_free"));
     }

@@ -20,10 +20,6 @@
   X(llama_free)                           \
   X(llama_model_get_vocab)                \
   X(llama_model_n_layer)                  \
-  X(llama_model_n_embd)                   \
-  X(llama_model_n_ctx_train)              \
-  X(llama_model_n_params)                 \
-  X(llama_model_size)                     \
   X(llama_n_ctx)                          \
   X(llama_n_batch)                        \
   X(llama_get_memory)                     \
@@ -36,9 +32,7 @@
   X(llama_batch_init)                     \
   X(llama_batch_free)                     \
   X(llama_decode)                         \
-  X(llama_synchronize)                    \
   X(llama_set_abort_callback)             \
-  X(llama_get_logits_ith)                 \
   X(llama_sampler_chain_init)             \
   X(llama_sampler_chain_add)              \
   X(llama_sampler_init_greedy)            \
@@ -51,12 +45,9 @@
   X(llama_sampler_sample)                 \
   X(llama_sampler_accept)                 \
   X(llama_sampler_free)                   \
-  X(llama_supports_gpu_offload)           \
   X(llama_log_get)                        \
   X(llama_log_set)                        \
-  X(llama_time_us)                        \
-  X(llama_attach_threadpool)              \
-  X(llama_detach_threadpool)
+  X(llama_attach_threadpool)
 
 #define MOE_LENS_GGML_FUNCTIONS(X) \
   X(ggml_backend_tensor_get)       \
@@ -72,9 +63,6 @@ struct LlamaApi {
   // From the CPU backend library (optional: absent, each compute makes a throw-away thread pool).
   decltype(&::ggml_threadpool_new) ggml_threadpool_new = nullptr;
   decltype(&::ggml_threadpool_free) ggml_threadpool_free = nullptr;
-  std::string llamaPath;
-  std::string ggmlBasePath;
-  std::string ggmlCpuPath;
 };
 
 // Finds the loaded libllama/libggml-base, checks that libllama's file name carries `expectedRelease`

@@ -34,7 +34,7 @@ void RouterCapture::Configure(const std::vector<int>& moeLayers, int nModelLayer
   topk_.assign(moeLayers.size(), nullptr);
   rowsDone_.assign(moeLayers.size(), 0);
   pendingRows_.assign(moeLayers.size(), 0);
-  learnedCandidate_.assign(moeLayers.size(), -1);
+  learnedCandidate_ = -1;
 }
 
 void RouterCapture::BeginDecode(int nTokens) {
@@ -132,7 +132,7 @@ void RouterCapture::Read(int slot, int candidate, ggml_tensor* w) {
   // Rows are committed when the layer's next ubatch starts or the decode ends: while learning, several
   // candidates of one ubatch rewrite the same rows.
   pendingRows_[slot] = rows;
-  if (finalCandidate_ < 0) learnedCandidate_[slot] = std::max(learnedCandidate_[slot], candidate);
+  if (finalCandidate_ < 0) learnedCandidate_ = std::max(learnedCandidate_, candidate);
 }
 
 void RouterCapture::CommitRows(int slot) {
@@ -142,8 +142,5 @@ void RouterCapture::CommitRows(int slot) {
 
 void RouterCapture::EndDecode() {
   for (size_t s = 0; s < rowsDone_.size(); s++) CommitRows(static_cast<int>(s));
-  if (finalCandidate_ < 0 && Complete() && !learnedCandidate_.empty()) {
-    finalCandidate_ = *std::max_element(learnedCandidate_.begin(), learnedCandidate_.end());
-    finalNode_ = kWeightNodes[finalCandidate_];
-  }
+  if (finalCandidate_ < 0 && Complete() && learnedCandidate_ >= 0) finalCandidate_ = learnedCandidate_;
 }

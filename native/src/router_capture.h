@@ -12,7 +12,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 struct ggml_tensor;
@@ -33,7 +32,6 @@ class RouterCapture {
   bool Complete() const;
   int MoeLayerCount() const { return static_cast<int>(moeLayers_.size()); }
   int K() const { return k_; }
-  const std::string& FinalNode() const { return finalNode_; }
 
   static bool Callback(ggml_tensor* t, bool ask, void* self);
 
@@ -46,9 +44,8 @@ class RouterCapture {
   std::vector<int> slotOfLayer_;  // model layer -> MoE slot or -1
   int k_ = 0;
 
-  int finalCandidate_ = -1;  // index into kWeightNodes, -1 while learning
-  std::string finalNode_;
-  std::vector<int> learnedCandidate_;  // per slot, highest candidate seen while learning
+  int finalCandidate_ = -1;    // index into kWeightNodes, -1 while learning
+  int learnedCandidate_ = -1;  // highest candidate seen while learning
 
   int nTokens_ = 0;
   std::vector<ggml_tensor*> topk_;  // per slot, from the current ubatch

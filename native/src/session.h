@@ -79,7 +79,6 @@ class Session {
   std::atomic<bool> abort{false};
   int ContextSize() const;
   int VocabSize() const;
-  const std::string& FinalRouterNode() const { return capture_.FinalNode(); }
 
  private:
   // Decodes n tokens at positions firstPos.. (error: llama_decode's status; 2 = aborted).
@@ -89,12 +88,12 @@ class Session {
   llama_model* model_ = nullptr;
   llama_context* ctx_ = nullptr;
   const llama_vocab* vocab_ = nullptr;
-  LoadParams params_;
+  int batchSize_ = 0;  // llama_n_batch after load (llama.cpp may clamp the requested size)
   RouterCapture capture_;
   ggml_threadpool* threadpool_ = nullptr;
   llama_batch batch_{};
   bool batchReady_ = false;
   std::vector<int32_t> cached_;  // tokens whose KV is in the context
-  std::vector<std::string> overridePatterns_;
+  std::string overridePattern_;  // overrides_ points into it: must live as long as the model
   std::vector<llama_model_tensor_buft_override> overrides_;
 };
