@@ -20,16 +20,13 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--max-items must be a positive integer, not "${value}"`);
-  return n;
-}
-
-function threadCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads must be a positive integer, not "${value}"`);
-  return n;
+/** A commander parser for a positive integer option; `flag` names it in the error. */
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, not "${value}"`);
+    return n;
+  };
 }
 
 function timestamp(d = new Date()): string {
@@ -132,8 +129,8 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
     .option('--variant <name>', 'prompt variant to run (repeatable; default: all)', collect, [] as string[])
     .option('--out <dir>', 'output folder (default: eval-runs/<suite>-<time>)')
     .option('--json', 'print the summary as JSON')
-    .option('--max-items <n>', 'only the first N items', positiveInt)
-    .option('--threads <n>', 'CPU threads for the engine (default: the physical cores)', threadCount)
+    .option('--max-items <n>', 'only the first N items', positiveInt('--max-items'))
+    .option('--threads <n>', 'CPU threads for the engine (default: the physical cores)', positiveInt('--threads'))
     .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number; threads?: number }) => {
       if (opts.model.length === 0) throw new Error('give at least one --model PATH');
       const suite = loadSuite(suitePath);
