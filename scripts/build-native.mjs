@@ -17,7 +17,8 @@ if (!existsSync(path.join(source, 'include', 'llama.h'))) {
 }
 
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
-const args = [nodeGyp, 'rebuild', `--llama_src=${source}`, `--llama_release=${tag}`];
+// configure + build, not rebuild: make recompiles only what changed (gyp's makefiles also track command lines).
+const args = [nodeGyp, 'configure', 'build', `--llama_src=${source}`, `--llama_release=${tag}`];
 // Build against the running Node's headers where they are installed (no download).
 const nodeDir = path.resolve(path.dirname(process.execPath), '..');
 if (existsSync(path.join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
