@@ -8,14 +8,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { EXTENSION_ID, EXTENSION_VERSION, ROOT, ensureCodeServer, freePort, startCodeServer } from './e2e/lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
 const log = (m) => console.log(`[start] ${m}`);
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-const extensionId = `${pkg.publisher}.${pkg.name}`;
 
 function run(cmd, argv, what) {
   log(what);
@@ -42,17 +39,16 @@ if (onPath('code') && !args.includes('--code-server')) {
   const child = spawn('code', [`--extensionDevelopmentPath=${ROOT}`, folder], { stdio: 'inherit' });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
-  const { ensureCodeServer, freePort, startCodeServer } = await import('./e2e/lib.mjs');
   const cs = ensureCodeServer();
   const runDir = path.join(ROOT, '.cache', 'start');
   const extensionsDir = path.join(runDir, 'extensions');
   fs.mkdirSync(extensionsDir, { recursive: true });
-  const link = path.join(extensionsDir, `${extensionId}-${pkg.version}`);
+  const link = path.join(extensionsDir, `${EXTENSION_ID}-${EXTENSION_VERSION}`);
   fs.rmSync(link, { force: true, recursive: false });
   fs.symlinkSync(ROOT, link, 'dir');
 
   // The demo model, where the extension looks for it (it would write it on first use anyway).
-  const storage = path.join(runDir, 'user-data', 'User', 'globalStorage', extensionId);
+  const storage = path.join(runDir, 'user-data', 'User', 'globalStorage', EXTENSION_ID);
   run(
     path.join(ROOT, 'node_modules', '.bin', 'tsx'),
     ['-e', `import('./extension/vscode/demo.ts').then((m) => m.ensureDemoModel(${JSON.stringify(storage)}, console.log)).then((p) => console.log('[start] demo model: ' + p))`],
