@@ -17,7 +17,17 @@ export const tests = [
       assert.ok(!fs.lstatSync(dir).isSymbolicLink(), 'expected a real install, not the dev symlink');
       assert.ok(fs.existsSync(path.join(dir, 'native/build/Release/moe_lens.node')), 'native addon missing from the vsix');
       assert.ok(!fs.existsSync(path.join(dir, 'node_modules/@node-llama-cpp/linux-arm64')), 'other platform binaries packaged');
-      assert.ok(!fs.existsSync(path.join(dir, 'extension')), 'TypeScript sources packaged');
+      // The built-in suite loads from the install: every item's document is there. Its source-file items point
+      // into extension/, and those files are the only sources packaged.
+      const suiteDir = path.join(dir, 'suites', 'builtin');
+      const documents = fs
+        .readFileSync(path.join(suiteDir, 'items.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => path.resolve(suiteDir, JSON.parse(l).documentPath));
+      for (const d of documents) assert.ok(fs.existsSync(d), `built-in suite document missing from the vsix: ${path.relative(dir, d)}`);
+      const sources = fs.existsSync(path.join(dir, 'extension')) ? fs.readdirSync(path.join(dir, 'extension'), { recursive: true }).map((f) => path.join(dir, 'extension', f)).filter((f) => fs.statSync(f).isFile()) : [];
+      assert.deepEqual(sources.sort(), documents.filter((d) => d.startsWith(path.join(dir, 'extension') + path.sep)).sort(), 'TypeScript sources packaged');
       const item = page.locator('.activitybar [aria-label^="MoE Lens"]').first();
       await item.waitFor({ state: 'visible', timeout: 30_000 });
       await item.click();
