@@ -1,21 +1,10 @@
 // Bad input through the CLI, as a user meets it: one clear line on stderr, a non-zero exit, no stack
 // trace, no hang; and an engine process killed mid-generation.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, greedy, MOE, newEngine, ROOT } from './helpers';
-
-const CLI = path.join(ROOT, 'bin', 'moe-lens.js');
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { collect, greedy, MOE, newEngine, runCli as cli } from './helpers';
 
 function expectOneCleanLine(result: { code: number; stderr: string }, pattern: RegExp) {
   expect(result.code).not.toBe(0);

@@ -2,7 +2,7 @@
 // options, dense models, and agreement with node-llama-cpp's own greedy decoding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineClient } from '../../extension/engine/client';
-import { collect, DENSE, greedy, MOE, newEngine, QWEN } from './helpers';
+import { collect, DENSE, greedy, llamaGreedy, MOE, newEngine, QWEN } from './helpers';
 
 const PROMPT = 'The function returns the value of the expert router';
 
@@ -194,20 +194,9 @@ describe("agreement with node-llama-cpp's own decoding", () => {
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
     const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath });
-    const context = await model.createContext({ contextSize: 256 });
     const prompt = [...model.tokenize('The function returns the value')];
     if (model.tokens.bos !== null) prompt.unshift(model.tokens.bos);
-    const sequence = context.getSequence();
-    const generator = sequence.evaluate(prompt, { temperature: 0 });
-    const theirs: number[] = [];
-    while (theirs.length < 20) {
-      const next = await generator.next();
-      if (next.done) break;
-      theirs.push(next.value);
-    }
-    await generator.return(undefined);
-    sequence.dispose();
-    await context.dispose();
+    const theirs = (await llamaGreedy(model, prompt, 20)).tokens;
     await model.dispose();
 
     const engine = newEngine();

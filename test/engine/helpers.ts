@@ -1,11 +1,14 @@
 // Shared helpers for tests that run the real engine on the generated GGUF fixtures.
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import type { LlamaModel, Token } from 'node-llama-cpp';
 import { EngineClient } from '../../extension/engine/client';
 import type { GenerateRequest, GenerationResult, TokenFrame } from '../../extension/engine/types';
 import { exportTokens, type JsonlToken } from '../../extension/routing/export';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const fixture = (name: string) => path.join(ROOT, 'fixtures', name);
+export const CLI = path.join(ROOT, 'bin', 'moe-lens.js');
 
 export const MOE = fixture('moe-llama.gguf');
 export const DENSE = fixture('dense-llama.gguf');
@@ -32,3 +35,50 @@ export async function collect(engine: EngineClient, request: GenerateRequest, si
 }
 
 export const greedy = (maxTokens: number) => ({ temperature: 0, maxTokens, repeatPenalty: 1 });
+
+/** `node bin/moe-lens.js ARGS` to completion (60 s limit); `code` is the exit status (0 on success). */
+export function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+export interface LlamaRun {
+  tokens: number[];
+  /** Next-token distribution at each step. */
+  probabilities: Map<number, number>[];
+}
+
+/**
+ * node-llama-cpp's own greedy decoding of `prompt` (pass the BOS yourself): up to `n` tokens (fewer at EOS).
+ * One thread: llama.cpp's spinning thread pool is very slow on an oversubscribed 2-core VM.
+ * `flashAttention` unset and no `kvCache`: node-llama-cpp's defaults.
+ */
+export async function llamaGreedy(
+  model: LlamaModel,
+  prompt: number[],
+  n: number,
+  ctxOpts: { flashAttention?: boolean; kvCache?: 'F32' } = {},
+): Promise<LlamaRun> {
+  const context = await model.createContext({
+    contextSize: 256,
+    threads: 1,
+    ...(ctxOpts.flashAttention !== undefined ? { flashAttention: ctxOpts.flashAttention } : {}),
+    ...(ctxOpts.kvCache ? { experimentalKvCacheKeyType: ctxOpts.kvCache, experimentalKvCacheValueType: ctxOpts.kvCache } : {}),
+  });
+  try {
+    const seq = context.getSequence();
+    const tokens: number[] = [];
+    const probabilities: Map<number, number>[] = [];
+    for await (const r of seq.evaluateWithMetadata(prompt as Token[], { probabilities: true }, { temperature: 0 })) {
+      tokens.push(r.token);
+      probabilities.push(r.probabilities);
+      if (tokens.length >= n) break;
+    }
+    return { tokens, probabilities };
+  } finally {
+    await context.dispose();
+  }
+}

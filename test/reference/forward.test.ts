@@ -8,8 +8,9 @@
  * Contexts use one thread: llama.cpp's spinning thread pool is very slow on an oversubscribed 2-core VM.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
+import type { Llama, LlamaModel } from 'node-llama-cpp';
 import { fixturePath } from '../../scripts/fixtures/generate';
+import { llamaGreedy } from '../engine/helpers';
 import {
   argmaxWithMargin,
   compareRouting,
@@ -36,38 +37,6 @@ beforeAll(async () => {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
   llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never' });
 });
-
-interface LlamaRun {
-  tokens: number[];
-  probabilities: Map<number, number>[];
-}
-
-async function llamaGreedy(
-  model: LlamaModel,
-  prompt: number[],
-  n: number,
-  ctxOpts: { flashAttention: boolean; kvCache?: 'F32' },
-): Promise<LlamaRun> {
-  const context = await model.createContext({
-    contextSize: 256,
-    threads: 1,
-    flashAttention: ctxOpts.flashAttention,
-    ...(ctxOpts.kvCache ? { experimentalKvCacheKeyType: ctxOpts.kvCache, experimentalKvCacheValueType: ctxOpts.kvCache } : {}),
-  });
-  try {
-    const seq = context.getSequence();
-    const tokens: number[] = [];
-    const probabilities: Map<number, number>[] = [];
-    for await (const r of seq.evaluateWithMetadata(prompt as Token[], { probabilities: true }, { temperature: 0 })) {
-      tokens.push(r.token);
-      probabilities.push(r.probabilities);
-      if (tokens.length >= n) break;
-    }
-    return { tokens, probabilities };
-  } finally {
-    await context.dispose();
-  }
-}
 
 describe.each(MODELS)('%s against llama.cpp', (name) => {
   const path = fixturePath(name);

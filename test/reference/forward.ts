@@ -634,7 +634,7 @@ export interface RoutingComparison {
   idMismatches: RoutingMismatch[];
   /** Rows whose ids differ at a near-tie (reference margin ≤ nearTie): tolerated. */
   nearTieFlips: RoutingMismatch[];
-  /** Largest |weight difference| over rows with identical ids. */
+  /** Largest |weight difference| over rows with identical ids; NaN if a weight is NaN or a row's length differs. */
   maxWeightDiff: number;
 }
 
@@ -663,9 +663,9 @@ export function compareRouting(
         return;
       }
       const w = captured.weights[t][l];
-      ref.routing.weights[rt][l].forEach((rw, i) => {
-        out.maxWeightDiff = Math.max(out.maxWeightDiff, Math.abs(rw - w[i]));
-      });
+      const rw = ref.routing.weights[rt][l];
+      // Over the longer row: a missing or extra weight gives NaN, which sticks (and fails any `< tol`).
+      for (let i = 0; i < Math.max(rw.length, w.length); i++) out.maxWeightDiff = Math.max(out.maxWeightDiff, Math.abs(rw[i] - w[i]));
     });
   });
   return out;
