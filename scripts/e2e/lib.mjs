@@ -149,6 +149,21 @@ export function tail(file, lines = 40) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Every file under `dir` (recursively; none if `dir` does not exist) whose full path passes `test`. */
+export function findFiles(dir, test, found = []) {
+  for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findFiles(p, test, found);
+    else if (test(p)) found.push(p);
+  }
+  return found;
+}
+
+/** The newest log file of the extension's "MoE Lens" output channel under a code-server user data dir, if any. */
+export function extensionLogFile(userDataDir) {
+  return findFiles(path.join(userDataDir, 'logs'), (p) => /MoE Lens\.log$/i.test(p)).sort().pop();
+}
+
 export async function launchBrowser(profileDir) {
   const { chromium } = await import('playwright-core');
   fs.mkdirSync(profileDir, { recursive: true });

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EXTENSION_ID, EXTENSION_VERSION, OUT_DIR, ROOT, ensureCodeServer, installVsix, launchBrowser, startCodeServer, tail } from './lib.mjs';
+import { EXTENSION_ID, EXTENSION_VERSION, OUT_DIR, ROOT, ensureCodeServer, extensionLogFile, installVsix, launchBrowser, startCodeServer, tail } from './lib.mjs';
 import { waitForWorkbench } from './driver.mjs';
 
 const args = process.argv.slice(2);
@@ -148,7 +148,7 @@ async function runPhase(phase, cs) {
     }
     if (results.some((r) => !r.ok)) {
       log(`code-server log tail (${server.logFile}):\n${tail(server.logFile, 25)}`);
-      const exthost = findExtHostLog(server.userDataDir);
+      const exthost = extensionLogFile(server.userDataDir);
       if (exthost) log(`extension log tail (${exthost}):\n${tail(exthost, 40)}`);
     }
   } finally {
@@ -156,20 +156,6 @@ async function runPhase(phase, cs) {
     await server.stop();
   }
   return results;
-}
-
-function findExtHostLog(userDataDir) {
-  const logs = path.join(userDataDir, 'logs');
-  const found = [];
-  const walk = (d) => {
-    for (const e of fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }) : []) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/MoE Lens\.log$|moe-lens.*\.log$/i.test(e.name)) found.push(p);
-    }
-  };
-  walk(logs);
-  return found.sort().pop();
 }
 
 async function main() {

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { answerSaveDialog, chatFrame, openChat, runCommand, selectDropdown, sendPrompt, setSettingInUi, turns, until } from '../../scripts/e2e/driver.mjs';
-import { OUT_DIR, ROOT, sleep } from '../../scripts/e2e/lib.mjs';
+import { OUT_DIR, ROOT, extensionLogFile, findFiles, sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
 
@@ -36,18 +36,9 @@ const S = {
 
 const byIndex = (index) => S.cli.tokens.find((t) => t.index === index);
 
-function walk(dir, test, found = []) {
-  for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, test, found);
-    else if (test(p)) found.push(p);
-  }
-  return found;
-}
-
 /** The extension's "MoE Lens" output channel, as written to its log file. */
 function extensionLog(userDataDir) {
-  const file = walk(path.join(userDataDir, 'logs'), (p) => /MoE Lens\.log$/i.test(p)).sort().pop();
+  const file = extensionLogFile(userDataDir);
   return file ? fs.readFileSync(file, 'utf8') : '';
 }
 
@@ -207,7 +198,7 @@ export const tests = [
       assert.match(newLog, /Loading .*demo-moe\.gguf/, 'the model was not loaded again after the settings change (warm KV cache)');
 
       // The model file the extension generated into its global storage: the CLI runs on exactly that file.
-      const found = walk(env.userDataDir, (p) => p.endsWith(`${path.sep}models${path.sep}demo-moe.gguf`));
+      const found = findFiles(env.userDataDir, (p) => p.endsWith(`${path.sep}models${path.sep}demo-moe.gguf`));
       assert.equal(found.length, 1, `demo model files in user data: ${found.join(', ')}`);
       S.modelFile = found[0];
       const sha = (f) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
