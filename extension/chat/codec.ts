@@ -57,14 +57,6 @@ export function routingBytes(blocks: RoutingBlock[]): number {
   return n;
 }
 
-function concat<T extends Int32Array | Uint16Array | Float32Array>(a: T, b: T): T {
-  const Ctor = a.constructor as new (n: number) => T;
-  const out = new Ctor(a.length + b.length);
-  out.set(a as never);
-  out.set(b as never, a.length);
-  return out;
-}
-
 /** True when `next` continues `prev` (same phase and layout, consecutive token indices). */
 export function canMerge(prev: RoutingBlock, next: RoutingBlock): boolean {
   return (
@@ -75,17 +67,52 @@ export function canMerge(prev: RoutingBlock, next: RoutingBlock): boolean {
   );
 }
 
-export function mergeBlocks(prev: RoutingBlock, next: RoutingBlock): RoutingBlock {
-  return {
-    firstIndex: prev.firstIndex,
-    phase: prev.phase,
-    k: prev.k,
-    layers: prev.layers,
-    ids: concat(prev.ids, next.ids),
-    texts: prev.texts.concat(next.texts),
-    experts: concat(prev.experts, next.experts),
-    weights: concat(prev.weights, next.weights),
+/** One block of a run of blocks that each continue the previous one (see canMerge): one allocation per array. */
+function mergeRun(run: RoutingBlock[]): RoutingBlock {
+  if (run.length === 1) return run[0];
+  const cat = <T extends Int32Array | Uint16Array | Float32Array>(pick: (b: RoutingBlock) => T): T => {
+    const Ctor = pick(run[0]).constructor as new (n: number) => T;
+    const out = new Ctor(run.reduce((n, b) => n + pick(b).length, 0));
+    let at = 0;
+    for (const b of run) {
+      out.set(pick(b) as never, at);
+      at += pick(b).length;
+    }
+    return out;
   };
+  const { firstIndex, phase, k, layers } = run[0];
+  return {
+    firstIndex,
+    phase,
+    k,
+    layers,
+    ids: cat((b) => b.ids),
+    texts: run.flatMap((b) => b.texts),
+    experts: cat((b) => b.experts),
+    weights: cat((b) => b.weights),
+  };
+}
+
+export function mergeBlocks(prev: RoutingBlock, next: RoutingBlock): RoutingBlock {
+  return mergeRun([prev, next]);
+}
+
+/**
+ * Merges every run of consecutive blocks that continue one another into one block. A stream appends its
+ * blocks as they come and compacts once at the end: merging per frame would copy the routing so far each time.
+ */
+export function compactRouting(blocks: RoutingBlock[]): RoutingBlock[] {
+  const out: RoutingBlock[] = [];
+  let run: RoutingBlock[] = [];
+  for (const block of blocks) {
+    if (run.length && !canMerge(run[run.length - 1], block)) {
+      out.push(mergeRun(run));
+      run = [];
+    }
+    run.push(block);
+  }
+  if (run.length) out.push(mergeRun(run));
+  return out;
 }
 
 /** Appends `block` to `blocks`, merging it into the last one when it continues it. Mutates `blocks`. */

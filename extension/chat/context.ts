@@ -62,13 +62,6 @@ export async function fitConversation(
       lo = mid + 1;
     }
   }
-  if (lo < best) {
-    const tokens = await count(build(cuts[lo]));
-    if (tokens <= budget) {
-      best = lo;
-      bestTokens = tokens;
-    }
-  }
   return { messages: build(cuts[best]), droppedMessages: cuts[best], promptTokens: bestTokens };
 }
 
@@ -82,7 +75,14 @@ export class ContextOverflow extends Error {
   }
 }
 
+const TRIMMED_HISTORY_WORDING = 'left out so the conversation fits';
+
 export function trimmedHistoryNote(droppedMessages: number, contextSize: number): string {
   const what = droppedMessages === 1 ? '1 earlier message was' : `${droppedMessages} earlier messages were`;
-  return `${what} left out so the conversation fits the ${contextSize}-token context.`;
+  return `${what} ${TRIMMED_HISTORY_WORDING} the ${contextSize}-token context.`;
+}
+
+/** True for a note made by `trimmedHistoryNote` (it is replaced on each generation). */
+export function isTrimmedHistoryNote(note: string): boolean {
+  return note.includes(TRIMMED_HISTORY_WORDING);
 }

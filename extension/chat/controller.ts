@@ -4,11 +4,11 @@ import type { ChatMessage, Engine, ModelInfo, SamplingOptions, TokenFrame } from
 import { isEngineError } from '../engine/errors';
 import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type Snapshot } from '../protocol';
 import { FrameBatcher, frameToBlock, type Timers } from './batcher';
-import { appendBlock, decodeConversation, encodeConversation } from './codec';
-import { ContextOverflow, fitConversation, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
+import { compactRouting, decodeConversation, encodeConversation } from './codec';
+import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
 import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL, ModelSession, describeError, isAbort } from './session';
-import { buildSummarizePrompt, summarizeLabel, type SelectionInput } from './summarize';
+import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type SelectionInput } from './summarize';
 
 export interface ChatSettings {
   systemPrompt: string;
@@ -144,7 +144,7 @@ export class ChatController {
 
   /** Summarizes an editor selection into the chat; the selection is cut to fit the context if needed. */
   async summarize(selection: SelectionInput): Promise<string | undefined> {
-    const lines = selection.code.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n').length;
+    const lines = normalizeSelection(selection.code).totalLines;
     const user: ChatTurn = {
       id: this.newId(),
       role: 'user',
@@ -228,7 +228,7 @@ export class ChatController {
       // Fit history + this message into the context.
       const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
       const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
-      const notes = (user.notes ?? []).filter((n) => !/left out so the conversation fits/.test(n));
+      const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
       if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
       if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {
         user.notes = notes;
@@ -240,10 +240,8 @@ export class ChatController {
       }
       if (signal.aborted) throw new Error('aborted');
 
-      // Routing of this user turn is re-recorded on every (re)generation.
-      if (user.routing.length) {
-        user.routing = [];
-      }
+      // Routing of this user turn is re-recorded on every (re)generation (retry() cleared the old one).
+      if (user.routing.length) user.routing = [];
       active.phase = 'generating';
       this.o.session.setGenerating(true);
       generationStarted = true;
@@ -251,7 +249,7 @@ export class ChatController {
         const isPrompt = frame.phase === 'prompt';
         const target = isPrompt ? user : assistant;
         const block = frame.ids.length && frame.experts.length ? frameToBlock(frame) : undefined;
-        if (block) appendBlock(target.routing, block);
+        if (block) target.routing.push(block); // compacted when the answer ends
         if (!isPrompt) {
           sawGenerated = true;
           if (frame.textDelta) {
@@ -306,6 +304,8 @@ export class ChatController {
         this.log('error', `Turn failed: ${assistant.error}`);
       }
     } finally {
+      user.routing = compactRouting(user.routing);
+      assistant.routing = compactRouting(assistant.routing);
       if (this.o.session.state === 'generating') this.o.session.setGenerating(false);
       if (this.active === active) this.active = undefined;
       this.updated(assistant);
@@ -346,8 +346,10 @@ export class ChatController {
     while (userIndex >= 0 && this.turns[userIndex].role !== 'user') userIndex--;
     if (userIndex < 0) return undefined;
     const user = this.turns[userIndex];
-    // Everything after the user turn is replaced by the new answer.
+    // Everything after the user turn is replaced by the new answer; its prompt routing is recorded again,
+    // so the snapshot must not carry the old one (the new prompt frames are appended to it in the webview).
     this.turns = this.turns.slice(0, userIndex + 1);
+    user.routing = [];
     this.postSnapshot();
     const selection = this.summaries.get(user.id);
     return this.answer(user, selection ? this.summarizePreparer(user, selection) : undefined);
@@ -360,11 +362,6 @@ export class ChatController {
     this.summaries.clear();
     this.postSnapshot();
     this.scheduleSave(true);
-  }
-
-  /** Waits for the answer in progress (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.active) await new Promise((r) => setTimeout(r, 5));
   }
 
   private scheduleSave(now: boolean): void {

@@ -57,6 +57,12 @@ export function summarizeLabel(sel: SelectionInput, keptLines: number, totalLine
   return `Summarize \`${baseName(sel.fileName)}\` ${range}${cut}`;
 }
 
+/** The selection as it is sent: CRLF line ends as LF, trailing newlines dropped; and its line count. */
+export function normalizeSelection(raw: string): { code: string; totalLines: number } {
+  const code = raw.replace(/\r\n/g, '\n').replace(/\n+$/, '');
+  return { code, totalLines: code.split('\n').length };
+}
+
 /**
  * Builds the prompt; when system + prompt exceed `budget` tokens the selection is cut (by lines, or by
  * characters for one huge line) with a binary search over token counts, and a visible note says so.
@@ -67,9 +73,7 @@ export async function buildSummarizePrompt(
   budget: number,
   count: CountTokens,
 ): Promise<SummarizePrompt> {
-  const code = sel.code.replace(/\r\n/g, '\n').replace(/\n+$/, '');
-  const lines = code.split('\n');
-  const totalLines = lines.length;
+  const { code, totalLines } = normalizeSelection(sel.code);
   const measure = (text: string) => count([...(system ? [system] : []), { role: 'user', content: text }]);
 
   const full = renderSummarizePrompt(sel, code, false);

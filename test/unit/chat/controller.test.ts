@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ChatController, type ChatSettings } from '../../../extension/chat/controller';
 import { ModelSession, DEMO_MODEL_LABEL } from '../../../extension/chat/session';
 import { EngineError } from '../../../extension/engine/errors';
-import type { HostToWebview } from '../../../extension/protocol';
+import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
 import { FakeEngine, frame, result, sleep } from './fake-engine';
 
-function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; stored?: unknown; isDemo?: boolean; path?: () => string } = {}) {
+function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; stored?: unknown; isDemo?: boolean; path?: () => string; onPost?: (m: HostToWebview) => void } = {}) {
   const engine = opts.engine ?? new FakeEngine();
   const posts: HostToWebview[] = [];
   let saved: unknown = opts.stored;
@@ -13,7 +13,7 @@ function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; st
   const session = new ModelSession(engine, async () => ({ options: { modelPath: opts.path?.() ?? '/m.gguf' }, isDemo: opts.isDemo ?? false }));
   const settings: ChatSettings = { systemPrompt: '', sampling: { maxTokens: 32 }, captureRouting: true, ...opts.settings };
   let n = 0;
-  const controller = new ChatController({ engine, session, settings: () => settings, post: (m) => posts.push(m), store, flushIntervalMs: 20, saveIntervalMs: 0, newId: () => `id${n++}` });
+  const controller = new ChatController({ engine, session, settings: () => settings, post: (m) => void (posts.push(m), opts.onPost?.(m)), store, flushIntervalMs: 20, saveIntervalMs: 0, newId: () => `id${n++}` });
   return { engine, posts, controller, session, store, get saved() { return saved; }, settings };
 }
 
@@ -116,6 +116,28 @@ describe('ChatController', () => {
         { role: 'user', content: 'second' },
       ],
     });
+  });
+
+  it('retry records the prompt routing once: the snapshot it posts carries no stale routing', async () => {
+    const tokens = (turns: readonly ChatTurn[]) => turns.map((x) => x.routing.reduce((n, b) => n + b.ids.length, 0));
+    // A minimal webview: messages are copied when posted (as postMessage does) and applied like the webview does.
+    let view: ChatTurn[] = [];
+    const snapshots: number[][] = [];
+    const t = setup({
+      onPost: (posted) => {
+        const m = structuredClone(posted);
+        if (m.type === 'snapshot') snapshots.push(tokens((view = m.snapshot.turns)));
+        if (m.type === 'chat.turnAdded') view.push(m.turn);
+        if (m.type === 'chat.frames') view.find((x) => x.id === m.turnId)?.routing.push(...m.routing);
+      },
+    });
+    const id = await t.controller.send('hi');
+    expect(tokens(view)).toEqual([3, 2]);
+    await t.controller.retry(id!);
+    expect(snapshots).toEqual([[0]]);
+    expect(t.controller.conversation[0].routing.map((b) => [b.phase, b.firstIndex, b.ids.length])).toEqual([['prompt', 0, 3]]);
+    expect(tokens(t.controller.conversation)).toEqual([3, 2]);
+    expect(tokens(view)).toEqual([3, 2]);
   });
 
   it('engine crash: error on the turn, session marked for reload, retry works', async () => {
