@@ -76,7 +76,6 @@ export type WebviewToHost =
   | { type: 'model.showInfo' }
   | { type: 'routing.setCapture'; enabled: boolean }
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
-  | { type: 'lens.explain' }
   | { type: 'evals.request'; body: unknown }
   /** An unexpected error inside the webview, for the host's output channel (the webview keeps running). */
   | { type: 'webview.error'; message: string };

@@ -10,13 +10,13 @@ import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
 import type { EvalProgress } from '../evals/types';
 import { describeError } from '../chat/session';
-import { CONFIG_SECTION, loadOptionsFrom, parseConfig } from './config';
+import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { ensureDemoModel } from './demo';
 import type { EvalsWiring, MoeLensHost } from './host';
 
 const EVALS_REQUEST_TYPES = new Set(['evals.listRuns', 'evals.openRun', 'evals.openItem', 'evals.compare', 'evals.cancel']);
 
-/** True for the evals view's own request messages (it may post them unwrapped). */
+/** True for the evals view's own request messages (the body of an `evals.request`). */
 export function isEvalsRequest(message: unknown): message is EvalsRequest {
   return !!message && typeof message === 'object' && EVALS_REQUEST_TYPES.has((message as { type?: string }).type ?? '');
 }
@@ -61,9 +61,8 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     return uris?.[0]?.fsPath;
   }
 
-  async function pickModels(): Promise<string[] | undefined> {
-    const config = parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
-    const recent = context.globalState.get<string[]>('moeLens.recentModels', []).filter((p) => fs.existsSync(p));
+  async function pickModels(host: MoeLensHost, config: MoeLensConfig): Promise<string[] | undefined> {
+    const recent = host.picker.recent().filter((p) => fs.existsSync(p));
     type Item = vscode.QuickPickItem & { path: string };
     const seen = new Set<string>();
     const items: Item[] = [];
@@ -96,7 +95,8 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
       return;
     }
-    const models = await pickModels();
+    const config = host.config();
+    const models = await pickModels(host, config);
     if (!models) return;
     const variantItems = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));
     const variants = variantItems.length > 1 ? await vscode.window.showQuickPick(variantItems, { title: 'Run Long-Summary Eval (3/3): prompt variants', canPickMany: true }) : variantItems;
@@ -104,7 +104,6 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
 
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
     const outDir = path.join(outputRoot(), `${stamp}-${suite.name}`);
-    const config = parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
     // Placement settings follow the chat's; the context size is the suite's.
     const { modelPath: _m, contextSize: _c, ...loadOptions } = loadOptionsFrom(config, '');
     // The eval runs in its own engine process; free the chat's model first so both do not compete for memory.

@@ -33,6 +33,8 @@ export interface EvalsWiring {
 
 export class MoeLensHost implements vscode.Disposable {
   private engineInstance: Engine | undefined;
+  /** The engine used by the chat (and Show Model Info): a lazy proxy, created on first use. */
+  readonly engine: Engine;
   readonly session: ModelSession;
   readonly controller: ChatController;
   readonly view: ChatViewProvider;
@@ -44,7 +46,7 @@ export class MoeLensHost implements vscode.Disposable {
   constructor(private readonly deps: HostDeps) {
     const { context, log } = deps;
     // A lazy proxy: nothing is created (no process forked) until the engine is first used.
-    const engine = this.lazyEngine();
+    const engine = (this.engine = this.lazyEngine());
     this.session = new ModelSession(engine, () => this.resolveModel(), log, () => !this.config().modelPath);
     this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.controller.postSnapshot(), log);
     this.controller = new ChatController({
@@ -81,7 +83,9 @@ export class MoeLensHost implements vscode.Disposable {
         if (!e.affectsConfiguration(CONFIG_SECTION)) return;
         if (affectsModel((s) => e.affectsConfiguration(s))) {
           log('info', 'Model settings changed; the model is loaded again on next use');
+          // session.invalidate() fires onDidChange: the controller posts model.state, the status bar refreshes.
           this.controller.modelChanged();
+          return;
         }
         this.controller.postModelState();
         this.refreshStatus();
@@ -109,11 +113,6 @@ export class MoeLensHost implements vscode.Disposable {
         if (this.engineInstance) await this.engineInstance.dispose();
       },
     };
-  }
-
-  /** The engine used by the chat (and evals): created on first use. */
-  get engine(): Engine {
-    return (this.engineInstance ??= this.deps.createEngine());
   }
 
   config(): MoeLensConfig {
@@ -168,9 +167,6 @@ export class MoeLensHost implements vscode.Disposable {
           (error: unknown) => void vscode.window.showErrorMessage(`MoE Lens: export failed: ${describeError(error)}`),
         );
         return;
-      case 'lens.explain':
-        this.view.post({ type: 'lens.showExplanation' });
-        return;
       case 'evals.request':
         if (this.deps.evals) {
           Promise.resolve(this.deps.evals.handleRequest(message.body, (body) => this.view.post({ type: 'evals.response', body }))).catch((error: unknown) =>
@@ -182,13 +178,6 @@ export class MoeLensHost implements vscode.Disposable {
         log('error', `Webview: ${message.message}`);
         return;
       default:
-        // The evals view may post its requests unwrapped (evals.listRuns, evals.openRun, ...).
-        if (this.deps.evals && String((message as { type: string }).type).startsWith('evals.')) {
-          Promise.resolve(this.deps.evals.handleRequest(message, (body) => this.view.post({ type: 'evals.response', body }))).catch((error: unknown) =>
-            this.view.post({ type: 'evals.response', body: { type: 'evals.error', message: describeError(error) } }),
-          );
-          return;
-        }
         log('debug', `Unhandled webview message ${(message as { type: string }).type}`);
     }
   }
