@@ -1,5 +1,7 @@
 // Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
 
+import * as path from 'node:path';
+import type { Failure } from './metrics/detectors';
 import type {
   Distribution,
   GroupSummary,
@@ -7,6 +9,7 @@ import type {
   RunComparison,
   RunInfo,
   RunSummary,
+  SampleMetrics,
   SampleRecord,
 } from './types';
 
@@ -23,44 +26,71 @@ export function distribution(values: number[]): Distribution | undefined {
   };
 }
 
-function modelName(samples: SampleRecord[], model: string): string {
-  return samples.find((s) => s.model === model)?.modelName ?? model.split(/[\\/]/).pop()!.replace(/\.gguf$/i, '');
+/** The model's file name without .gguf (the sample's name when the engine reports none). */
+export function modelLabel(modelPath: string): string {
+  return path.basename(modelPath).replace(/\.gguf$/i, '');
 }
 
+function values<T>(rows: T[], f: (x: T) => number | undefined): number[] {
+  return rows.map(f).filter((v): v is number => v !== undefined);
+}
+
+/** Score aggregates of scored summaries (a run's group, or a `score` file). */
+export interface ScoreStats {
+  scored: number;
+  failureRates: { refusal: number; blank: number; repetition: number; any: number };
+  rouge1?: Distribution;
+  rouge2?: Distribution;
+  rougeL?: Distribution;
+  summaryWords?: Distribution;
+  compression?: Distribution;
+}
+
+/** Failure rates and metric distributions over scored summaries; distributions without values are left out. */
+export function scoreStats(rows: { metrics?: SampleMetrics; failures: Failure[] }[]): ScoreStats {
+  const rate = (kind?: string) =>
+    rows.length ? rows.filter((x) => (kind ? x.failures.some((f) => f.kind === kind) : x.failures.length > 0)).length / rows.length : 0;
+  const stats: ScoreStats = {
+    scored: rows.filter((x) => x.metrics?.rouge).length,
+    failureRates: { refusal: rate('refusal'), blank: rate('blank'), repetition: rate('repetition'), any: rate() },
+  };
+  const set = (key: 'rouge1' | 'rouge2' | 'rougeL' | 'summaryWords' | 'compression', f: (m: SampleMetrics) => number | undefined) => {
+    const d = distribution(values(rows, (x) => (x.metrics ? f(x.metrics) : undefined)));
+    if (d) stats[key] = d;
+  };
+  set('rouge1', (m) => m.rouge?.rouge1.fmeasure);
+  set('rouge2', (m) => m.rouge?.rouge2.fmeasure);
+  set('rougeL', (m) => m.rouge?.rougeL.fmeasure);
+  set('summaryWords', (m) => m.summaryWords);
+  set('compression', (m) => m.compression);
+  return stats;
+}
+
+/** Aggregates of one model × variant (`samples`: that group's samples, all of `model`). */
 export function summarizeGroup(model: string, variant: string, samples: SampleRecord[]): GroupSummary {
   const ok = samples.filter((s) => !s.error && s.metrics);
-  const rate = (kind: string) => (ok.length ? ok.filter((s) => s.failures.some((f) => f.kind === kind)).length / ok.length : 0);
-  const set = <K extends keyof GroupSummary>(g: GroupSummary, key: K, d: GroupSummary[K] | undefined) => {
-    if (d !== undefined) g[key] = d;
-  };
+  const { scored, failureRates, ...scores } = scoreStats(ok);
   const g: GroupSummary = {
     model,
-    modelName: modelName(samples, model),
+    modelName: samples[0]?.modelName ?? modelLabel(model),
     variant,
     samples: samples.length,
     errors: samples.filter((s) => s.error).length,
-    scored: ok.filter((s) => s.metrics?.rouge).length,
-    failureRates: {
-      refusal: rate('refusal'),
-      blank: rate('blank'),
-      repetition: rate('repetition'),
-      any: ok.length ? ok.filter((s) => s.failures.length > 0).length / ok.length : 0,
-    },
+    scored,
+    failureRates,
     truncated: ok.filter((s) => s.strategy?.strategy === 'truncate-middle').length,
     mapReduced: ok.filter((s) => s.strategy?.strategy === 'map-reduce').length,
+    ...scores,
   };
-  const pick = (f: (s: SampleRecord) => number | undefined) =>
-    distribution(ok.map(f).filter((v): v is number => v !== undefined));
-  set(g, 'rouge1', pick((s) => s.metrics?.rouge?.rouge1.fmeasure));
-  set(g, 'rouge2', pick((s) => s.metrics?.rouge?.rouge2.fmeasure));
-  set(g, 'rougeL', pick((s) => s.metrics?.rouge?.rougeL.fmeasure));
-  set(g, 'summaryWords', pick((s) => s.metrics?.summaryWords));
-  set(g, 'compression', pick((s) => s.metrics?.compression));
-  set(g, 'timeToFirstTokenMs', pick((s) => s.speed?.timeToFirstTokenMs));
-  set(g, 'promptTokensPerSecond', pick((s) => s.speed?.promptTokensPerSecond));
-  set(g, 'generatedTokensPerSecond', pick((s) => s.speed?.generatedTokensPerSecond));
-  set(g, 'loadEntropy', pick((s) => s.routing?.meanLoadEntropy));
-  set(g, 'sameTop1Rate', pick((s) => s.routing?.meanSameTop1Rate));
+  const set = <K extends keyof GroupSummary>(key: K, d: GroupSummary[K] | undefined) => {
+    if (d !== undefined) g[key] = d;
+  };
+  const pick = (f: (s: SampleRecord) => number | undefined) => distribution(values(ok, f));
+  set('timeToFirstTokenMs', pick((s) => s.speed?.timeToFirstTokenMs));
+  set('promptTokensPerSecond', pick((s) => s.speed?.promptTokensPerSecond));
+  set('generatedTokensPerSecond', pick((s) => s.speed?.generatedTokensPerSecond));
+  set('loadEntropy', pick((s) => s.routing?.meanLoadEntropy));
+  set('sameTop1Rate', pick((s) => s.routing?.meanSameTop1Rate));
   return g;
 }
 

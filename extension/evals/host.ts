@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { EvalsRequest, EvalsResponse } from './protocol';
 import { compareRuns } from './aggregate';
-import { listRuns, loadRun, loadRunItem } from './runner';
+import { listRuns, loadRun, loadRunItem, newestFirst } from './runner';
 import type { RunListEntry } from './types';
 
 export interface EvalsHostOptions {
@@ -32,7 +32,7 @@ export async function answerEvalsRequest(msg: EvalsRequest, options: EvalsHostOp
         const seen = new Set<string>();
         const runs: RunListEntry[] = [];
         for (const d of options.runsDirs) for (const r of await listRuns(d)) if (!seen.has(r.dir)) { seen.add(r.dir); runs.push(r); }
-        runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+        runs.sort(newestFirst);
         return { type: 'evals.runs', runs };
       }
       case 'evals.openRun':

@@ -4,11 +4,12 @@
 
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Engine, GenerateInput, LoadOptions, SamplingOptions, TokenFrame } from '../engine/types';
+import type { Engine, GenerateInput, LoadOptions, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
-import { collectRouting, routingSummaryStats } from '../routing/summary-stats';
-import { computeSummary, renderReport } from './aggregate';
+import { RoutingAggregator } from '../routing/aggregate';
+import { routingSummaryStats } from '../routing/summary-stats';
+import { computeSummary, modelLabel, renderReport } from './aggregate';
 import type {
   EvalItem,
   EvalProgress,
@@ -55,21 +56,35 @@ export function sampleKey(model: string, variant: string, itemId: string): strin
   return `${model}${SEP}${variant}${SEP}${itemId}`;
 }
 
-/** Reads samples.jsonl, skipping a truncated or corrupt line (a killed process); `clean` is false if any was skipped. */
-export function readSamples(file: string): { samples: SampleRecord[]; clean: boolean } {
-  if (!existsSync(file)) return { samples: [], clean: true };
+/**
+ * Lenient JSON Lines reading of files this runner wrote: the parsed non-blank lines with their text, skipping a
+ * line that does not parse (a killed process). `clean` is false if one was skipped or the last line is unfinished.
+ */
+function readJsonLines(file: string): { records: { value: unknown; line: string }[]; clean: boolean } {
+  if (!existsSync(file)) return { records: [], clean: true };
   const text = readFileSync(file, 'utf8');
-  const samples: SampleRecord[] = [];
+  const records: { value: unknown; line: string }[] = [];
   let clean = text.length === 0 || text.endsWith('\n');
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      const rec = JSON.parse(line) as SampleRecord;
-      if (rec && typeof rec.key === 'string') samples.push(rec);
-      else clean = false;
+      records.push({ value: JSON.parse(line), line });
     } catch {
       clean = false;
     }
+  }
+  return { records, clean };
+}
+
+/** Reads samples.jsonl, skipping a truncated or corrupt line (a killed process); `clean` is false if any was skipped. */
+export function readSamples(file: string): { samples: SampleRecord[]; clean: boolean } {
+  const read = readJsonLines(file);
+  const samples: SampleRecord[] = [];
+  let clean = read.clean;
+  for (const { value } of read.records) {
+    const rec = value as SampleRecord | null;
+    if (rec && typeof rec.key === 'string') samples.push(rec);
+    else clean = false;
   }
   return { samples, clean };
 }
@@ -104,10 +119,6 @@ function samplingOf(suite: EvalSuite): Partial<SamplingOptions> {
   if (g.repeatLastN !== undefined) s.repeatLastN = g.repeatLastN;
   if (g.stop !== undefined) s.stop = g.stop;
   return s;
-}
-
-function modelLabel(modelPath: string): string {
-  return path.basename(modelPath).replace(/\.gguf$/i, '');
 }
 
 function isAbort(error: unknown, signal?: AbortSignal): boolean {
@@ -149,7 +160,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
     if (previous.fingerprint !== fingerprint) {
       throw new Error(`${outDir} holds a run with other settings (mode, generation, long-input or metrics); use another output folder`);
     }
-    const prevTemplates = (previous as RunInfo & { templates?: Record<string, string> }).templates ?? {};
+    const prevTemplates = previous.templates ?? {};
     for (const v of variants) {
       if (prevTemplates[v.name] !== undefined && prevTemplates[v.name] !== v.template + (v.system ?? '')) {
         throw new Error(`variant "${v.name}" changed since the run in ${outDir}; use another output folder or rename the variant`);
@@ -163,7 +174,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   const finished = new Set(read.samples.filter((s) => !s.error).map((s) => s.key));
 
   const templates: Record<string, string> = {
-    ...((previous as (RunInfo & { templates?: Record<string, string> }) | undefined)?.templates ?? {}),
+    ...(previous?.templates ?? {}),
   };
   for (const v of variants) templates[v.name] = v.template + (v.system ?? '');
   const models = [...new Set([...(previous?.models ?? []), ...options.models])];
@@ -172,7 +183,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   let resumed = 0;
   for (const m of options.models) for (const v of variants) for (const it of items) if (finished.has(sampleKey(m, v.name, it.id))) resumed++;
 
-  const info: RunInfo & { templates: Record<string, string> } = {
+  const info: RunInfo = {
     version: 1,
     suite: { name: suite.name, path: suite.path, items: items.length, itemsFiles: suite.itemsFiles },
     models,
@@ -278,13 +289,8 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
 
 async function writeItemsSnapshot(file: string, items: EvalItem[]): Promise<void> {
   const existing = new Map<string, string>();
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      try {
-        const rec = JSON.parse(line) as { id: string };
-        existing.set(rec.id, line);
-      } catch { /* skip */ }
-    }
+  for (const { value, line } of readJsonLines(file).records) {
+    if (value !== null) existing.set((value as { id: string }).id, line);
   }
   for (const it of items) {
     existing.set(it.id, JSON.stringify({ id: it.id, title: it.title, document: it.document, references: it.references, source: it.source }));
@@ -335,14 +341,15 @@ export async function runSample(
     { contextSize, maxTokens: suite.generation.maxTokens, config: suite.longInput, signal },
     summarize,
   );
-  const frames: TokenFrame[] = [];
+  // Routing of the generated tokens, counted as the frames arrive (frames without routing are ignored).
+  const routing = new RoutingAggregator({ experts: engine.model?.experts ?? 0 });
   const capture = options.captureRouting ?? true;
   const result = await engine.generate(
     { input: prepared.input, sampling, captureRouting: capture },
     {
       signal,
       onFrame: (frame) => {
-        if (frame.phase === 'generated' && frame.experts.length > 0) frames.push(frame);
+        if (frame.phase === 'generated') routing.add(frame);
       },
     },
   );
@@ -351,7 +358,6 @@ export async function runSample(
     document: item.document,
     summaryTokens: result.generatedTokens,
   });
-  const routing = collectRouting(frames);
   return {
     key: sampleKey(modelPath, variant.name, item.id),
     itemId: item.id,
@@ -372,7 +378,7 @@ export async function runSample(
       stopReason: result.stopReason,
       wallMs: Date.now() - t0,
     },
-    ...(routing ? { routing: routingSummaryStats(routing, engine.model?.experts) } : {}),
+    ...(routing.tokens > 0 ? { routing: routingSummaryStats(routing.summary()) } : {}),
     strategy: prepared.info,
     ...(prepared.partials?.length ? { intermediate: prepared.partials } : {}),
     startedAt: new Date(t0).toISOString(),
@@ -429,19 +435,16 @@ export async function listRuns(dir: string): Promise<RunListEntry[]> {
       /* not a readable run */
     }
   }
-  return runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
+  return runs.sort(newestFirst);
+}
+
+/** Sort order of run lists: the latest start first. */
+export function newestFirst(a: Pick<RunListEntry, 'startedAt'>, b: Pick<RunListEntry, 'startedAt'>): number {
+  return a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0;
 }
 
 /** The snapshot of an item as the run saw it (for the side-by-side view). */
 export function loadRunItem(dir: string, itemId: string): (Omit<EvalItem, 'source'> & { source?: EvalItem['source'] }) | undefined {
   const file = path.join(path.resolve(dir), ITEMS_FILE);
-  if (!existsSync(file)) return undefined;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const rec = JSON.parse(line) as EvalItem;
-      if (rec.id === itemId) return rec;
-    } catch { /* skip */ }
-  }
-  return undefined;
+  return readJsonLines(file).records.find((r) => (r.value as EvalItem | null)?.id === itemId)?.value as EvalItem | undefined;
 }

@@ -84,25 +84,35 @@ function itemError(file: string, line: number, errors: ErrorObject[]): EvalConfi
   return new EvalConfigError(file, line, describeAjvError(pickError(errors.filter((e) => e.keyword !== 'anyOf')), 'item'));
 }
 
+/**
+ * The objects of strict JSON Lines text with their 1-based line numbers (blank lines skipped, CRLF accepted).
+ * Throws EvalConfigError naming `file` and the line for invalid JSON or a line that is not an object.
+ */
+export function* jsonObjectLines(text: string, file: string): Generator<{ value: Record<string, unknown>; line: number }> {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].replace(/\r$/, '');
+    if (raw.trim() === '') continue;
+    const line = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new EvalConfigError(file, line, `invalid JSON (${(error as Error).message})`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new EvalConfigError(file, line, 'each line must be a JSON object');
+    }
+    yield { value: value as Record<string, unknown>, line };
+  }
+}
+
 /** Parses JSON Lines items. `file` is used in errors and to resolve documentPath. */
 export function parseItems(text: string, file: string): EvalItem[] {
   const shown = displayPath(file);
   const items: EvalItem[] = [];
   const ids = new Map<string, number>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i].replace(/\r$/, '');
-    if (raw.trim() === '') continue;
-    const lineNo = i + 1;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new EvalConfigError(shown, lineNo, `invalid JSON (${(error as Error).message})`);
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new EvalConfigError(shown, lineNo, 'each line must be a JSON object');
-    }
+  for (const { value, line: lineNo } of jsonObjectLines(text, shown)) {
     if (!validateItem(value)) throw itemError(shown, lineNo, validateItem.errors ?? []);
     const rec = value as Record<string, unknown>;
     let document = (rec.document ?? rec.report ?? rec.context) as string | undefined;

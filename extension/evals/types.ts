@@ -163,6 +163,8 @@ export interface RunInfo {
   status: RunStatus;
   error?: string;
   samples: { total: number; done: number; errors: number; resumed: number };
+  /** Each variant's template + system prompt as run, to refuse resuming after a variant changed. */
+  templates?: Record<string, string>;
 }
 
 export interface Distribution {

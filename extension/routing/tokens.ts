@@ -131,15 +131,25 @@ export class RoutingIndex {
    */
   agreement(pos: number): number | null {
     if (pos <= 0 || pos >= this.count) return null;
-    const layers = this.layersAt(pos);
-    if (!layers || this.layersAt(pos - 1) !== layers) return null;
-    let same = 0;
-    for (let l = 0; l < layers; l++) if (this.top1(pos, l) === this.top1(pos - 1, l)) same++;
-    return same / layers;
-  }
-
-  private layersAt(pos: number): number {
+    // This token and the previous one: the row before in the same block, or the last row of the block before.
     const b = this.locate(pos);
-    return b >= 0 && this.blocks[b].experts.length > 0 ? this.blocks[b].layers : 0;
+    const t = pos - this.starts[b];
+    const block = this.blocks[b];
+    const prevBlock = t > 0 ? block : this.blocks[b - 1];
+    const prevT = t > 0 ? t - 1 : prevBlock.ids.length - 1;
+    const layers = block.experts.length > 0 ? block.layers : 0;
+    if (!layers || (prevBlock.experts.length > 0 ? prevBlock.layers : 0) !== layers) return null;
+    const base = t * layers * block.k;
+    const prevBase = prevT * layers * prevBlock.k;
+    let same = 0;
+    for (let l = 0; l < layers; l++) {
+      const o = base + l * block.k;
+      const p = prevBase + l * prevBlock.k;
+      // -1 where a block holds no routing for the token (as top1 answers).
+      const e = o < block.experts.length ? block.experts[o] : -1;
+      const pe = p < prevBlock.experts.length ? prevBlock.experts[p] : -1;
+      if (e === pe) same++;
+    }
+    return same / layers;
   }
 }

@@ -1,5 +1,8 @@
 // Failure detectors for model summaries: refusal, blank / near-blank output, repetition. Each returns its evidence
 // (the matched span, the repeated span, the offending text) so the views can show why a sample was flagged.
+// The word-based detectors take the text's words (`words(text)`) when the caller has them already.
+
+import { ngramCounts } from './rouge';
 
 export type FailureKind = 'refusal' | 'blank' | 'repetition';
 
@@ -90,9 +93,9 @@ export interface BlankResult {
   words: number;
 }
 
-export function detectBlank(text: string, options: BlankOptions = {}): BlankResult {
+export function detectBlank(text: string, options: BlankOptions = {}, textWords = words(text)): BlankResult {
   const minWords = options.minWords ?? 5;
-  const n = wordCount(text);
+  const n = textWords.length;
   if (text.length === 0) return { blank: true, kind: 'empty', words: 0 };
   if (text.trim().length === 0) return { blank: true, kind: 'whitespace', words: 0 };
   if (n === 0) return { blank: true, kind: 'punctuation', words: 0 };
@@ -139,12 +142,10 @@ export interface RepetitionStats {
   reasons: string[];
 }
 
+/** Distinct n-grams / n-grams (1 when there is none). Words hold no spaces, so ngramCounts' keys are distinct. */
 function distinctRatio(tokens: string[], n: number): number {
   const total = tokens.length - n + 1;
-  if (total <= 0) return 1;
-  const seen = new Set<string>();
-  for (let i = 0; i < total; i++) seen.add(tokens.slice(i, i + n).join('\u0001'));
-  return seen.size / total;
+  return total <= 0 ? 1 : ngramCounts(tokens, n).size / total;
 }
 
 /** Longest repeated non-overlapping span of `ids` (suffix DP over pairs, O(n²) time, O(n) memory). */
@@ -169,12 +170,12 @@ export function longestRepeatedSpan(ids: ArrayLike<number>): { length: number; f
   return best;
 }
 
-export function repetitionStats(text: string, options: RepetitionOptions = {}): RepetitionStats {
+export function repetitionStats(text: string, options: RepetitionOptions = {}, textWords = words(text)): RepetitionStats {
   const n = options.n ?? 4;
   const maxRate = options.maxRepeatedNgramRate ?? 0.3;
   const maxSpan = options.maxRepeatedSpanWords ?? 15;
   const minD2 = options.minDistinct2 ?? 0.4;
-  const original = words(text).slice(0, options.maxWords ?? 4000);
+  const original = textWords.slice(0, options.maxWords ?? 4000);
   const lower = original.map((w) => w.toLowerCase());
   const total = lower.length - n + 1;
   const repeatedNgramRate = total > 0 ? 1 - distinctRatio(lower, n) : 0;
@@ -241,10 +242,10 @@ function clip(text: string, max = 300): string {
 }
 
 /** Runs every detector and lists the failures with their evidence. */
-export function detectFailures(text: string, options: DetectorOptions = {}): Detections {
+export function detectFailures(text: string, options: DetectorOptions = {}, textWords = words(text)): Detections {
   const refusal = detectRefusal(text, options.refusal);
-  const blank = detectBlank(text, options.blank);
-  const repetition = repetitionStats(text, options.repetition);
+  const blank = detectBlank(text, options.blank, textWords);
+  const repetition = repetitionStats(text, options.repetition, textWords);
   const failures: Failure[] = [];
   if (refusal.refused) failures.push({ kind: 'refusal', message: `refusal (${refusal.pattern})`, evidence: clip(refusal.span ?? '') });
   if (blank.blank) {

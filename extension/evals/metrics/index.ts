@@ -2,7 +2,7 @@
 // failure detectors with their evidence. Shared by the runner and `score`.
 
 import { rougeMulti } from './rouge';
-import { detectFailures, wordCount, type Failure } from './detectors';
+import { detectFailures, wordCount, words, type Failure } from './detectors';
 import type { MetricSettings, SampleMetrics } from '../types';
 
 export * from './rouge';
@@ -20,6 +20,7 @@ export function scoreSummary(
   settings: MetricSettings,
   extra: { document?: string; documentWords?: number; summaryTokens?: number } = {},
 ): ScoredText {
+  const outputWords = words(output);
   const detections = detectFailures(output, {
     blank: { minWords: settings.minWords },
     repetition: {
@@ -29,8 +30,8 @@ export function scoreSummary(
       minRepeatedSpanShare: settings.minRepeatedSpanShare,
       minDistinct2: settings.minDistinct2,
     },
-  });
-  const summaryWords = wordCount(output);
+  }, outputWords);
+  const summaryWords = outputWords.length;
   const documentWords = extra.documentWords ?? (extra.document !== undefined ? wordCount(extra.document) : 0);
   const rouge = rougeMulti(references, output, { stem: settings.stem });
   return {

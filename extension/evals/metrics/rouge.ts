@@ -42,7 +42,8 @@ export function fmeasure(precision: number, recall: number): number {
   return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
 }
 
-function ngramCounts(tokens: string[], n: number): Map<string, number> {
+/** Count of each n-gram (its tokens joined by a space). */
+export function ngramCounts(tokens: string[], n: number): Map<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i + n <= tokens.length; i++) {
     const key = tokens.slice(i, i + n).join(' ');
