@@ -66,24 +66,17 @@ async function overheadTokens(engine: TokenEngine, shape: PromptShape): Promise<
   return engine.countTokens(buildInput(shape, ''));
 }
 
-/** What a caller already knows of the document: its tokens, and the tokens of the whole prompt built around it. */
-export interface KnownTokens {
-  ids?: number[];
-  promptTokens?: number;
-}
-
 /**
  * Keeps the first and last halves of `allowed` document tokens. Re-checks the rendered prompt (detokenised text can
- * tokenize differently) and shrinks until it fits. `known` saves tokenizing or counting again what the caller has.
+ * tokenize differently) and shrinks until it fits.
  */
 export async function truncateMiddle(
   engine: TokenEngine,
   shape: PromptShape,
   document: string,
   budget: number,
-  known: KnownTokens = {},
 ): Promise<{ input: GenerateInput; document: string; documentTokens: number; tokensDropped: number; promptTokens: number }> {
-  const ids = known.ids ?? (await engine.tokenize(document));
+  const ids = await engine.tokenize(document);
   const overhead = await overheadTokens(engine, shape);
   let allowed = budget - overhead;
   if (allowed <= 0) {
@@ -91,7 +84,7 @@ export async function truncateMiddle(
   }
   if (ids.length <= allowed) {
     const input = buildInput(shape, document);
-    const promptTokens = known.promptTokens ?? (await engine.countTokens(input));
+    const promptTokens = await engine.countTokens(input);
     if (promptTokens <= budget) return { input, document, documentTokens: ids.length, tokensDropped: 0, promptTokens };
     allowed = Math.max(1, ids.length - (promptTokens - budget));
   }
@@ -111,7 +104,7 @@ export async function truncateMiddle(
   throw new LongInputError('could not fit the document into the context by truncating the middle');
 }
 
-/** Splits text into chunks of at most `size` tokens, consecutive chunks sharing `overlap` tokens. */
+/** Splits text (or its tokens) into chunks of at most `size` tokens, consecutive chunks sharing `overlap` tokens. */
 export async function chunkByTokens(engine: TokenEngine, text: string | number[], size: number, overlap = 0): Promise<string[]> {
   const ids = typeof text === 'string' ? await engine.tokenize(text) : text;
   const step = Math.max(1, size - Math.min(overlap, size - 1));
@@ -144,12 +137,13 @@ export async function prepareInput(
   const whole = buildInput(shape, document);
   const wholeTokens = await engine.countTokens(whole);
   if (wholeTokens <= budget) {
-    const documentTokens = (await engine.tokenize(document)).length;
+    const documentIds = await engine.tokenize(document);
+  const documentTokens = documentIds.length;
     return { input: whole, info: { strategy: 'none', documentTokens, promptTokens: wholeTokens, budgetTokens: budget } };
   }
 
   if (config.strategy === 'truncate-middle') {
-    const t = await truncateMiddle(engine, shape, document, budget, { promptTokens: wholeTokens });
+    const t = await truncateMiddle(engine, shape, document, budget);
     return {
       input: t.input,
       info: {
@@ -177,18 +171,14 @@ export async function prepareInput(
 
   const partials: string[][] = [];
   let text = document;
-  // The prompt of `text` and its tokens when already known: the whole document's (counted above), or the prompt
-  // the last-resort truncation just fitted with the same shape.
-  let known: { input: GenerateInput; promptTokens: number } | undefined = { input: whole, promptTokens: wholeTokens };
   let calls = 0;
   let merged = 0;
   let level = 0;
   let tokensDropped: number | undefined;
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-    const input = known?.input ?? buildInput(level === 0 ? shape : reduceShape, text);
-    const promptTokens = known?.promptTokens ?? (await engine.countTokens(input));
-    known = undefined;
+    const input = buildInput(level === 0 ? shape : reduceShape, text);
+    const promptTokens = await engine.countTokens(input);
     if (promptTokens <= budget) {
       return {
         input,
@@ -208,13 +198,9 @@ export async function prepareInput(
     }
     if (level >= config.maxDepth) {
       // Still too long after maxDepth levels: cut the middle of the joined summaries.
-      const t = await truncateMiddle(engine, reduceShape, text, budget, {
-        ...(text === document ? { ids: documentIds } : {}),
-        ...(level > 0 ? { promptTokens } : {}),
-      });
+      const t = await truncateMiddle(engine, reduceShape, text, budget);
       tokensDropped = t.tokensDropped;
       text = t.document;
-      if (level > 0) known = { input: t.input, promptTokens: t.promptTokens };
       continue;
     }
     const chunks = await chunkByTokens(engine, text === document ? documentIds : text, chunkTokens, config.chunkOverlap);
