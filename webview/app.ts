@@ -64,6 +64,10 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   let lensTokenDirty = false;
   let recolor = false;
   let lastLensRender = 0;
+  /** Wakes the lens when its 4×/s limit has passed (aggregates went stale while streaming). */
+  let lensTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The turn element that carries `lens-selected` (the message the lens shows). */
+  let highlighted: HTMLElement | undefined;
   /** Keep the transcript scrolled to the bottom (the user was there). */
   let stickBottom = true;
   /** scrollTop right after our last automatic scroll to the bottom (a smaller one means the user scrolled up). */
@@ -107,6 +111,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     for (const id of dirtyTurns) transcript.view(id)?.markDirty();
     dirtyTurns.clear();
     transcript.flush();
+    markSelectedTurn();
     stats.tokensRendered += pendingTokens;
     pendingTokens = 0;
     if (wasAtBottom) {
@@ -130,8 +135,23 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         lens.render();
         lastLensRender = now;
         lensDataDirty = false;
-      } else schedule();
+      } else if (!lensTimer) {
+        lensTimer = setTimeout(() => {
+          lensTimer = undefined;
+          schedule();
+        }, 250 - (now - lastLensRender));
+      }
     }
+  }
+
+  /** Move the highlight to the message the lens shows (it changes with selection, removal, new routing). */
+  function markSelectedTurn(): void {
+    const id = selectedTurnModel()?.id;
+    const el = id ? transcript.view(id)?.el : undefined;
+    if (el === highlighted) return;
+    highlighted?.classList.remove('lens-selected');
+    el?.classList.add('lens-selected');
+    highlighted = el;
   }
 
   // ---- UI pieces ----
@@ -172,7 +192,6 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       selectTurn: (turnId) => {
         ui.lensTurn = turnId;
         saveUi();
-        markAllTurns();
         lensDirty = true;
         schedule();
       },
@@ -186,14 +205,13 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (!ui.lensOpen) ui.lensOpen = true;
         }
         saveUi();
-        markAllTurns();
+        dirtyTurns.add(turnId);
         lensDirty = true;
         flush();
       },
       isTokenView: (turnId) => tokenTurns.has(turnId),
       colorMode: () => ui.mode,
       selection: () => ui.selected,
-      selectedTurn: () => selectedTurnModel()?.id,
     },
     () => {
       // Our own scroll to the bottom while streaming: nothing to re-window (the periodic pass covers it).
@@ -268,10 +286,6 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     }
   }
 
-  function markAllTurns(): void {
-    for (const t of store.turns) dirtyTurns.add(t.id);
-  }
-
   function applyNumbers(): void {
     app.classList.toggle('show-numbers', ui.numbers);
   }
@@ -287,7 +301,6 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     saveUi();
     if (prev && prev.turnId !== turnId) transcript.view(prev.turnId)?.selectToken(undefined, false);
     transcript.view(turnId)?.selectToken(pos, focus);
-    for (const v of transcript.all) v.el.classList.toggle('lens-selected', v.turn.id === turnId);
     // The grid renders on the next frame: key repeat never queues more than one grid per frame. Opening
     // the lens or switching its tab needs a full render; otherwise only the token tab changes.
     if (!wasOpen || tabBefore !== ui.tab || prev?.turnId !== turnId) lensDirty = true;
@@ -336,6 +349,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
           ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
           transcript.reset();
+          highlighted = undefined;
           followBottom();
           lensDirty = true;
           flush();
@@ -414,11 +428,6 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           setLensOpen(true);
           break;
         }
-        case 'lens.showExplanation':
-          ui.explainOpen = true;
-          setView('chat');
-          setLensOpen(true);
-          break;
         case 'evals.response':
           deliverEvals(msg.body);
           break;
@@ -448,6 +457,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       unlisten();
       window.removeEventListener('resize', onResize);
       if (rafId) cancelAnimationFrame(rafId);
+      if (lensTimer) clearTimeout(lensTimer);
       app.remove();
     },
   };

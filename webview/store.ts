@@ -10,9 +10,8 @@ export class TurnModel {
   info: TurnInfo;
   readonly routing = new RoutingIndex();
   agg: RoutingAggregator;
-  /** Bumped when text / routing change (views compare to what they rendered). */
+  /** Bumped when the text changes (views compare to what they rendered). */
   textVersion = 0;
-  routingVersion = 0;
 
   constructor(turn: ChatTurn, experts: number) {
     const { routing, ...info } = turn;
@@ -33,7 +32,6 @@ export class TurnModel {
     } catch (error) {
       console.warn('MoE Lens: routing block skipped in aggregates', error);
     }
-    this.routingVersion++;
     return block;
   }
 

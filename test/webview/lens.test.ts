@@ -2,7 +2,7 @@
 // The expert lens against a fake host: colouring, the token grid, aggregates, compare, exports, states.
 import { afterEach, describe, expect, it } from 'vitest';
 import { block } from '../routing/fixtures';
-import { click, mount, modelSummary, snapshot, tid, tids, turn, qa, unmount, type FakeHost } from './harness';
+import { click, mount, modelSummary, snapshot, tid, tids, turn, q, qa, unmount, type FakeHost } from './harness';
 
 let host: FakeHost | undefined;
 afterEach(unmount);
@@ -107,6 +107,37 @@ describe('one token', () => {
     key(tokensOf('a1')[3], 'ArrowLeft');
     const weights = tids('grid-cell').filter((c) => c.dataset.weight).map((c) => `${c.dataset.layer}:${c.dataset.expert}=${c.dataset.weight}`);
     expect(weights).toEqual(['0:1=0.75', '0:3=0.25', '1:2=0.5', '1:3=0.5']);
+  });
+});
+
+describe('selected message highlight', () => {
+  it('marks exactly the message the lens shows, whatever changed it', async () => {
+    const h = await conversation();
+    const highlighted = () => qa('.turn.lens-selected').map((t) => t.dataset.turnId);
+    // Nothing chosen yet: the lens shows the last message with routing.
+    expect(highlighted()).toEqual(['a1']);
+    h.send({ type: 'lens.show', turnId: 'u1' });
+    expect(highlighted()).toEqual(['u1']);
+    click(q('[data-turn-id="a1"] .turn-header'));
+    expect(highlighted()).toEqual(['a1']);
+    click(tids('turn-lens-toggle')[0]);
+    expect(highlighted()).toEqual(['u1']);
+    // The highlighted message goes: back to the last one with routing.
+    h.send({ type: 'chat.turnRemoved', turnId: 'u1' });
+    expect(highlighted()).toEqual(['a1']);
+    // A newer message with routing takes over while nothing is chosen, also when its routing streams in.
+    h.send({ type: 'chat.turnAdded', turn: turn('b1', 'assistant', 'more', [block(0, 4)]) });
+    expect(highlighted()).toEqual(['b1']);
+    h.send({ type: 'chat.turnAdded', turn: turn('b2', 'assistant', '', [], { status: 'streaming' }) });
+    expect(highlighted()).toEqual(['b1']);
+    h.send({ type: 'chat.frames', turnId: 'b2', textDelta: 'Hel', routing: [block(0, 1)] });
+    expect(highlighted()).toEqual(['b2']);
+    // Selecting a token moves it; a new snapshot starts over.
+    click(tids('turn-lens-toggle')[0]);
+    click(tokensOf('a1')[1]);
+    expect(highlighted()).toEqual(['a1']);
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('c1', 'assistant', 'x', [block(0, 4)]), turn('c2', 'user', 'y')]) });
+    expect(highlighted()).toEqual(['c1']);
   });
 });
 

@@ -22,10 +22,9 @@ export interface TranscriptHooks {
   isTokenView(turnId: string): boolean;
   colorMode(): ColorMode;
   selection(): { turnId: string; pos: number } | undefined;
-  selectedTurn(): string | undefined;
 }
 
-const ROLE_LABEL: Record<string, string> = { user: 'You', assistant: 'Model', system: 'System' };
+export const ROLE_LABEL: Record<string, string> = { user: 'You', assistant: 'Model', system: 'System' };
 
 function codeButton(label: string, testid: string, onClick: () => void): HTMLElement {
   return button(label, { testid, appearance: 'secondary', title: label === 'Copy' ? 'Copy code' : 'Insert code at the cursor', onClick });
@@ -295,12 +294,6 @@ class TokenView {
       this.selectedSpan = span;
     }
   }
-
-  get renderedSpans(): number {
-    let n = 0;
-    for (const c of this.chunks) if (c.rendered) n += c.el.children.length;
-    return n;
-  }
 }
 
 /** One turn of the transcript. */
@@ -382,7 +375,6 @@ export class TurnView {
     const mode = tokens ? 'tokens' : 'md';
     const pressed = String(this.hooks.isTokenView(this.turn.id));
     if (this.toggle.getAttribute('aria-pressed') !== pressed) this.toggle.setAttribute('aria-pressed', pressed);
-    this.el.classList.toggle('lens-selected', this.hooks.selectedTurn() === this.turn.id);
     let structural = false;
     if (mode !== this.mode) {
       structural = true;
@@ -517,10 +509,6 @@ export class TurnView {
     this.tokenView.markSelected(pos);
     if (pos !== undefined) this.tokenView.setActive(pos, focus);
   }
-
-  get renderedSpans(): number {
-    return this.tokenView?.renderedSpans ?? 0;
-  }
 }
 
 /** The scrolling list of turns. */
@@ -643,11 +631,5 @@ export class Transcript {
 
   recolor(): void {
     for (const v of this.order) v.recolor();
-  }
-
-  get renderedSpans(): number {
-    let n = 0;
-    for (const v of this.order) n += v.renderedSpans;
-    return n;
   }
 }

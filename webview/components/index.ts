@@ -9,18 +9,15 @@ import './csp-nonce';
 import {
   provideVSCodeDesignSystem,
   vsCodeButton,
-  vsCodeCheckbox,
   vsCodeDropdown,
   vsCodeOption,
   vsCodePanels,
   vsCodePanelTab,
   vsCodePanelView,
-  vsCodeProgressRing,
   vsCodeTextArea,
 } from '@vscode/webview-ui-toolkit';
 
 let registered = false;
-export let toolkitAvailable = false;
 
 /**
  * Whether the DOM supports what the toolkit's design tokens need (constructable stylesheets whose rules
@@ -51,16 +48,13 @@ export function registerComponents(): void {
   try {
     provideVSCodeDesignSystem().register(
       vsCodeButton(),
-      vsCodeCheckbox(),
       vsCodeDropdown(),
       vsCodeOption(),
       vsCodePanels(),
       vsCodePanelTab(),
       vsCodePanelView(),
-      vsCodeProgressRing(),
       vsCodeTextArea(),
     );
-    toolkitAvailable = true;
   } catch (error) {
     console.warn('MoE Lens: webview-ui-toolkit unavailable, using plain elements', error);
   }
@@ -277,18 +271,4 @@ export function tabs(options: { testid?: string; label: string; tabs: { id: stri
       }
     },
   };
-}
-
-export function checkbox(label: string, options: { testid?: string; checked: boolean; onChange: (checked: boolean) => void }): HTMLElement & { checked?: boolean } {
-  const el = document.createElement('vscode-checkbox') as HTMLElement & { checked?: boolean };
-  setAttrs(el, { 'data-testid': options.testid, checked: options.checked });
-  el.textContent = label;
-  el.addEventListener('change', () => options.onChange(Boolean(el.checked)));
-  return el;
-}
-
-export function progressRing(): HTMLElement {
-  const el = document.createElement('vscode-progress-ring');
-  el.setAttribute('aria-label', 'Working');
-  return el;
 }

@@ -4,34 +4,15 @@
 
 import type { EvalsRequest, EvalsResponse, EvalItemView } from '../../extension/evals/protocol';
 import type { EvalProgress, LoadedRun, RunComparison, RunListEntry, SampleRecord, GroupSummary } from '../../extension/evals/types';
+import { h } from '../components';
 import { bars, histogram } from './charts';
 
 export interface EvalsHost {
   post(msg: unknown): void;
 }
 
-type Child = Node | string | null | undefined | false;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: { class?: string; attrs?: Record<string, string>; text?: string; on?: Partial<Record<keyof HTMLElementEventMap, (e: Event) => void>> } = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props.class) node.className = props.class;
-  if (props.attrs) for (const [k, v] of Object.entries(props.attrs)) node.setAttribute(k, v);
-  if (props.text !== undefined) node.textContent = props.text;
-  if (props.on) for (const [k, fn] of Object.entries(props.on)) node.addEventListener(k, fn as EventListener);
-  for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  }
-  return node;
-}
-
 const pct = (x: number | undefined) => (x === undefined ? '–' : (x * 100).toFixed(1));
 const fixed = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
-const shortModel = (s: { modelName: string }) => s.modelName;
 
 function formatEta(ms: number | undefined): string {
   if (ms === undefined) return '';
@@ -75,10 +56,10 @@ const SAMPLE_COLUMNS: Column[] = [
     numeric: false,
     value: (s) => (s.error ? 'error' : s.failures.map((f) => f.kind).join(' ')),
     render: (s) => {
-      if (s.error) return el('span', { class: 'evals-flag evals-flag-error', text: 'error', attrs: { title: s.error } });
-      const wrap = el('span');
+      if (s.error) return h('span', { class: 'evals-flag evals-flag-error', title: s.error }, 'error');
+      const wrap = h('span');
       for (const f of s.failures) {
-        wrap.append(el('span', { class: `evals-flag evals-flag-${f.kind}`, text: f.kind, attrs: { title: `${f.message}: ${f.evidence}` } }));
+        wrap.append(h('span', { class: `evals-flag evals-flag-${f.kind}`, title: `${f.message}: ${f.evidence}` }, f.kind));
       }
       return wrap;
     },
@@ -102,7 +83,7 @@ export class EvalsView {
     private readonly root: HTMLElement,
     private readonly host: EvalsHost,
   ) {
-    this.container = el('div', { class: 'evals-root' });
+    this.container = h('div', { class: 'evals-root' });
     root.append(this.container);
     this.request({ type: 'evals.listRuns' });
     this.render();
@@ -155,27 +136,30 @@ export class EvalsView {
   // -------------------------------------------------------------------------------------------------------------
 
   private render(): void {
-    const nav = el(
+    const tab = (label: string, mode: 'runs' | 'run' | 'compare') => {
+      const b = h('button', { 'aria-pressed': String(this.mode === mode) }, label);
+      b.addEventListener('click', () => this.show(mode));
+      return b;
+    };
+    const nav = h(
       'nav',
-      { class: 'evals-nav', attrs: { 'aria-label': 'Evaluations' } },
-      el('button', { text: 'Runs', attrs: { 'aria-pressed': String(this.mode === 'runs') }, on: { click: () => this.show('runs') } }),
-      this.run && el('button', { text: `Run: ${this.run.id}`, attrs: { 'aria-pressed': String(this.mode === 'run') }, on: { click: () => this.show('run') } }),
-      this.comparison && el('button', { text: 'Comparison', attrs: { 'aria-pressed': String(this.mode === 'compare') }, on: { click: () => this.show('compare') } }),
+      { class: 'evals-nav', 'aria-label': 'Evaluations' },
+      tab('Runs', 'runs'),
+      this.run && tab(`Run: ${this.run.id}`, 'run'),
+      this.comparison && tab('Comparison', 'compare'),
     );
     const body =
       this.mode === 'run' && this.run ? this.renderRun(this.run) : this.mode === 'compare' && this.comparison ? this.renderComparison(this.comparison) : this.renderRuns();
     const parts: Node[] = [nav];
     if (this.error) {
-      parts.push(
-        el(
-          'div',
-          { class: 'evals-error', attrs: { role: 'alert' } },
-          el('span', { text: this.error }),
-          el('button', { text: 'Dismiss', on: { click: () => { this.error = undefined; this.render(); } } }),
-        ),
-      );
+      const dismiss = h('button', {}, 'Dismiss');
+      dismiss.addEventListener('click', () => {
+        this.error = undefined;
+        this.render();
+      });
+      parts.push(h('div', { class: 'evals-error', role: 'alert' }, h('span', {}, this.error), dismiss));
     }
-    parts.push(el('div', { class: 'evals-progress', attrs: { 'aria-live': 'polite' } }), body);
+    parts.push(h('div', { class: 'evals-progress', 'aria-live': 'polite' }), body);
     this.container.replaceChildren(...parts);
     this.renderProgress();
   }
@@ -193,56 +177,59 @@ export class EvalsView {
     for (const [dir, p] of this.progress) {
       if (p.kind === 'done') continue;
       const name = dir.split(/[\\/]/).pop() ?? dir;
-      const meter = el('progress', { attrs: { max: String(Math.max(1, p.total)), value: String(p.done), 'aria-label': `Progress of ${name}` } });
+      const meter = h('progress', { max: String(Math.max(1, p.total)), value: String(p.done), 'aria-label': `Progress of ${name}` });
       const text = `${name}: ${p.done} of ${p.total}${p.itemId ? ` · ${p.itemId}` : ''}${p.etaMs !== undefined ? ` · ETA ${formatEta(p.etaMs)}` : ''}`;
-      lines.push(el('div', { class: 'evals-progress-line' }, meter, el('span', { text })));
+      lines.push(h('div', { class: 'evals-progress-line' }, meter, h('span', {}, text)));
     }
-    if (lines.length) lines.push(el('button', { text: 'Cancel run', on: { click: () => this.request({ type: 'evals.cancel' }) } }));
+    if (lines.length) {
+      const cancel = h('button', {}, 'Cancel run');
+      cancel.addEventListener('click', () => this.request({ type: 'evals.cancel' }));
+      lines.push(cancel);
+    }
     box.replaceChildren(...lines);
   }
 
   // Runs list ----------------------------------------------------------------------------------------------------
 
   private renderRuns(): HTMLElement {
-    const section = el('section', { class: 'evals-runs' });
-    const compare = el('button', {
-      text: `Compare selected (${this.selected.size})`,
-      on: { click: () => this.request({ type: 'evals.compare', dirs: [...this.selected] }) },
-    });
+    const section = h('section', { class: 'evals-runs' });
+    const compare = h('button', {}, `Compare selected (${this.selected.size})`);
+    compare.addEventListener('click', () => this.request({ type: 'evals.compare', dirs: [...this.selected] }));
     compare.disabled = this.selected.size < 2;
-    section.append(
-      el('div', { class: 'evals-toolbar' }, el('h2', { text: 'Evaluation runs' }), el('button', { text: 'Refresh', on: { click: () => this.request({ type: 'evals.listRuns' }) } }), compare),
-    );
+    const refresh = h('button', {}, 'Refresh');
+    refresh.addEventListener('click', () => this.request({ type: 'evals.listRuns' }));
+    section.append(h('div', { class: 'evals-toolbar' }, h('h2', {}, 'Evaluation runs'), refresh, compare));
     if (this.runs.length === 0) {
-      section.append(el('p', { class: 'evals-empty', text: 'No runs yet. Run `moe-lens eval SUITE --model MODEL` or the “Run evaluation” command.' }));
+      section.append(h('p', { class: 'evals-empty' }, 'No runs yet. Run `moe-lens eval SUITE --model MODEL` or the “Run evaluation” command.'));
       return section;
     }
-    const table = el('table', { class: 'evals-table' });
+    const table = h('table', { class: 'evals-table' });
     table.append(
-      el('thead', {}, el('tr', {}, ...['', 'Run', 'Suite', 'Models', 'Variants', 'Status', 'Started', 'Samples'].map((h) => el('th', { text: h, attrs: { scope: 'col' } })))),
+      h('thead', {}, h('tr', {}, ...['', 'Run', 'Suite', 'Models', 'Variants', 'Status', 'Started', 'Samples'].map((label) => h('th', { scope: 'col' }, label)))),
     );
-    const tbody = el('tbody');
+    const tbody = h('tbody');
     for (const r of this.runs) {
-      const box = el('input', { attrs: { type: 'checkbox', 'aria-label': `Select ${r.id} for comparison` } });
+      const box = h('input', { type: 'checkbox', 'aria-label': `Select ${r.id} for comparison` });
       box.checked = this.selected.has(r.dir);
       box.addEventListener('change', () => {
         if (box.checked) this.selected.add(r.dir);
         else this.selected.delete(r.dir);
         this.render();
       });
-      const open = el('button', { class: 'evals-link', text: r.id, on: { click: () => this.request({ type: 'evals.openRun', dir: r.dir }) } });
+      const open = h('button', { class: 'evals-link' }, r.id);
+      open.addEventListener('click', () => this.request({ type: 'evals.openRun', dir: r.dir }));
       tbody.append(
-        el(
+        h(
           'tr',
           {},
-          el('td', {}, box),
-          el('td', {}, open),
-          el('td', { text: r.suite }),
-          el('td', { text: r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ') }),
-          el('td', { text: r.variants.join(', ') }),
-          el('td', {}, el('span', { class: `evals-status evals-status-${r.status}`, text: r.status })),
-          el('td', { text: r.startedAt.replace('T', ' ').slice(0, 19) }),
-          el('td', { class: 'num', text: String(r.samples) }),
+          h('td', {}, box),
+          h('td', {}, open),
+          h('td', {}, r.suite),
+          h('td', {}, r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ')),
+          h('td', {}, r.variants.join(', ')),
+          h('td', {}, h('span', { class: `evals-status evals-status-${r.status}` }, r.status)),
+          h('td', {}, r.startedAt.replace('T', ' ').slice(0, 19)),
+          h('td', { class: 'num' }, String(r.samples)),
         ),
       );
     }
@@ -254,11 +241,11 @@ export class EvalsView {
   // One run --------------------------------------------------------------------------------------------------------
 
   private renderRun(run: LoadedRun): HTMLElement {
-    const section = el('section', { class: 'evals-run' });
+    const section = h('section', { class: 'evals-run' });
     const info = run.info;
     section.append(
-      el('h2', { text: `${info.suite.name} — ${run.id}` }),
-      el(
+      h('h2', {}, `${info.suite.name} — ${run.id}`),
+      h(
         'p',
         { class: 'evals-meta' },
         `${info.status} · ${info.samples.done}/${info.samples.total} samples · ${info.mode} mode · maxTokens ${info.generation.maxTokens}, temperature ${info.generation.temperature}, seed ${info.generation.seed} · long inputs: ${info.longInput.strategy}`,
@@ -268,7 +255,7 @@ export class EvalsView {
     const label = (g: GroupSummary) => `${g.modelName} / ${g.variant}`;
     const rougeL = run.samples.map((s) => s.metrics?.rouge?.rougeL.fmeasure).filter((v): v is number => v !== undefined);
     section.append(
-      el(
+      h(
         'div',
         { class: 'evals-charts' },
         histogram(rougeL, { title: 'ROUGE-L F distribution', format: (x) => x.toFixed(1) }),
@@ -278,36 +265,36 @@ export class EvalsView {
       ),
     );
     section.append(this.renderGroups(groups));
-    section.append(el('h3', { text: 'Samples' }), this.renderSamplesTable(run));
+    section.append(h('h3', {}, 'Samples'), this.renderSamplesTable(run));
     if (this.sample) section.append(this.renderSample(this.sample));
     return section;
   }
 
   private renderGroups(groups: GroupSummary[]): HTMLElement {
-    const table = el('table', { class: 'evals-table evals-groups' });
+    const table = h('table', { class: 'evals-table evals-groups' });
     const heads = ['Model', 'Variant', 'n', 'ROUGE-1', 'ROUGE-2', 'ROUGE-L (mean / median)', 'Refusal', 'Blank', 'Repetition', 'TTFT ms', 'Prompt t/s', 'Gen t/s', 'Load entropy', 'Errors'];
-    table.append(el('caption', { text: 'Per model × variant' }), el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', { text: h, attrs: { scope: 'col' } })))));
-    const tbody = el('tbody');
+    table.append(h('caption', {}, 'Per model × variant'), h('thead', {}, h('tr', {}, ...heads.map((label) => h('th', { scope: 'col' }, label)))));
+    const tbody = h('tbody');
     for (const g of groups) {
-      const rate = (x: number) => el('td', { class: `num${x > 0 ? ' evals-bad' : ''}`, text: `${(x * 100).toFixed(0)}%` });
+      const rate = (x: number) => h('td', { class: `num${x > 0 ? ' evals-bad' : ''}` }, `${(x * 100).toFixed(0)}%`);
       tbody.append(
-        el(
+        h(
           'tr',
           {},
-          el('td', { text: g.modelName, attrs: { title: g.model } }),
-          el('td', { text: g.variant }),
-          el('td', { class: 'num', text: String(g.samples) }),
-          el('td', { class: 'num', text: pct(g.rouge1?.mean) }),
-          el('td', { class: 'num', text: pct(g.rouge2?.mean) }),
-          el('td', { class: 'num', text: `${pct(g.rougeL?.mean)} / ${pct(g.rougeL?.median)}` }),
+          h('td', { title: g.model }, g.modelName),
+          h('td', {}, g.variant),
+          h('td', { class: 'num' }, String(g.samples)),
+          h('td', { class: 'num' }, pct(g.rouge1?.mean)),
+          h('td', { class: 'num' }, pct(g.rouge2?.mean)),
+          h('td', { class: 'num' }, `${pct(g.rougeL?.mean)} / ${pct(g.rougeL?.median)}`),
           rate(g.failureRates.refusal),
           rate(g.failureRates.blank),
           rate(g.failureRates.repetition),
-          el('td', { class: 'num', text: fixed(g.timeToFirstTokenMs?.mean, 0) }),
-          el('td', { class: 'num', text: fixed(g.promptTokensPerSecond?.mean) }),
-          el('td', { class: 'num', text: fixed(g.generatedTokensPerSecond?.mean) }),
-          el('td', { class: 'num', text: fixed(g.loadEntropy?.mean, 2) }),
-          el('td', { class: `num${g.errors ? ' evals-bad' : ''}`, text: String(g.errors) }),
+          h('td', { class: 'num' }, fixed(g.timeToFirstTokenMs?.mean, 0)),
+          h('td', { class: 'num' }, fixed(g.promptTokensPerSecond?.mean)),
+          h('td', { class: 'num' }, fixed(g.generatedTokensPerSecond?.mean)),
+          h('td', { class: 'num' }, fixed(g.loadEntropy?.mean, 2)),
+          h('td', { class: `num${g.errors ? ' evals-bad' : ''}` }, String(g.errors)),
         ),
       );
     }
@@ -331,31 +318,20 @@ export class EvalsView {
   }
 
   private renderSamplesTable(run: LoadedRun): HTMLElement {
-    const table = el('table', { class: 'evals-table evals-samples' });
-    const headRow = el('tr');
+    const table = h('table', { class: 'evals-table evals-samples' });
+    const headRow = h('tr');
     for (const c of SAMPLE_COLUMNS) {
       const active = this.sort.key === c.key;
-      const th = el('th', {
-        attrs: { scope: 'col', 'aria-sort': active ? (this.sort.dir === 1 ? 'ascending' : 'descending') : 'none' },
-        class: c.numeric ? 'num' : '',
+      const button = h('button', { class: 'evals-sort', 'data-key': c.key }, `${c.label}${active ? (this.sort.dir === 1 ? ' ▲' : ' ▼') : ''}`);
+      button.addEventListener('click', () => {
+        this.sort = { key: c.key, dir: active ? (this.sort.dir === 1 ? -1 : 1) : c.numeric ? -1 : 1 };
+        this.render();
+        (this.container.querySelector(`button.evals-sort[data-key="${c.key}"]`) as HTMLButtonElement | null)?.focus();
       });
-      const button = el('button', {
-        class: 'evals-sort',
-        text: `${c.label}${active ? (this.sort.dir === 1 ? ' ▲' : ' ▼') : ''}`,
-        attrs: { 'data-key': c.key },
-        on: {
-          click: () => {
-            this.sort = { key: c.key, dir: active ? (this.sort.dir === 1 ? -1 : 1) : c.numeric ? -1 : 1 };
-            this.render();
-            (this.container.querySelector(`button.evals-sort[data-key="${c.key}"]`) as HTMLButtonElement | null)?.focus();
-          },
-        },
-      });
-      th.append(button);
-      headRow.append(th);
+      headRow.append(h('th', { class: c.numeric ? 'num' : undefined, scope: 'col', 'aria-sort': active ? (this.sort.dir === 1 ? 'ascending' : 'descending') : 'none' }, button));
     }
-    table.append(el('thead', {}, headRow));
-    const tbody = el('tbody');
+    table.append(h('thead', {}, headRow));
+    const tbody = h('tbody');
     for (const s of this.sortedSamples(run.samples)) {
       const open = () => {
         this.sample = s;
@@ -363,23 +339,21 @@ export class EvalsView {
         this.request({ type: 'evals.openItem', dir: run.dir, itemId: s.itemId });
         this.render();
       };
-      const tr = el('tr', {
-        class: `${s.failures.length || s.error ? 'evals-flagged' : ''}${this.sample?.key === s.key ? ' evals-selected' : ''}`,
-        attrs: { tabindex: '0', 'aria-label': `${s.itemId}, ${s.modelName}, ${s.variant}: open` },
-        on: {
-          click: open,
-          keydown: (e) => {
-            const k = (e as KeyboardEvent).key;
-            if (k === 'Enter' || k === ' ') {
-              e.preventDefault();
-              open();
-            }
-          },
-        },
+      const tr = h('tr', {
+        class: `${s.failures.length || s.error ? 'evals-flagged' : ''}${this.sample?.key === s.key ? ' evals-selected' : ''}` || undefined,
+        tabindex: '0',
+        'aria-label': `${s.itemId}, ${s.modelName}, ${s.variant}: open`,
+      });
+      tr.addEventListener('click', open);
+      tr.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          open();
+        }
       });
       for (const c of SAMPLE_COLUMNS) {
         const content = c.render ? c.render(s) : String(c.value(s) ?? '–');
-        tr.append(el('td', { class: c.numeric ? 'num' : '' }, content));
+        tr.append(h('td', { class: c.numeric ? 'num' : undefined }, content));
       }
       tbody.append(tr);
     }
@@ -388,13 +362,13 @@ export class EvalsView {
   }
 
   private renderSample(s: SampleRecord): HTMLElement {
-    const section = el('section', { class: 'evals-sample', attrs: { 'aria-label': `Sample ${s.itemId}` } });
-    section.append(el('h3', { text: `${s.itemId}${s.title ? ` — ${s.title}` : ''} · ${shortModel(s)} · ${s.variant}` }));
-    if (s.error) section.append(el('p', { class: 'evals-flag-error', text: `Error: ${s.error}` }));
+    const section = h('section', { class: 'evals-sample', 'aria-label': `Sample ${s.itemId}` });
+    section.append(h('h3', {}, `${s.itemId}${s.title ? ` — ${s.title}` : ''} · ${s.modelName} · ${s.variant}`));
+    if (s.error) section.append(h('p', { class: 'evals-flag-error' }, `Error: ${s.error}`));
     if (s.failures.length) {
-      const list = el('ul', { class: 'evals-failures' });
+      const list = h('ul', { class: 'evals-failures' });
       for (const f of s.failures) {
-        list.append(el('li', {}, el('span', { class: `evals-flag evals-flag-${f.kind}`, text: f.kind }), ` ${f.message}: `, el('q', { class: 'evals-evidence', text: f.evidence })));
+        list.append(h('li', {}, h('span', { class: `evals-flag evals-flag-${f.kind}` }, f.kind), ` ${f.message}: `, h('q', { class: 'evals-evidence' }, f.evidence)));
       }
       section.append(list);
     }
@@ -412,19 +386,19 @@ export class EvalsView {
     if (s.routing) {
       facts.push(`routing: load entropy ${s.routing.meanLoadEntropy.toFixed(2)}, same top-1 as previous token ${(s.routing.meanSameTop1Rate * 100).toFixed(0)}% (uniform ${(s.routing.sameTop1Baseline * 100).toFixed(0)}%)`);
     }
-    if (facts.length) section.append(el('ul', { class: 'evals-facts' }, ...facts.map((f) => el('li', { text: f }))));
+    if (facts.length) section.append(h('ul', { class: 'evals-facts' }, ...facts.map((f) => h('li', {}, f))));
 
     const item = this.item;
     const refs = item ? item.references : [];
-    const columns = el('div', { class: 'evals-side-by-side' });
+    const columns = h('div', { class: 'evals-side-by-side' });
     columns.append(
-      el('div', { class: 'evals-pane' }, el('h4', { text: 'Document' }), el('pre', { class: 'evals-text', text: item === undefined ? 'Loading…' : item === null ? '(not found in this run)' : item.document })),
-      el('div', { class: 'evals-pane' }, el('h4', { text: 'Summary' }), el('pre', { class: 'evals-text', text: s.output })),
-      el(
+      h('div', { class: 'evals-pane' }, h('h4', {}, 'Document'), h('pre', { class: 'evals-text' }, item === undefined ? 'Loading…' : item === null ? '(not found in this run)' : item.document)),
+      h('div', { class: 'evals-pane' }, h('h4', {}, 'Summary'), h('pre', { class: 'evals-text' }, s.output)),
+      h(
         'div',
         { class: 'evals-pane' },
-        el('h4', { text: refs.length > 1 ? `References (${refs.length})` : 'Reference' }),
-        ...(refs.length ? refs.map((r) => el('pre', { class: 'evals-text', text: r })) : [el('p', { class: 'evals-empty', text: item === undefined ? 'Loading…' : 'No reference for this item.' })]),
+        h('h4', {}, refs.length > 1 ? `References (${refs.length})` : 'Reference'),
+        ...(refs.length ? refs.map((r) => h('pre', { class: 'evals-text' }, r)) : [h('p', { class: 'evals-empty' }, item === undefined ? 'Loading…' : 'No reference for this item.')]),
       ),
     );
     section.append(columns);
@@ -434,21 +408,21 @@ export class EvalsView {
   // Comparison ---------------------------------------------------------------------------------------------------
 
   private renderComparison(c: RunComparison): HTMLElement {
-    const section = el('section', { class: 'evals-compare' });
-    section.append(el('h2', { text: `Comparison of ${new Set(c.columns.map((x) => x.run)).size} runs` }));
+    const section = h('section', { class: 'evals-compare' });
+    section.append(h('h2', {}, `Comparison of ${new Set(c.columns.map((x) => x.run)).size} runs`));
     const rl = c.metrics.find((m) => m.name.startsWith('ROUGE-L F (mean)'));
     const speed = c.metrics.find((m) => m.name.startsWith('Generated tokens/s'));
     section.append(
-      el(
+      h(
         'div',
         { class: 'evals-charts' },
         rl ? bars(c.columns.map((col, i) => ({ label: col.label, value: rl.values[i] })), { title: 'Mean ROUGE-L F', max: 1, format: (x) => (x * 100).toFixed(1) }) : null,
         speed ? bars(c.columns.map((col, i) => ({ label: col.label, value: speed.values[i] })), { title: 'Generation tokens/s', format: (x) => x.toFixed(1) }) : null,
       ),
     );
-    const table = el('table', { class: 'evals-table evals-compare-table' });
-    table.append(el('thead', {}, el('tr', {}, el('th', { text: 'Metric', attrs: { scope: 'col' } }), ...c.columns.map((col) => el('th', { text: col.label, attrs: { scope: 'col', title: col.runDir } })))));
-    const tbody = el('tbody');
+    const table = h('table', { class: 'evals-table evals-compare-table' });
+    table.append(h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Metric'), ...c.columns.map((col) => h('th', { scope: 'col', title: col.runDir }, col.label)))));
+    const tbody = h('tbody');
     for (const m of c.metrics) {
       const present = m.values.filter((v): v is number => v !== undefined);
       const best = present.length > 1 ? (m.better === 'higher' ? Math.max(...present) : Math.min(...present)) : undefined;
@@ -456,28 +430,28 @@ export class EvalsView {
       const isScore = m.name.startsWith('ROUGE');
       const fmt = (v: number | undefined) => (v === undefined ? '–' : isRate ? `${(v * 100).toFixed(0)}%` : isScore ? (v * 100).toFixed(1) : v.toFixed(1));
       tbody.append(
-        el(
+        h(
           'tr',
           {},
-          el('th', { text: `${m.name} ${m.better === 'higher' ? '↑' : '↓'}`, attrs: { scope: 'row' } }),
-          ...m.values.map((v) => el('td', { class: `num${best !== undefined && v === best ? ' evals-best' : ''}`, text: fmt(v) })),
+          h('th', { scope: 'row' }, `${m.name} ${m.better === 'higher' ? '↑' : '↓'}`),
+          ...m.values.map((v) => h('td', { class: `num${best !== undefined && v === best ? ' evals-best' : ''}` }, fmt(v))),
         ),
       );
     }
     table.append(tbody);
     section.append(table);
 
-    const items = el('table', { class: 'evals-table' });
-    items.append(el('caption', { text: 'ROUGE-L F per item' }), el('thead', {}, el('tr', {}, el('th', { text: 'Item', attrs: { scope: 'col' } }), ...c.columns.map((col) => el('th', { text: col.label, attrs: { scope: 'col' } })))));
-    const ib = el('tbody');
+    const items = h('table', { class: 'evals-table' });
+    items.append(h('caption', {}, 'ROUGE-L F per item'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), ...c.columns.map((col) => h('th', { scope: 'col' }, col.label)))));
+    const ib = h('tbody');
     for (const it of c.items) {
       ib.append(
-        el(
+        h(
           'tr',
           {},
-          el('th', { text: it.itemId, attrs: { scope: 'row', title: it.title ?? '' } }),
+          h('th', { scope: 'row', title: it.title ?? '' }, it.itemId),
           ...it.rougeL.map((v, i) =>
-            el('td', { class: `num${it.failures[i]?.length ? ' evals-bad' : ''}`, text: `${pct(v)}${it.failures[i]?.length ? ` (${it.failures[i].join(', ')})` : ''}` }),
+            h('td', { class: `num${it.failures[i]?.length ? ' evals-bad' : ''}` }, `${pct(v)}${it.failures[i]?.length ? ` (${it.failures[i].join(', ')})` : ''}`),
           ),
         ),
       );

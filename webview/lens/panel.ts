@@ -5,6 +5,7 @@ import type { WebviewToHost } from '../../extension/protocol';
 import { compareSummaries, float32Shortest, type RoutingSummary, type LayerStats } from '../../extension/routing';
 import { button, dropdown, h, tabs, type Dropdown, type Tabs } from '../components';
 import type { Store, TurnModel } from '../store';
+import { ROLE_LABEL } from '../chat/transcript';
 import { explanation } from './explain';
 import { installPalette } from './palette';
 
@@ -34,9 +35,16 @@ const num = (v: number | null | undefined, digits = 3) => (v === null || v === u
 
 function turnLabel(store: Store, t: TurnModel): string {
   const n = store.turns.indexOf(t) + 1;
-  const who = t.info.role === 'user' ? 'You' : t.info.role === 'assistant' ? 'Model' : 'System';
+  const who = ROLE_LABEL[t.info.role] ?? t.info.role;
   const text = t.info.display.replace(/\s+/g, ' ').trim();
   return `#${n} ${who}: ${text.length > 32 ? text.slice(0, 31) + '…' : text || '(empty)'}`;
+}
+
+/** The header row of a layer × expert grid: `L \ E`, then the expert numbers. */
+function gridHead(E: number): HTMLElement {
+  const head = h('div', { role: 'row', class: 'grid-row grid-head' }, h('span', { role: 'columnheader', class: 'grid-label' }, 'L \\ E'));
+  for (let e = 0; e < E; e++) head.append(h('span', { role: 'columnheader', class: 'grid-col' }, String(e)));
+  return head;
 }
 
 export class LensPanel {
@@ -188,8 +196,7 @@ export class LensPanel {
   renderToken(): void {
     if (this.hooks.ui().tab !== 'token') return;
     const view = this.tabs.view('token');
-    const detail = this.tokenDetail();
-    if (view.firstElementChild !== detail || view.childElementCount !== 1) view.replaceChildren(detail);
+    view.replaceChildren(this.tokenDetail());
     const turn = this.hooks.selectedTurn();
     this.title.textContent = turn ? turnLabel(this.store, turn) : '';
   }
@@ -270,9 +277,7 @@ export class LensPanel {
   private buildGrid(layers: number, E: number): Omit<NonNullable<LensPanel['gridCache']>, 'key'> {
     const grid = h('div', { class: 'grid', role: 'grid', 'data-testid': 'token-grid', 'aria-rowcount': layers + 1, 'aria-colcount': E + 1 });
     grid.style.gridTemplateColumns = `auto repeat(${E}, minmax(10px, 1fr))`;
-    const head = h('div', { role: 'row', class: 'grid-row grid-head' }, h('span', { role: 'columnheader', class: 'grid-label' }, 'L \\ E'));
-    for (let e = 0; e < E; e++) head.append(h('span', { role: 'columnheader', class: 'grid-col' }, String(e)));
-    grid.append(head);
+    grid.append(gridHead(E));
     const cells: HTMLElement[] = [];
     for (let l = 0; l < layers; l++) {
       const row = h('div', { role: 'row', class: 'grid-row', 'data-layer': l }, h('span', { role: 'rowheader', class: 'grid-label' }, `L${this.store.layerId(l)}`));
@@ -311,9 +316,7 @@ export class LensPanel {
     grid.style.gridTemplateColumns = `auto repeat(${E}, minmax(8px, 1fr))`;
     let max = 0;
     for (const L of s.perLayer) for (const v of L[which]) max = Math.max(max, v);
-    const head = h('div', { role: 'row', class: 'grid-row grid-head' }, h('span', { role: 'columnheader', class: 'grid-label' }, 'L \\ E'));
-    for (let e = 0; e < E; e++) head.append(h('span', { role: 'columnheader', class: 'grid-col' }, String(e)));
-    grid.append(head);
+    grid.append(gridHead(E));
     for (const L of s.perLayer) {
       const row = h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'rowheader', class: 'grid-label' }, `L${this.store.layerId(L.layer)}`));
       const total = s.tokens;
