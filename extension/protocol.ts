@@ -88,7 +88,7 @@ export type WebviewToHost =
 // - `chat.frames` appends `textDelta` to the turn's `display` and `content` and its `routing` blocks to the
 //   turn's routing; it may target a user turn (prompt routing, textDelta '') or an assistant turn.
 // - `chat.turnUpdated` replaces every field but `routing` (status, error, stats, notes, and the full text).
-// - `chat.turnRemoved` drops a turn. `lens.showExplanation` opens the built-in "What am I looking at?".
+// - `chat.turnRemoved` drops a turn.
 // - `lens.show` opens the expert lens on a turn (default: the last turn with routing).
 export type HostToWebview =
   | { type: 'snapshot'; snapshot: Snapshot }
@@ -99,5 +99,4 @@ export type HostToWebview =
   | { type: 'model.state'; model: ModelSummary }
   | { type: 'view.focusInput' }
   | { type: 'lens.show'; turnId?: string }
-  | { type: 'lens.showExplanation' }
   | { type: 'evals.response'; body: unknown };
