@@ -4,13 +4,14 @@
 //      streaming answer shown as coloured tokens (the heaviest view) and, separately, as markdown;
 //   2. a 20,000-token conversation: time to load, to scroll through, and to select tokens.
 // Usage: node scripts/bench-webview.mjs [--seconds 3] [--rates 0,100,250,500,1000,2000] [--repeat 2] [--json out.json] [--profile]
-// Needs /usr/bin/chromium (apt-get install -y chromium).
+// Needs /usr/bin/chromium (apt-get install -y chromium), or $CHROMIUM.
 
 import * as esbuild from 'esbuild';
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from './e2e/lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -76,9 +77,9 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const url = `http://127.0.0.1:${server.address().port}/index.html`;
 
 const launchOptions = {
-  executablePath: '/usr/bin/chromium',
+  executablePath: CHROMIUM,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: CHROMIUM_ARGS,
 };
 // launchServer gives the browser's pid: CPU time of its process tree is a measure that other load on the
 // machine distorts far less than frame times.

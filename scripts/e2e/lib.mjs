@@ -11,6 +11,8 @@ const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 export const EXTENSION_ID = `${PKG.publisher}.${PKG.name}`;
 export const EXTENSION_VERSION = PKG.version;
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+/** Headless Chromium flags shared by the e2e runs and the webview benchmark (test/webview/browser-sanitize.test.ts has its own copy: TypeScript cannot import this file). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Installs (or finds cached) code-server; returns the node binary and code-server entry point. */
 export function ensureCodeServer() {
@@ -171,7 +173,7 @@ export async function launchBrowser(profileDir) {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [...CHROMIUM_ARGS, '--disable-dev-shm-usage'],
   });
   return context;
 }

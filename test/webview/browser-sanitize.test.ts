@@ -13,7 +13,7 @@
 // is set to show raw HTML as text.)
 //
 // Needs dist/webview/webview.js (`npm test` builds it first; `npm run build:ts` builds it alone) and Chromium at
-// /usr/bin/chromium (or $CHROMIUM_PATH).
+// /usr/bin/chromium (or $CHROMIUM, as for the e2e runs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -26,7 +26,8 @@ import { modelSummary, snapshot, turn } from './harness';
 const ROOT = resolve(__dirname, '../..');
 const BUNDLE = join(ROOT, WEBVIEW_ASSETS.script);
 const STYLE = join(ROOT, WEBVIEW_ASSETS.style);
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+// The flags of CHROMIUM_ARGS in scripts/e2e/lib.mjs.
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // ---- payloads ----
@@ -313,7 +314,7 @@ function bundleProblem(): string | undefined {
 beforeAll(async () => {
   const problem = bundleProblem();
   if (problem) throw new Error(problem);
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH).`);
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM).`);
 
   const nonce = makeNonce();
   const files: Record<string, { type: string; body: () => Buffer | string }> = {
