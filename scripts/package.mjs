@@ -102,6 +102,7 @@ function ignoreFile(modules) {
     '!suites/builtin/**',
     ...builtinSuiteDocuments().map((p) => `!${p}`),
     '!schemas/**',
+    '!models/demo/demo-moe.gguf',
     '!bin/**',
     '!native/build/Release/moe_lens.node',
     ...modules.map((m) => `!${m}/**`),

@@ -2,7 +2,9 @@
 // `npm start`: build the extension and open it in VS Code.
 //  - desktop VS Code (`code` on PATH): code --extensionDevelopmentPath=<repo> [folder]
 //  - otherwise code-server (installed/cached by scripts/e2e/install-code-server.sh) on 127.0.0.1, URL printed,
-//    with the demo model already generated into the extension's global storage.
+//    on the built-in demo model (models/demo/demo-moe.gguf) unless moeLens.modelPath says otherwise.
+// The workspace is a scratch folder (.cache/start/workspace) so evals and exports do not land in the checkout;
+// --folder DIR opens another.
 //
 //   npm start [-- --port 8080] [-- --folder DIR] [-- --no-build]
 import { spawn, spawnSync } from 'node:child_process';
@@ -32,7 +34,8 @@ if (!args.includes('--no-build')) {
   run('npm', ['run', 'build:ts'], 'building the extension');
 }
 
-const folder = path.resolve(opt('folder') ?? ROOT);
+const folder = path.resolve(opt('folder') ?? path.join(ROOT, '.cache', 'start', 'workspace'));
+fs.mkdirSync(folder, { recursive: true });
 
 if (onPath('code') && !args.includes('--code-server')) {
   log(`opening desktop VS Code with the extension from ${ROOT}`);
@@ -46,14 +49,6 @@ if (onPath('code') && !args.includes('--code-server')) {
   const link = path.join(extensionsDir, `${EXTENSION_ID}-${EXTENSION_VERSION}`);
   fs.rmSync(link, { force: true, recursive: false });
   fs.symlinkSync(ROOT, link, 'dir');
-
-  // The demo model, where the extension looks for it (it would write it on first use anyway).
-  const storage = path.join(runDir, 'user-data', 'User', 'globalStorage', EXTENSION_ID);
-  run(
-    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-    ['-e', `import('./extension/vscode/demo.ts').then((m) => m.ensureDemoModel(${JSON.stringify(storage)}, console.log)).then((p) => console.log('[start] demo model: ' + p))`],
-    'generating the demo model',
-  );
 
   const port = Number(opt('port') ?? process.env.PORT ?? (await freePort()));
   const server = await startCodeServer(cs, {

@@ -203,19 +203,6 @@ describe('generated models (read back with our reader)', () => {
     expect(h.tensors.get('blk.0.attn_q.bias')?.shape).toEqual([64]);
   });
 
-  it('demo-moe is the named, templated, F16 demo model under 30 MB', () => {
-    const h = meta('demo-moe');
-    const m = h.metadata;
-    expect(m.get('general.name')).toBe('MoE Lens demo (random weights)');
-    expect(m.get('llama.expert_count')).toBe(8);
-    expect(m.get('llama.block_count')).toBe(8);
-    expect(m.get('llama.embedding_length')).toBe(128);
-    expect(String(m.get('tokenizer.chat_template'))).toContain('[INST]');
-    expect(h.tensors.get('blk.0.ffn_up_exps.weight')?.type).toBe(GgmlType.F16);
-    expect(h.tensors.get('blk.0.ffn_gate_inp.weight')?.type).toBe(GgmlType.F32);
-    expect(h.fileSize).toBeLessThan(30e6);
-  });
-
   it.each(DEFAULT_MODELS)('%s has the shared SPM tokenizer and a chat template', (name) => {
     const m = meta(name).metadata;
     const v = buildVocab();

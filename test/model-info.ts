@@ -20,6 +20,7 @@ export function modelInfo(patch: Partial<ModelInfo> = {}): ModelInfo {
     contextSize: 512,
     fileBytes: 1e6,
     hasChatTemplate: true,
+    continuesText: false,
     placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
     ...patch,
   };

@@ -12,7 +12,6 @@ export interface ResolvedModel {
 /** Resolves the configured model (writing the demo model first if none is configured). */
 export type ModelResolver = () => Promise<ResolvedModel>;
 
-export const DEMO_MODEL_LABEL = 'demo model — random weights: its text is meaningless, its routing is real';
 
 function keyOf(options: LoadOptions): string {
   return JSON.stringify([options.modelPath, options.gpuLayers, options.cpuMoe, options.contextSize, options.threads, options.requireMoe]);

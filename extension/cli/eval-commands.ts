@@ -2,6 +2,7 @@
 // Errors are thrown as Errors with a one-line message; the entry prints them and exits non-zero.
 
 import type { Command } from 'commander';
+import { resolveModelArg } from '../engine/demo-model';
 import * as path from 'node:path';
 import type { Engine } from '../engine/types';
 import { loadSuite } from '../evals/suite';
@@ -125,7 +126,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
     .command('eval')
     .description('Run a long-summary evaluation suite on one or more models (resumable: rerun with the same --out)')
     .argument('<suite>', 'suite file (.yaml/.yml/.json), or a .jsonl items file with default settings')
-    .option('--model <path>', 'GGUF model to evaluate (repeatable)', collect, [] as string[])
+    .option('--model <path>', 'GGUF model to evaluate, or demo for the built-in one (repeatable)', collect, [] as string[])
     .option('--variant <name>', 'prompt variant to run (repeatable; default: all)', collect, [] as string[])
     .option('--out <dir>', 'output folder (default: eval-runs/<suite>-<time>)')
     .option('--json', 'print the summary as JSON')
@@ -146,7 +147,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
       try {
         run = await runEval({
           suite,
-          models: opts.model.map((m) => path.resolve(m)),
+          models: opts.model.map((m) => path.resolve(resolveModelArg(m))),
           variants: opts.variant,
           outDir,
           engine: () => deps.createEngine(),

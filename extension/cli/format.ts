@@ -1,18 +1,6 @@
 // Human-readable model facts for `moe-lens inspect`.
 import type { ModelInfo } from '../engine/types';
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
-  return `${(bytes / 2 ** 10).toFixed(1)} KiB`;
-}
-
-export function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
+import { formatBytes, formatCount } from '../format';
 
 export function formatModelInfo(info: ModelInfo): string {
   const p = info.placement;

@@ -1,6 +1,7 @@
 // `moe-lens`: the headless CLI over the engine (and the evals).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EngineClient } from '../engine/client';
+import { resolveModelArg } from '../engine/demo-model';
 import { isEngineError } from '../engine/errors';
 import type { CpuMoe, Engine, LoadOptions, ModelInfo, TokenFrame } from '../engine/types';
 import { formatModelInfo } from './format';
@@ -47,7 +48,7 @@ function addModelOptions(command: Command): Command {
 }
 
 function loadOptions(modelPath: string, options: ModelOptions): LoadOptions {
-  return { modelPath, gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads };
+  return { modelPath: resolveModelArg(modelPath), gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads };
 }
 
 export interface CliIo {
@@ -62,7 +63,7 @@ export function buildProgram(io: CliIo): Command {
     .showHelpAfterError()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  addModelOptions(program.command('inspect').argument('<model>', 'GGUF model file'))
+  addModelOptions(program.command('inspect').argument('<model>', 'GGUF model file, or demo for the built-in model'))
     .description('model facts: architecture, MoE configuration, parameter counts, placement plan')
     .option('--json', 'print JSON')
     .action(async (model: string, options: ModelOptions & { json?: boolean }) => {
@@ -75,7 +76,7 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
-  addModelOptions(program.command('generate').argument('<model>', 'GGUF model file'))
+  addModelOptions(program.command('generate').argument('<model>', 'GGUF model file, or demo for the built-in model'))
     .description('generate text; with --json, one line per token with its routing')
     .requiredOption('-p, --prompt <text>', 'the prompt')
     .option('-n, --max-tokens <n>', 'tokens to generate', parseInteger, 128)

@@ -3,6 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
+import { TEXT_CONTINUATION_TAG } from './demo-model';
 import { EngineError } from './errors';
 import type { CpuMoe, ModelInfo, PlacementReport } from './types';
 
@@ -50,8 +51,28 @@ function tensorFacts(tensor: GgufTensorInfo): TensorFacts {
   };
 }
 
-/** Validates the file and reads its GGUF header. Every failure is an EngineError with one clear line. */
+/** `hf:` model URIs and http(s) URLs: their header is read over the network (only the header, not the weights). */
+export function isRemoteModel(modelPath: string): boolean {
+  return /^(hf:|https?:\/\/)/i.test(modelPath);
+}
+
+/** The header of a model on a hub, read over the network (all parts of a split file); its size is its tensors'. */
+async function readRemoteModelFile(uri: string, nlc: NodeLlamaCpp): Promise<ModelFile> {
+  let info: GgufFileInfo;
+  try {
+    info = await nlc.readGgufFileInfo(uri, { readTensorInfo: true, logWarnings: false, spliceSplitFiles: true, sourceType: 'network', fetchRetryOptions: { retries: 1, minTimeout: 300, maxTimeout: 1000 } });
+  } catch (error) {
+    throw new EngineError('remote-unavailable', `cannot read the header of ${uri}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const tensors = (info.fullTensorInfo ?? info.tensorInfo ?? []).map(tensorFacts);
+  const architecture = String(info.metadata?.general?.architecture ?? '');
+  if (!architecture) throw new EngineError('not-gguf', `${uri} has no general.architecture: not a model GGUF`);
+  return { path: uri, fileBytes: tensors.reduce((n, t) => n + t.bytes, 0), info, architecture, tensors };
+}
+
+/** Validates the file (or a hub URI's header) and reads its GGUF header. Every failure is an EngineError with one clear line. */
 export async function readModelFile(modelPath: string, nlc: NodeLlamaCpp): Promise<ModelFile> {
+  if (isRemoteModel(modelPath)) return readRemoteModelFile(modelPath, nlc);
   const file = path.resolve(modelPath);
   const name = path.basename(file);
   const stats = await stat(file).catch(() => undefined);
@@ -191,6 +212,7 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
     expertBytesInRam,
     expertBytesOnGpu: totalExperts - expertBytesInRam,
     contextBytes: input.contextVram,
+    ...(input.cpuMoe === 'auto' && gpu ? { gpuBudgetBytes: Math.max(0, (input.freeVram ?? 0) * 0.95 - (input.contextVram ?? 0)) } : {}),
     planned: true,
     notes,
   };
@@ -218,10 +240,10 @@ export function parseBufferLog(log: string): { weights: { device: string; bytes:
 }
 
 export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): ModelInfo {
-  const meta = file.info.metadata as { general?: { name?: string }; tokenizer?: { chat_template?: string } };
+  const meta = file.info.metadata as { general?: { name?: string; tags?: unknown }; tokenizer?: { chat_template?: string } };
   return {
     path: file.path,
-    name: meta.general?.name || path.basename(file.path, '.gguf'),
+    name: meta.general?.name || path.basename(file.path).replace(/\.gguf$/i, ''),
     architecture: file.architecture,
     layers: facts.layers,
     moeLayers: facts.moeLayers,
@@ -237,6 +259,7 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
     contextSize,
     fileBytes: file.fileBytes,
     hasChatTemplate: typeof meta.tokenizer?.chat_template === 'string',
+    continuesText: Array.isArray(meta.general?.tags) && meta.general.tags.includes(TEXT_CONTINUATION_TAG),
     placement,
   };
 }

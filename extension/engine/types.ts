@@ -38,6 +38,8 @@ export interface PlacementReport {
   expertBytesOnGpu: number;
   /** KV cache + compute buffers, when known. */
   contextBytes?: number;
+  /** With `auto` on a GPU: the VRAM the weights had to fit in (95 % of free VRAM less the context). */
+  gpuBudgetBytes?: number;
   /** After a load: the layers whose expert tensors llama.cpp actually placed by our override (from its log). */
   overriddenExpertLayers?: number[];
   /** True when this is a plan computed from the GGUF before loading. */
@@ -64,6 +66,8 @@ export interface ModelInfo {
   contextSize: number;
   fileBytes: number;
   hasChatTemplate: boolean;
+  /** The model continues text rather than answering as an assistant (GGUF `general.tags` has `text-continuation`): chats send it no system prompt. */
+  continuesText: boolean;
   placement: PlacementReport;
 }
 
@@ -152,6 +156,7 @@ export type EngineErrorCode =
   | 'aborted'
   | 'engine-crashed'
   | 'version-mismatch'
+  | 'remote-unavailable'
   | 'busy'
   | 'internal';
 

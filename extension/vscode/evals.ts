@@ -11,7 +11,7 @@ import { loadSuite, runEval } from '../evals/index';
 import type { EvalProgress } from '../evals/types';
 import { describeError } from '../chat/session';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
-import { ensureDemoModel } from './demo';
+import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
 
 const EVALS_REQUEST_TYPES = new Set(['evals.listRuns', 'evals.openRun', 'evals.openItem', 'evals.compare', 'evals.cancel']);
@@ -73,11 +73,11 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     };
     if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), true, 'current chat model');
     for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
-    add('', 'Built-in demo model', !config.modelPath, 'random weights');
+    add('', 'Built-in demo model', !config.modelPath, 'trained here: continues prose and code');
     const chosen = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (2/3): models', canPickMany: true });
     if (!chosen?.length) return undefined;
     const out: string[] = [];
-    for (const c of chosen) out.push(c.path || (await ensureDemoModel(context.globalStorageUri.fsPath, (m) => log('info', m))));
+    for (const c of chosen) out.push(c.path || demoModelFile());
     return out;
   }
 

@@ -8,7 +8,7 @@ import type { Log } from '../chat/events';
 import { ModelSession, describeError } from '../chat/session';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
 import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
-import { ensureDemoModel } from './demo';
+import { demoModelFile } from '../engine/demo-model';
 import { ModelPanel } from './model-panel';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
@@ -64,7 +64,7 @@ export class MoeLensHost implements vscode.Disposable {
       log,
     });
     this.panel = new ModelPanel(context.extensionUri);
-    this.picker = new ModelPicker(context, log);
+    this.picker = new ModelPicker(context, log, (modelPath) => engine.inspect({ modelPath, cpuMoe: 'auto' }));
     this.status = new StatusBar();
     this.refreshStatus();
 
@@ -122,8 +122,7 @@ export class MoeLensHost implements vscode.Disposable {
   private async resolveModel() {
     const c = this.config();
     if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
-    const file = await ensureDemoModel(this.deps.context.globalStorageUri.fsPath, (m) => this.deps.log('info', m));
-    return { options: loadOptionsFrom(c, file), isDemo: true };
+    return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
   }
 
   private refreshStatus(tokensPerSecond?: number): void {

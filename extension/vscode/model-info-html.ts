@@ -1,23 +1,8 @@
 // The Model panel: plain HTML built from ModelInfo with escaping (no vscode import, no script).
 import type { ModelInfo } from '../engine/types';
-import { DEMO_MODEL_LABEL } from '../chat/session';
+import { DEMO_MODEL_LABEL } from '../engine/demo-model';
+import { formatBytes, formatCount } from '../format';
 import { buildPage, escapeHtml } from './html';
-
-export function formatParams(n: number): string {
-  if (!Number.isFinite(n) || n <= 0) return '—';
-  if (n >= 1e9) return `${(n / 1e9).toFixed(n >= 1e10 ? 1 : 2)} B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 1 : 2)} M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
-  return String(n);
-}
-
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 function row(label: string, value: string): string {
   return `<tr><th scope="row">${escapeHtml(label)}</th><td>${value}</td></tr>`;
@@ -47,8 +32,8 @@ export function modelInfoBody(state: ModelPanelState): string {
     row('Experts per token', escapeHtml(info.expertsPerToken)),
     ...(info.sharedExperts ? [row('Shared experts', escapeHtml(info.sharedExperts))] : []),
     row('Layers', `${escapeHtml(info.layers)} (${escapeHtml(layersWithExperts)} with an expert router)`),
-    row('Total parameters', escapeHtml(formatParams(info.totalParams))),
-    row('Active parameters per token', escapeHtml(formatParams(info.activeParams) + activeShare)),
+    row('Total parameters', escapeHtml(formatCount(info.totalParams))),
+    row('Active parameters per token', escapeHtml(formatCount(info.activeParams) + activeShare)),
     row('Embedding length', escapeHtml(info.embeddingLength)),
     row('Vocabulary', escapeHtml(info.vocabSize)),
     row('Context', `${escapeHtml(info.contextSize)} tokens (trained on ${escapeHtml(info.trainContextLength)})`),

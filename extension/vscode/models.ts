@@ -1,7 +1,11 @@
 // Choosing the model: a local .gguf (open dialog + recent models), a Hugging Face download, or the demo.
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { formatBytes } from '../format';
+import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
+import type { ModelInfo } from '../engine/types';
 import { CONFIG_SECTION } from './config';
 
 const RECENT_KEY = 'moeLens.recentModels';
@@ -11,6 +15,8 @@ export class ModelPicker {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
+    /** The engine's `inspect` of a model path or `hf:` URI (the header only; placement planned on this machine). */
+    private readonly inspect: (modelPath: string) => Promise<ModelInfo>,
   ) {}
 
   recent(): string[] {
@@ -36,7 +42,7 @@ export class ModelPicker {
     const items: Item[] = [
       { label: '$(folder-opened) Browse for a .gguf file…', action: 'browse' },
       { label: '$(cloud-download) Download from Hugging Face…', action: 'download' },
-      { label: '$(beaker) Built-in demo model', description: 'random weights: meaningless text, real routing', action: 'demo', picked: !current },
+      { label: '$(beaker) Built-in demo model', description: 'an 11 M-parameter MoE trained on prose and code; it continues text', action: 'demo', picked: !current },
     ];
     const recent = this.recent();
     if (recent.length) {
@@ -88,10 +94,75 @@ export class ModelPicker {
     await this.use(uri.fsPath);
   }
 
+  /**
+   * node-llama-cpp's recommended MoE models, each with the best quantization that fits this machine (read from
+   * the remote GGUF headers: size and placement plan), beside a free `hf:` URI. Offline the list still shows.
+   */
+  async chooseRecommended(): Promise<string | 'custom' | undefined> {
+    type Item = vscode.QuickPickItem & { uri?: string };
+    const models = await moeRecommendations();
+    const pick = vscode.window.createQuickPick<Item>();
+    pick.title = 'MoE Lens: Download Model';
+    pick.placeholder = 'A Mixture-of-Experts model from node-llama-cpp\'s recommended list, or your own hf: URI';
+    pick.matchOnDetail = true;
+    const custom: Item = { label: '$(edit) Enter a Hugging Face URI or URL…', alwaysShow: true };
+    const rows = new Map<Recommendation, Item>(
+      models.map((m) => [m, { label: m.name, description: 'checking size…', detail: firstSentence(m.description), uri: m.fileOptions[m.fileOptions.length - 1] }]),
+    );
+    const render = () => (pick.items = [custom, { label: 'Recommended MoE models', kind: vscode.QuickPickItemKind.Separator }, ...rows.values()]);
+    render();
+    pick.busy = true;
+    let offline = 0;
+    const probes = models.map(async (m) => {
+      const best = await this.bestFit(m.fileOptions);
+      const row = rows.get(m)!;
+      if (!best) {
+        offline++;
+        row.description = `${quantOf(row.uri!)} · cannot check the size (offline or unreachable)`;
+      } else {
+        row.uri = best.uri;
+        row.description = `${quantOf(best.uri)} · ${formatBytes(best.info.fileBytes)} · ${describeFit(best.fit)}`;
+      }
+      render();
+    });
+    const done = Promise.all(probes).then(() => {
+      pick.busy = false;
+      if (offline === models.length) pick.placeholder = 'Offline: sizes and placement cannot be checked; downloading needs a connection';
+    });
+    const chosen = await new Promise<Item | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
+    });
+    pick.dispose();
+    void done;
+    if (!chosen) return undefined;
+    return chosen === custom ? 'custom' : chosen.uri;
+  }
+
+  /** The first (best-quality) file option whose plan fits this machine, else the smallest; undefined offline. */
+  private async bestFit(options: string[]): Promise<{ uri: string; info: ModelInfo; fit: Fit } | undefined> {
+    let last: { uri: string; info: ModelInfo; fit: Fit } | undefined;
+    for (const uri of options) {
+      try {
+        const info = await this.inspect(uri);
+        last = { uri, info, fit: fitOnMachine(info, os.totalmem()) };
+        if (last.fit.kind !== 'too-big') return last;
+      } catch (error) {
+        this.log('debug', `header of ${uri}: ${(error as Error).message}`);
+        if (!last) return undefined;
+      }
+    }
+    return last;
+  }
+
   /** Downloads `hf:` / https URIs with node-llama-cpp's downloader into global storage. */
   async download(uriArg?: string): Promise<string | undefined> {
+    const recommended = uriArg ? undefined : await this.chooseRecommended();
+    if (!uriArg && recommended === undefined) return undefined;
     const modelUri =
       uriArg ??
+      (recommended !== 'custom' ? recommended : undefined) ??
       (await vscode.window.showInputBox({
         title: 'MoE Lens: Download Model',
         prompt: 'Hugging Face model URI (hf:user/repo:quant or hf:user/repo/file.gguf) or an https:// URL of a .gguf',
@@ -146,6 +217,9 @@ export class ModelPicker {
     }
   }
 }
+
+const quantOf = (uri: string) => /:([\w.-]+)$/.exec(uri)?.[1] ?? path.basename(uri).replace(/\.gguf$/i, '');
+const firstSentence = (text: string) => text.split('\n').find((l) => /Mixture of Experts|parameters/i.test(l)) ?? text.split('\n')[0];
 
 function formatDuration(ms: number): string {
   // node-llama-cpp reports estimatedTimeLeft in milliseconds.

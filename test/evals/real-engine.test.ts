@@ -18,7 +18,7 @@ import type { EngineClient } from '../../extension/engine/client';
 import { DENSE, MOE, ROOT, fixture, newEngine } from '../engine/helpers';
 
 const BIN = path.join(ROOT, 'bin', 'moe-lens.js');
-const DEMO = fixture('demo-moe.gguf');
+const DEMO = fixture('random-demo.gguf');
 const BUILTIN = path.join(ROOT, 'suites', 'builtin', 'suite.yaml');
 const THREADS = { threads: 1 };
 
@@ -511,7 +511,7 @@ describe('moe-lens eval (real CLI, real engine)', () => {
       expect(s.routing!.layers).toBe(8);
       expect(s.routing!.loadEntropy).toHaveLength(8);
     }
-    expect(r.stderr).toContain('[2/2] demo-moe.gguf · intro · moe-routing');
+    expect(r.stderr).toContain('[2/2] random-demo.gguf · intro · moe-routing');
   });
 });
 

@@ -23,7 +23,7 @@ import {
   type ReferenceModel,
 } from './forward';
 
-const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'demo-moe'] as const;
+const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'random-demo'] as const;
 const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2']);
 const SENTENCE = 'Hello world, the router picks two experts for every token.';
 const CODE = 'function add(a, b) {\n    return a + b; // sum\n}\nconst x = add(1, 2);';
@@ -126,7 +126,7 @@ describe.each(MODELS)('%s against llama.cpp', (name) => {
 describe('reference routing', () => {
   const tokens = [1, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410];
 
-  it.each(['moe-llama', 'moe-qwen2', 'demo-moe'])('%s: top-k ids ordered by probability, weights per arch', (name) => {
+  it.each(['moe-llama', 'moe-qwen2', 'random-demo'])('%s: top-k ids ordered by probability, weights per arch', (name) => {
     const r = loadReferenceModel(fixturePath(name));
     const f = referenceForward(r, tokens);
     const { nExpert, nExpertUsed, nLayer } = r.hparams;

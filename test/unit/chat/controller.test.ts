@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChatController, type ChatSettings } from '../../../extension/chat/controller';
-import { ModelSession, DEMO_MODEL_LABEL } from '../../../extension/chat/session';
+import { ModelSession } from '../../../extension/chat/session';
+import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
 import { EngineError } from '../../../extension/engine/errors';
 import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
 import { FakeEngine, frame, result, sleep } from './fake-engine';

@@ -1,0 +1,69 @@
+// The MoE models of node-llama-cpp's own recommended list (the one its `chat` command offers), and whether a
+// model fits this machine, judged from its GGUF header alone (read over the network for `hf:` URIs) and the
+// engine's placement plan. No vscode import.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { formatBytes } from '../format';
+import type { ModelInfo } from './types';
+
+export interface Recommendation {
+  name: string;
+  description: string;
+  /** `hf:` URIs, best quality first (node-llama-cpp's order). */
+  fileOptions: string[];
+}
+
+/** node-llama-cpp describes its MoE entries as models that "utilize a Mixture of Experts architecture". */
+export function isMoeRecommendation(r: Recommendation): boolean {
+  return /utiliz\w* a Mixture of Experts architecture/i.test(r.description);
+}
+
+/** The list ships in node-llama-cpp's CLI folder, which its package exports do not expose: import the file itself. */
+export async function moeRecommendations(): Promise<Recommendation[]> {
+  const main = require.resolve('node-llama-cpp');
+  let dir = path.dirname(main);
+  while (!fs.existsSync(path.join(dir, 'cli', 'recommendedModels.js'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error("node-llama-cpp's recommended model list was not found");
+    dir = parent;
+  }
+  const mod = (await import(pathToFileURL(path.join(dir, 'cli', 'recommendedModels.js')).href)) as { recommendedModels: Recommendation[] };
+  return mod.recommendedModels.filter(isMoeRecommendation);
+}
+
+export type Fit =
+  | { kind: 'vram'; bytes: number }
+  | { kind: 'experts-in-ram'; layers: number; of: number; bytes: number }
+  | { kind: 'ram'; bytes: number }
+  | { kind: 'too-big'; bytes: number; ramBytes: number };
+
+/**
+ * From an `inspect` of the model (its `auto` placement plan against the free VRAM): everything on the GPU, the
+ * experts of the first N layers in RAM, everything in RAM (a CPU-only machine, or more than the GPU can take even
+ * without experts), or more than RAM holds.
+ */
+export function fitOnMachine(info: ModelInfo, ramBytes: number): Fit {
+  const p = info.placement;
+  const bytes = p.weights.reduce((n, w) => n + w.bytes, 0);
+  const gpuBytes = p.weights.filter((w) => w.device !== 'CPU').reduce((n, w) => n + w.bytes, 0);
+  const gpuFits = p.backend !== 'cpu' && gpuBytes > 0 && (p.gpuBudgetBytes === undefined || gpuBytes <= p.gpuBudgetBytes);
+  const inRam = gpuFits ? bytes - gpuBytes : bytes;
+  if (inRam > ramBytes * 0.9) return { kind: 'too-big', bytes, ramBytes };
+  if (!gpuFits) return { kind: 'ram', bytes };
+  if (p.cpuMoeLayers === 0) return { kind: 'vram', bytes };
+  return { kind: 'experts-in-ram', layers: p.cpuMoeLayers, of: info.layers, bytes };
+}
+
+export function describeFit(fit: Fit): string {
+  switch (fit.kind) {
+    case 'vram':
+      return 'fits in VRAM';
+    case 'experts-in-ram':
+      return `needs the experts of ${fit.layers} of ${fit.of} layers in RAM`;
+    case 'ram':
+      return 'runs from system RAM';
+    case 'too-big':
+      return `does not fit (${formatBytes(fit.ramBytes)} RAM)`;
+  }
+}
