@@ -164,7 +164,7 @@ export class ChatController {
     return async (info: ModelInfo) => {
       const s = this.o.settings();
       const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
-      const prompt = await buildSummarizePrompt(selection, this.systemMessage(s, info), budget, this.counter());
+      const prompt = await buildSummarizePrompt(selection, this.systemMessage(s), budget, this.counter());
       user.content = prompt.content;
       user.display = prompt.display;
       user.notes = prompt.notes.length ? [...prompt.notes] : undefined;
@@ -176,9 +176,8 @@ export class ChatController {
     return { id: this.newId(), role: 'assistant', display: '', content: '', status: 'streaming', routing: [] };
   }
 
-  /** The configured system prompt, unless the model continues text (it would continue the prompt too). */
-  private systemMessage(s: ChatSettings, info: ModelInfo): ChatMessage | undefined {
-    return s.systemPrompt.trim() && !info.continuesText ? { role: 'system', content: s.systemPrompt } : undefined;
+  private systemMessage(s: ChatSettings): ChatMessage | undefined {
+    return s.systemPrompt.trim() ? { role: 'system', content: s.systemPrompt } : undefined;
   }
 
   private counter(): CountTokens {
@@ -229,7 +228,7 @@ export class ChatController {
 
       // Fit history + this message into the context.
       const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
-      const fit = await fitConversation(this.systemMessage(s, info), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
+      const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
       const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
       if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
       if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {

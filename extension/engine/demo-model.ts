@@ -1,26 +1,14 @@
 // The built-in demo model: a small Mixtral-style MoE trained by scripts/train-demo on English prose and code,
 // committed as models/demo/demo-moe.gguf and shipped inside the extension. It continues text; it is not an
 // assistant. No vscode import: the extension, the CLI (`moe-lens generate demo …`) and the tests share it.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from './native';
 
 /** What the CLI and settings accept in place of a model path. */
 export const DEMO_MODEL_ARG = 'demo';
 export const DEMO_MODEL_LABEL = 'demo model — an 11 M-parameter MoE trained on prose and code: it continues your text, it is not an assistant';
 /** GGUF `general.tags` entry of models that continue text rather than follow a chat (the chat sends no system prompt). */
 export const TEXT_CONTINUATION_TAG = 'text-continuation';
-
-/** The folder holding this package's package.json, found from the running file (source, bundle or vsix). */
-function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'moe-lens') return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`moe-lens package root not found above ${__dirname}`);
-    dir = parent;
-  }
-}
 
 export function demoModelFile(): string {
   return path.join(packageRoot(), 'models', 'demo', 'demo-moe.gguf');

@@ -179,7 +179,9 @@ export class LocalEngine implements Engine {
     if (input.kind === 'tokens') return { tokens: Int32Array.from(input.ids), stop: [] };
     if (input.kind === 'text') return { tokens: session.tokenize(input.text, true, false), stop: [] };
     if (!this.chatWrapper || !this.vocabModel) throw new EngineError('no-model', 'no model is loaded');
-    const history: ChatHistoryItem[] = input.messages.map((m) =>
+    // A model that continues text would continue a system prompt too: it gets none (ModelInfo.continuesText).
+    const messages = this.model?.continuesText ? input.messages.filter((m) => m.role !== 'system') : input.messages;
+    const history: ChatHistoryItem[] = messages.map((m) =>
       m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
     );
     history.push({ type: 'model', response: [] });

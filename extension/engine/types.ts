@@ -66,7 +66,7 @@ export interface ModelInfo {
   contextSize: number;
   fileBytes: number;
   hasChatTemplate: boolean;
-  /** The model continues text rather than answering as an assistant (GGUF `general.tags` has `text-continuation`): chats send it no system prompt. */
+  /** The model continues text rather than answering as an assistant (GGUF `general.tags` has `text-continuation`): the engine renders chats for it without the system prompt. */
   continuesText: boolean;
   placement: PlacementReport;
 }

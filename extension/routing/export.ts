@@ -57,9 +57,14 @@ export function toJsonl(blocks: Iterable<RoutingBlock>): string {
 
 export const CSV_HEADER = 'token_index,token,layer,rank,expert,weight';
 
-/** Quote a CSV field per RFC 4180: fields holding a comma, double quote, CR or LF are quoted, quotes doubled. */
+/**
+ * A text field for CSV. Token texts are model output (untrusted): a cell starting with = + - @, a tab or a CR is
+ * run as a formula by spreadsheets, so it gets a leading apostrophe (OWASP's CSV-injection advice). Then quoted per
+ * RFC 4180: fields holding a comma, double quote, CR or LF are quoted, quotes doubled. JSONL keeps texts exact.
+ */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export interface CsvOptions {

@@ -65,3 +65,18 @@ export function float32Shortest(x: number): number {
   }
   return f;
 }
+
+/** Jensen–Shannon divergence (bits, 0..1) of two distributions given as counts or weights of the same length. */
+export function jensenShannon(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`distributions of different lengths: ${a.length} and ${b.length}`);
+  const sum = (v: ArrayLike<number>) => {
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += Math.max(0, v[i]);
+    return s;
+  };
+  const sa = sum(a);
+  const sb = sum(b);
+  if (!(sa > 0) || !(sb > 0)) return NaN;
+  const m = Array.from({ length: a.length }, (_, i) => Math.max(0, a[i]) / sa / 2 + Math.max(0, b[i]) / sb / 2);
+  return (entropy(m) - (entropy(a) + entropy(b)) / 2) / Math.LN2;
+}

@@ -156,6 +156,33 @@ def reference(model, sp, n_tokens=64, top=16):
     return out
 
 
+def training_summary(work, cfg, model):
+    """Hyperparameters, data, the loss at the end and a unigram baseline (add-one counts of the training tokens)."""
+    run = json.load(open(os.path.join(work, 'run.json')))
+    rows = [json.loads(l) for l in open(os.path.join(work, 'log.jsonl'))]
+    last_eval = [r for r in rows if 'heldout' in r][-1]
+    streams = np.load(os.path.join(work, 'tokens.npz'))
+    share = run['hyper']['prose_share']
+    counts = {k: np.bincount(streams[f'train_{k}'].astype(np.int64), minlength=cfg.vocab) + 1.0 for k in ('prose', 'code')}
+    # The unigram the training mixture implies: prose and code counts weighted like the batches were drawn.
+    p = share * counts['prose'] / counts['prose'].sum() + (1 - share) * counts['code'] / counts['code'].sum()
+    unigram = {k: float(np.exp(-np.log(p[streams[f'heldout_{k}'].astype(np.int64)]).mean())) for k in ('prose', 'code')}
+    return {
+        'model': cfg.to_dict(),
+        'parameters': sum(x.numel() for x in model.parameters()),
+        'hyper': run['hyper'],
+        'tokens': run['tokens'],
+        'torch': run['torch'],
+        'steps': rows[-1]['step'],
+        'trainedTokens': rows[-1]['step'] * run['hyper']['batch'] * cfg.ctx,
+        'finalTrainLoss10': float(np.mean([r['loss'] for r in rows[-10:]])),
+        'heldoutLoss': last_eval['heldout'],
+        'heldoutPerplexityTorch': {k: float(np.exp(v)) for k, v in last_eval['heldout'].items()},
+        'unigramPerplexity': unigram,
+        'trainingSeconds': float(sum(run['hyper']['batch'] * cfg.ctx / r['tok_s'] for r in rows)),
+    }
+
+
 def plot_loss(work, path):
     import matplotlib
     matplotlib.use('Agg')
@@ -197,6 +224,9 @@ def main():
         json.dump({'note': 'PyTorch greedy decoding of models/demo/demo-moe.gguf (weights as exported); written by scripts/train-demo/export.py',
                    'prompts': reference(model, sp)}, f)
     plot_loss(a.work, os.path.join(a.out, 'loss.png'))
+    with open(os.path.join(a.out, 'training.json'), 'w') as f:
+        json.dump(training_summary(a.work, cfg, model), f, indent=1)
+        f.write('\n')
     print('wrote', os.path.join(a.out, 'demo-moe.gguf'), os.path.getsize(os.path.join(a.out, 'demo-moe.gguf')))
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import Config, MoEDecoder  # noqa: E402
 
 HYPER = dict(
-    seed=1234, steps=800, batch=12, warmup=30, lr=2e-3, min_lr_ratio=0.1, weight_decay=0.1,
+    seed=1234, steps=700, batch=12, warmup=30, lr=2e-3, min_lr_ratio=0.1, weight_decay=0.1,
     betas=(0.9, 0.95), grad_clip=1.0, aux_coef=0.01, prose_share=0.6,
     eval_every=100, eval_seqs=48, ckpt_every=20, threads=2,
     tokenizer=dict(model_type='bpe', vocab_size=8192, byte_fallback=True, split_digits=True,
@@ -144,9 +144,9 @@ def main():
         opt.load_state_dict(ck['opt'])
         step = ck['step']
         torch.set_rng_state(ck['torch_rng'])
-        # Drop log lines written after the checkpoint (they will be written again).
+        # Drop log lines of steps after the checkpoint (they will be written again).
         if os.path.exists(log_path):
-            lines = [l for l in open(log_path) if json.loads(l)['step'] < step]
+            lines = [l for l in open(log_path) if json.loads(l)['step'] <= step]
             open(log_path, 'w').writelines(lines)
         print(f'resumed at step {step}', flush=True)
     print(f'{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters', flush=True)

@@ -57,7 +57,7 @@ export const tests = [
       const panel = await panelFrame(page, 'main h1');
       const text = await panel.locator('body').innerText();
       assert.match(text, /MoE Lens demo/);
-      assert.match(text, /random weights: its text is meaningless, its routing is real/);
+      assert.match(text, /trained on prose and code: it continues your text, it is not an assistant/);
       assert.match(text, /Experts\s+8/);
       assert.match(text, /Experts per token\s+2/);
       assert.match(text, /Active parameters per token/);

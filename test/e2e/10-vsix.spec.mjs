@@ -1,6 +1,8 @@
 // The packaged .vsix, installed with --install-extension: the view works and the demo model answers.
 import assert from 'node:assert/strict';
 import { chatFrame, sendPrompt, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
+import { ROOT } from '../../scripts/e2e/lib.mjs';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -17,6 +19,9 @@ export const tests = [
       assert.ok(!fs.lstatSync(dir).isSymbolicLink(), 'expected a real install, not the dev symlink');
       assert.ok(fs.existsSync(path.join(dir, 'native/build/Release/moe_lens.node')), 'native addon missing from the vsix');
       assert.ok(!fs.existsSync(path.join(dir, 'node_modules/@node-llama-cpp/linux-arm64')), 'other platform binaries packaged');
+      // The trained demo model ships inside the vsix, byte for byte the committed one.
+      const sha = (f) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+      assert.equal(sha(path.join(dir, 'models/demo/demo-moe.gguf')), sha(path.join(ROOT, 'models/demo/demo-moe.gguf')), 'the packaged demo model');
       // The built-in suite loads from the install: every item's document is there. Its source-file items point
       // into extension/, and those files are the only sources packaged.
       const suiteDir = path.join(dir, 'suites', 'builtin');

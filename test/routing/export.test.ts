@@ -35,6 +35,18 @@ describe('export', () => {
     expect(csvField('a\rb')).toBe('"a\rb"');
   });
 
+  it('neutralises cells a spreadsheet would run as a formula (token texts are model output), JSONL stays exact', () => {
+    for (const evil of ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\r=1'])
+      expect(csvField(evil).replace(/^"/, '')).toMatch(/^'/);
+    expect(csvField('=1+1')).toBe("'=1+1");
+    expect(csvField('=A1,B1')).toBe(`"'=A1,B1"`);
+    expect(csvField(' =1')).toBe(' =1');
+    expect(csvField('a-b')).toBe('a-b');
+    const b = { ...block(0, 1), texts: ['=cmd|x'] };
+    expect(toCsv([b], { header: false }).split('\r\n')[0]).toMatch(/^0,'=cmd\|x,/);
+    expect(JSON.parse(toJsonl([b]).split('\n')[0]).text).toBe('=cmd|x');
+  });
+
   it('normalises blocks that lost their typed arrays in transit', () => {
     const b = block(0, 2);
     const viaJson = JSON.parse(JSON.stringify(b));

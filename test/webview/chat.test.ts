@@ -17,7 +17,7 @@ describe('startup and model line', () => {
     expect(tid('model-name')!.textContent).toBe('toy-moe');
     expect(tid('model-state')!.textContent).toBe('ready');
     expect(tid('demo-label')!.hidden).toBe(false);
-    expect(tid('demo-label')!.textContent).toBe('random weights: text is meaningless, routing is real');
+    expect(tid('demo-label')!.textContent).toBe('Demo model: it continues your text; it is not an assistant.');
     click(tid('select-model'));
     expect(host.posted).toContainEqual({ type: 'model.select' });
   });
