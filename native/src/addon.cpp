@@ -186,6 +186,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     const double emitIntervalMs = info[4].As<Napi::Number>().DoubleValue();
     auto* worker = new GenerateWorker(info[5].As<Napi::Function>(), session_, std::move(prompt), std::move(s), capture,
                                       reusePrefix, emitIntervalMs);
+    // Cleared here, on the JS thread, before the work is queued: an abort() that comes before the worker starts
+    // (cleared on the worker it was lost, and the answer ran to its token limit) stops this generation.
+    session_->abort = false;
     worker->Queue();
     return worker->Promise();
   }

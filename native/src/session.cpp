@@ -154,7 +154,6 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
                    " tokens but the context holds " + std::to_string(nCtx);
     return result;
   }
-  abort = false;
   const bool capture = captureWanted && capture_.MoeLayerCount() > 0;
   capture_.enabled = capture;
   result.routingCaptured = capture;
