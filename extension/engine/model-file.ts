@@ -4,19 +4,12 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
 import { TEXT_CONTINUATION_TAG } from './demo-model';
+import { LLAMA_CPP_ARCHITECTURES } from './architectures';
 import { EngineError } from './errors';
+import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
 import type { CpuMoe, ModelInfo, PlacementReport } from './types';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
-
-/** Bytes per block and elements per block of the ggml types GGUF models use. */
-const GGML_TYPE_SIZE: Record<number, [bytes: number, elements: number]> = {
-  0: [4, 1], 1: [2, 1], 2: [18, 32], 3: [20, 32], 6: [22, 32], 7: [24, 32], 8: [34, 32], 9: [36, 32],
-  10: [84, 256], 11: [110, 256], 12: [144, 256], 13: [176, 256], 14: [210, 256], 15: [292, 256],
-  16: [66, 256], 17: [74, 256], 18: [98, 256], 19: [50, 256], 20: [18, 32], 21: [110, 256], 22: [82, 256],
-  23: [136, 256], 24: [1, 1], 25: [2, 1], 26: [4, 1], 27: [8, 1], 28: [8, 1], 29: [56, 256], 30: [2, 1],
-  34: [54, 256], 35: [66, 256], 39: [17, 32],
-};
 
 const EXPERT_TENSOR = /\.ffn_(up|down|gate|gate_up)_(ch|)exps\./;
 const SHARED_EXPERT_TENSOR = /_shexp\./;
@@ -67,6 +60,7 @@ async function readRemoteModelFile(uri: string, nlc: NodeLlamaCpp): Promise<Mode
   const tensors = (info.fullTensorInfo ?? info.tensorInfo ?? []).map(tensorFacts);
   const architecture = String(info.metadata?.general?.architecture ?? '');
   if (!architecture) throw new EngineError('not-gguf', `${uri} has no general.architecture: not a model GGUF`);
+  checkArchitecture(architecture, uri);
   return { path: uri, fileBytes: tensors.reduce((n, t) => n + t.bytes, 0), info, architecture, tensors };
 }
 
@@ -88,6 +82,10 @@ export async function readModelFile(modelPath: string, nlc: NodeLlamaCpp): Promi
     await handle.close();
   }
   if (magic.toString('latin1') !== 'GGUF') throw new EngineError('not-gguf', `${name} is not a GGUF model file`);
+  // Bounded checks first: node-llama-cpp's reader and llama.cpp trust the counts and lengths they read.
+  const header = validateGgufHeader(file, name, stats.size);
+  if (!header.architecture) throw new EngineError('not-gguf', `${name} has no general.architecture: not a model GGUF`);
+  checkArchitecture(header.architecture, name);
 
   let info: GgufFileInfo;
   try {
@@ -100,9 +98,13 @@ export async function readModelFile(modelPath: string, nlc: NodeLlamaCpp): Promi
   const dataEnd = tensorInfo.reduce((end, t, i) => Math.max(end, Number(t.fileOffset) + tensors[i].bytes), 0);
   if (dataEnd > stats.size)
     throw new EngineError('truncated-gguf', `${name} is truncated: its tensors need ${dataEnd} bytes but the file has ${stats.size}`);
-  const architecture = String(info.metadata?.general?.architecture ?? '');
-  if (!architecture) throw new EngineError('not-gguf', `${name} has no general.architecture: not a model GGUF`);
-  return { path: file, fileBytes: stats.size, info, architecture, tensors };
+  return { path: file, fileBytes: stats.size, info, architecture: header.architecture, tensors };
+}
+
+/** Refuses an architecture the bundled llama.cpp cannot load, before anything tries to. */
+function checkArchitecture(architecture: string, name: string): void {
+  if (!LLAMA_CPP_ARCHITECTURES.has(architecture))
+    throw new EngineError('unsupported-architecture', `${name}: llama.cpp does not support the architecture ${JSON.stringify(architecture.slice(0, 64))}`);
 }
 
 function metaNumber(file: ModelFile, key: string): number | undefined {

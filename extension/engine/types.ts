@@ -156,6 +156,7 @@ export type EngineErrorCode =
   | 'aborted'
   | 'engine-crashed'
   | 'version-mismatch'
+  | 'unsupported-gguf-version'
   | 'remote-unavailable'
   | 'busy'
   | 'internal';
