@@ -125,6 +125,22 @@ export class MoeLensHost implements vscode.Disposable {
     return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
   }
 
+  /** The status bar item's menu: what can be done with the model from here. */
+  private async modelActions(): Promise<void> {
+    const actions: (vscode.QuickPickItem & { command: string })[] = [
+      { label: '$(comment-discussion) Open Chat', command: 'moeLens.openChat' },
+      { label: '$(folder-opened) Select Model…', command: 'moeLens.selectModel' },
+      { label: '$(cloud-download) Download Model…', command: 'moeLens.downloadModel' },
+      { label: '$(info) Show Model Info', command: 'moeLens.showModelInfo' },
+      { label: `$(eye) ${this.config().captureRouting ? 'Turn routing capture off' : 'Turn routing capture on'}`, command: 'moeLens.toggleRoutingCapture' },
+      { label: '$(beaker) Run Long-Summary Eval…', command: 'moeLens.runEval' },
+      { label: '$(output) Show Logs', command: 'moeLens.showLogs' },
+    ];
+    if (this.session.state === 'generating') actions.splice(1, 0, { label: '$(debug-stop) Stop Generation', command: 'moeLens.stopGeneration' });
+    const choice = await vscode.window.showQuickPick(actions, { title: `MoE Lens — ${this.session.isDemo ? 'demo model' : this.session.info?.name ?? 'model'}` });
+    if (choice) await vscode.commands.executeCommand(choice.command);
+  }
+
   private refreshStatus(tokensPerSecond?: number): void {
     const c = this.config();
     const label = c.modelPath ? c.modelPath.split(/[\\/]/).pop() ?? c.modelPath : 'demo model';
@@ -249,6 +265,7 @@ export class MoeLensHost implements vscode.Disposable {
       );
     reg('moeLens.openChat', () => this.view.reveal(true));
     reg('moeLens.selectModel', () => this.picker.pick());
+    reg('moeLens.modelActions', () => this.modelActions());
     reg('moeLens.downloadModel', (uri) => this.picker.download(typeof uri === 'string' ? uri : undefined));
     reg('moeLens.summarizeSelection', () => this.summarizeSelection());
     reg('moeLens.newChat', async () => {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { formatBytes } from '../format';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
 import type { ModelInfo } from '../engine/types';
+import { describeError } from '../chat/session';
 import { CONFIG_SECTION } from './config';
 
 const RECENT_KEY = 'moeLens.recentModels';
@@ -29,11 +30,27 @@ export class ModelPicker {
     await this.context.globalState.update(RECENT_KEY, list);
   }
 
-  /** Sets `moeLens.modelPath` (user settings); '' selects the demo model. */
-  async use(modelPath: string): Promise<void> {
-    if (modelPath) await this.remember(modelPath);
+  /**
+   * Sets `moeLens.modelPath` (user settings); '' selects the demo model. A file is checked first (the engine's own
+   * header checks: the same one-line error as every command gives); one that fails is neither used nor kept in
+   * the recent models.
+   */
+  async use(modelPath: string): Promise<boolean> {
+    if (modelPath) {
+      try {
+        await this.inspect(modelPath);
+      } catch (error) {
+        const message = describeError(error);
+        this.log('warn', `Not using ${modelPath}: ${message}`);
+        await this.context.globalState.update(RECENT_KEY, this.recent().filter((p) => p !== modelPath));
+        void vscode.window.showErrorMessage(`MoE Lens: cannot use ${path.basename(modelPath)}: ${message}`);
+        return false;
+      }
+      await this.remember(modelPath);
+    }
     await vscode.workspace.getConfiguration(CONFIG_SECTION).update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
     this.log('info', `Model set to ${modelPath || 'the demo model'}`);
+    return true;
   }
 
   async pick(): Promise<void> {
@@ -66,14 +83,15 @@ export class ModelPicker {
         await vscode.commands.executeCommand('moeLens.downloadModel');
         return;
       case 'demo':
-        return this.use('');
+        await this.use('');
+        return;
       case 'recent':
         if (choice.path && !fs.existsSync(choice.path)) {
           void vscode.window.showErrorMessage(`MoE Lens: ${choice.path} no longer exists.`);
           await this.context.globalState.update(RECENT_KEY, this.recent().filter((p) => p !== choice.path));
           return;
         }
-        if (choice.path) return this.use(choice.path);
+        if (choice.path) await this.use(choice.path);
     }
   }
 
@@ -200,8 +218,7 @@ export class ModelPicker {
         },
       );
       this.log('info', `Downloaded ${modelUri} to ${file}`);
-      await this.use(file);
-      void vscode.window.showInformationMessage(`MoE Lens: downloaded ${path.basename(file)}; it is now the chat model.`);
+      if (await this.use(file)) void vscode.window.showInformationMessage(`MoE Lens: downloaded ${path.basename(file)}; it is now the chat model.`);
       return file;
     } catch (error) {
       const cancelled = error instanceof Error && (error.name === 'AbortError' || /abort|cancel/i.test(error.message));

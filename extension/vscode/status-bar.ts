@@ -1,4 +1,4 @@
-// Status bar item: model, state, tokens/s of the last answer; click opens the chat.
+// Status bar item: model, state, tokens/s of the last answer; click opens a quick pick of the model actions.
 import * as vscode from 'vscode';
 import type { ModelSummary } from '../protocol';
 
@@ -20,7 +20,7 @@ export function statusText(model: ModelSummary, modelLabel: string, tokensPerSec
     `State: ${model.state}${model.error ? ` (${model.error})` : ''}`,
     ...(tokensPerSecond !== undefined ? [`Last answer: ${tokensPerSecond.toFixed(1)} tokens/s`] : []),
     `Routing capture: ${model.captureRouting ? 'on' : 'off'}`,
-    'Click to open the chat',
+    'Click for model actions',
   ].join('\n');
   return { text: `${ICONS[model.state]} ${name}${state}${speed}`, tooltip };
 }
@@ -31,7 +31,7 @@ export class StatusBar implements vscode.Disposable {
 
   constructor() {
     this.item.name = 'MoE Lens';
-    this.item.command = 'moeLens.openChat';
+    this.item.command = 'moeLens.modelActions';
   }
 
   update(model: ModelSummary, modelLabel: string, tokensPerSecond?: number): void {

@@ -1,6 +1,8 @@
 // Editor integration and commands: summarize a selection from the context menu, palette commands, model panel.
 import assert from 'node:assert/strict';
 import { chatFrame, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -69,8 +71,8 @@ export const tests = [
     },
   },
   {
-    name: 'palette: Show Logs, Toggle Routing Capture, Select Model, New Chat',
-    async run({ page, shot }) {
+    name: 'palette: Show Logs, Toggle Routing Capture, Select Model (a bad file refused), Download Model list, status bar actions, New Chat',
+    async run({ page, env, shot }) {
       await runCommand(page, 'MoE Lens: Show Logs');
       const panel = page.locator('.part.panel');
       await until(async () => /MoE Lens \S+ activated/.test((await panel.innerText().catch(() => '')).replace(/\u00a0/g, ' ')), { timeout: 15_000, message: 'the log output' });
@@ -87,6 +89,41 @@ export const tests = [
       assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Built-in demo model' }).isVisible());
       assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Download from Hugging Face' }).isVisible());
       await shot('select-model');
+
+      // A text file named .gguf is refused on selection with the engine's one-line error, and not remembered.
+      const fake = path.join(env.workspace, 'not-a-model.gguf');
+      fs.writeFileSync(fake, 'this is not a model\n');
+      await pick.locator('.monaco-list-row', { hasText: 'Browse for a .gguf file' }).click();
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await until(async () => (await input.inputValue()).length > 0, { timeout: 10_000, message: 'the open dialog to propose a folder' });
+      await input.fill(fake);
+      await sleep(300);
+      await input.press('Enter');
+      const refused = page.locator('.notification-toast', { hasText: 'cannot use not-a-model.gguf' }).first();
+      await refused.waitFor({ state: 'visible', timeout: 20_000 });
+      assert.match(await refused.innerText(), /not-a-model\.gguf is not a GGUF model file/);
+      await shot('select-model-refused');
+      assert.ok(!/not-a-model/.test(fs.readFileSync(env.settingsFile, 'utf8')), 'the refused file became the model');
+      await runCommand(page, 'MoE Lens: Select Model');
+      await pick.locator('.monaco-list-row', { hasText: 'Browse for a .gguf file' }).waitFor({ state: 'visible', timeout: 10_000 });
+      assert.equal(await pick.locator('.monaco-list-row', { hasText: 'not-a-model.gguf' }).count(), 0, 'the refused file is in Recent models');
+      await page.keyboard.press('Escape');
+
+      // Download Model: node-llama-cpp's recommended MoE models; offline, each says it cannot check its size.
+      await runCommand(page, 'MoE Lens: Download Model');
+      for (const name of ['gpt-oss 20B', 'Qwen 3.6 35B A3B', 'Gemma 4 26B A4B MoE'])
+        await pick.locator('.monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 15_000 });
+      assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Enter a Hugging Face URI' }).isVisible());
+      await until(async () => (await pick.locator('.monaco-list-row', { hasText: 'cannot check the size' }).count()) > 0, { timeout: 60_000, message: 'the offline size check to finish' });
+      await shot('download-model-list');
+      await page.keyboard.press('Escape');
+
+      // The status bar item opens the model actions.
+      await page.locator('.statusbar-item', { hasText: 'demo model' }).first().click();
+      await pick.locator('.monaco-list-row', { hasText: 'Select Model…' }).waitFor({ state: 'visible', timeout: 10_000 });
+      assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Show Model Info' }).isVisible());
+      await shot('status-bar-actions');
       await page.keyboard.press('Escape');
 
       await runCommand(page, 'MoE Lens: Run Long-Summary Eval');
