@@ -49,6 +49,8 @@ export type EngineState = 'idle' | 'starting' | 'loading' | 'ready' | 'generatin
 
 export interface ModelSummary {
   info?: ModelInfo;
+  /** What the header shows: the loaded model's name, else the configured one's ("demo model", a file name). */
+  label: string;
   isDemo: boolean;
   state: EngineState;
   error?: string;

@@ -311,7 +311,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   function renderChrome(): void {
     const m = store.model;
     const info = m.info;
-    setText(modelName, info ? info.name : 'No model');
+    setText(modelName, m.label);
     const title = info ? `${info.path}\n${info.architecture}, ${info.layers} layers, ${info.isMoe ? `${info.experts} experts, top-${info.expertsPerToken}` : 'dense'}` : '';
     if (modelName.title !== title) modelName.title = title;
     const stateLabel: Record<string, string> = { idle: 'idle', starting: 'starting…', loading: 'loading…', ready: 'ready', generating: 'generating…', error: 'error' };

@@ -56,7 +56,7 @@ export class TurnModel {
 export class Store {
   turns: TurnModel[] = [];
   private byId = new Map<string, TurnModel>();
-  model: ModelSummary = { isDemo: false, state: 'idle', captureRouting: true };
+  model: ModelSummary = { label: 'model', isDemo: false, state: 'idle', captureRouting: true };
   moeLayers: number[] = [];
 
   get experts(): number {

@@ -57,6 +57,8 @@ export class ModelSession {
     private readonly log: Log = () => {},
     /** Whether the configured model is the demo, known before anything loads (for the UI). */
     private readonly configuredIsDemo?: () => boolean,
+    /** The configured model's name before it is loaded ("demo model", a file name). */
+    private readonly configuredLabel: () => string = () => 'model',
   ) {}
 
   get state(): EngineState {
@@ -75,6 +77,7 @@ export class ModelSession {
   summary(captureRouting: boolean): ModelSummary {
     return {
       ...(this._info ? { info: this._info } : {}),
+      label: this._info && !this.isDemo ? this._info.name : this.isDemo ? 'demo model' : this.configuredLabel(),
       isDemo: this.isDemo,
       state: this.state,
       ...(this._error && this.state === 'error' ? { error: this._error } : {}),
@@ -155,11 +158,12 @@ export class ModelSession {
     }
   }
 
-  /** Model settings changed: the next use reloads. */
+  /** Model settings changed: the next use reloads, and an error of the previous model no longer applies. */
   invalidate(): void {
     this.loadedKey = undefined;
     this.loading?.abort.abort();
-    if (this._state !== 'error') this._state = 'idle';
+    this._state = 'idle';
+    this._error = undefined;
     this._info = undefined;
     this.changed.fire();
   }

@@ -1,5 +1,6 @@
 // Wires the extension together: engine, chat controller, views, commands, status bar, settings.
 // Everything here is a thin adapter; chat logic lives in extension/chat (vscode-free).
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
 import type { WebviewToHost } from '../protocol';
@@ -47,7 +48,7 @@ export class MoeLensHost implements vscode.Disposable {
     const { context, log } = deps;
     // A lazy proxy: nothing is created (no process forked) until the engine is first used.
     const engine = (this.engine = this.lazyEngine());
-    this.session = new ModelSession(engine, () => this.resolveModel(), log, () => !this.config().modelPath);
+    this.session = new ModelSession(engine, () => this.resolveModel(), log, () => !this.config().modelPath, () => path.basename(this.config().modelPath));
     this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.controller.postSnapshot(), log);
     this.controller = new ChatController({
       engine,

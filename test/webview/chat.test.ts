@@ -14,12 +14,18 @@ describe('startup and model line', () => {
     host.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'Hi'), turn('a1', 'assistant', 'Hello *there*')]) });
     expect(tids('turn').map((t) => t.dataset.role)).toEqual(['user', 'assistant']);
     expect(tids('turn')[1].querySelector('em')!.textContent).toBe('there');
-    expect(tid('model-name')!.textContent).toBe('toy-moe');
+    // The header names the model as the status bar does: the demo as "demo model", a file by its name.
+    expect(tid('model-name')!.textContent).toBe('demo model');
     expect(tid('model-state')!.textContent).toBe('ready');
     expect(tid('demo-label')!.hidden).toBe(false);
     expect(tid('demo-label')!.textContent).toBe('Demo model: it continues your text; it is not an assistant.');
     click(tid('select-model'));
     expect(host.posted).toContainEqual({ type: 'model.select' });
+    // Before any model is loaded the configured one is named, never "No model".
+    host.send({ type: 'model.state', model: { label: 'mixtral.gguf', isDemo: false, state: 'idle', captureRouting: true } });
+    host.app.flush();
+    expect(tid('model-name')!.textContent).toBe('mixtral.gguf');
+    expect(tid('demo-label')!.hidden).toBe(true);
   });
 
   it('shows model state changes and errors', async () => {

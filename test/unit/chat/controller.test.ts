@@ -175,6 +175,18 @@ describe('ChatController', () => {
     expect(t.controller.conversation[1].status).toBe('complete');
   });
 
+  it("another model selected after a failed load: the old model's error is gone", async () => {
+    const engine = new FakeEngine();
+    engine.failLoad = new EngineError('not-gguf', 'x.bin is not a GGUF file.');
+    const t = setup({ engine });
+    await t.controller.send('hi');
+    expect(t.session.summary(true)).toMatchObject({ state: 'error' });
+    t.session.invalidate();
+    const summary = t.session.summary(true);
+    expect(summary.state).toBe('idle');
+    expect(summary.error).toBeUndefined();
+  });
+
   it('a generic generate error never leaves the state generating', async () => {
     const t = setup();
     t.engine.script = async () => {
@@ -242,7 +254,9 @@ describe('ChatController', () => {
   it('demo model: known before loading; the first answer carries the demo label', async () => {
     const engine = new FakeEngine();
     const pending = new ModelSession(engine, async () => ({ options: { modelPath: '/d' }, isDemo: true }), undefined, () => true);
-    expect(pending.summary(true)).toMatchObject({ isDemo: true, state: 'idle' });
+    expect(pending.summary(true)).toMatchObject({ isDemo: true, state: 'idle', label: 'demo model' });
+    const file = new ModelSession(engine, async () => ({ options: { modelPath: '/m/x.gguf' }, isDemo: false }), undefined, () => false, () => 'x.gguf');
+    expect(file.summary(true)).toMatchObject({ isDemo: false, label: 'x.gguf' });
     expect(engine.loads.length).toBe(0);
     const t = setup({ isDemo: true });
     await t.controller.send('a');

@@ -50,7 +50,7 @@ describe('model panel html', () => {
     expect(page).not.toMatch(/<script/);
     expect(page).toContain('<style nonce="n1">');
     const body = modelInfoBody({ info, isDemo: true, source: 'loaded' });
-    for (const s of ['Experts per token', 'Active parameters per token', 'Where the tensors live', 'Memory per device', 'CPU', 'its routing is real', 'experts &lt;in&gt; RAM']) expect(body).toContain(s);
+    for (const s of ['Experts per token', 'Active parameters per token', 'Where the tensors live', 'Memory per device', 'CPU', 'it continues your text', 'experts &lt;in&gt; RAM']) expect(body).toContain(s);
   });
 
   it('shows an error without info', () => {
