@@ -4,6 +4,7 @@
  *
  *   npx tsx scripts/train-demo/measure.ts --work .cache/train-demo --out models/demo/figures.json
  *
+ * - the export check (llama.cpp's greedy tokens and log-probabilities against PyTorch's, export-check.ts);
  * - perplexity of held-out prose and code (llama.cpp through node-llama-cpp: each chunk of up to 512 tokens
  *   evaluated afresh, every token after the first scored), per token and in bits per byte (comparable across
  *   the two models' different vocabularies);
@@ -21,6 +22,7 @@ import type { SamplingOptions, TokenFrame } from '../../extension/engine/types';
 import { detectFailures } from '../../extension/evals/metrics/detectors';
 import { RoutingAggregator } from '../../extension/routing/aggregate';
 import { jensenShannon } from '../../extension/routing/math';
+import { checkPrompt, readReference } from './export-check';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const arg = (name: string, fallback: string) => {
@@ -180,8 +182,25 @@ async function measure(modelPath: string, withSpeed: boolean) {
   }
 }
 
+/** The export check (as `npm test` runs it), for the model card. */
+async function exportCheck() {
+  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: 'never' });
+  const model = await llama.loadModel({ modelPath: MODELS.trained });
+  try {
+    const prompts = [];
+    for (const p of readReference(path.dirname(MODELS.trained))) {
+      const { llamaTokens: _l, expected: _e, ...check } = await checkPrompt(model, p);
+      prompts.push(check);
+    }
+    return { prompts, identical: prompts.every((p) => p.identical), maxLogprobDiff: Math.max(...prompts.map((p) => p.maxLogprobDiff)) };
+  } finally {
+    await model.dispose();
+  }
+}
+
 async function main(): Promise<void> {
-  const figures = { measuredAt: new Date().toISOString(), trained: await measure(MODELS.trained, true), random: await measure(MODELS.random, false) };
+  const figures = { measuredAt: new Date().toISOString(), exportCheck: await exportCheck(), trained: await measure(MODELS.trained, true), random: await measure(MODELS.random, false) };
   fs.writeFileSync(OUT, JSON.stringify(figures, null, 1) + '\n');
   console.error(`wrote ${path.relative(ROOT, OUT)}`);
 }

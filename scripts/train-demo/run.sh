@@ -22,4 +22,5 @@ mkdir -p "$WORK"
 $PY scripts/train-demo/train.py --work "$WORK"
 $PY scripts/train-demo/export.py --work "$WORK" --out models/demo --llama-src "$LLAMA_SRC"
 npx tsx scripts/train-demo/measure.ts --work "$WORK" --out models/demo/figures.json
-echo "models/demo/ rewritten: demo-moe.gguf, reference.json, training.json, figures.json, loss.png"
+$PY scripts/train-demo/card.py --dir models/demo
+echo "models/demo/ rewritten: demo-moe.gguf, reference.json, training.json, figures.json, loss.png, README.md"

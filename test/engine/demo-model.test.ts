@@ -6,20 +6,14 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
 import { DEMO_MODEL_ARG, demoModelFile, resolveModelArg } from '../../extension/engine/demo-model';
-import { ROOT, collect, greedy, llamaGreedy, newEngine, runCli } from './helpers';
+import { ROOT, collect, greedy, newEngine, runCli } from './helpers';
+import { checkPrompt, readReference } from '../../scripts/train-demo/export-check';
 import type { EngineClient } from '../../extension/engine/client';
 import { readGgufHeader } from '../../scripts/fixtures/gguf-reader';
 import { GgmlType } from '../../scripts/fixtures/gguf-writer';
 
-interface ReferencePrompt {
-  prompt: string;
-  promptIds: number[];
-  greedy: number[];
-  text: string;
-  steps: { ids: number[]; logprobs: number[] }[];
-}
 const DEMO = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
-const reference = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'demo', 'reference.json'), 'utf8')) as { prompts: ReferencePrompt[] };
+const reference = { prompts: readReference(path.join(ROOT, 'models', 'demo')) };
 
 describe('the demo model file', () => {
   it('is where the extension and the CLI look for it', () => {
@@ -63,23 +57,13 @@ describe('export check: llama.cpp and PyTorch agree on the demo model', () => {
     for (const p of reference.prompts) expect([model.tokens.bos, ...model.tokenize(p.prompt)]).toEqual(p.promptIds);
   });
 
-  it.each(reference.prompts.map((p, i) => [i, p] as const))('prompt %i: the same greedy tokens; log-probabilities close', async (_i, p) => {
-    const run = await llamaGreedy(model, p.promptIds, p.greedy.length);
-    // node-llama-cpp stops before an EOS token: compare what it yields.
-    const expected = p.greedy.filter((t, j) => !(j === p.greedy.length - 1 && t === model.tokens.eos));
-    expect(run.tokens).toEqual(expected);
-    let worst = 0;
-    run.probabilities.forEach((probs, j) => {
-      const step = p.steps[j];
-      step.ids.forEach((id, r) => {
-        const prob = probs.get(id as never) ?? 0;
-        // Only tokens llama.cpp gives a measurable probability; the tail is far below what sampling can see.
-        if (step.logprobs[r] > -8) worst = Math.max(worst, Math.abs(Math.log(prob) - step.logprobs[r]));
-      });
-    });
-    console.log(`prompt ${_i}: ${run.tokens.length} tokens identical, largest log-probability difference ${worst.toExponential(2)}`);
+  it.each(reference.prompts.map((p, i) => [i, p] as const))('prompt %i: the same greedy tokens; log-probabilities close', async (i, p) => {
+    const check = await checkPrompt(model, p);
+    console.log(`prompt ${i}: ${check.tokens} tokens, ${check.identical ? 'identical' : 'DIFFERENT'}, largest log-probability difference ${check.maxLogprobDiff.toExponential(2)}`);
+    expect(check.llamaTokens).toEqual(check.expected);
     // F16 weights with F16-rounded activations in ggml's CPU matmuls and an F16 KV cache, against float32 PyTorch.
-    expect(worst).toBeLessThan(0.05);
+    expect(check.maxLogprobDiff).toBeLessThan(0.05);
+    const expected = check.expected;
 
     // The engine (the native decode loop the chat uses) gives the same tokens.
     const engineRun = await collect(engine, { input: { kind: 'tokens', ids: p.promptIds }, sampling: greedy(p.greedy.length), captureRouting: true });
