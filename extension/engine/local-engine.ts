@@ -218,8 +218,10 @@ export class LocalEngine implements Engine {
 
     const onChunk = (chunk: NativeChunk) => {
       const texts: string[] = [];
+      // One streaming decoder over all the tokens: a character split over byte tokens ("–" as <0xE2><0x80><0x93>)
+      // is given whole to the token that completes it; the tokens before carry "" (never U+FFFD halves).
       for (let i = 0; i < chunk.ids.length; i++)
-        texts.push(decoder.decode(chunk.pieceBytes.subarray(chunk.pieceOffsets[i], chunk.pieceOffsets[i + 1])));
+        texts.push(decoder.decode(chunk.pieceBytes.subarray(chunk.pieceOffsets[i], chunk.pieceOffsets[i + 1]), { stream: true }));
       const textDelta = chunk.generated ? stream.push(chunk.pieceBytes) : '';
       const frame: TokenFrame = {
         phase: chunk.generated ? 'generated' : 'prompt',

@@ -42,7 +42,9 @@ const firstKeyLength = () => Number(good.readBigUInt64LE(24));
 
 describe('the architectures the bundled llama.cpp knows', () => {
   it('are the list in its source (src/llama-arch.cpp)', () => {
-    const src = readFileSync(path.join(ROOT, '.cache', 'llama.cpp-v0.4.0', 'src', 'llama-arch.cpp'), 'utf8');
+    // The source npm run build:native cloned from node-llama-cpp's bundle, for the release its binaries are.
+    const { tag } = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', 'node-llama-cpp', 'llama', 'llama.cpp.info.json'), 'utf8'));
+    const src = readFileSync(path.join(ROOT, '.cache', `llama.cpp-${tag}`, 'src', 'llama-arch.cpp'), 'utf8');
     const table = src.slice(src.indexOf('LLM_ARCH_NAMES'), src.indexOf('};', src.indexOf('LLM_ARCH_NAMES')));
     const names = [...table.matchAll(/\{\s*LLM_ARCH_\w+,\s*"([^"]+)"\s*\}/g)].map((m) => m[1]).filter((n) => n !== 'clip' && n !== '(unknown)');
     expect([...LLAMA_CPP_ARCHITECTURES]).toEqual(names);
