@@ -30,6 +30,9 @@ export interface RoutingBlock {
 
 export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'error';
 
+/** What can help after a failed turn: the error turn offers exactly these buttons. */
+export type ErrorAction = 'retry' | 'select-model' | 'open-settings' | 'new-chat';
+
 export interface ChatTurn {
   id: string;
   role: ChatMessage['role'];
@@ -38,6 +41,8 @@ export interface ChatTurn {
   content: string;
   status: MessageStatus;
   error?: string;
+  /** With `error`: the actions that can help (from the error's code; a bad model file cannot be retried). */
+  errorActions?: ErrorAction[];
   /** Routing of this turn's tokens: prompt tokens for user turns, generated tokens for assistant turns. */
   routing: RoutingBlock[];
   stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'>;
@@ -76,6 +81,7 @@ export type WebviewToHost =
   | { type: 'chat.copy'; text: string }
   | { type: 'model.select' }
   | { type: 'model.showInfo' }
+  | { type: 'settings.open' }
   | { type: 'routing.setCapture'; enabled: boolean }
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
   | { type: 'evals.request'; body: unknown }

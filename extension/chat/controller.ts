@@ -8,7 +8,7 @@ import { compactRouting, decodeConversation, encodeConversation } from './codec'
 import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
 import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
-import { ModelSession, describeError, isAbort } from './session';
+import { ModelSession, describeError, errorActionsFor, isAbort } from './session';
 import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type SelectionInput } from './summarize';
 
 export interface ChatSettings {
@@ -301,6 +301,7 @@ export class ChatController {
         } else {
           assistant.error = describeError(error);
         }
+        assistant.errorActions = errorActionsFor(error);
         if (isEngineError(error, 'engine-crashed')) this.o.session.markCrashed(assistant.error);
         this.log('error', `Turn failed: ${assistant.error}`);
       }

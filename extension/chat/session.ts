@@ -1,7 +1,8 @@
 // Which model the chat uses, and loading it lazily on first use (no vscode import).
 import type { Engine, LoadOptions, ModelInfo } from '../engine/types';
 import { EngineError, isEngineError } from '../engine/errors';
-import type { EngineState, ModelSummary } from '../protocol';
+import type { EngineState, ErrorAction, ModelSummary } from '../protocol';
+import { ContextOverflow } from './context';
 import { Emitter, type Log } from './events';
 
 export interface ResolvedModel {
@@ -32,6 +33,30 @@ export function describeError(error: unknown): string {
   }
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** The actions an error turn offers, from the error's code: retrying a file that cannot be read never helps. */
+export function errorActionsFor(error: unknown): ErrorAction[] {
+  if (error instanceof ContextOverflow) return ['new-chat', 'open-settings'];
+  if (!isEngineError(error)) return ['retry'];
+  switch (error.code) {
+    case 'file-not-found':
+    case 'not-a-file':
+    case 'empty-file':
+    case 'not-gguf':
+    case 'truncated-gguf':
+    case 'unsupported-gguf-version':
+    case 'unsupported-architecture':
+    case 'not-moe':
+    case 'remote-unavailable':
+      return ['select-model'];
+    case 'context-overflow':
+      return ['new-chat', 'open-settings'];
+    case 'load-failed':
+      return ['retry', 'select-model', 'open-settings'];
+    default:
+      return ['retry'];
+  }
 }
 
 export function isAbort(error: unknown, signal?: AbortSignal): boolean {

@@ -175,6 +175,9 @@ export class MoeLensHost implements vscode.Disposable {
       case 'model.showInfo':
         void vscode.commands.executeCommand('moeLens.showModelInfo');
         return;
+      case 'settings.open':
+        void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:moe-lens.moe-lens');
+        return;
       case 'routing.setCapture':
         void this.setCapture(!!message.enabled);
         return;

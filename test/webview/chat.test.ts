@@ -135,6 +135,23 @@ describe('errors, notes, code blocks', () => {
     expect(h.posted).toContainEqual({ type: 'chat.retry', turnId: 'a1' });
   });
 
+  it('an error offers the actions that can help: a bad model file offers Select model, never Retry', async () => {
+    const h = await mount();
+    host = h;
+    const bad = turn('a1', 'assistant', '', [], { status: 'error', error: 'x.gguf is not a GGUF model file', errorActions: ['select-model'] });
+    const long = turn('a2', 'assistant', '', [], { status: 'error', error: 'the prompt has 900 tokens', errorActions: ['new-chat', 'open-settings'] });
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'q'), bad, turn('u2', 'user', 'q2'), long]) });
+    const [first, second] = tids('turn-error');
+    expect(first.querySelector('[data-testid="retry"]')).toBeNull();
+    click(first.querySelector<HTMLElement>('[data-testid="error-select-model"]')!);
+    expect(h.posted).toContainEqual({ type: 'model.select' });
+    expect(second.querySelector('[data-testid="retry"]')).toBeNull();
+    click(second.querySelector<HTMLElement>('[data-testid="error-open-settings"]')!);
+    click(second.querySelector<HTMLElement>('[data-testid="error-new-chat"]')!);
+    expect(h.posted).toContainEqual({ type: 'settings.open' });
+    expect(h.posted).toContainEqual({ type: 'chat.new' });
+  });
+
   it('code blocks get Copy and Insert buttons', async () => {
     const h = await mount();
     host = h;

@@ -3,7 +3,7 @@
 // few hundred spans in the DOM. Streaming appends to the last turn: markdown is split at the last stable
 // block boundary, so each frame re-parses only the tail of the streaming turn.
 
-import type { WebviewToHost } from '../../extension/protocol';
+import type { ErrorAction, WebviewToHost } from '../../extension/protocol';
 import { button, h, setAttrs } from '../components';
 import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
 import type { Store, TurnModel } from '../store';
@@ -437,6 +437,20 @@ export class TurnView {
     return frag;
   }
 
+  private errorButton(action: ErrorAction): HTMLElement {
+    const post = this.hooks.post;
+    switch (action) {
+      case 'retry':
+        return button('Retry', { testid: 'retry', appearance: 'secondary', onClick: () => post({ type: 'chat.retry', turnId: this.turn.id }) });
+      case 'select-model':
+        return button('Select model', { testid: 'error-select-model', appearance: 'secondary', onClick: () => post({ type: 'model.select' }) });
+      case 'open-settings':
+        return button('Open settings', { testid: 'error-open-settings', appearance: 'secondary', onClick: () => post({ type: 'settings.open' }) });
+      case 'new-chat':
+        return button('New chat', { testid: 'error-new-chat', appearance: 'secondary', onClick: () => post({ type: 'chat.new' }) });
+    }
+  }
+
   renderMeta(): void {
     const info = this.turn.info;
     setAttrs(this.el, { 'data-status': info.status, 'aria-busy': info.status === 'streaming' ? 'true' : undefined });
@@ -448,7 +462,7 @@ export class TurnView {
           'div',
           { class: 'error', 'data-testid': 'turn-error', role: 'alert' },
           h('span', {}, info.error || 'Generation failed.'),
-          button('Retry', { testid: 'retry', appearance: 'secondary', onClick: () => this.hooks.post({ type: 'chat.retry', turnId: this.turn.id }) }),
+          ...(info.errorActions ?? ['retry']).map((action) => this.errorButton(action)),
         ),
       );
     }

@@ -169,6 +169,7 @@ describe('ChatController', () => {
     const a = t.controller.conversation[1];
     expect(a.status).toBe('error');
     expect(a.error).toBe('x.bin is not a GGUF file.');
+    expect(a.errorActions).toEqual(['select-model']); // retrying the same file cannot help
     expect(t.session.summary(true)).toMatchObject({ state: 'error', error: 'x.bin is not a GGUF file.' });
     engine.failLoad = undefined;
     await t.controller.retry(a.id);
@@ -193,7 +194,7 @@ describe('ChatController', () => {
       throw new Error('boom');
     };
     await t.controller.send('x');
-    expect(t.controller.conversation[1]).toMatchObject({ status: 'error', error: 'boom' });
+    expect(t.controller.conversation[1]).toMatchObject({ status: 'error', error: 'boom', errorActions: ['retry'] });
     expect(t.session.state).toBe('ready');
     expect(t.controller.isBusy).toBe(false);
     const states = t.posts.filter((m) => m.type === 'model.state').map((m) => m.model.state);
@@ -234,6 +235,7 @@ describe('ChatController', () => {
     await t.controller.send('y'.repeat(500));
     expect(t.controller.conversation[1].status).toBe('error');
     expect(t.controller.conversation[1].error).toMatch(/moeLens.contextSize/);
+    expect(t.controller.conversation[1].errorActions).toEqual(['new-chat', 'open-settings']);
   });
 
   it('summarize: label, prompt with file and language, trimmed selection note', async () => {
