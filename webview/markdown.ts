@@ -172,6 +172,8 @@ export interface CodeActions {
   insert(code: string): void;
 }
 
+const COPIED_MS = 1500;
+
 /** Add Copy / Insert buttons to each code block under `root` (idempotent). */
 export function decorateCodeBlocks(root: ParentNode, actions: CodeActions, makeButton: (label: string, testid: string, onClick: () => void) => HTMLElement): void {
   for (const pre of Array.from(root.querySelectorAll('pre'))) {
@@ -188,10 +190,17 @@ export function decorateCodeBlocks(root: ParentNode, actions: CodeActions, makeB
       l.textContent = lang;
       bar.append(l);
     }
-    bar.append(
-      makeButton('Copy', 'code-copy', () => actions.copy(code.textContent ?? '')),
-      makeButton('Insert', 'code-insert', () => actions.insert(code.textContent ?? '')),
-    );
+    // Copy says that it copied, for a moment (the host writes the clipboard).
+    const copy = makeButton('Copy', 'code-copy', () => {
+      actions.copy(code.textContent ?? '');
+      copy.textContent = 'Copied ✓';
+      copy.setAttribute('data-copied', '');
+      setTimeout(() => {
+        copy.textContent = 'Copy';
+        copy.removeAttribute('data-copied');
+      }, COPIED_MS);
+    });
+    bar.append(copy, makeButton('Insert', 'code-insert', () => actions.insert(code.textContent ?? '')));
     pre.replaceWith(wrap);
     wrap.append(bar, pre);
   }

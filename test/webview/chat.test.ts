@@ -157,8 +157,11 @@ describe('errors, notes, code blocks', () => {
     host = h;
     h.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'Try:\n\n```python\nprint("hi")\n```\n')]) });
     click(tid('code-copy'));
+    expect(tid('code-copy')!.textContent).toBe('Copied ✓');
     click(tid('code-insert'));
     expect(h.posted).toContainEqual({ type: 'chat.copy', text: 'print("hi")\n' });
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(tid('code-copy')!.textContent).toBe('Copy');
     expect(h.posted).toContainEqual({ type: 'chat.insertCode', code: 'print("hi")\n' });
   });
 });
