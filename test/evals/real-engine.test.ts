@@ -495,7 +495,7 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     expect(json.summary.suite).toBe('builtin');
     expect(json.summary.groups.map((g: { variant: string }) => g.variant)).toEqual(['plain', 'intro']);
     for (const g of json.summary.groups) {
-      expect(g.modelName).toBe('MoE Lens demo (random weights)');
+      expect(g.modelName).toBe('MoE Lens random demo (random weights)');
       expect(g.samples).toBe(1);
       expect(g.scored).toBe(1);
       expect(g.rougeL.mean).toBeGreaterThanOrEqual(0);
