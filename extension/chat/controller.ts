@@ -8,6 +8,7 @@ import { compactRouting, decodeConversation, encodeConversation } from './codec'
 import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
 import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
+import type { ConversationHistory } from './history';
 import { ModelSession, describeError, errorActionsFor, isAbort } from './session';
 import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type SelectionInput } from './summarize';
 
@@ -28,6 +29,8 @@ export interface ChatControllerOptions {
   settings: () => ChatSettings;
   post: (message: HostToWebview) => void;
   store?: ConversationStore;
+  /** Where New chat keeps the conversation it replaces (and where past ones are reopened from). */
+  history?: ConversationHistory;
   log?: Log;
   flushIntervalMs?: number;
   timers?: Timers;
@@ -62,9 +65,12 @@ export class ChatController {
   private readonly subscriptions: { dispose(): void }[] = [];
   /** Selections of summarize turns, so Retry rebuilds (and re-trims) their prompt. */
   private readonly summaries = new Map<string, SelectionInput>();
+  /** Identifies the open conversation in the history. */
+  private conversationId: string;
 
   constructor(private readonly o: ChatControllerOptions) {
     this.newId = o.newId ?? defaultId;
+    this.conversationId = this.newId();
     this.log = o.log ?? (() => {});
     this.batcher = new FrameBatcher((m) => this.safePost(m), o.flushIntervalMs ?? 30, o.timers);
     let restored: ChatTurn[] = [];
@@ -357,13 +363,30 @@ export class ChatController {
     return this.answer(user, selection ? this.summarizePreparer(user, selection) : undefined);
   }
 
+  /** Starts over; the conversation so far is kept in the history, to reopen. */
   newChat(): void {
     if (this.active) this.stop();
     this.active = undefined;
+    void this.o.history?.add(this.turns, this.conversationId).catch((error: unknown) => this.log('warn', `Keeping the conversation failed: ${describeError(error)}`));
+    this.conversationId = this.newId();
     this.turns = [];
     this.summaries.clear();
     this.postSnapshot();
     this.scheduleSave(true);
+  }
+
+  /** Replaces the conversation with a past one (the current one goes into the history). False when it is gone. */
+  async openPast(id: string): Promise<boolean> {
+    if (this.active) this.stop();
+    const turns = await this.o.history?.take(id);
+    if (!turns) return false;
+    await this.o.history?.add(this.turns, this.conversationId);
+    this.conversationId = id;
+    this.turns = turns;
+    this.summaries.clear();
+    this.postSnapshot();
+    this.scheduleSave(true);
+    return true;
   }
 
   private scheduleSave(now: boolean): void {

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
 import type { WebviewToHost } from '../protocol';
 import { ChatController } from '../chat/controller';
+import { ConversationHistory } from '../chat/history';
 import type { Log } from '../chat/events';
 import { ModelSession, describeError } from '../chat/session';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
@@ -16,6 +17,7 @@ import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
 
 export const CONVERSATION_KEY = 'moeLens.conversation';
+export const HISTORY_KEY = 'moeLens.pastConversations';
 
 export interface HostDeps {
   context: vscode.ExtensionContext;
@@ -42,10 +44,12 @@ export class MoeLensHost implements vscode.Disposable {
   readonly panel: ModelPanel;
   readonly picker: ModelPicker;
   readonly status: StatusBar;
+  private readonly history: ConversationHistory;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly deps: HostDeps) {
     const { context, log } = deps;
+    this.history = new ConversationHistory({ load: () => context.workspaceState.get(HISTORY_KEY), save: (data) => context.workspaceState.update(HISTORY_KEY, data) });
     // A lazy proxy: nothing is created (no process forked) until the engine is first used.
     const engine = (this.engine = this.lazyEngine());
     this.session = new ModelSession(engine, () => this.resolveModel(), log, () => !this.config().modelPath, () => path.basename(this.config().modelPath));
@@ -62,6 +66,7 @@ export class MoeLensHost implements vscode.Disposable {
         load: () => context.workspaceState.get(CONVERSATION_KEY),
         save: (data) => context.workspaceState.update(CONVERSATION_KEY, data),
       },
+      history: this.history,
       log,
     });
     this.panel = new ModelPanel(context.extensionUri);
@@ -124,6 +129,22 @@ export class MoeLensHost implements vscode.Disposable {
     const c = this.config();
     if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
     return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
+  }
+
+  /** Reopens a conversation that New chat put aside (the open one is put aside in turn). */
+  private async openConversation(): Promise<void> {
+    const past = this.history.list();
+    if (!past.length) {
+      void vscode.window.showInformationMessage('MoE Lens: no past conversations yet (New chat keeps the current one here).');
+      return;
+    }
+    const choice = await vscode.window.showQuickPick(
+      past.map((c) => ({ label: c.title, description: `${new Date(c.savedAt).toLocaleString()} · ${c.turns} messages`, id: c.id })),
+      { title: 'MoE Lens: Open Past Conversation', placeHolder: 'The conversation open now is kept in this list' },
+    );
+    if (!choice) return;
+    if (!(await this.controller.openPast(choice.id))) void vscode.window.showWarningMessage('MoE Lens: that conversation is no longer there.');
+    this.view.reveal(true);
   }
 
   /** The status bar item's menu: what can be done with the model from here. */
@@ -270,6 +291,7 @@ export class MoeLensHost implements vscode.Disposable {
     reg('moeLens.openChat', () => this.view.reveal(true));
     reg('moeLens.selectModel', () => this.picker.pick());
     reg('moeLens.modelActions', () => this.modelActions());
+    reg('moeLens.openConversation', () => this.openConversation());
     reg('moeLens.downloadModel', (uri) => this.picker.download(typeof uri === 'string' ? uri : undefined));
     reg('moeLens.summarizeSelection', () => this.summarizeSelection());
     reg('moeLens.newChat', async () => {

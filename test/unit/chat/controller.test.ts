@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChatController, type ChatSettings } from '../../../extension/chat/controller';
 import { ModelSession } from '../../../extension/chat/session';
+import { ConversationHistory, MAX_PAST_CONVERSATIONS } from '../../../extension/chat/history';
 import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
 import { EngineError } from '../../../extension/engine/errors';
 import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
@@ -14,8 +15,10 @@ function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; st
   const session = new ModelSession(engine, async () => ({ options: { modelPath: opts.path?.() ?? '/m.gguf' }, isDemo: opts.isDemo ?? false }));
   const settings: ChatSettings = { systemPrompt: '', sampling: { maxTokens: 32 }, captureRouting: true, ...opts.settings };
   let n = 0;
-  const controller = new ChatController({ engine, session, settings: () => settings, post: (m) => void (posts.push(m), opts.onPost?.(m)), store, flushIntervalMs: 20, saveIntervalMs: 0, newId: () => `id${n++}` });
-  return { engine, posts, controller, session, store, get saved() { return saved; }, settings };
+  let past: unknown;
+  const history = new ConversationHistory({ load: () => past, save: (d: unknown) => void (past = JSON.parse(JSON.stringify(d))) });
+  const controller = new ChatController({ engine, session, settings: () => settings, post: (m) => void (posts.push(m), opts.onPost?.(m)), store, history, flushIntervalMs: 20, saveIntervalMs: 0, newId: () => `id${n++}` });
+  return { engine, posts, controller, session, store, history, get saved() { return saved; }, settings };
 }
 
 describe('ChatController', () => {
@@ -312,6 +315,29 @@ describe('ChatController', () => {
     expect(t.controller.conversation.length).toBe(0);
     expect((t.saved as { turns: unknown[] }).turns.length).toBe(0);
     expect(t.posts[t.posts.length - 1].type).toBe('snapshot');
+  });
+
+  it('new chat keeps the conversation in the history; opening it brings it back and keeps the open one', async () => {
+    const t = setup();
+    await t.controller.send('first question about experts');
+    const first = t.controller.conversation.map((x) => x.content);
+    t.controller.newChat();
+    await sleep(0);
+    expect(t.history.list()).toMatchObject([{ title: 'first question about experts', turns: 2 }]);
+    await t.controller.send('second');
+    expect(await t.controller.openPast(t.history.list()[0].id)).toBe(true);
+    expect(t.controller.conversation.map((x) => x.content)).toEqual(first);
+    expect(t.controller.conversation[1].routing.length).toBeGreaterThan(0); // the lens still has its routing
+    expect(t.history.list().map((c) => c.title)).toEqual(['second']);
+    expect(await t.controller.openPast('gone')).toBe(false);
+    // An empty conversation is not kept; the history holds at most MAX_PAST_CONVERSATIONS.
+    t.controller.newChat();
+    t.controller.newChat();
+    await sleep(0);
+    expect(t.history.list().map((c) => c.title)).toEqual(['first question about experts', 'second']);
+    for (let i = 0; i < MAX_PAST_CONVERSATIONS + 3; i++) await t.history.add([{ id: `u${i}`, role: 'user', display: `q${i}`, content: `q${i}`, status: 'complete', routing: [] }], `c${i}`);
+    expect(t.history.list()).toHaveLength(MAX_PAST_CONVERSATIONS);
+    expect(t.history.list()[0].title).toBe(`q${MAX_PAST_CONVERSATIONS + 2}`);
   });
 
   it('a throwing post (webview gone) does not break the turn', async () => {
