@@ -236,6 +236,12 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
         if (isAbort(error, signal)) { status = 'cancelled'; break; }
         loadError = `could not load the model: ${(error as Error).message}`;
       }
+      const loaded = loadError ? undefined : engine.model;
+      if (loaded?.trainContextLength && loaded.contextSize > loaded.trainContextLength) {
+        const warning = `${modelLabel(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
+        info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
+        emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
+      }
       for (const { v, it } of todo) {
         if (signal?.aborted) { status = 'cancelled'; break outer; }
         const t0 = Date.now();

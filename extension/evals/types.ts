@@ -162,6 +162,8 @@ export interface RunInfo {
   finishedAt?: string;
   status: RunStatus;
   error?: string;
+  /** What the user should know about the run's results, e.g. a context beyond what a model was trained for. */
+  warnings?: string[];
   samples: { total: number; done: number; errors: number; resumed: number };
   /** Each variant's template + system prompt as run, to refuse resuming after a variant changed. */
   templates?: Record<string, string>;
