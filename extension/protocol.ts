@@ -30,6 +30,16 @@ export interface RoutingBlock {
 
 export type MessageStatus = 'complete' | 'streaming' | 'stopped' | 'error';
 
+/** Who wrote a prompt token of a user turn: the user's message, the chat template, the system prompt, or an
+ * earlier message evaluated again (the cache could not keep it). */
+export type PromptSegmentRole = 'message' | 'template' | 'system' | 'history';
+/** Token positions start..end-1 of the turn's routing. */
+export interface PromptSegment {
+  start: number;
+  end: number;
+  role: PromptSegmentRole;
+}
+
 /** What can help after a failed turn: the error turn offers exactly these buttons. */
 export type ErrorAction = 'retry' | 'select-model' | 'open-settings' | 'new-chat';
 
@@ -48,6 +58,8 @@ export interface ChatTurn {
   stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'>;
   /** Visible notes, e.g. "older turns trimmed to fit the context", "selection trimmed". */
   notes?: string[];
+  /** User turns: which of the prompt tokens are the message's own, the template's, the system prompt's or history. */
+  promptSegments?: PromptSegment[];
 }
 
 export type EngineState = 'idle' | 'starting' | 'loading' | 'ready' | 'generating' | 'error';

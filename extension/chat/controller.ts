@@ -8,6 +8,7 @@ import { compactRouting, decodeConversation, encodeConversation } from './codec'
 import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
 import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
+import { attributePromptTokens } from './attribution';
 import type { ConversationHistory } from './history';
 import { ModelSession, describeError, errorActionsFor, isAbort } from './session';
 import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type SelectionInput } from './summarize';
@@ -227,6 +228,8 @@ export class ChatController {
     const s = this.o.settings();
     let sawGenerated = false;
     let generationStarted = false;
+    /** The messages the prompt was rendered from, to tell the user's own tokens from the template's. */
+    let rendered: ChatMessage[] | undefined;
     try {
       const info = await this.o.session.ensureLoaded(signal);
       if (signal.aborted) throw new Error('aborted');
@@ -235,6 +238,7 @@ export class ChatController {
       // Fit history + this message into the context.
       const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
       const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
+      rendered = fit.messages;
       const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
       if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
       if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {
@@ -314,6 +318,10 @@ export class ChatController {
     } finally {
       user.routing = compactRouting(user.routing);
       assistant.routing = compactRouting(assistant.routing);
+      if (rendered && user.routing.length) {
+        user.promptSegments = attributePromptTokens(user.routing.flatMap((b) => b.texts), rendered);
+        this.updated(user);
+      } else if (user.promptSegments) user.promptSegments = undefined;
       if (this.o.session.state === 'generating') this.o.session.setGenerating(false);
       if (this.active === active) this.active = undefined;
       this.updated(assistant);

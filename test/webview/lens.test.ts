@@ -249,3 +249,30 @@ describe('robustness', () => {
     expect(h.posted.filter((m) => m.type === 'webview.error')).toEqual([]);
   });
 });
+
+describe("a user message's own tokens", () => {
+  it('template, system prompt and re-evaluated history tokens are marked, counted and named; the message tokens are not', async () => {
+    host = await mount();
+    // 4 prompt tokens: template, history, message, message (the host's attribution when the answer ended).
+    const user = turn('u1', 'user', 'Hello', [{ ...block(0, 4), phase: 'prompt' }], {
+      promptSegments: [
+        { start: 0, end: 1, role: 'template' },
+        { start: 1, end: 2, role: 'history' },
+        { start: 2, end: 4, role: 'message' },
+      ],
+    });
+    host.send({ type: 'snapshot', snapshot: snapshot([user, turn('a1', 'assistant', 'Hel lo', [block(0, 2)])]) });
+    click(tids('turn-lens-toggle')[0]);
+    const spans = tokensOf('u1');
+    expect(spans.map((s) => s.dataset.seg)).toEqual(['template', 'history', 'message', 'message']);
+    expect(spans.map((s) => s.classList.contains('seg-template') || s.classList.contains('seg-history'))).toEqual([true, true, false, false]);
+    expect(q('[data-turn-id="u1"] [data-testid="prompt-segments"]')!.textContent).toBe('2 tokens of your message · 1 earlier message evaluated again · 1 chat template (dimmed)');
+    spans[0].dispatchEvent(new Event('pointerover', { bubbles: true }));
+    expect(spans[0].title).toMatch(/^chat template · #0 /);
+    // Segments that arrive with a later update re-mark the tokens already shown.
+    host.send({ type: 'chat.turnUpdated', turn: { ...user, routing: [], promptSegments: [{ start: 0, end: 4, role: 'message' }] } });
+    host.app.flush();
+    expect(tokensOf('u1').map((s) => s.dataset.seg)).toEqual(['message', 'message', 'message', 'message']);
+    expect(q('[data-turn-id="u1"] [data-testid="prompt-segments"]')).toBeNull();
+  });
+});

@@ -3,7 +3,7 @@
 // few hundred spans in the DOM. Streaming appends to the last turn: markdown is split at the last stable
 // block boundary, so each frame re-parses only the tail of the streaming turn.
 
-import type { ErrorAction, WebviewToHost } from '../../extension/protocol';
+import type { ErrorAction, PromptSegment, PromptSegmentRole, WebviewToHost } from '../../extension/protocol';
 import { button, h, setAttrs } from '../components';
 import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
 import type { Store, TurnModel } from '../store';
@@ -25,6 +25,25 @@ export interface TranscriptHooks {
 }
 
 export const ROLE_LABEL: Record<string, string> = { user: 'You', assistant: 'Model', system: 'System' };
+
+const SEGMENT_LABEL: Record<PromptSegmentRole, string> = { message: 'your message', template: 'chat template', system: 'system prompt', history: 'earlier message evaluated again' };
+
+function segmentRole(segments: PromptSegment[] | undefined, pos: number): PromptSegmentRole | undefined {
+  if (!segments) return undefined;
+  for (const s of segments) if (pos >= s.start && pos < s.end) return s.role;
+  return undefined;
+}
+
+/** "6 tokens of your message · 12 chat template · …", or nothing when every token is the message's. */
+export function segmentSummary(segments: PromptSegment[] | undefined): string | undefined {
+  if (!segments?.length) return undefined;
+  const counts: Record<PromptSegmentRole, number> = { message: 0, template: 0, system: 0, history: 0 };
+  for (const s of segments) counts[s.role] += s.end - s.start;
+  if (counts.template + counts.system + counts.history === 0) return undefined;
+  const parts = [`${counts.message} tokens of your message`];
+  for (const role of ['system', 'history', 'template'] as const) if (counts[role]) parts.push(`${counts[role]} ${SEGMENT_LABEL[role]}`);
+  return `${parts.join(' · ')} (dimmed)`;
+}
 
 function codeButton(label: string, testid: string, onClick: () => void): HTMLElement {
   return button(label, { testid, appearance: 'secondary', title: label === 'Copy' ? 'Copy code' : 'Insert code at the cursor', onClick });
@@ -157,7 +176,9 @@ class TokenView {
     const t = this.turn.routing.meta(pos)!;
     const c = tokenColor(this.turn, pos, mode);
     const s = document.createElement('span');
-    s.className = `tok ${c.cls}`;
+    const seg = segmentRole(this.turn.info.promptSegments, pos);
+    s.className = seg && seg !== 'message' ? `tok ${c.cls} seg-${seg}` : `tok ${c.cls}`;
+    if (seg) s.setAttribute('data-seg', seg);
     s.setAttribute('data-testid', 'token');
     s.setAttribute('data-index', String(t.index));
     s.setAttribute('data-pos', String(pos));
@@ -185,7 +206,8 @@ class TokenView {
     if (!t) return;
     const expert = s.dataset.expert;
     const agree = s.dataset.agree;
-    const label = `#${t.index} ${JSON.stringify(t.text)} id ${t.id}` + (expert !== undefined ? ` · top-1 expert ${expert}` : agree !== undefined ? ` · path agreement ${Math.round(Number(agree) * 100)}%` : '');
+    const seg = segmentRole(this.turn.info.promptSegments, pos);
+    const label = `${seg && seg !== 'message' ? `${SEGMENT_LABEL[seg]} · ` : ''}#${t.index} ${JSON.stringify(t.text)} id ${t.id}` + (expert !== undefined ? ` · top-1 expert ${expert}` : agree !== undefined ? ` · path agreement ${Math.round(Number(agree) * 100)}%` : '');
     s.title = label;
     s.setAttribute('aria-label', label);
   }
@@ -310,6 +332,7 @@ export class TurnView {
   private renderedText = -1;
   private finalRendered = false;
   private tokenView: TokenView | undefined;
+  private segmentsShown: PromptSegment[] | undefined;
   private mode: 'md' | 'tokens' | undefined;
   parked = false;
   private dirty = true;
@@ -389,6 +412,8 @@ export class TurnView {
     if (mode === 'tokens') {
       if (!this.tokenView) {
         this.tokenView = new TokenView(this.turn, this.hooks);
+        const summary = this.turn.info.role === 'user' ? segmentSummary(this.turn.info.promptSegments) : undefined;
+        if (summary) this.body.append(h('div', { class: 'seg-summary muted', 'data-testid': 'prompt-segments' }, summary));
         this.body.append(this.tokenView.el);
       }
       if (this.tokenView.sync(true)) structural = true;
@@ -453,6 +478,12 @@ export class TurnView {
 
   renderMeta(): void {
     const info = this.turn.info;
+    // The attribution arrives when the answer ends: the token view is rebuilt to mark the tokens.
+    if (info.promptSegments !== this.segmentsShown) {
+      this.segmentsShown = info.promptSegments;
+      this.mode = undefined;
+      this.dirty = true;
+    }
     setAttrs(this.el, { 'data-status': info.status, 'aria-busy': info.status === 'streaming' ? 'true' : undefined });
     const parts: Node[] = [];
     for (const note of info.notes ?? []) parts.push(h('div', { class: 'note', 'data-testid': 'turn-note', role: 'note' }, note));
