@@ -269,8 +269,19 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     followBottom();
   }
 
+  /** Opening the lens shows something coloured: the lens's message (else the last one with routing) as tokens. */
   function setLensOpen(open: boolean): void {
     ui.lensOpen = open;
+    if (open && tokenTurns.size === 0) {
+      const withRouting = store.turns.filter((t) => t.routing.count > 0);
+      const target = store.get(ui.lensTurn ?? '') ?? withRouting.filter((t) => t.info.role === 'assistant').pop() ?? withRouting.pop();
+      if (target) {
+        tokenTurns.add(target.id);
+        ui.lensTurn = target.id;
+        ui.autoTokens = true;
+        dirtyTurns.add(target.id);
+      }
+    }
     saveUi();
     lensDirty = true;
     flush();

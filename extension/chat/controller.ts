@@ -163,6 +163,8 @@ export class ChatController {
     };
     this.addTurn(user);
     this.summaries.set(user.id, selection);
+    // The code's routing and the answer's stream into the open lens, coloured by expert.
+    this.safePost({ type: 'lens.show', turnId: user.id });
     // The prompt is built once the model is loaded (its tokenizer and context size decide the trimming).
     return this.answer(user, this.summarizePreparer(user, selection));
   }

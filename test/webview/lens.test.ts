@@ -120,6 +120,9 @@ describe('selected message highlight', () => {
     expect(highlighted()).toEqual(['u1']);
     click(q('[data-turn-id="a1"] .turn-header'));
     expect(highlighted()).toEqual(['a1']);
+    // lens.show opened u1 as tokens; its toggle turns that off, and on again marks it.
+    click(tids('turn-lens-toggle')[0]);
+    expect(highlighted()).toEqual(['a1']);
     click(tids('turn-lens-toggle')[0]);
     expect(highlighted()).toEqual(['u1']);
     // The highlighted message goes: back to the last one with routing.
@@ -270,9 +273,22 @@ describe("a user message's own tokens", () => {
     spans[0].dispatchEvent(new Event('pointerover', { bubbles: true }));
     expect(spans[0].title).toMatch(/^chat template · #0 /);
     // Segments that arrive with a later update re-mark the tokens already shown.
-    host.send({ type: 'chat.turnUpdated', turn: { ...user, routing: [], promptSegments: [{ start: 0, end: 4, role: 'message' }] } });
+    host.send({ type: 'chat.turnUpdated', turn: { ...(({ routing: _r, ...rest }) => rest)(user), promptSegments: [{ start: 0, end: 4, role: 'message' }] } });
     host.app.flush();
     expect(tokensOf('u1').map((s) => s.dataset.seg)).toEqual(['message', 'message', 'message', 'message']);
     expect(q('[data-turn-id="u1"] [data-testid="prompt-segments"]')).toBeNull();
+  });
+});
+
+describe('the Lens button', () => {
+  it('opens the lens with the last answer coloured by expert (no per-message toggle needed)', async () => {
+    const h = await conversation();
+    expect(tokensOf('a1')).toHaveLength(0);
+    click(tid('lens-toggle'));
+    h.app.flush();
+    expect(tid('lens')!.hidden).toBe(false);
+    expect(tokensOf('a1').map((s) => s.dataset.expert)).toEqual(['0', '0', '1', '0']);
+    expect(tids('turn-lens-toggle')[1].getAttribute('aria-pressed')).toBe('true');
+    expect(tids('turn-lens-toggle')[1].textContent).toBe('◧ Tokens');
   });
 });

@@ -342,14 +342,13 @@ export class TurnView {
     private hooks: TranscriptHooks,
   ) {
     this.roleEl = h('span', { class: 'role' }, ROLE_LABEL[turn.info.role] ?? turn.info.role);
-    this.toggle = button('Experts', {
+    this.toggle = button('◧ Tokens', {
       testid: 'turn-lens-toggle',
-      appearance: 'icon',
+      appearance: 'secondary',
       title: 'Show this message as tokens coloured by expert, and open it in the expert lens',
       attrs: { class: 'turn-toggle' },
       onClick: () => this.hooks.toggleTokens(this.turn.id),
     });
-    this.toggle.textContent = '◧';
     this.toggle.setAttribute('aria-pressed', String(hooks.isTokenView(turn.id)));
     const header = h('div', { class: 'turn-header' }, this.roleEl, h('span', { class: 'spacer' }), this.toggle);
     header.addEventListener('click', (e) => {

@@ -254,6 +254,7 @@ describe('ChatController', () => {
     expect(user.content).not.toContain('const v59 = 59;');
     expect(user.notes?.[0]).toMatch(/Selection trimmed to its first \d+ of 60 lines/);
     expect(assistant.status).toBe('complete');
+    expect(t.posts).toContainEqual({ type: 'lens.show', turnId: user.id }); // the lens opens on the code's routing
   });
 
   it('demo model: known before loading; the first answer carries the demo label', async () => {
