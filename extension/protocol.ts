@@ -58,6 +58,8 @@ export interface ChatTurn {
   stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'>;
   /** Visible notes, e.g. "older turns trimmed to fit the context", "selection trimmed". */
   notes?: string[];
+  /** Summarize Selection turns: the code that was sent and where it came from (the chip that opens the range). */
+  source?: { fileName: string; languageId: string; startLine: number; endLine: number; code: string };
   /** User turns: which of the prompt tokens are the message's own, the template's, the system prompt's or history. */
   promptSegments?: PromptSegment[];
 }
@@ -94,6 +96,8 @@ export type WebviewToHost =
   | { type: 'model.select' }
   | { type: 'model.showInfo' }
   | { type: 'settings.open' }
+  /** Reveal the source range of a Summarize Selection turn in its editor. */
+  | { type: 'editor.reveal'; turnId: string }
   | { type: 'routing.setCapture'; enabled: boolean }
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
   | { type: 'evals.request'; body: unknown }

@@ -158,6 +158,7 @@ export class ChatController {
       role: 'user',
       display: summarizeLabel(selection, lines, lines),
       content: selection.code,
+      source: { fileName: selection.fileName, languageId: selection.languageId, startLine: selection.startLine, endLine: selection.startLine + lines - 1, code: selection.code },
       status: 'complete',
       routing: [],
     };

@@ -196,6 +196,16 @@ export class MoeLensHost implements vscode.Disposable {
       case 'model.showInfo':
         void vscode.commands.executeCommand('moeLens.showModelInfo');
         return;
+      case 'editor.reveal': {
+        // Only the range a Summarize Selection turn recorded: the webview names a turn, never a path.
+        const source = this.controller.conversation.find((t) => t.id === message.turnId)?.source;
+        if (source) {
+          void vscode.window.showTextDocument(vscode.Uri.file(source.fileName), { selection: new vscode.Range(source.startLine - 1, 0, source.endLine, 0) }).then(undefined, (error: unknown) =>
+            vscode.window.showErrorMessage(`MoE Lens: cannot open ${source.fileName}: ${describeError(error)}`),
+          );
+        }
+        return;
+      }
       case 'settings.open':
         void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:moe-lens.moe-lens');
         return;

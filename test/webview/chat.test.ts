@@ -2,7 +2,7 @@
 // The chat view against a fake host: startup, streaming, composer, errors, notes, code blocks, sanitizer.
 import { afterEach, describe, expect, it } from 'vitest';
 import { block } from '../routing/fixtures';
-import { click, mount, modelSummary, snapshot, tid, tids, turn, qa, unmount, type FakeHost } from './harness';
+import { click, mount, modelSummary, snapshot, tid, tids, turn, q, qa, unmount, type FakeHost } from './harness';
 
 let host: FakeHost | undefined;
 afterEach(unmount);
@@ -150,6 +150,20 @@ describe('errors, notes, code blocks', () => {
     click(second.querySelector<HTMLElement>('[data-testid="error-new-chat"]')!);
     expect(h.posted).toContainEqual({ type: 'settings.open' });
     expect(h.posted).toContainEqual({ type: 'chat.new' });
+  });
+
+  it('a Summarize Selection turn shows the range as a chip that opens it, and the code that was sent', async () => {
+    const h = await mount();
+    host = h;
+    const code = 'export function f() {\n  return "<b>not html</b>";\n}';
+    const user = turn('u1', 'user', 'Summarize `app.ts` lines 10–12', [], { source: { fileName: '/w/src/app.ts', languageId: 'typescript', startLine: 10, endLine: 12, code } });
+    h.send({ type: 'snapshot', snapshot: snapshot([user]) });
+    expect(tid('source-open')!.textContent).toBe('app.ts lines 10–12');
+    expect(q('[data-testid="source-chip"] summary')!.textContent).toBe('Code sent (3 lines)');
+    expect(q('[data-testid="source-chip"] pre code')!.textContent).toBe(code);
+    expect(q('[data-testid="source-chip"] b')).toBeNull(); // text, never markup
+    click(tid('source-open'));
+    expect(h.posted).toContainEqual({ type: 'editor.reveal', turnId: 'u1' });
   });
 
   it('code blocks get Copy and Insert buttons', async () => {

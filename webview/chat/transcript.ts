@@ -3,7 +3,7 @@
 // few hundred spans in the DOM. Streaming appends to the last turn: markdown is split at the last stable
 // block boundary, so each frame re-parses only the tail of the streaming turn.
 
-import type { ErrorAction, PromptSegment, PromptSegmentRole, WebviewToHost } from '../../extension/protocol';
+import type { ChatTurn, ErrorAction, PromptSegment, PromptSegmentRole, WebviewToHost } from '../../extension/protocol';
 import { button, h, setAttrs } from '../components';
 import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
 import type { Store, TurnModel } from '../store';
@@ -461,6 +461,15 @@ export class TurnView {
     return frag;
   }
 
+  /** The code a Summarize Selection turn sent: a chip that opens the range, and the code itself, collapsed. */
+  private sourceChip(source: NonNullable<ChatTurn['source']>): HTMLElement {
+    const file = source.fileName.split(/[\\/]/).pop() ?? source.fileName;
+    const lines = source.startLine === source.endLine ? `line ${source.startLine}` : `lines ${source.startLine}–${source.endLine}`;
+    const open = button(`${file} ${lines}`, { testid: 'source-open', appearance: 'secondary', title: `Open ${source.fileName} at ${lines}`, onClick: () => this.hooks.post({ type: 'editor.reveal', turnId: this.turn.id }) });
+    const code = h('pre', { class: 'source-code' }, h('code', {}, source.code));
+    return h('div', { class: 'source-chip', 'data-testid': 'source-chip' }, open, h('details', {}, h('summary', {}, `Code sent (${source.code.split('\n').length} lines)`), code));
+  }
+
   private errorButton(action: ErrorAction): HTMLElement {
     const post = this.hooks.post;
     switch (action) {
@@ -485,6 +494,7 @@ export class TurnView {
     }
     setAttrs(this.el, { 'data-status': info.status, 'aria-busy': info.status === 'streaming' ? 'true' : undefined });
     const parts: Node[] = [];
+    if (info.source) parts.push(this.sourceChip(info.source));
     for (const note of info.notes ?? []) parts.push(h('div', { class: 'note', 'data-testid': 'turn-note', role: 'note' }, note));
     if (info.status === 'error') {
       parts.push(
