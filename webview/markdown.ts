@@ -4,6 +4,27 @@
 
 import { Marked, type Tokens } from 'marked';
 import DOMPurify from 'dompurify';
+import hljs from 'highlight.js/lib/core';
+import bash from 'highlight.js/lib/languages/bash';
+import c from 'highlight.js/lib/languages/c';
+import cpp from 'highlight.js/lib/languages/cpp';
+import css from 'highlight.js/lib/languages/css';
+import diff from 'highlight.js/lib/languages/diff';
+import go from 'highlight.js/lib/languages/go';
+import java from 'highlight.js/lib/languages/java';
+import javascript from 'highlight.js/lib/languages/javascript';
+import json from 'highlight.js/lib/languages/json';
+import markdown from 'highlight.js/lib/languages/markdown';
+import python from 'highlight.js/lib/languages/python';
+import rust from 'highlight.js/lib/languages/rust';
+import sql from 'highlight.js/lib/languages/sql';
+import typescript from 'highlight.js/lib/languages/typescript';
+import xml from 'highlight.js/lib/languages/xml';
+import yaml from 'highlight.js/lib/languages/yaml';
+
+// highlight.js only escapes and wraps in <span class="hljs-…">: its output goes through the same sanitizer
+// as the rest of the markdown, and needs no inline style or script (the webview's CSP allows neither).
+for (const [name, lang] of Object.entries({ bash, c, cpp, css, diff, go, java, javascript, json, markdown, python, rust, sql, typescript, xml, yaml })) hljs.registerLanguage(name, lang);
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -22,6 +43,14 @@ const marked = new Marked({
     text(token: Tokens.Text | Tokens.Escape) {
       if (!('tokens' in token && token.tokens) && 'escaped' in token && token.escaped) return escapeHtml(token.text);
       return false;
+    },
+    // Fenced code in a language highlight.js knows is highlighted; other code is escaped as it is.
+    code(token: Tokens.Code) {
+      const lang = (token.lang ?? '').trim().split(/\s+/)[0].toLowerCase();
+      const known = lang && hljs.getLanguage(lang) ? lang : undefined;
+      const body = known ? hljs.highlight(token.text, { language: known, ignoreIllegals: true }).value : escapeHtml(token.text);
+      const cls = known ? `hljs language-${known}` : /^[\w+#.-]+$/.test(lang) ? `language-${lang}` : '';
+      return `<pre><code${cls ? ` class="${cls}"` : ''}>${body}\n</code></pre>\n`;
     },
     // Images are not loaded: show their alt text (and URL) instead.
     image(token: Tokens.Image) {
@@ -65,7 +94,7 @@ const ALLOWED_TAGS = new Set(
   'a abbr b blockquote br code del div em h1 h2 h3 h4 h5 h6 hr i kbd li ol p pre q s samp small span strong sub sup table tbody td tfoot th thead tr u ul'.split(' '),
 );
 const DROP_WITH_CONTENT = new Set(FORBID_TAGS);
-const ALLOWED_ATTRS: Record<string, RegExp | true> = { href: SAFE_URI, title: true, class: /^(language-[\w+#.-]+|md-image)$/, align: /^(left|right|center)$/, start: /^\d+$/ };
+const ALLOWED_ATTRS: Record<string, RegExp | true> = { href: SAFE_URI, title: true, class: /^(?:(?:language-[\w+#.-]+|hljs(?:-[\w-]+)?|[a-z]+_+|md-image)(?: |$))+$/, align: /^(left|right|center)$/, start: /^\d+$/ };
 
 /**
  * A second, independent pass over DOMPurify's output (defence in depth, and the whole policy where a DOM

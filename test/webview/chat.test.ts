@@ -177,6 +177,10 @@ describe('errors, notes, code blocks', () => {
     await new Promise((r) => setTimeout(r, 1600));
     expect(tid('code-copy')!.textContent).toBe('Copy');
     expect(h.posted).toContainEqual({ type: 'chat.insertCode', code: 'print("hi")\n' });
+    // Highlighted by highlight.js: classes only, the text unchanged.
+    expect(q('pre code.hljs.language-python .hljs-built_in')!.textContent).toBe('print');
+    expect(q('pre code .hljs-string')!.textContent).toBe('"hi"');
+    expect(q('pre code')!.querySelector('[style]')).toBeNull();
   });
 });
 
