@@ -73,6 +73,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   /** scrollTop right after our last automatic scroll to the bottom (a smaller one means the user scrolled up). */
   let autoScrollTop = 0;
   const dirtyTurns = new Set<string>();
+  /** A turn that just failed: brought into view at the next flush, wherever the user had scrolled. */
+  let revealTurn: string | undefined;
   /** Scroll to the bottom and stay there (a new question, a new conversation), wherever the user was. */
   const followBottom = () => {
     stickBottom = true;
@@ -117,6 +119,10 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (wasAtBottom) {
       transcript.scrollToBottom();
       autoScrollTop = transcript.el.scrollTop;
+    }
+    if (revealTurn) {
+      transcript.view(revealTurn)?.el.scrollIntoView?.({ block: 'nearest' });
+      revealTurn = undefined;
     }
     renderChrome();
     if (!ui.lensOpen) return;
@@ -398,6 +404,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (!t) break;
           const before = t.info.status;
           t.update(msg.turn);
+          if (t.info.status === 'error' && before !== 'error') revealTurn = t.id;
           if (before === 'streaming' && t.info.status !== 'streaming') {
             const said: Record<string, string> = { complete: 'Answer complete.', stopped: 'Answer stopped.', error: `Error: ${t.info.error ?? 'generation failed'}` };
             announcer.textContent = said[t.info.status] ?? '';

@@ -135,6 +135,19 @@ describe('errors, notes, code blocks', () => {
     expect(h.posted).toContainEqual({ type: 'chat.retry', turnId: 'a1' });
   });
 
+  it('a turn that fails is scrolled into view', async () => {
+    const h = await mount();
+    host = h;
+    const streaming = turn('a1', 'assistant', 'partial', [], { status: 'streaming' });
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'q'), streaming]) });
+    const article = q('[data-turn-id="a1"]')!;
+    const calls: unknown[] = [];
+    article.scrollIntoView = ((arg?: unknown) => void calls.push(arg)) as typeof article.scrollIntoView;
+    h.send({ type: 'chat.turnUpdated', turn: { id: 'a1', role: 'assistant', display: 'partial', content: 'partial', status: 'error', error: 'The engine crashed.' } });
+    h.app.flush();
+    expect(calls).toEqual([{ block: 'nearest' }]);
+  });
+
   it('an error offers the actions that can help: a bad model file offers Select model, never Retry', async () => {
     const h = await mount();
     host = h;
