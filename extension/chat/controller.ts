@@ -1,7 +1,7 @@
 // The chat: conversation state, one generation at a time, streaming to the webview, persistence.
 // vscode-free: the VS Code adapter passes a `post` function, a store and a settings getter.
 import type { ChatMessage, Engine, ModelInfo, SamplingOptions, TokenFrame } from '../engine/types';
-import { isEngineError } from '../engine/errors';
+import { isAbort, isEngineError } from '../engine/errors';
 import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type Snapshot } from '../protocol';
 import { FrameBatcher, frameToBlock, type Timers } from './batcher';
 import { compactRouting, decodeConversation, encodeConversation } from './codec';
@@ -10,7 +10,7 @@ import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
 import { attributePromptTokens } from './attribution';
 import type { ConversationHistory } from './history';
-import { ModelSession, describeError, errorActionsFor, isAbort } from './session';
+import { ModelSession, describeError, errorActionsFor } from './session';
 import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type SelectionInput } from './summarize';
 
 export interface ChatSettings {

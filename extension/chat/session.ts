@@ -1,6 +1,6 @@
 // Which model the chat uses, and loading it lazily on first use (no vscode import).
 import type { Engine, LoadOptions, ModelInfo } from '../engine/types';
-import { EngineError, isEngineError } from '../engine/errors';
+import { EngineError, isAbort, isEngineError } from '../engine/errors';
 import type { EngineState, ErrorAction, ModelSummary } from '../protocol';
 import { ContextOverflow } from './context';
 import { Emitter, type Log } from './events';
@@ -59,11 +59,6 @@ export function errorActionsFor(error: unknown): ErrorAction[] {
   }
 }
 
-export function isAbort(error: unknown, signal?: AbortSignal): boolean {
-  if (signal?.aborted) return true;
-  if (isEngineError(error, 'aborted')) return true;
-  return error instanceof Error && error.name === 'AbortError';
-}
 
 export class ModelSession {
   private loadedKey: string | undefined;

@@ -14,3 +14,13 @@ export class EngineError extends Error {
 export function isEngineError(error: unknown, code?: EngineErrorCode): error is EngineError {
   return error instanceof EngineError && (code === undefined || error.code === code);
 }
+
+/**
+ * The one test for "this was cancelled": the caller's signal fired, the engine reports `aborted` (also across the
+ * process boundary, where only the code survives), or a DOM-style AbortError (fetch, node:timers).
+ */
+export function isAbort(error: unknown, signal?: AbortSignal): boolean {
+  if (signal?.aborted) return true;
+  if (isEngineError(error, 'aborted')) return true;
+  return error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'aborted');
+}

@@ -4,6 +4,7 @@
 
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { isAbort } from '../engine/errors';
 import type { Engine, GenerateInput, LoadOptions, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
@@ -119,13 +120,6 @@ function samplingOf(suite: EvalSuite): Partial<SamplingOptions> {
   if (g.repeatLastN !== undefined) s.repeatLastN = g.repeatLastN;
   if (g.stop !== undefined) s.stop = g.stop;
   return s;
-}
-
-function isAbort(error: unknown, signal?: AbortSignal): boolean {
-  return (
-    signal?.aborted === true ||
-    (error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'aborted'))
-  );
 }
 
 async function writeJson(file: string, value: unknown): Promise<void> {
