@@ -22,7 +22,8 @@ export function describeError(error: unknown): string {
   if (isEngineError(error)) {
     switch (error.code) {
       case 'engine-crashed': {
-        const reason = /\(([^)]+)\)/.exec(error.message)?.[1];
+        const { signal, exitCode } = error.details;
+        const reason = signal ? `signal ${signal}` : exitCode !== undefined && exitCode !== null ? `exit code ${exitCode}` : undefined;
         return `The engine process crashed${reason ? ` (${reason})` : ''}. Press Retry to start it again; the conversation is kept.`;
       }
       case 'busy':

@@ -72,7 +72,7 @@ export class EngineClient implements Engine {
       this.model = undefined;
       const reason = signal ? `signal ${signal}` : `exit code ${code}`;
       if (this.pending.size) log?.('error', `engine process stopped (${reason})`);
-      this.rejectPending(new EngineError('engine-crashed', `the engine process stopped (${reason}); the next request starts a new one`));
+      this.rejectPending(new EngineError('engine-crashed', `the engine process stopped (${reason}); the next request starts a new one`, { exitCode: code, signal }));
     });
     child.on('error', (error) => log?.('error', `engine process: ${error.message}`));
     this.child = child;

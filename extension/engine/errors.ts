@@ -5,6 +5,8 @@ export class EngineError extends Error {
   constructor(
     readonly code: EngineErrorCode,
     message: string,
+    /** Structured facts the message also states, for callers that need them (never parsed back from it). */
+    readonly details: { exitCode?: number | null; signal?: string | null } = {},
   ) {
     super(message);
     this.name = 'EngineError';

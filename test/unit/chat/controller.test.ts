@@ -149,12 +149,14 @@ describe('ChatController', () => {
     await t.controller.send('one');
     t.engine.script = async () => {
       t.engine.model = undefined;
-      throw new EngineError('engine-crashed', 'The engine process exited (signal SIGSEGV).');
+      // The reason comes from the structured details, not from the message text.
+      throw new EngineError('engine-crashed', 'the engine process stopped', { signal: 'SIGSEGV', exitCode: null });
     };
     const id = await t.controller.send('two');
     const failed = t.controller.conversation.find((x) => x.id === id)!;
     expect(failed.status).toBe('error');
-    expect(failed.error).toMatch(/crashed/);
+    expect(failed.error).toBe('The engine process crashed (signal SIGSEGV). Press Retry to start it again; the conversation is kept.');
+    expect(failed.errorActions).toEqual(['retry']);
     expect(t.session.state).toBe('error');
     expect(t.controller.isBusy).toBe(false);
     t.engine.script = new FakeEngine().script;
