@@ -14,7 +14,6 @@ import type {
   LoadOptions,
   ModelInfo,
   SamplingOptions,
-  StopReason,
   TokenFrame,
 } from './types';
 
@@ -246,13 +245,10 @@ export class LocalEngine implements Engine {
     this.generating = true;
     try {
       const result = await session.generate(tokens, sampling, capture, request.reuseCache ?? true, FRAME_INTERVAL_MS, onChunk);
-      if (result.error) {
-        if (result.error.startsWith('context-overflow')) throw new EngineError('context-overflow', result.error.slice(18));
-        throw new EngineError('internal', result.error);
-      }
+      if (result.error) throw new EngineError(result.errorCode === 'context-overflow' ? 'context-overflow' : 'internal', result.error);
       return {
         text: stream.finish(),
-        stopReason: result.stopReason as StopReason,
+        stopReason: result.stopReason,
         promptTokens: result.promptTokens,
         generatedTokens: result.generatedTokens,
         promptTokensPerSecond: result.promptMs > 0 ? (result.evaluatedPromptTokens * 1000) / result.promptMs : 0,

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EngineError } from './errors';
-import type { SamplingOptions } from './types';
+import type { SamplingOptions, StopReason } from './types';
 
 export interface NativeChunk {
   generated: boolean;
@@ -15,9 +15,14 @@ export interface NativeChunk {
   weights: Float32Array;
 }
 
+/** What session.cpp reports, as it writes it (mapped to EngineError codes and StopReason in local-engine.ts). */
+export type NativeErrorCode = '' | 'context-overflow' | 'empty-prompt' | 'decode-failed';
+
 export interface NativeGenerateResult {
+  /** One line for users; empty on success. */
   error: string;
-  stopReason: string;
+  errorCode: NativeErrorCode;
+  stopReason: StopReason;
   promptTokens: number;
   evaluatedPromptTokens: number;
   generatedTokens: number;

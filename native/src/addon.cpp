@@ -77,6 +77,7 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
     auto env = Env();
     auto out = Napi::Object::New(env);
     out.Set("error", result_.error);
+    out.Set("errorCode", result_.errorCode);
     out.Set("stopReason", result_.stopReason);
     out.Set("promptTokens", result_.promptTokens);
     out.Set("evaluatedPromptTokens", result_.evaluatedPromptTokens);

@@ -148,9 +148,10 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
   result.promptTokens = static_cast<int>(prompt.size());
   const double start = NowMs();
   const int nCtx = ContextSize();
-  if (prompt.empty()) return result.error = "the prompt is empty", result;
+  if (prompt.empty()) return result.errorCode = "empty-prompt", result.error = "the prompt is empty", result;
   if (static_cast<int>(prompt.size()) >= nCtx) {
-    result.error = "context-overflow: the prompt has " + std::to_string(prompt.size()) +
+    result.errorCode = "context-overflow";
+    result.error = "the prompt has " + std::to_string(prompt.size()) +
                    " tokens but the context holds " + std::to_string(nCtx);
     return result;
   }
@@ -192,7 +193,7 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
     int error = 0;
     if (!DecodeTokens(&prompt[i], n, static_cast<int>(i), capture, capture, error)) {
       if (error == 2 || abort) result.stopReason = "aborted";
-      else result.error = "llama_decode failed with status " + std::to_string(error);
+      else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
       result.evaluatedPromptTokens = static_cast<int>(i - common);
       flush(chunk, true);
       return result;
@@ -238,7 +239,7 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
     if (!DecodeTokens(&token, 1, static_cast<int>(cached_.size()), true, capture, error)) {
       if (error == 2 || abort) result.stopReason = "aborted";
       else if (error == 1) result.stopReason = "context-full";
-      else result.error = "llama_decode failed with status " + std::to_string(error);
+      else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
       break;
     }
     AppendToken(chunk, token, capture, 0);

@@ -59,7 +59,8 @@ struct GenerateResult {
   double generateMs = 0;
   double firstTokenMs = 0;
   bool routingCaptured = false;
-  std::string error;  // non-empty on failure
+  std::string error;      // non-empty on failure: one line for users
+  std::string errorCode;  // with error: context-overflow | empty-prompt | decode-failed (mapped to EngineError codes in JS)
 };
 
 class Session {
