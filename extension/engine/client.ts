@@ -4,7 +4,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { EngineError } from './errors';
-import type { ClientToEngine, EngineCall, EngineToClient } from './ipc';
+import type { ClientToEngine, EngineCall, EngineCallOf, EngineMethod, EngineResult, EngineToClient } from './ipc';
 import { packageRoot } from './native';
 import type {
   Engine,
@@ -103,7 +103,8 @@ export class EngineClient implements Engine {
     else pending.reject(new EngineError(message.code, message.message));
   }
 
-  private async call<T>(call: EngineCall, signal?: AbortSignal, onFrame?: (frame: TokenFrame) => void): Promise<T> {
+  private async call<M extends EngineMethod>(call: EngineCallOf<M>, signal?: AbortSignal, onFrame?: (frame: TokenFrame) => void): Promise<EngineResult<M>> {
+    type T = EngineResult<M>;
     if (NEEDS_MODEL.has(call.method) && this.needsReload && this.loadedOptions) {
       this.needsReload = false;
       await this.load(this.loadedOptions);
@@ -120,7 +121,7 @@ export class EngineClient implements Engine {
         reject: (error) => (done(), reject(error)),
         onFrame,
       });
-      child.send({ type: 'call', id, call } satisfies ClientToEngine);
+      child.send({ type: 'call', id, call: call as EngineCall } satisfies ClientToEngine);
     });
   }
 
@@ -132,7 +133,7 @@ export class EngineClient implements Engine {
     this.model = undefined;
     this.loadedOptions = undefined;
     this.needsReload = false;
-    const info = await this.call<ModelInfo>({ method: 'load', options }, signal);
+    const info = await this.call({ method: 'load', options }, signal);
     this.model = info;
     this.loadedOptions = options;
     return info;

@@ -1,14 +1,14 @@
 // Entry point of the engine process (forked by EngineClient). A llama.cpp abort kills only this process;
 // the client reports it and starts a fresh one on the next call.
 import { EngineError } from './errors';
-import type { ClientToEngine, EngineCall, EngineToClient } from './ipc';
+import type { ClientToEngine, EngineCall, EngineMethod, EngineResult, EngineToClient } from './ipc';
 import { LocalEngine } from './local-engine';
 
 const send = (message: EngineToClient) => process.send?.(message);
 const engine = new LocalEngine((level, message) => send({ type: 'log', level, message }));
 const cancels = new Map<number, AbortController>();
 
-async function run(id: number, call: EngineCall, signal: AbortSignal): Promise<unknown> {
+async function run(id: number, call: EngineCall, signal: AbortSignal): Promise<EngineResult<EngineMethod>> {
   switch (call.method) {
     case 'inspect':
       return engine.inspect(call.options);

@@ -1,15 +1,21 @@
 // Messages between an engine client and the engine process (Node IPC with 'advanced' serialization, so
 // typed arrays travel as they are).
-import type { EngineErrorCode, GenerateRequest, GenerateInput, LoadOptions, TokenFrame } from './types';
+import type { EngineErrorCode, GenerateRequest, GenerateInput, GenerationResult, LoadOptions, ModelInfo, TokenFrame } from './types';
 
-export type EngineCall =
-  | { method: 'inspect'; options: LoadOptions }
-  | { method: 'load'; options: LoadOptions }
-  | { method: 'unload' }
-  | { method: 'tokenize'; text: string }
-  | { method: 'detokenize'; ids: number[] }
-  | { method: 'countTokens'; input: GenerateInput }
-  | { method: 'generate'; request: GenerateRequest };
+/** Every engine request and its response, declared once: the client, the process and their tests use this map. */
+export interface EngineMethods {
+  inspect: [{ options: LoadOptions }, ModelInfo];
+  load: [{ options: LoadOptions }, ModelInfo];
+  unload: [Record<never, never>, void];
+  tokenize: [{ text: string }, number[]];
+  detokenize: [{ ids: number[] }, string];
+  countTokens: [{ input: GenerateInput }, number];
+  generate: [{ request: GenerateRequest }, GenerationResult];
+}
+export type EngineMethod = keyof EngineMethods;
+export type EngineCallOf<M extends EngineMethod> = { method: M } & EngineMethods[M][0];
+export type EngineCall = { [M in EngineMethod]: EngineCallOf<M> }[EngineMethod];
+export type EngineResult<M extends EngineMethod> = EngineMethods[M][1];
 
 export type ClientToEngine =
   | { type: 'call'; id: number; call: EngineCall }
