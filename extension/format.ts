@@ -18,3 +18,25 @@ export function formatCount(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
   return String(n);
 }
+
+/** How an eval metric's value reads: ROUGE scores ×100, rates in %, milliseconds, tokens/s, counts, ratios. */
+export type MetricUnit = 'score' | 'rate' | 'ms' | 'tokens/s' | 'count' | 'ratio';
+
+/** One metric value for tables and charts; a missing value (no sample, no reference) is "–", never 0. */
+export function formatMetric(value: number | undefined | null, unit: MetricUnit): string {
+  if (value === undefined || value === null || !Number.isFinite(value)) return '–';
+  switch (unit) {
+    case 'score':
+      return (value * 100).toFixed(1);
+    case 'rate':
+      return `${(value * 100).toFixed(0)}%`;
+    case 'ms':
+      return `${Math.round(value)} ms`;
+    case 'tokens/s':
+      return `${value.toFixed(1)} tok/s`;
+    case 'count':
+      return String(Math.round(value));
+    case 'ratio':
+      return value.toFixed(2);
+  }
+}

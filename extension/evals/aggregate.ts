@@ -1,6 +1,7 @@
 // Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
 
 import * as path from 'node:path';
+import { METRICS, type MetricId } from './metrics/catalogue';
 import type { Failure } from './metrics/detectors';
 import type {
   Distribution,
@@ -181,20 +182,20 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
 // ---------------------------------------------------------------------------------------------------------------
 // Comparison
 
-const COMPARED: { name: string; better: 'higher' | 'lower'; get: (g: ReturnType<typeof summarizeGroup>) => number | undefined }[] = [
-  { name: 'ROUGE-1 F (mean)', better: 'higher', get: (g) => g.rouge1?.mean },
-  { name: 'ROUGE-2 F (mean)', better: 'higher', get: (g) => g.rouge2?.mean },
-  { name: 'ROUGE-L F (mean)', better: 'higher', get: (g) => g.rougeL?.mean },
-  { name: 'ROUGE-L F (median)', better: 'higher', get: (g) => g.rougeL?.median },
-  { name: 'Refusal rate', better: 'lower', get: (g) => g.failureRates.refusal },
-  { name: 'Blank rate', better: 'lower', get: (g) => g.failureRates.blank },
-  { name: 'Repetition rate', better: 'lower', get: (g) => g.failureRates.repetition },
-  { name: 'Any failure rate', better: 'lower', get: (g) => g.failureRates.any },
-  { name: 'Summary words (mean)', better: 'higher', get: (g) => g.summaryWords?.mean },
-  { name: 'Time to first token ms (mean)', better: 'lower', get: (g) => g.timeToFirstTokenMs?.mean },
-  { name: 'Prompt tokens/s (mean)', better: 'higher', get: (g) => g.promptTokensPerSecond?.mean },
-  { name: 'Generated tokens/s (mean)', better: 'higher', get: (g) => g.generatedTokensPerSecond?.mean },
-  { name: 'Expert load entropy (mean)', better: 'higher', get: (g) => g.loadEntropy?.mean },
+const COMPARED: { id: MetricId; get: (g: ReturnType<typeof summarizeGroup>) => number | undefined }[] = [
+  { id: 'rouge1', get: (g) => g.rouge1?.mean },
+  { id: 'rouge2', get: (g) => g.rouge2?.mean },
+  { id: 'rougeL', get: (g) => g.rougeL?.mean },
+  { id: 'rougeLMedian', get: (g) => g.rougeL?.median },
+  { id: 'refusalRate', get: (g) => g.failureRates.refusal },
+  { id: 'blankRate', get: (g) => g.failureRates.blank },
+  { id: 'repetitionRate', get: (g) => g.failureRates.repetition },
+  { id: 'failureRate', get: (g) => g.failureRates.any },
+  { id: 'summaryWords', get: (g) => g.summaryWords?.mean },
+  { id: 'timeToFirstTokenMs', get: (g) => g.timeToFirstTokenMs?.mean },
+  { id: 'promptTokensPerSecond', get: (g) => g.promptTokensPerSecond?.mean },
+  { id: 'generatedTokensPerSecond', get: (g) => g.generatedTokensPerSecond?.mean },
+  { id: 'loadEntropy', get: (g) => g.loadEntropy?.mean },
 ];
 
 /** Lines up the model × variant groups of several runs: metric rows and per-item ROUGE-L. */
@@ -214,7 +215,12 @@ export function compareRuns(runs: LoadedRun[]): RunComparison {
       groups.push(g);
     }
   }
-  const metrics = COMPARED.map((m) => ({ name: m.name, better: m.better, values: groups.map((g) => m.get(g)) }));
+  const metrics = COMPARED.map((m) => ({ ...METRICS[m.id], values: groups.map((g) => m.get(g)) }));
+  // Chart labels that tell the columns apart: the variant alone when every column has the same model, the
+  // model alone when every column has the same variant.
+  const oneModel = new Set(columns.map((c) => c.model)).size === 1;
+  const oneVariant = new Set(columns.map((c) => c.variant)).size === 1;
+  for (const c of columns) c.shortLabel = `${runs.length > 1 ? `${c.run}: ` : ''}${oneModel ? c.variant : oneVariant ? c.modelName : `${c.modelName} / ${c.variant}`}`;
   const itemIds: string[] = [];
   const titles = new Map<string, string | undefined>();
   for (const run of runs) for (const s of run.samples) if (!titles.has(s.itemId)) { itemIds.push(s.itemId); titles.set(s.itemId, s.title); }

@@ -1,4 +1,5 @@
 // Types of the long-summary evaluations: suites, samples, runs, aggregates, comparisons. No runtime code.
+import type { MetricDef } from './metrics/catalogue';
 
 import type { Failure, RefusalResult, BlankResult, RepetitionStats } from './metrics/detectors';
 import type { MultiRougeScores } from './metrics/rouge';
@@ -234,12 +235,14 @@ export interface ComparisonColumn {
   modelName: string;
   variant: string;
   label: string;
+  /** A label that tells this column from the others in the same comparison (charts, narrow headers). */
+  shortLabel?: string;
 }
 
 export interface RunComparison {
   columns: ComparisonColumn[];
   /** Metric rows: one value per column (undefined where missing). */
-  metrics: { name: string; better: 'higher' | 'lower'; values: (number | undefined)[] }[];
+  metrics: (MetricDef & { values: (number | undefined)[] })[];
   /** Per item: ROUGE-L F (or undefined) and failure kinds per column. */
   items: { itemId: string; title?: string; rougeL: (number | undefined)[]; failures: string[][] }[];
 }

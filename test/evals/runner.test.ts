@@ -228,8 +228,9 @@ describe('runner', () => {
     expect(loaded[0].samples).toHaveLength(3);
     const cmp = compareRuns(loaded);
     expect(cmp.columns.map((c) => c.label)).toEqual(['first: one / plain', 'second: one / plain']);
-    const rl = cmp.metrics.find((m) => m.name === 'ROUGE-L F (mean)')!;
-    expect(rl.better).toBe('higher');
+    const rl = cmp.metrics.find((m) => m.id === 'rougeL')!;
+    expect(rl).toMatchObject({ label: 'ROUGE-L F (mean)', unit: 'score', better: 'higher' });
+    expect(cmp.columns.map((c) => c.shortLabel)).toEqual(['first: plain', 'second: plain']);
     expect(rl.values[0]!).toBeGreaterThan(rl.values[1]!);
     const itemA = cmp.items.find((i) => i.itemId === 'a')!;
     expect(itemA.rougeL[0]).toBe(1);

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mountEvalsView, handleEvalsMessage } from '../../webview/evals';
 import type { LoadedRun, SampleRecord, RunComparison } from '../../extension/evals/types';
+import { METRICS } from '../../extension/evals/metrics/catalogue';
 import { computeSummary } from '../../extension/evals/aggregate';
 import { DEFAULT_GENERATION, DEFAULT_LONG_INPUT, DEFAULT_METRICS } from '../../extension/evals/suite';
 import { detectFailures } from '../../extension/evals/metrics/detectors';
@@ -160,8 +161,8 @@ describe('evals view', () => {
         { run: 'r2', runDir: '/runs/r2', model: '/m/b.gguf', modelName: 'b', variant: 'plain', label: 'r2: b / plain' },
       ],
       metrics: [
-        { name: 'ROUGE-L F (mean)', better: 'higher', values: [0.3, 0.5] },
-        { name: 'Refusal rate', better: 'lower', values: [0.5, 0] },
+        { ...METRICS.rougeL, values: [0.3, 0.5] },
+        { ...METRICS.refusalRate, values: [0.5, 0] },
       ],
       items: [{ itemId: 'x', rougeL: [0.3, undefined], failures: [['refusal'], []] }],
     };
@@ -170,6 +171,39 @@ describe('evals view', () => {
     expect(rows[0].querySelector('.evals-best')!.textContent).toBe('50.0');
     expect(rows[1].querySelector('.evals-best')!.textContent).toBe('0%');
     expect(root.textContent).toContain('30.0 (refusal)');
+  });
+
+  it('comparison units come from the metric catalogue: speeds are not percentages, missing values are –, chart labels differ', () => {
+    mount();
+    const comparison: RunComparison = {
+      columns: [
+        { run: 'r1', runDir: '/runs/r1', model: '/m/a-very-long-model-name.gguf', modelName: 'a-very-long-model-name', variant: 'plain', label: 'r1: a-very-long-model-name / plain', shortLabel: 'r1: plain' },
+        { run: 'r2', runDir: '/runs/r2', model: '/m/a-very-long-model-name.gguf', modelName: 'a-very-long-model-name', variant: 'intro', label: 'r2: a-very-long-model-name / intro', shortLabel: 'r2: intro' },
+      ],
+      metrics: [
+        { ...METRICS.generatedTokensPerSecond, values: [381.24, 12.5] },
+        { ...METRICS.timeToFirstTokenMs, values: [1913.4, undefined] },
+        { ...METRICS.failureRate, values: [0.25, undefined] },
+        { ...METRICS.rougeL, values: [undefined, 0.317] },
+      ],
+      items: [
+        { itemId: 'x', rougeL: [0.3, undefined], failures: [[], []] },
+        { itemId: 'y', rougeL: [undefined, 0.2], failures: [[], []] },
+      ],
+    };
+    handleEvalsMessage({ type: 'evals.comparison', comparison });
+    const row = (id: string) => [...root.querySelectorAll(`.evals-compare-table tr[data-metric="${id}"] td`)].map((td) => td.textContent);
+    expect(row('generatedTokensPerSecond')).toEqual(['381.2 tok/s', '12.5 tok/s']);
+    expect(row('timeToFirstTokenMs')).toEqual(['1913 ms', '–']);
+    expect(row('failureRate')).toEqual(['25%', '–']);
+    expect(row('rougeL')).toEqual(['–', '31.7']);
+    expect(root.querySelector('.evals-compare-table tr[data-metric="rougeL"] th')!.textContent).toBe('ROUGE-L F (mean) × 100 ↑');
+    const perItem = [...root.querySelectorAll('.evals-compare table:not(.evals-compare-table) tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+    expect(perItem).toEqual([['30.0', '–'], ['–', '20.0']]);
+    // The two variants of one model are told apart in the charts.
+    const labels = [...root.querySelectorAll('.evals-charts svg text')].map((t) => t.childNodes[0]?.textContent);
+    expect(labels).toContain('r1: plain');
+    expect(labels).toContain('r2: intro');
   });
 
   it('shows progress with an ETA and ignores foreign messages', () => {

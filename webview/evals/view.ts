@@ -4,6 +4,8 @@
 
 import type { EvalsRequest, EvalsResponse, EvalItemView } from '../../extension/evals/protocol';
 import type { EvalProgress, LoadedRun, RunComparison, RunListEntry, SampleRecord, GroupSummary } from '../../extension/evals/types';
+import { METRICS } from '../../extension/evals/metrics/catalogue';
+import { formatMetric } from '../../extension/format';
 import { h } from '../components';
 import { bars, histogram } from './charts';
 
@@ -258,10 +260,11 @@ export class EvalsView {
       h(
         'div',
         { class: 'evals-charts' },
-        histogram(rougeL, { title: 'ROUGE-L F distribution', format: (x) => x.toFixed(1) }),
-        bars(groups.map((g) => ({ label: label(g), value: g.rougeL?.mean })), { title: 'Mean ROUGE-L F', max: 1, format: (x) => (x * 100).toFixed(1) }),
-        bars(groups.map((g) => ({ label: label(g), value: g.failureRates.any })), { title: 'Failure rate', max: 1, format: (x) => `${(x * 100).toFixed(0)}%` }),
-        bars(groups.map((g) => ({ label: label(g), value: g.generatedTokensPerSecond?.mean })), { title: 'Generation tokens/s', format: (x) => x.toFixed(1) }),
+        // One scale for the distribution and the means: ROUGE × 100, as in every table.
+        histogram(rougeL, { title: 'ROUGE-L F distribution (× 100)', format: (x) => formatMetric(x, METRICS.rougeL.unit).replace(/\.0$/, '') }),
+        bars(groups.map((g) => ({ label: label(g), value: g.rougeL?.mean })), { title: `${METRICS.rougeL.label} × 100`, max: 1, format: (x) => formatMetric(x, METRICS.rougeL.unit) }),
+        bars(groups.map((g) => ({ label: label(g), value: g.failureRates.any })), { title: METRICS.failureRate.label, max: 1, format: (x) => formatMetric(x, METRICS.failureRate.unit) }),
+        bars(groups.map((g) => ({ label: label(g), value: g.generatedTokensPerSecond?.mean })), { title: METRICS.generatedTokensPerSecond.label, format: (x) => formatMetric(x, METRICS.generatedTokensPerSecond.unit) }),
       ),
     );
     section.append(this.renderGroups(groups));
@@ -410,14 +413,15 @@ export class EvalsView {
   private renderComparison(c: RunComparison): HTMLElement {
     const section = h('section', { class: 'evals-compare' });
     section.append(h('h2', {}, `Comparison of ${new Set(c.columns.map((x) => x.run)).size} runs`));
-    const rl = c.metrics.find((m) => m.name.startsWith('ROUGE-L F (mean)'));
-    const speed = c.metrics.find((m) => m.name.startsWith('Generated tokens/s'));
+    const rl = c.metrics.find((m) => m.id === 'rougeL');
+    const speed = c.metrics.find((m) => m.id === 'generatedTokensPerSecond');
+    const chartLabel = (col: RunComparison['columns'][number]) => col.shortLabel ?? col.label;
     section.append(
       h(
         'div',
         { class: 'evals-charts' },
-        rl ? bars(c.columns.map((col, i) => ({ label: col.label, value: rl.values[i] })), { title: 'Mean ROUGE-L F', max: 1, format: (x) => (x * 100).toFixed(1) }) : null,
-        speed ? bars(c.columns.map((col, i) => ({ label: col.label, value: speed.values[i] })), { title: 'Generation tokens/s', format: (x) => x.toFixed(1) }) : null,
+        rl ? bars(c.columns.map((col, i) => ({ label: chartLabel(col), value: rl.values[i] })), { title: `${rl.label} × 100`, max: 1, format: (x) => formatMetric(x, rl.unit) }) : null,
+        speed ? bars(c.columns.map((col, i) => ({ label: chartLabel(col), value: speed.values[i] })), { title: speed.label, format: (x) => formatMetric(x, speed.unit) }) : null,
       ),
     );
     const table = h('table', { class: 'evals-table evals-compare-table' });
@@ -426,15 +430,12 @@ export class EvalsView {
     for (const m of c.metrics) {
       const present = m.values.filter((v): v is number => v !== undefined);
       const best = present.length > 1 ? (m.better === 'higher' ? Math.max(...present) : Math.min(...present)) : undefined;
-      const isRate = m.name.includes('rate');
-      const isScore = m.name.startsWith('ROUGE');
-      const fmt = (v: number | undefined) => (v === undefined ? '–' : isRate ? `${(v * 100).toFixed(0)}%` : isScore ? (v * 100).toFixed(1) : v.toFixed(1));
       tbody.append(
         h(
           'tr',
-          {},
-          h('th', { scope: 'row' }, `${m.name} ${m.better === 'higher' ? '↑' : '↓'}`),
-          ...m.values.map((v) => h('td', { class: `num${best !== undefined && v === best ? ' evals-best' : ''}` }, fmt(v))),
+          { 'data-metric': m.id },
+          h('th', { scope: 'row' }, `${m.label}${m.unit === 'score' ? ' × 100' : ''} ${m.better === 'higher' ? '↑' : '↓'}`),
+          ...m.values.map((v) => h('td', { class: `num${best !== undefined && v === best ? ' evals-best' : ''}` }, formatMetric(v, m.unit))),
         ),
       );
     }
