@@ -40,3 +40,13 @@ export function formatMetric(value: number | undefined | null, unit: MetricUnit)
       return value.toFixed(2);
   }
 }
+
+/** A duration for people: "45 s", "4 min 10 s", "1 h 05 min". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}

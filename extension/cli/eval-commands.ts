@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import { resolveModelArg } from '../engine/demo-model';
+import { formatDuration } from '../format';
 import * as path from 'node:path';
 import type { Engine } from '../engine/types';
 import { loadSuite } from '../evals/suite';
@@ -35,13 +36,6 @@ function timestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
 
 export function formatProgress(p: EvalProgress): string | undefined {
   switch (p.kind) {

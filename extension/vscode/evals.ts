@@ -8,8 +8,8 @@ import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
 import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
-import type { EvalProgress } from '../evals/types';
 import { describeError } from '../chat/session';
+import { progressText } from '../evals/progress';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
@@ -19,20 +19,6 @@ const EVALS_REQUEST_TYPES = new Set(['evals.listRuns', 'evals.openRun', 'evals.o
 /** True for the evals view's own request messages (the body of an `evals.request`). */
 export function isEvalsRequest(message: unknown): message is EvalsRequest {
   return !!message && typeof message === 'object' && EVALS_REQUEST_TYPES.has((message as { type?: string }).type ?? '');
-}
-
-export function formatEta(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return '';
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `, about ${s} s left`;
-  const m = Math.round(s / 60);
-  return m < 60 ? `, about ${m} min left` : `, about ${Math.floor(m / 60)} h ${m % 60} min left`;
-}
-
-export function progressMessage(p: EvalProgress): string {
-  const item = Math.min(p.done + (p.kind === 'done' ? 0 : 1), p.total);
-  const what = [p.model ? path.basename(p.model) : '', p.variant ?? '', p.itemId ?? ''].filter(Boolean).join(' · ');
-  return `item ${item} of ${p.total}${what ? ` (${what})` : ''}${formatEta(p.etaMs)}`;
 }
 
 export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, createEngine: () => Engine): EvalsWiring {
@@ -131,7 +117,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
             signal: abort.signal,
             onProgress: (p) => {
               const pct = p.total ? (p.done / p.total) * 100 : 0;
-              progress.report({ message: progressMessage(p), increment: Math.max(0, pct - last) });
+              progress.report({ message: progressText(p), increment: Math.max(0, pct - last) });
               last = pct;
               const { sample: _s, ...rest } = p;
               post({ type: 'evals.progress', dir: outDir, progress: rest });

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { formatBytes } from '../format';
+import { formatBytes, formatDuration } from '../format';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
 import type { ModelInfo } from '../engine/types';
 import { describeError } from '../chat/session';
@@ -238,10 +238,3 @@ export class ModelPicker {
 const quantOf = (uri: string) => /:([\w.-]+)$/.exec(uri)?.[1] ?? path.basename(uri).replace(/\.gguf$/i, '');
 const firstSentence = (text: string) => text.split('\n').find((l) => /Mixture of Experts|parameters/i.test(l)) ?? text.split('\n')[0];
 
-function formatDuration(ms: number): string {
-  // node-llama-cpp reports estimatedTimeLeft in milliseconds.
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}

@@ -1,4 +1,4 @@
-// "Run Long-Summary Eval" on the demo model: pick suite/model/variants, progress notification with item i of n
+// "Run Long-Summary Eval" on the demo model: pick suite/model/variants, progress notification with "i of n done"
 // and time left, cancel, the run listed in the webview's Evals tab.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -26,15 +26,15 @@ export const tests = [
       await page.keyboard.press('Enter'); // both variants
       const toast = page.locator('.notification-toast', { hasText: 'MoE Lens eval' }).first();
       await toast.waitFor({ state: 'visible', timeout: 30_000 });
-      // Progress: "item i of n (model · variant · item), about X left" once a sample finished.
+      // Progress: "i of n done · model · variant · item · about X left" once a sample finished (the Evals tab says the same).
       const text = await until(
         async () => {
           const t = (await toast.innerText().catch(() => '')).replace(/\u00a0/g, ' ');
-          return /item [2-9]\d* of \d+.*left/.test(t) ? t : '';
+          return /[1-9]\d* of \d+ done.*left/.test(t) ? t : '';
         },
         { timeout: 180_000, interval: 250, message: 'progress past the first item with a time estimate' },
       );
-      assert.match(text, /item \d+ of 10/);
+      assert.match(text, /\d+ of 10 done/);
       await shot('eval-progress');
       await toast.hover();
       await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();

@@ -209,7 +209,7 @@ describe('evals view', () => {
   it('shows progress with an ETA and ignores foreign messages', () => {
     const { posted } = mount();
     handleEvalsMessage({ type: 'evals.progress', dir: '/runs/r3', progress: { kind: 'sample', done: 2, total: 8, resumed: 0, elapsedMs: 1000, etaMs: 90_000, itemId: 'q' } });
-    expect(root.querySelector('.evals-progress')!.textContent).toContain('r3: 2 of 8 · q · ETA 1m30s');
+    expect(root.querySelector('.evals-progress')!.textContent).toContain('r3: 2 of 8 done · q · about 1 min 30 s left');
     expect(root.querySelector('progress')!.getAttribute('value')).toBe('2');
     [...root.querySelectorAll('button')].find((b) => b.textContent === 'Cancel run')!.click();
     expect(posted.at(-1)).toEqual({ type: 'evals.cancel' });

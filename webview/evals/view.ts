@@ -6,6 +6,7 @@ import type { EvalsRequest, EvalsResponse, EvalItemView } from '../../extension/
 import type { EvalProgress, LoadedRun, RunComparison, RunListEntry, SampleRecord, GroupSummary } from '../../extension/evals/types';
 import { METRICS } from '../../extension/evals/metrics/catalogue';
 import { formatMetric } from '../../extension/format';
+import { progressText } from '../../extension/evals/progress';
 import { h } from '../components';
 import { bars, histogram } from './charts';
 
@@ -16,11 +17,6 @@ export interface EvalsHost {
 const pct = (x: number | undefined) => (x === undefined ? '–' : (x * 100).toFixed(1));
 const fixed = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
 
-function formatEta(ms: number | undefined): string {
-  if (ms === undefined) return '';
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-}
 
 interface Column {
   key: string;
@@ -180,7 +176,7 @@ export class EvalsView {
       if (p.kind === 'done') continue;
       const name = dir.split(/[\\/]/).pop() ?? dir;
       const meter = h('progress', { max: String(Math.max(1, p.total)), value: String(p.done), 'aria-label': `Progress of ${name}` });
-      const text = `${name}: ${p.done} of ${p.total}${p.itemId ? ` · ${p.itemId}` : ''}${p.etaMs !== undefined ? ` · ETA ${formatEta(p.etaMs)}` : ''}`;
+      const text = `${name}: ${progressText(p)}`;
       lines.push(h('div', { class: 'evals-progress-line' }, meter, h('span', {}, text)));
     }
     if (lines.length) {
