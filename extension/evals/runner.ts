@@ -429,7 +429,8 @@ export async function listRuns(dir: string): Promise<RunListEntry[]> {
         status: info.status,
         startedAt: info.startedAt,
         ...(info.finishedAt ? { finishedAt: info.finishedAt } : {}),
-        samples: info.samples.done,
+        // run.json is written at the start and the end: a running run's count is its samples file's.
+        samples: info.status === 'running' ? latestSamples(readSamples(path.join(d, SAMPLES_FILE)).samples).length : info.samples.done,
       });
     } catch {
       /* not a readable run */

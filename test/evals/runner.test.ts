@@ -217,6 +217,27 @@ describe('runner', () => {
     expect(groups.find((g) => g.model.includes('looper'))!.failureRates.repetition).toBe(1);
   });
 
+  it('a running run is listed with the samples it has so far (not the count run.json had at the start)', async () => {
+    const base = path.join(root, 'live');
+    const listed: Promise<number>[] = [];
+    // The next sample waits until the listing made after the previous one is done.
+    class Gated extends FakeEngine {
+      gate: Promise<unknown> = Promise.resolve();
+      override async generate(...args: Parameters<FakeEngine['generate']>) {
+        await this.gate;
+        return super.generate(...args);
+      }
+    }
+    const engine = new Gated({ echoWords: 3 });
+    await runEval({
+      suite: suite(), models: ['/m/one.gguf'], variants: ['plain'], outDir: path.join(base, 'r'), engine,
+      onProgress: (p) => {
+        if (p.kind === 'sample') listed.push((engine.gate = listRuns(base).then((runs) => runs[0].samples)) as Promise<number>);
+      },
+    });
+    expect(await Promise.all(listed)).toEqual([1, 2, 3]);
+  });
+
   it('lists, loads and compares runs', async () => {
     const base = path.join(root, 'many');
     const r1 = await runEval({ suite: suite(), models: ['/m/one.gguf'], variants: ['plain'], outDir: path.join(base, 'first'), engine: new FakeEngine({ echoWords: 6 }) });
