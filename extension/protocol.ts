@@ -6,6 +6,7 @@
 // `chat.frames` (one message per ~16–50 ms of generation, never one per token).
 
 import type { ChatMessage, ModelInfo, TokenPhase, GenerationResult } from './engine/types';
+import type { EvalsRequest, EvalsResponse } from './evals/protocol';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -100,7 +101,7 @@ export type WebviewToHost =
   | { type: 'editor.reveal'; turnId: string }
   | { type: 'routing.setCapture'; enabled: boolean }
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
-  | { type: 'evals.request'; body: unknown }
+  | { type: 'evals.request'; body: EvalsRequest }
   /** An unexpected error inside the webview, for the host's output channel (the webview keeps running). */
   | { type: 'webview.error'; message: string };
 
@@ -123,4 +124,4 @@ export type HostToWebview =
   | { type: 'model.state'; model: ModelSummary }
   | { type: 'view.focusInput' }
   | { type: 'lens.show'; turnId?: string }
-  | { type: 'evals.response'; body: unknown };
+  | { type: 'evals.response'; body: EvalsResponse };

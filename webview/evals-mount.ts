@@ -3,16 +3,17 @@
 // Its requests travel wrapped as `evals.request`; the host answers with `evals.response` whose body goes
 // to handleEvalsMessage.
 
+import type { EvalsResponse } from '../extension/evals/protocol';
 import type { Host } from './host';
 import * as evals from './evals/index';
 
 let mounted = false;
-const pending: unknown[] = [];
+const pending: EvalsResponse[] = [];
 
 export function mountEvals(root: HTMLElement, host: Host): boolean {
   try {
     root.replaceChildren();
-    evals.mountEvalsView(root, { post: (body: unknown) => host.post({ type: 'evals.request', body }) });
+    evals.mountEvalsView(root, { post: (body) => host.post({ type: 'evals.request', body }) });
     mounted = true;
     for (const body of pending.splice(0)) evals.handleEvalsMessage(body);
     return true;
@@ -29,7 +30,7 @@ export function mountEvals(root: HTMLElement, host: Host): boolean {
 }
 
 /** An `evals.response` body from the host: handed to the evals view (kept until it is mounted). */
-export function deliverEvals(body: unknown): void {
+export function deliverEvals(body: EvalsResponse): void {
   if (mounted) evals.handleEvalsMessage(body);
   else if (pending.length < 50) pending.push(body);
 }

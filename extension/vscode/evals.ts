@@ -6,20 +6,13 @@ import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
 import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
-import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
+import type { EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
 import { describeError } from '../chat/session';
 import { progressText } from '../evals/progress';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
-
-const EVALS_REQUEST_TYPES = new Set(['evals.listRuns', 'evals.openRun', 'evals.openItem', 'evals.compare', 'evals.cancel']);
-
-/** True for the evals view's own request messages (the body of an `evals.request`). */
-export function isEvalsRequest(message: unknown): message is EvalsRequest {
-  return !!message && typeof message === 'object' && EVALS_REQUEST_TYPES.has((message as { type?: string }).type ?? '');
-}
 
 export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, createEngine: () => Engine): EvalsWiring {
   let running: AbortController | undefined;
@@ -144,7 +137,6 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
 
   return {
     async handleRequest(body, reply) {
-      if (!isEvalsRequest(body)) return;
       if (body.type === 'evals.cancel') {
         running?.abort();
         return;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
 import type { WebviewToHost } from '../protocol';
+import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
 import { ChatController } from '../chat/controller';
 import { ConversationHistory } from '../chat/history';
 import type { Log } from '../chat/events';
@@ -30,7 +31,7 @@ export interface HostDeps {
 }
 
 export interface EvalsWiring {
-  handleRequest(body: unknown, reply: (body: unknown) => void): void | Promise<void>;
+  handleRequest(body: EvalsRequest, reply: (body: EvalsResponse) => void): void | Promise<void>;
   runEvalCommand(host: MoeLensHost): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import { h } from '../components';
 import { bars, histogram } from './charts';
 
 export interface EvalsHost {
-  post(msg: unknown): void;
+  post(msg: EvalsRequest): void;
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (x * 100).toFixed(1));
