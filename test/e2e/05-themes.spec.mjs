@@ -1,0 +1,107 @@
+// The chat, the lens (a message that mixes code and prose, coloured by expert) and the token grid as a user
+// sees them in the four theme kinds, at 1400×900 and in a 320 px sidebar. Screenshots land in
+// test-output/e2e/dev/theme-*.png; the checks are that everything is there and readable text has contrast.
+import assert from 'node:assert/strict';
+import { chatFrame, openChat, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import { OUT_DIR, sleep } from '../../scripts/e2e/lib.mjs';
+import * as path from 'node:path';
+
+export const phase = 'dev';
+
+const THEMES = [
+  ['dark', 'Dark Modern'],
+  ['light', 'Light Modern'],
+  ['hc-dark', 'Dark High Contrast'],
+  ['hc-light', 'Light High Contrast'],
+];
+
+async function setTheme(page, name) {
+  await runCommand(page, 'Preferences: Color Theme');
+  const input = page.locator('.quick-input-widget input');
+  await input.fill(name);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+  await sleep(800); // the webview restyles after the theme change reaches it
+}
+
+/** Drags the sash between the side bar and the editor so that the side bar is `width` px wide. */
+async function sideBarWidth(page, width) {
+  const bar = await page.locator('.part.sidebar').boundingBox();
+  const handle = await page.evaluate(() => {
+    const side = document.querySelector('.part.sidebar')?.getBoundingClientRect();
+    const sashes = [...document.querySelectorAll('.monaco-sash.vertical')].map((s) => s.getBoundingClientRect());
+    const near = sashes.find((r) => side && Math.abs(r.left + r.width / 2 - side.right) < 6);
+    return near ? { x: near.left + near.width / 2, y: near.top + near.height / 2 } : undefined;
+  });
+  if (!bar || !handle) return false;
+  await page.mouse.move(handle.x, handle.y);
+  await page.mouse.down();
+  await page.mouse.move(bar.x + width, handle.y, { steps: 8 });
+  await page.mouse.up();
+  await sleep(400);
+  return true;
+}
+
+/** Relative luminance contrast of two CSS colours (WCAG). */
+function contrast(a, b) {
+  const lum = (c) => {
+    const [r, g, bl] = c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+export const tests = [
+  {
+    name: 'themes: chat, lens and token grid in dark, light and both high-contrast themes, wide and in a 320 px sidebar',
+    timeout: 240_000,
+    async run({ page }) {
+      const frame = await openChat(page);
+      await runCommand(page, 'MoE Lens: New Chat');
+      await frame.locator('[data-testid="transcript-empty"]').waitFor({ state: 'visible', timeout: 15_000 });
+      await sendPrompt(frame, 'To open a file in Python, call `open(path)` and then read its lines:\n\n```python\nwith open(path) as f:\n    lines = f.readlines()\n```\n\nThe lines are');
+      const assistant = turns(frame, 'assistant').last();
+      await until(async () => (await assistant.locator('[data-testid="turn-stats"], [data-testid="turn-error"]').count()) > 0, { timeout: 120_000, message: 'the answer' });
+      // The user's message as tokens, in the lens, with one token's grid.
+      const user = turns(frame, 'user').last();
+      await user.locator('[data-testid="turn-lens-toggle"]').click();
+      await user.locator('[data-testid="token"]').nth(6).click();
+      await frame.locator('[data-testid="token-grid"]').waitFor({ state: 'visible', timeout: 10_000 });
+      const shots = [];
+      for (const [id, name] of THEMES) {
+        await setTheme(page, name);
+        await page.setViewportSize({ width: 1400, height: 900 });
+        const file = path.join(OUT_DIR, 'dev', `theme-${id}-1400.png`);
+        await page.screenshot({ path: file });
+        shots.push(file);
+        // Inline code and token chips keep their text readable against what is behind them.
+        const colours = await chatFrame(page).locator('[data-testid="token"]').first().evaluate((el) => {
+          const s = getComputedStyle(el);
+          const back = (e) => {
+            for (let n = e; n; n = n.parentElement) {
+              const c = getComputedStyle(n).backgroundColor;
+              if (c && !/rgba\(0, 0, 0, 0\)|transparent/.test(c)) return c;
+            }
+            return 'rgb(255, 255, 255)';
+          };
+          return { fg: s.color, bg: back(el) };
+        });
+        assert.ok(contrast(colours.fg, colours.bg) >= 3, `${name}: token text contrast ${contrast(colours.fg, colours.bg).toFixed(2)} (${colours.fg} on ${colours.bg})`);
+      }
+      assert.ok(await sideBarWidth(page, 320), 'the side bar sash was not found');
+      for (const [id, name] of THEMES) {
+        await setTheme(page, name);
+        const file = path.join(OUT_DIR, 'dev', `theme-${id}-320.png`);
+        await page.locator('.part.sidebar').screenshot({ path: file });
+        shots.push(file);
+        const header = await chatFrame(page).locator('[data-testid="model-name"]').innerText();
+        assert.equal(header.trim(), 'demo model', `${name} at 320 px: the model name reads "${header}"`);
+      }
+      await setTheme(page, 'Dark Modern');
+      assert.equal(shots.length, 8);
+    },
+  },
+];
