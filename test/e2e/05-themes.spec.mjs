@@ -15,16 +15,28 @@ const THEMES = [
   ['hc-light', 'Light High Contrast'],
 ];
 
+/** Through the Settings editor's workbench.colorTheme dropdown (the theme picker starts a marketplace search). */
 async function setTheme(page, name) {
-  await runCommand(page, 'Preferences: Color Theme');
-  const input = page.locator('.quick-input-widget input');
-  await input.fill(name);
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
+  const editor = page.locator('.settings-editor');
+  if (!(await editor.isVisible().catch(() => false))) {
+    await runCommand(page, 'Preferences: Open User Settings');
+    await editor.waitFor({ state: 'visible', timeout: 15_000 });
+    const search = editor.locator('.suggest-input-container .monaco-editor').first();
+    await search.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('workbench.colorTheme');
+  }
+  const select = editor.locator('[data-key="workbench.colorTheme"] select').first();
+  await select.waitFor({ state: 'visible', timeout: 10_000 });
+  await select.selectOption({ label: name });
+  await until(async () => (await page.locator('.monaco-workbench').getAttribute('class'))?.includes(THEME_CLASS[name]), { timeout: 10_000, message: `the ${name} theme` });
+  // The settings editor opens over the chat (a modal in this VS Code): close it before looking.
+  await runCommand(page, 'View: Close All Editors');
+  await editor.waitFor({ state: 'hidden', timeout: 10_000 });
   await sleep(800); // the webview restyles after the theme change reaches it
 }
+
+const THEME_CLASS = { 'Dark Modern': 'vs-dark', 'Light Modern': 'vs', 'Dark High Contrast': 'hc-black', 'Light High Contrast': 'hc-light' };
 
 /** Drags the sash between the side bar and the editor so that the side bar is `width` px wide. */
 async function sideBarWidth(page, width) {
@@ -44,14 +56,34 @@ async function sideBarWidth(page, width) {
   return true;
 }
 
-/** Relative luminance contrast of two CSS colours (WCAG). */
+/** WCAG contrast of two [r, g, b] colours (0–255). */
 function contrast(a, b) {
   const lum = (c) => {
-    const [r, g, bl] = c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    const [r, g, bl] = c.map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
     return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
   };
   const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
   return (x + 0.05) / (y + 0.05);
+}
+
+/** In the page: a token's text colour and what is behind it, translucent tints composited as painted (canvas). */
+function tokenColours(el) {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const paint = (colours) => {
+    ctx.clearRect(0, 0, 1, 1);
+    for (const c of colours) {
+      ctx.fillStyle = c;
+      ctx.fillRect(0, 0, 1, 1);
+    }
+    return [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)];
+  };
+  const layers = [];
+  for (let n = el; n; n = n.parentElement) {
+    const c = getComputedStyle(n).backgroundColor;
+    if (c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)') layers.unshift(c);
+  }
+  const bg = paint(['#fff', ...layers]);
+  return { fg: paint([`rgb(${bg.join(',')})`, getComputedStyle(el).color]), bg, css: getComputedStyle(el).color };
 }
 
 export const tests = [
@@ -67,8 +99,15 @@ export const tests = [
       await until(async () => (await assistant.locator('[data-testid="turn-stats"], [data-testid="turn-error"]').count()) > 0, { timeout: 120_000, message: 'the answer' });
       // The user's message as tokens, in the lens, with one token's grid.
       const user = turns(frame, 'user').last();
-      await user.locator('[data-testid="turn-lens-toggle"]').click();
-      await user.locator('[data-testid="token"]').nth(6).click();
+      // Bring the question back into view (the transcript followed the answer), as a user scrolls up to it.
+      await user.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+      await sleep(300);
+      const toggle = user.locator('[data-testid="turn-lens-toggle"]');
+      await until(async () => {
+        if ((await toggle.getAttribute('aria-pressed')) !== 'true') await toggle.click({ force: true });
+        return (await user.locator('[data-testid="token"]').count()) > 6;
+      }, { timeout: 20_000, message: "the question's tokens" });
+      await user.locator('[data-testid="token"]').nth(6).click({ force: true });
       await frame.locator('[data-testid="token-grid"]').waitFor({ state: 'visible', timeout: 10_000 });
       const shots = [];
       for (const [id, name] of THEMES) {
@@ -78,18 +117,10 @@ export const tests = [
         await page.screenshot({ path: file });
         shots.push(file);
         // Inline code and token chips keep their text readable against what is behind them.
-        const colours = await chatFrame(page).locator('[data-testid="token"]').first().evaluate((el) => {
-          const s = getComputedStyle(el);
-          const back = (e) => {
-            for (let n = e; n; n = n.parentElement) {
-              const c = getComputedStyle(n).backgroundColor;
-              if (c && !/rgba\(0, 0, 0, 0\)|transparent/.test(c)) return c;
-            }
-            return 'rgb(255, 255, 255)';
-          };
-          return { fg: s.color, bg: back(el) };
-        });
-        assert.ok(contrast(colours.fg, colours.bg) >= 3, `${name}: token text contrast ${contrast(colours.fg, colours.bg).toFixed(2)} (${colours.fg} on ${colours.bg})`);
+        // Token text stays readable on its expert tint (a message token, not a dimmed template one).
+        const colours = await chatFrame(page).locator('[data-testid="token"][data-seg="message"]').first().evaluate(tokenColours);
+        const ratio = contrast(colours.fg, colours.bg);
+        assert.ok(ratio >= 4.5, `${name}: token text contrast ${ratio.toFixed(2)} (${colours.css} on rgb(${colours.bg.join(', ')}))`);
       }
       assert.ok(await sideBarWidth(page, 320), 'the side bar sash was not found');
       for (const [id, name] of THEMES) {
