@@ -29,7 +29,8 @@ async function setTheme(page, name) {
   const select = editor.locator('[data-key="workbench.colorTheme"] select').first();
   await select.waitFor({ state: 'visible', timeout: 10_000 });
   await select.selectOption({ label: name });
-  await until(async () => (await page.locator('.monaco-workbench').getAttribute('class'))?.includes(THEME_CLASS[name]), { timeout: 10_000, message: `the ${name} theme` });
+  // The workbench's class names the theme kind ('vs' is light, so compare whole class names).
+  await until(async () => ((await page.locator('.monaco-workbench').getAttribute('class')) ?? '').split(/\s+/).includes(THEME_CLASS[name]), { timeout: 10_000, message: `the ${name} theme` });
   // The settings editor opens over the chat (a modal in this VS Code): close it before looking.
   await runCommand(page, 'View: Close All Editors');
   await editor.waitFor({ state: 'hidden', timeout: 10_000 });
