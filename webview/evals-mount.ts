@@ -13,7 +13,7 @@ const pending: EvalsResponse[] = [];
 export function mountEvals(root: HTMLElement, host: Host): boolean {
   try {
     root.replaceChildren();
-    evals.mountEvalsView(root, { post: (body) => host.post({ type: 'evals.request', body }) });
+    evals.mountEvalsView(root, { post: (body) => host.post({ type: 'evals.request', body }), compact: true });
     mounted = true;
     for (const body of pending.splice(0)) evals.handleEvalsMessage(body);
     return true;

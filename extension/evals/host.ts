@@ -43,6 +43,7 @@ export async function answerEvalsRequest(msg: EvalsRequest, options: EvalsHostOp
         if (msg.dirs.length < 1) throw new Error('choose runs to compare');
         return { type: 'evals.comparison', comparison: compareRuns(msg.dirs.map((d) => loadRun(check(d)))) };
       case 'evals.cancel':
+      case 'evals.openInEditor':
         return undefined;
     }
   } catch (error) {

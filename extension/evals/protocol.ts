@@ -11,7 +11,9 @@ export type EvalsRequest =
   | { type: 'evals.openRun'; dir: string }
   | { type: 'evals.openItem'; dir: string; itemId: string }
   | { type: 'evals.compare'; dirs: string[] }
-  | { type: 'evals.cancel' };
+  | { type: 'evals.cancel' }
+  /** The sidebar's compact view asks for the editor tab, showing `then`'s answer there (the VS Code adapter). */
+  | { type: 'evals.openInEditor'; then?: Extract<EvalsRequest, { type: 'evals.openRun' | 'evals.compare' }> };
 
 /** Host → view. */
 export type EvalsResponse =

@@ -87,11 +87,12 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const { modelPath: _m, contextSize: _c, ...loadOptions } = loadOptionsFrom(config, '');
     // The eval runs in its own engine process; free the chat's model first so both do not compete for memory.
     if (!host.controller.isBusy && host.session.isLoaded) await host.session.unload().catch(() => undefined);
-    await host.view.reveal(false);
+    // The run shows in the evals editor tab (the sidebar keeps its compact list).
+    host.evalsPanel.show();
 
     const abort = new AbortController();
     running = abort;
-    const post = (body: EvalsResponse) => host.view.post({ type: 'evals.response', body });
+    const post = (body: EvalsResponse) => host.postEvals(body);
     log('info', `Eval ${suite.name}: ${models.length} model(s), variants ${variants.map((v) => v.label).join(', ')} → ${outDir}`);
     try {
       const run = await vscode.window.withProgress(

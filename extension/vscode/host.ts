@@ -12,6 +12,7 @@ import { ModelSession, describeError } from '../chat/session';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
 import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
+import { EvalsPanel } from './evals-panel';
 import { ModelPanel } from './model-panel';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
@@ -46,6 +47,7 @@ export class MoeLensHost implements vscode.Disposable {
   readonly picker: ModelPicker;
   readonly status: StatusBar;
   private readonly history: ConversationHistory;
+  readonly evalsPanel: EvalsPanel;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly deps: HostDeps) {
@@ -71,6 +73,10 @@ export class MoeLensHost implements vscode.Disposable {
       log,
     });
     this.panel = new ModelPanel(context.extensionUri);
+    this.evalsPanel = new EvalsPanel(context.extensionUri, (message, reply) => {
+      if (message.type === 'evals.request') this.answerEvals(message.body, reply);
+      else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
+    });
     this.picker = new ModelPicker(context, log, (modelPath) => engine.inspect({ modelPath, cpuMoe: 'auto' }));
     this.status = new StatusBar();
     this.refreshStatus();
@@ -79,6 +85,7 @@ export class MoeLensHost implements vscode.Disposable {
       vscode.window.registerWebviewViewProvider(CHAT_VIEW_ID, this.view, { webviewOptions: { retainContextWhenHidden: false } }),
       this.view,
       this.panel,
+      this.evalsPanel,
       this.status,
       this.session.onDidChange(() => {
         this.refreshStatus();
@@ -130,6 +137,23 @@ export class MoeLensHost implements vscode.Disposable {
     const c = this.config();
     if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
     return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
+  }
+
+  /** An evals view's request (sidebar or editor tab), answered to that view. */
+  private answerEvals(body: EvalsRequest, reply: (body: EvalsResponse) => void): void {
+    if (body?.type === 'evals.openInEditor') {
+      this.evalsPanel.show();
+      if (body.then) this.answerEvals(body.then, (answer) => this.evalsPanel.post(answer));
+      return;
+    }
+    if (!this.deps.evals) return;
+    Promise.resolve(this.deps.evals.handleRequest(body, reply)).catch((error: unknown) => reply({ type: 'evals.error', message: describeError(error) }));
+  }
+
+  /** Eval news (progress, a finished run) for every evals view that is open. */
+  postEvals(body: EvalsResponse): void {
+    this.view.post({ type: 'evals.response', body });
+    this.evalsPanel.post(body);
   }
 
   /** Reopens a conversation that New chat put aside (the open one is put aside in turn). */
@@ -219,11 +243,7 @@ export class MoeLensHost implements vscode.Disposable {
         );
         return;
       case 'evals.request':
-        if (this.deps.evals) {
-          Promise.resolve(this.deps.evals.handleRequest(message.body, (body) => this.view.post({ type: 'evals.response', body }))).catch((error: unknown) =>
-            this.view.post({ type: 'evals.response', body: { type: 'evals.error', message: describeError(error) } }),
-          );
-        }
+        this.answerEvals(message.body, (body) => this.view.post({ type: 'evals.response', body }));
         return;
       case 'webview.error':
         log('error', `Webview: ${message.message}`);
@@ -303,6 +323,7 @@ export class MoeLensHost implements vscode.Disposable {
     reg('moeLens.selectModel', () => this.picker.pick());
     reg('moeLens.modelActions', () => this.modelActions());
     reg('moeLens.openConversation', () => this.openConversation());
+    reg('moeLens.openEvals', () => this.evalsPanel.show());
     reg('moeLens.downloadModel', (uri) => this.picker.download(typeof uri === 'string' ? uri : undefined));
     reg('moeLens.summarizeSelection', () => this.summarizeSelection());
     reg('moeLens.newChat', async () => {

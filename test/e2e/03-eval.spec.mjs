@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chatFrame, runCommand, until } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, panelFrame, runCommand, until } from '../../scripts/e2e/driver.mjs';
 import { sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -48,6 +48,16 @@ export const tests = [
       await frame.locator('[data-testid="view-evals"]').click();
       await until(async () => (await frame.locator('.evals-root').innerText().catch(() => '')).includes(runs[0]), { timeout: 20_000, message: 'the run in the Evals tab' });
       await shot('evals-tab');
+      // The run itself is in the evals editor tab (Run Eval opened it), with room for its tables and charts.
+      const tab = await panelFrame(page, '.evals-root');
+      await until(async () => (await tab.locator('.evals-root').innerText().catch(() => '')).includes('Per model × variant'), { timeout: 30_000, message: 'the run in the evals editor tab' });
+      assert.ok((await tab.locator('.evals-groups th').count()) >= 10, 'the full per-group table');
+      await shot('evals-editor-tab');
+      // From the sidebar's compact list, a run opens in the editor tab too.
+      await frame.locator('.evals-runs .evals-link').first().click();
+      await until(async () => (await tab.locator('.evals-root h2, .evals-root h3').allInnerTexts()).some((t) => t.includes('Samples')), { timeout: 20_000, message: 'the run opened from the sidebar' });
+      assert.equal(await frame.locator('.evals-groups').count(), 0, 'the sidebar showed the run instead of the editor tab');
+      await runCommand(page, 'View: Close All Editors');
       await frame.locator('[data-testid="view-chat"]').click();
     },
   },

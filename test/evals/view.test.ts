@@ -66,16 +66,35 @@ function loadedRun(): LoadedRun {
 let root: HTMLElement;
 afterEach(() => root?.remove());
 
-function mount() {
+function mount(compact = false) {
   root = document.createElement('div');
   document.body.append(root);
   const posted: unknown[] = [];
-  const view = mountEvalsView(root, { post: (m) => posted.push(m) });
+  const view = mountEvalsView(root, { post: (m) => posted.push(m), compact });
   return { view, posted };
 }
 
 const cellTexts = (col: number) =>
   [...root.querySelectorAll('table.evals-samples tbody tr')].map((tr) => tr.querySelectorAll('td')[col].textContent);
+
+describe('evals view in the sidebar (compact)', () => {
+  it('lists runs in four columns; a run and a comparison open in the editor tab; finished runs refresh the list', () => {
+    const { posted } = mount(true);
+    const runs = [
+      { dir: '/runs/r1', id: 'r1', suite: 'demo', models: ['/m/alpha.gguf'], variants: ['plain'], status: 'completed' as const, startedAt: '2026-01-01T00:00:00Z', samples: 3 },
+      { dir: '/runs/r2', id: 'r2', suite: 'demo', models: ['/m/beta.gguf'], variants: ['plain'], status: 'running' as const, startedAt: '2026-01-02T00:00:00Z', samples: 1 },
+    ];
+    handleEvalsMessage({ type: 'evals.runs', runs });
+    expect([...root.querySelectorAll('table.evals-table thead th')].map((th) => th.textContent)).toEqual(['', 'Run', 'Status', 'Samples']);
+    root.querySelector<HTMLButtonElement>('.evals-link')!.click();
+    expect(posted.at(-1)).toEqual({ type: 'evals.openInEditor', then: { type: 'evals.openRun', dir: '/runs/r1' } });
+    root.querySelector<HTMLButtonElement>('[data-testid="evals-open-editor"]')!.click();
+    expect(posted.at(-1)).toEqual({ type: 'evals.openInEditor' });
+    handleEvalsMessage({ type: 'evals.run', run: loadedRun() });
+    expect(posted.at(-1)).toEqual({ type: 'evals.listRuns' });
+    expect(root.querySelector('.evals-groups')).toBeNull();
+  });
+});
 
 describe('evals view', () => {
   it('asks for the runs on mount and lists them; selecting two enables compare', () => {

@@ -12,6 +12,8 @@ import { bars, histogram } from './charts';
 
 export interface EvalsHost {
   post(msg: EvalsRequest): void;
+  /** The sidebar: a compact runs list whose runs and comparisons open in the evals editor tab. */
+  compact?: boolean;
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : (x * 100).toFixed(1));
@@ -91,10 +93,20 @@ export class EvalsView {
     this.host.post(msg);
   }
 
+  /** A run or a comparison: in place in the editor tab, in the editor tab from the sidebar. */
+  private open(msg: Extract<EvalsRequest, { type: 'evals.openRun' | 'evals.compare' }>): void {
+    this.request(this.host.compact ? { type: 'evals.openInEditor', then: msg } : msg);
+  }
+
   /** Handles a host message; returns false for messages that are not for this view. */
   handleMessage(msg: unknown): boolean {
     if (typeof msg !== 'object' || msg === null || typeof (msg as { type?: unknown }).type !== 'string') return false;
     const m = msg as EvalsResponse;
+    // The sidebar stays a list: a finished run or a comparison is shown in the editor tab, here the list refreshes.
+    if (this.host.compact && (m.type === 'evals.run' || m.type === 'evals.comparison')) {
+      this.request({ type: 'evals.listRuns' });
+      return true;
+    }
     switch (m.type) {
       case 'evals.runs':
         this.runs = m.runs;
@@ -192,19 +204,26 @@ export class EvalsView {
   private renderRuns(): HTMLElement {
     const section = h('section', { class: 'evals-runs' });
     const compare = h('button', {}, `Compare selected (${this.selected.size})`);
-    compare.addEventListener('click', () => this.request({ type: 'evals.compare', dirs: [...this.selected] }));
+    compare.addEventListener('click', () => this.open({ type: 'evals.compare', dirs: [...this.selected] }));
     compare.disabled = this.selected.size < 2;
     const refresh = h('button', {}, 'Refresh');
     refresh.addEventListener('click', () => this.request({ type: 'evals.listRuns' }));
-    section.append(h('div', { class: 'evals-toolbar' }, h('h2', {}, 'Evaluation runs'), refresh, compare));
+    const toolbar = h('div', { class: 'evals-toolbar' }, h('h2', {}, 'Evaluation runs'), refresh, compare);
+    if (this.host.compact) {
+      const editor = h('button', { 'data-testid': 'evals-open-editor' }, 'Open in editor');
+      editor.addEventListener('click', () => this.request({ type: 'evals.openInEditor' }));
+      toolbar.append(editor);
+    }
+    section.append(toolbar);
     if (this.runs.length === 0) {
       section.append(h('p', { class: 'evals-empty' }, 'No runs yet. Run `moe-lens eval SUITE --model MODEL` or the “Run evaluation” command.'));
       return section;
     }
     const table = h('table', { class: 'evals-table' });
-    table.append(
-      h('thead', {}, h('tr', {}, ...['', 'Run', 'Suite', 'Models', 'Variants', 'Status', 'Started', 'Samples'].map((label) => h('th', { scope: 'col' }, label)))),
-    );
+    // The sidebar keeps four columns; the editor tab has room for all.
+    const compact = !!this.host.compact;
+    const heads = compact ? ['', 'Run', 'Status', 'Samples'] : ['', 'Run', 'Suite', 'Models', 'Variants', 'Status', 'Started', 'Samples'];
+    table.append(h('thead', {}, h('tr', {}, ...heads.map((label) => h('th', { scope: 'col' }, label)))));
     const tbody = h('tbody');
     for (const r of this.runs) {
       const box = h('input', { type: 'checkbox', 'aria-label': `Select ${r.id} for comparison` });
@@ -215,20 +234,25 @@ export class EvalsView {
         this.render();
       });
       const open = h('button', { class: 'evals-link' }, r.id);
-      open.addEventListener('click', () => this.request({ type: 'evals.openRun', dir: r.dir }));
+      open.addEventListener('click', () => this.open({ type: 'evals.openRun', dir: r.dir }));
+      open.title = `${r.suite} · ${r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ')} · ${r.variants.join(', ')} · ${r.startedAt.replace('T', ' ').slice(0, 19)}`;
+      const status = h('td', {}, h('span', { class: `evals-status evals-status-${r.status}` }, r.status));
+      const samples = h('td', { class: 'num' }, String(r.samples));
       tbody.append(
-        h(
-          'tr',
-          {},
-          h('td', {}, box),
-          h('td', {}, open),
-          h('td', {}, r.suite),
-          h('td', {}, r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ')),
-          h('td', {}, r.variants.join(', ')),
-          h('td', {}, h('span', { class: `evals-status evals-status-${r.status}` }, r.status)),
-          h('td', {}, r.startedAt.replace('T', ' ').slice(0, 19)),
-          h('td', { class: 'num' }, String(r.samples)),
-        ),
+        compact
+          ? h('tr', {}, h('td', {}, box), h('td', {}, open), status, samples)
+          : h(
+              'tr',
+              {},
+              h('td', {}, box),
+              h('td', {}, open),
+              h('td', {}, r.suite),
+              h('td', {}, r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ')),
+              h('td', {}, r.variants.join(', ')),
+              status,
+              h('td', {}, r.startedAt.replace('T', ' ').slice(0, 19)),
+              samples,
+            ),
       );
     }
     table.append(tbody);
