@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chatFrame, panelFrame, runCommand, until } from '../../scripts/e2e/driver.mjs';
+import { openChat, panelFrame, runCommand, until } from '../../scripts/e2e/driver.mjs';
 import { sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -44,7 +44,7 @@ export const tests = [
       const runs = fs.readdirSync(runsDir);
       assert.equal(runs.length, 1, `runs: ${runs.join(', ')}`);
       // The Evals tab lists the run (its view asks the host through evals.request).
-      const frame = chatFrame(page);
+      const frame = await openChat(page);
       await frame.locator('[data-testid="view-evals"]').click();
       await until(async () => (await frame.locator('.evals-root').innerText().catch(() => '')).includes(runs[0]), { timeout: 20_000, message: 'the run in the Evals tab' });
       await shot('evals-tab');
