@@ -109,6 +109,11 @@ export const tests = [
         return (await user.locator('[data-testid="token"]').count()) > 6;
       }, { timeout: 20_000, message: "the question's tokens" });
       await user.locator('[data-testid="token"]').nth(6).click({ force: true });
+      // The question's own tokens are told from the template's (the BOS here; no system prompt for the demo).
+      assert.match(await user.locator('[data-testid="prompt-segments"]').innerText(), /^\d+ tokens of your message · 1 chat template \(dimmed\)$/);
+      assert.equal(await user.locator('[data-testid="token"]').first().getAttribute('data-seg'), 'template');
+      const own = await user.locator('[data-testid="token"][data-seg="message"]').allInnerTexts();
+      assert.ok(own.join('').includes('open(path)'), 'the message tokens spell the message');
       await frame.locator('[data-testid="token-grid"]').waitFor({ state: 'visible', timeout: 10_000 });
       const shots = [];
       for (const [id, name] of THEMES) {
