@@ -37,7 +37,7 @@ def main():
         for l, r in zip(tr['routing']['perLayer'], rd['routing']['perLayer'])
     )
     sp = tr['speed']
-    samples = '\n'.join(f"- *{s['prompt']}*{s['text'].strip().replace(chr(10), ' ')[:220]}" for s in tr['text']['samples'][:6])
+    samples = '\n'.join(f"- *{s['prompt']}* {s['text'].strip().replace(chr(10), ' ')[:220]}" for s in tr['text']['samples'][:6])
     check_rows = ''
     if check:
         check_rows = '\n'.join(f"| {i} | {json.dumps(c['prompt'])[:48]} | {c['tokens']} | {'identical' if c['identical'] else 'DIFFERENT'} | {c['maxLogprobDiff']:.2e} |" for i, c in enumerate(check['prompts']))
