@@ -351,6 +351,8 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     expect(members.length, members.join('\n')).toBeGreaterThanOrEqual(2);
     await run.exited;
     // The engine process went with it (same process group): no live member left (zombies awaiting reaping are fine).
+    // SIGKILL is delivered at once but a process on the other core can still show as running for a moment.
+    for (let i = 0; i < 50 && liveGroupMembers(run.child.pid!).length > 0; i++) await sleep(100);
     expect(liveGroupMembers(run.child.pid!)).toEqual([]);
 
     const before = completeLines(out);
