@@ -123,6 +123,8 @@ export class ModelPicker {
     pick.title = 'MoE Lens: Download Model';
     pick.placeholder = 'A Mixture-of-Experts model from node-llama-cpp\'s recommended list, or your own hf: URI';
     pick.matchOnDetail = true;
+    // The header checks take a moment: the list stays while the user looks elsewhere (Escape closes it).
+    pick.ignoreFocusOut = true;
     const custom: Item = { label: '$(edit) Enter a Hugging Face URI or URL…', alwaysShow: true };
     const rows = new Map<Recommendation, Item>(
       models.map((m) => [m, { label: m.name, description: 'checking size…', detail: firstSentence(m.description), uri: m.fileOptions[m.fileOptions.length - 1] }]),
