@@ -201,6 +201,27 @@ export async function selectDropdown(frame, testid, value) {
  * "simple file dialog", a quick input holding the proposed path. The path is typed there (the whole
  * field replaced) and accepted with Enter; an "already exists" confirmation, if any, is accepted.
  */
+/** Answers code-server's simple Open dialog with `filePath`, once its own folder proposal has settled. */
+export async function answerOpenDialog(page, filePath, { timeout = 15_000 } = {}) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout });
+  let last = '';
+  let stable = 0;
+  await until(
+    async () => {
+      const v = await input.inputValue();
+      stable = v && v === last ? stable + 1 : 0;
+      last = v;
+      return stable >= 3;
+    },
+    { timeout: 10_000, interval: 150, message: 'the open dialog to propose a folder' },
+  );
+  await input.fill(filePath);
+  await until(async () => (await input.inputValue()) === filePath, { timeout: 5000, message: `the open dialog to hold ${filePath}` });
+  await sleep(300); // the dialog re-reads the folder as the path changes
+  await input.press('Enter');
+}
+
 export async function answerSaveDialog(page, filePath, { timeout = 15_000 } = {}) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout });

@@ -1,6 +1,6 @@
 // Editor integration and commands: summarize a selection from the context menu, palette commands, model panel.
 import assert from 'node:assert/strict';
-import { chatFrame, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
+import { answerOpenDialog, chatFrame, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sleep } from '../../scripts/e2e/lib.mjs';
@@ -94,12 +94,7 @@ export const tests = [
       const fake = path.join(env.workspace, 'not-a-model.gguf');
       fs.writeFileSync(fake, 'this is not a model\n');
       await pick.locator('.monaco-list-row', { hasText: 'Browse for a .gguf file' }).click();
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await until(async () => (await input.inputValue()).length > 0, { timeout: 10_000, message: 'the open dialog to propose a folder' });
-      await input.fill(fake);
-      await sleep(300);
-      await input.press('Enter');
+      await answerOpenDialog(page, fake);
       const refused = page.locator('.notification-toast', { hasText: 'cannot use not-a-model.gguf' }).first();
       await refused.waitFor({ state: 'visible', timeout: 20_000 });
       assert.match(await refused.innerText(), /not-a-model\.gguf is not a GGUF model file/);
