@@ -197,51 +197,42 @@ export async function selectDropdown(frame, testid, value) {
 }
 
 /**
- * Answers a save dialog shown by the extension. code-server has no native dialog: it shows VS Code's
- * "simple file dialog", a quick input holding the proposed path. The path is typed there (the whole
- * field replaced) and accepted with Enter; an "already exists" confirmation, if any, is accepted.
+ * Answers code-server's "simple file dialog" (it has no native one): a quick input holding a proposed path,
+ * filled in asynchronously. Waits until the proposal has settled (`accept` says when it is complete), types
+ * `filePath` over it and presses Enter. Returns the proposal.
  */
-/** Answers code-server's simple Open dialog with `filePath`, once its own folder proposal has settled. */
-export async function answerOpenDialog(page, filePath, { timeout = 15_000 } = {}) {
+async function answerFileDialog(page, filePath, what, accept, timeout) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout });
-  let last = '';
-  let stable = 0;
-  await until(
-    async () => {
-      const v = await input.inputValue();
-      stable = v && v === last ? stable + 1 : 0;
-      last = v;
-      return stable >= 3;
-    },
-    { timeout: 10_000, interval: 150, message: 'the open dialog to propose a folder' },
-  );
-  await input.fill(filePath);
-  await until(async () => (await input.inputValue()) === filePath, { timeout: 5000, message: `the open dialog to hold ${filePath}` });
-  await sleep(300); // the dialog re-reads the folder as the path changes
-  await input.press('Enter');
-}
-
-export async function answerSaveDialog(page, filePath, { timeout = 15_000 } = {}) {
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout });
-  // The dialog fills in its proposal asynchronously (first a folder, then folder + default name): wait for it
-  // to settle, or the proposal overwrites the typed path.
   let proposed = '';
   let stable = 0;
   await until(
     async () => {
       const v = await input.inputValue();
-      stable = v === proposed && v && !v.endsWith('/') ? stable + 1 : 0;
+      stable = v && v === proposed && accept(v) ? stable + 1 : 0;
       proposed = v;
       return stable >= 3;
     },
-    { timeout: 10_000, interval: 150, message: 'the save dialog to propose a file' },
+    { timeout: 10_000, interval: 150, message: `the ${what} dialog to propose a path` },
   );
   await input.fill(filePath);
-  await until(async () => (await input.inputValue()) === filePath, { timeout: 5000, message: `the save dialog to hold ${filePath}` });
+  await until(async () => (await input.inputValue()) === filePath, { timeout: 5000, message: `the ${what} dialog to hold ${filePath}` });
   await sleep(300); // the dialog re-reads the folder as the path changes
   await input.press('Enter');
+  return proposed;
+}
+
+/** Answers an Open dialog with `filePath` (its proposal is a folder). */
+export async function answerOpenDialog(page, filePath, { timeout = 15_000 } = {}) {
+  await answerFileDialog(page, filePath, 'open', () => true, timeout);
+}
+
+/**
+ * Answers a save dialog shown by the extension (its proposal is first a folder, then folder + default name);
+ * an "already exists" confirmation, if any, is accepted.
+ */
+export async function answerSaveDialog(page, filePath, { timeout = 15_000 } = {}) {
+  const proposed = await answerFileDialog(page, filePath, 'save', (v) => !v.endsWith('/'), timeout);
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
   const replace = page.locator('.monaco-dialog-box .monaco-button', { hasText: /Replace|Overwrite/ }).first();
   if (await replace.isVisible().catch(() => false)) await replace.click();
