@@ -92,7 +92,10 @@ class Reader {
   }
 }
 
-/** Validates the header of the GGUF file at `file` (`name` is what errors call it). Throws EngineError. */
+/**
+ * Validates the header of the GGUF file at `file` (`name` is what errors call it), magic included. Throws
+ * EngineError. Whether the tensor data itself is all there is the caller's check (readModelFile).
+ */
 export function validateGgufHeader(file: string, name: string, size: number): GgufHeaderFacts {
   const damaged = (what: string): never => {
     throw new EngineError('truncated-gguf', `${name} is a damaged or truncated GGUF file: ${what}`);
@@ -100,8 +103,8 @@ export function validateGgufHeader(file: string, name: string, size: number): Gg
   const fd = openSync(file, 'r');
   try {
     const r = new Reader(fd, size, damaged);
+    if (size < 4 || r.text(4) !== 'GGUF') throw new EngineError('not-gguf', `${name} is not a GGUF model file`);
     if (size < 24) damaged(`${size} bytes, too short for a GGUF header`);
-    r.skip(4); // magic, checked by the caller
     const version = r.u32();
     if (version !== 2 && version !== 3)
       throw new EngineError('unsupported-gguf-version', `${name} is GGUF version ${version}; llama.cpp reads versions 2 and 3`);
@@ -168,9 +171,6 @@ export function validateGgufHeader(file: string, name: string, size: number): Gg
       if (expectedOffset > size) damaged(`tensor ${q(tensor)} ends past the end of the file`);
     }
     const dataOffset = tensorCount > 0 ? Math.ceil(r.pos / alignment) * alignment : r.pos;
-    // The last tensor needs its bytes, not its padding.
-    if (tensorCount > 0 && dataOffset + expectedOffset > size + alignment)
-      damaged(`its tensors need ${dataOffset + expectedOffset} bytes but the file has ${size}`);
     return { version, tensorCount, kvCount, architecture, alignment, dataOffset, dataBytes: expectedOffset };
   } finally {
     closeSync(fd);

@@ -1,6 +1,6 @@
 // Reads a GGUF file's facts before any weights are loaded: validation with clear errors, the MoE
 // configuration, parameter counts and the placement plan (which layers' experts live in system RAM).
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
 import { TEXT_CONTINUATION_TAG } from './demo-model';
@@ -74,15 +74,8 @@ export async function readModelFile(modelPath: string, nlc: NodeLlamaCpp): Promi
   if (!stats.isFile()) throw new EngineError('not-a-file', `not a file: ${file}`);
   if (stats.size === 0) throw new EngineError('empty-file', `the model file is empty: ${file}`);
 
-  const handle = await open(file, 'r');
-  const magic = Buffer.alloc(4);
-  try {
-    await handle.read(magic, 0, 4, 0);
-  } finally {
-    await handle.close();
-  }
-  if (magic.toString('latin1') !== 'GGUF') throw new EngineError('not-gguf', `${name} is not a GGUF model file`);
-  // Bounded checks first: node-llama-cpp's reader and llama.cpp trust the counts and lengths they read.
+  // Bounded checks first (the magic included): node-llama-cpp's reader and llama.cpp trust the counts and lengths
+  // they read. The tensor data's extent is checked below, against the tensors node-llama-cpp read.
   const header = validateGgufHeader(file, name, stats.size);
   if (!header.architecture) throw new EngineError('not-gguf', `${name} has no general.architecture: not a model GGUF`);
   checkArchitecture(header.architecture, name);
