@@ -98,7 +98,8 @@ export class ModelSession {
   summary(captureRouting: boolean): ModelSummary {
     return {
       ...(this._info ? { info: this._info } : {}),
-      label: this._info && !this.isDemo ? this._info.name : this.isDemo ? 'demo model' : this.configuredLabel(),
+      // The one name of the model for the chat header, the status bar and the model actions.
+      label: this.isDemo ? 'demo model' : (this._info?.name ?? this.configuredLabel()),
       isDemo: this.isDemo,
       state: this.state,
       ...(this._error && this.state === 'error' ? { error: this._error } : {}),

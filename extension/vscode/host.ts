@@ -184,14 +184,12 @@ export class MoeLensHost implements vscode.Disposable {
       { label: '$(output) Show Logs', command: 'moeLens.showLogs' },
     ];
     if (this.session.state === 'generating') actions.splice(1, 0, { label: '$(debug-stop) Stop Generation', command: 'moeLens.stopGeneration' });
-    const choice = await vscode.window.showQuickPick(actions, { title: `MoE Lens — ${this.session.isDemo ? 'demo model' : this.session.info?.name ?? 'model'}` });
+    const choice = await vscode.window.showQuickPick(actions, { title: `MoE Lens — ${this.session.summary(this.config().captureRouting).label}` });
     if (choice) await vscode.commands.executeCommand(choice.command);
   }
 
   private refreshStatus(tokensPerSecond?: number): void {
-    const c = this.config();
-    const label = c.modelPath ? c.modelPath.split(/[\\/]/).pop() ?? c.modelPath : 'demo model';
-    this.status.update(this.session.summary(c.captureRouting), label, tokensPerSecond);
+    this.status.update(this.session.summary(this.config().captureRouting), tokensPerSecond);
   }
 
   private onMessage(message: WebviewToHost): void {

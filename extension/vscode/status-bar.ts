@@ -11,8 +11,8 @@ const ICONS: Record<ModelSummary['state'], string> = {
   error: '$(error)',
 };
 
-export function statusText(model: ModelSummary, modelLabel: string, tokensPerSecond: number | undefined): { text: string; tooltip: string } {
-  const name = model.isDemo ? 'demo model' : model.info?.name ?? modelLabel;
+export function statusText(model: ModelSummary, tokensPerSecond: number | undefined): { text: string; tooltip: string } {
+  const name = model.label;
   const state = model.state === 'ready' || model.state === 'idle' ? '' : ` · ${model.state}`;
   const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${tokensPerSecond.toFixed(1)} tok/s` : '';
   const tooltip = [
@@ -34,9 +34,9 @@ export class StatusBar implements vscode.Disposable {
     this.item.command = 'moeLens.modelActions';
   }
 
-  update(model: ModelSummary, modelLabel: string, tokensPerSecond?: number): void {
+  update(model: ModelSummary, tokensPerSecond?: number): void {
     if (tokensPerSecond !== undefined) this.tokensPerSecond = tokensPerSecond;
-    const { text, tooltip } = statusText(model, modelLabel, this.tokensPerSecond);
+    const { text, tooltip } = statusText(model, this.tokensPerSecond);
     this.item.text = text;
     this.item.tooltip = tooltip;
     this.item.backgroundColor = model.state === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
