@@ -1,7 +1,7 @@
 // The sidebar chat webview view: HTML with CSP, and message plumbing. State lives in ChatController.
 import * as vscode from 'vscode';
-import { WEBVIEW_ASSETS, type HostToWebview, type WebviewToHost } from '../protocol';
-import { buildPage, makeNonce } from './html';
+import type { HostToWebview, WebviewToHost } from '../protocol';
+import { loadWebviewBundle } from './webview-bundle';
 
 export const CHAT_VIEW_ID = 'moeLens.chat';
 
@@ -22,12 +22,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.view = view;
     this.ready = false;
     const webview = view.webview;
-    webview.options = {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
-    webview.html = this.html(webview);
+    loadWebviewBundle(webview, this.extensionUri, 'MoE Lens', '<div id="root"></div>');
     const subs: vscode.Disposable[] = [];
     subs.push(
       webview.onDidReceiveMessage((message: WebviewToHost) => {
@@ -57,19 +52,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         subs.forEach((d) => d.dispose());
       }),
     );
-  }
-
-  private html(webview: vscode.Webview): string {
-    const nonce = makeNonce();
-    const asset = (p: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p.split('/'))).toString();
-    return buildPage({
-      cspSource: webview.cspSource,
-      nonce,
-      title: 'MoE Lens',
-      scripts: [asset(WEBVIEW_ASSETS.script)],
-      styles: [asset(WEBVIEW_ASSETS.style)],
-      body: '<div id="root"></div>',
-    });
   }
 
   get isReady(): boolean {

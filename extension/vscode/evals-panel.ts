@@ -3,8 +3,8 @@
 // sidebar's, and eval progress is posted to both.
 import * as vscode from 'vscode';
 import type { EvalsResponse } from '../evals/protocol';
-import { WEBVIEW_ASSETS, type HostToWebview, type WebviewToHost } from '../protocol';
-import { buildPage, makeNonce } from './html';
+import type { HostToWebview, WebviewToHost } from '../protocol';
+import { loadWebviewBundle } from './webview-bundle';
 
 export const EVALS_PANEL_TYPE = 'moeLens.evals';
 
@@ -18,33 +18,16 @@ export class EvalsPanel implements vscode.Disposable {
     private readonly onRequest: (message: WebviewToHost, reply: (body: EvalsResponse) => void) => void,
   ) {}
 
-  get isOpen(): boolean {
-    return !!this.panel;
-  }
-
-  /** Opens the tab (or brings it forward); `then` is posted once the view is up (e.g. a run to show). */
-  show(then?: EvalsResponse): void {
-    if (then) this.post(then);
+  /** Opens the tab, or brings it forward. */
+  show(): void {
     if (this.panel) {
       this.panel.reveal(undefined, false);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(EVALS_PANEL_TYPE, 'MoE Lens Evals', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      enableCommandUris: false,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(EVALS_PANEL_TYPE, 'MoE Lens Evals', vscode.ViewColumn.Active, {});
     this.panel = panel;
     this.ready = false;
-    const asset = (p: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p.split('/'))).toString();
-    panel.webview.html = buildPage({
-      cspSource: panel.webview.cspSource,
-      nonce: makeNonce(),
-      title: 'MoE Lens Evals',
-      scripts: [asset(WEBVIEW_ASSETS.script)],
-      styles: [asset(WEBVIEW_ASSETS.style)],
-      body: '<div id="root" data-mode="evals"></div>',
-    });
+    loadWebviewBundle(panel.webview, this.extensionUri, 'MoE Lens Evals', '<div id="root" data-mode="evals"></div>');
     panel.webview.onDidReceiveMessage((message: WebviewToHost) => {
       if (!message || typeof message !== 'object') return;
       if (message.type === 'ready') {
