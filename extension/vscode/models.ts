@@ -86,11 +86,7 @@ export class ModelPicker {
         await this.use('');
         return;
       case 'recent':
-        if (choice.path && !fs.existsSync(choice.path)) {
-          void vscode.window.showErrorMessage(`MoE Lens: ${choice.path} no longer exists.`);
-          await this.context.globalState.update(RECENT_KEY, this.recent().filter((p) => p !== choice.path));
-          return;
-        }
+        // A file that is gone (or was replaced by something unusable) is refused and dropped by use().
         if (choice.path) await this.use(choice.path);
     }
   }
