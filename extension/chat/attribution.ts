@@ -42,7 +42,8 @@ export function attributePromptTokens(texts: readonly string[], messages: readon
     // The evaluated tokens may start inside this message (the rest was reused from the cache): its tail.
     let tail = 0;
     for (let n = Math.min(content.length, limit, MAX_TAIL); n >= 2; n--) {
-      if (content.endsWith(joined.slice(0, n).trimStart()) && joined.slice(0, n).trim().length >= 2) {
+      const head = joined.slice(0, n).trimStart();
+      if (head.trimEnd().length >= 2 && content.endsWith(head)) {
         tail = n;
         break;
       }

@@ -206,7 +206,7 @@ class TokenView {
     if (!t) return;
     const expert = s.dataset.expert;
     const agree = s.dataset.agree;
-    const seg = segmentRole(this.turn.info.promptSegments, pos);
+    const seg = s.dataset.seg as PromptSegmentRole | undefined; // set by span()
     const label = `${seg && seg !== 'message' ? `${SEGMENT_LABEL[seg]} · ` : ''}#${t.index} ${JSON.stringify(t.text)} id ${t.id}` + (expert !== undefined ? ` · top-1 expert ${expert}` : agree !== undefined ? ` · path agreement ${Math.round(Number(agree) * 100)}%` : '');
     s.title = label;
     s.setAttribute('aria-label', label);

@@ -235,7 +235,9 @@ export class EvalsView {
       });
       const open = h('button', { class: 'evals-link' }, r.id);
       open.addEventListener('click', () => this.open({ type: 'evals.openRun', dir: r.dir }));
-      open.title = `${r.suite} · ${r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ')} · ${r.variants.join(', ')} · ${r.startedAt.replace('T', ' ').slice(0, 19)}`;
+      const models = r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ');
+      const started = r.startedAt.replace('T', ' ').slice(0, 19);
+      open.title = `${r.suite} · ${models} · ${r.variants.join(', ')} · ${started}`;
       const status = h('td', {}, h('span', { class: `evals-status evals-status-${r.status}` }, r.status));
       const samples = h('td', { class: 'num' }, String(r.samples));
       tbody.append(
@@ -247,10 +249,10 @@ export class EvalsView {
               h('td', {}, box),
               h('td', {}, open),
               h('td', {}, r.suite),
-              h('td', {}, r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ')),
+              h('td', {}, models),
               h('td', {}, r.variants.join(', ')),
               status,
-              h('td', {}, r.startedAt.replace('T', ' ').slice(0, 19)),
+              h('td', {}, started),
               samples,
             ),
       );
