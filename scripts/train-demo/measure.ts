@@ -60,6 +60,8 @@ export const PROSE_PROMPTS = [
 
 interface Doc { source: string; kind: 'prose' | 'code'; text: string }
 const heldout: Doc[] = fs.readFileSync(path.join(WORK, 'corpus', 'heldout.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+/** The held-out documents of one kind as one text (what perplexity and routing are measured on). */
+const heldoutText = (kind: Doc['kind']) => heldout.filter((d) => d.kind === kind).map((d) => d.text).join('\n\n');
 
 async function perplexity(modelPath: string) {
   const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
@@ -70,8 +72,7 @@ async function perplexity(modelPath: string) {
   const out: Record<string, { perplexity: number; bitsPerByte: number; tokens: number }> = {};
   try {
     for (const kind of ['prose', 'code'] as const) {
-      const text = heldout.filter((d) => d.kind === kind).map((d) => d.text).join('\n\n');
-      const ids = model.tokenize(text);
+      const ids = model.tokenize(heldoutText(kind));
       let nats = 0;
       let scored = 0;
       let bytes = 0;
@@ -119,7 +120,7 @@ async function routing(engine: EngineClient, tokenize: (t: string) => Promise<nu
   const info = engine.model!;
   const agg: Record<'prose' | 'code', RoutingAggregator> = { prose: new RoutingAggregator({ experts: info.experts }), code: new RoutingAggregator({ experts: info.experts }) };
   for (const kind of ['prose', 'code'] as const) {
-    const ids = await tokenize(heldout.filter((d) => d.kind === kind).map((d) => d.text).join('\n\n'));
+    const ids = await tokenize(heldoutText(kind));
     for (let c = 0; c < CHUNKS && (c + 1) * (CHUNK - 2) <= ids.length; c++) {
       const frames: TokenFrame[] = [];
       await engine.generate({ input: { kind: 'tokens', ids: [1, ...ids.slice(c * (CHUNK - 2), (c + 1) * (CHUNK - 2))] }, sampling: { temperature: 0, maxTokens: 1 }, captureRouting: true }, { onFrame: (f) => frames.push(f) });
