@@ -6,7 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LlamaModel, Token } from 'node-llama-cpp';
+import type { LlamaModel } from 'node-llama-cpp';
+import { llamaGreedy } from '../fixtures/llama-greedy';
 
 export interface ReferencePrompt {
   prompt: string;
@@ -32,21 +33,12 @@ export function readReference(dir: string): ReferencePrompt[] {
 
 export async function checkPrompt(model: LlamaModel, p: ReferencePrompt): Promise<PromptCheck> {
   const expected = p.greedy.filter((t, j) => !(j === p.greedy.length - 1 && t === model.tokens.eos));
-  const context = await model.createContext({ contextSize: 512, threads: 1 });
-  const tokens: number[] = [];
+  const run = await llamaGreedy(model, p.promptIds, expected.length);
   let worst = 0;
-  try {
-    const seq = context.getSequence();
-    for await (const r of seq.evaluateWithMetadata(p.promptIds as Token[], { probabilities: true }, { temperature: 0 })) {
-      const step = p.steps[tokens.length];
-      step.ids.forEach((id, rank) => {
-        if (step.logprobs[rank] > -8) worst = Math.max(worst, Math.abs(Math.log(r.probabilities.get(id as Token) ?? 0) - step.logprobs[rank]));
-      });
-      tokens.push(r.token);
-      if (tokens.length >= expected.length) break;
-    }
-  } finally {
-    await context.dispose();
-  }
-  return { prompt: p.prompt, tokens: tokens.length, identical: JSON.stringify(tokens) === JSON.stringify(expected), llamaTokens: tokens, expected, maxLogprobDiff: worst };
+  run.probabilities.forEach((probs, j) =>
+    p.steps[j].ids.forEach((id, rank) => {
+      if (p.steps[j].logprobs[rank] > -8) worst = Math.max(worst, Math.abs(Math.log(probs.get(id) ?? 0) - p.steps[j].logprobs[rank]));
+    }),
+  );
+  return { prompt: p.prompt, tokens: run.tokens.length, identical: JSON.stringify(run.tokens) === JSON.stringify(expected), llamaTokens: run.tokens, expected, maxLogprobDiff: worst };
 }

@@ -1,7 +1,6 @@
 // Shared helpers for tests that run the real engine on the generated GGUF fixtures.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import type { LlamaModel, Token } from 'node-llama-cpp';
 import { EngineClient } from '../../extension/engine/client';
 import type { GenerateRequest, GenerationResult, TokenFrame } from '../../extension/engine/types';
 import { exportTokens, type JsonlToken } from '../../extension/routing/export';
@@ -45,40 +44,5 @@ export function runCli(...args: string[]): Promise<{ code: number; stdout: strin
   });
 }
 
-export interface LlamaRun {
-  tokens: number[];
-  /** Next-token distribution at each step. */
-  probabilities: Map<number, number>[];
-}
-
-/**
- * node-llama-cpp's own greedy decoding of `prompt` (pass the BOS yourself): up to `n` tokens (fewer at EOS).
- * One thread: llama.cpp's spinning thread pool is very slow on an oversubscribed 2-core VM.
- * `flashAttention` unset and no `kvCache`: node-llama-cpp's defaults.
- */
-export async function llamaGreedy(
-  model: LlamaModel,
-  prompt: number[],
-  n: number,
-  ctxOpts: { flashAttention?: boolean; kvCache?: 'F32' } = {},
-): Promise<LlamaRun> {
-  const context = await model.createContext({
-    contextSize: 256,
-    threads: 1,
-    ...(ctxOpts.flashAttention !== undefined ? { flashAttention: ctxOpts.flashAttention } : {}),
-    ...(ctxOpts.kvCache ? { experimentalKvCacheKeyType: ctxOpts.kvCache, experimentalKvCacheValueType: ctxOpts.kvCache } : {}),
-  });
-  try {
-    const seq = context.getSequence();
-    const tokens: number[] = [];
-    const probabilities: Map<number, number>[] = [];
-    for await (const r of seq.evaluateWithMetadata(prompt as Token[], { probabilities: true }, { temperature: 0 })) {
-      tokens.push(r.token);
-      probabilities.push(r.probabilities);
-      if (tokens.length >= n) break;
-    }
-    return { tokens, probabilities };
-  } finally {
-    await context.dispose();
-  }
-}
+// node-llama-cpp's own greedy decoding lives with the fixture tools (the demo's export check uses it too).
+export { llamaGreedy, type LlamaRun } from '../../scripts/fixtures/llama-greedy';
