@@ -14,6 +14,10 @@ import type {
   GenerationResult,
   LoadOptions,
   ModelInfo,
+  PerplexityCallbacks,
+  PerplexityProgress,
+  PerplexityRequest,
+  PerplexityResult,
   TokenFrame,
 } from './types';
 import type { LogFn } from './local-engine';
@@ -30,9 +34,10 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onFrame?: (frame: TokenFrame) => void;
+  onProgress?: (progress: PerplexityProgress) => void;
 }
 
-const NEEDS_MODEL = new Set<EngineCall['method']>(['tokenize', 'detokenize', 'countTokens', 'generate']);
+const NEEDS_MODEL = new Set<EngineCall['method']>(['tokenize', 'detokenize', 'countTokens', 'generate', 'perplexity']);
 
 export class EngineClient implements Engine {
   private child: ChildProcess | undefined;
@@ -98,12 +103,20 @@ export class EngineClient implements Engine {
       pending.onFrame?.(message.frame);
       return;
     }
+    if (message.type === 'progress') {
+      pending.onProgress?.(message.progress);
+      return;
+    }
     this.pending.delete(message.id);
     if (message.type === 'result') pending.resolve(message.value);
     else pending.reject(new EngineError(message.code, message.message));
   }
 
-  private async call<M extends EngineMethod>(call: EngineCallOf<M>, signal?: AbortSignal, onFrame?: (frame: TokenFrame) => void): Promise<EngineResult<M>> {
+  private async call<M extends EngineMethod>(
+    call: EngineCallOf<M>,
+    signal?: AbortSignal,
+    listeners: Pick<Pending, 'onFrame' | 'onProgress'> = {},
+  ): Promise<EngineResult<M>> {
     type T = EngineResult<M>;
     if (NEEDS_MODEL.has(call.method) && this.needsReload && this.loadedOptions) {
       this.needsReload = false;
@@ -119,7 +132,7 @@ export class EngineClient implements Engine {
       this.pending.set(id, {
         resolve: (value) => (done(), resolve(value as T)),
         reject: (error) => (done(), reject(error)),
-        onFrame,
+        ...listeners,
       });
       child.send({ type: 'call', id, call: call as EngineCall } satisfies ClientToEngine);
     });
@@ -159,7 +172,11 @@ export class EngineClient implements Engine {
   }
 
   generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
-    return this.call({ method: 'generate', request }, callbacks.signal, callbacks.onFrame);
+    return this.call({ method: 'generate', request }, callbacks.signal, { onFrame: callbacks.onFrame });
+  }
+
+  perplexity(request: PerplexityRequest, callbacks: PerplexityCallbacks = {}): Promise<PerplexityResult> {
+    return this.call({ method: 'perplexity', request }, callbacks.signal, { onProgress: callbacks.onProgress });
   }
 
   /** Stops the engine process (frees the model). */

@@ -24,6 +24,8 @@ async function run(id: number, call: EngineCall, signal: AbortSignal): Promise<E
       return engine.countTokens(call.input);
     case 'generate':
       return engine.generate(call.request, { signal, onFrame: (frame) => send({ type: 'frame', id, frame }) });
+    case 'perplexity':
+      return engine.perplexity(call.request, { signal, onProgress: (progress) => send({ type: 'progress', id, progress }) });
   }
 }
 

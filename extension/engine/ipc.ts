@@ -1,6 +1,17 @@
 // Messages between an engine client and the engine process (Node IPC with 'advanced' serialization, so
 // typed arrays travel as they are).
-import type { EngineErrorCode, GenerateRequest, GenerateInput, GenerationResult, LoadOptions, ModelInfo, TokenFrame } from './types';
+import type {
+  EngineErrorCode,
+  GenerateInput,
+  GenerateRequest,
+  GenerationResult,
+  LoadOptions,
+  ModelInfo,
+  PerplexityProgress,
+  PerplexityRequest,
+  PerplexityResult,
+  TokenFrame,
+} from './types';
 
 /** Every engine request and its response, declared once: the client, the process and their tests use this map. */
 export interface EngineMethods {
@@ -11,6 +22,7 @@ export interface EngineMethods {
   detokenize: [{ ids: number[] }, string];
   countTokens: [{ input: GenerateInput }, number];
   generate: [{ request: GenerateRequest }, GenerationResult];
+  perplexity: [{ request: PerplexityRequest }, PerplexityResult];
 }
 export type EngineMethod = keyof EngineMethods;
 export type EngineCallOf<M extends EngineMethod> = { method: M } & EngineMethods[M][0];
@@ -25,4 +37,5 @@ export type EngineToClient =
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; code: EngineErrorCode; message: string }
   | { type: 'frame'; id: number; frame: TokenFrame }
+  | { type: 'progress'; id: number; progress: PerplexityProgress }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };

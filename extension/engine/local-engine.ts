@@ -2,9 +2,12 @@
 // reads GGUF metadata and renders chat templates; the native addon owns model, context, decode loop and
 // router capture.
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp';
-import { EngineError } from './errors';
+import path from 'node:path';
+import { EngineError, isAbort } from './errors';
 import { describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, type Backend } from './model-file';
+import { checkExpertsPerToken, resolveIntervention, toNative } from './intervention';
 import { loadNativeAddon, type NativeChunk, type NativeSession, type NativeSampling } from './native';
+import { chunkTokens, NllSum, planChunks, RoutingAccumulator } from './perplexity';
 import type {
   Engine,
   GenerateCallbacks,
@@ -13,6 +16,10 @@ import type {
   GenerationResult,
   LoadOptions,
   ModelInfo,
+  PerplexityCallbacks,
+  PerplexityChunk,
+  PerplexityRequest,
+  PerplexityResult,
   SamplingOptions,
   TokenFrame,
 } from './types';
@@ -70,7 +77,10 @@ export class LocalEngine implements Engine {
   private async plan(options: LoadOptions) {
     const { nlc, llama } = await this.runtime();
     const file = await readModelFile(options.modelPath, nlc);
-    const facts = modelFacts(file);
+    const fileFacts = modelFacts(file);
+    if (options.expertsPerToken !== undefined)
+      checkExpertsPerToken(options.expertsPerToken, { name: path.basename(file.path), experts: fileFacts.moeLayers.length ? fileFacts.experts : 0 });
+    const facts = options.expertsPerToken === undefined ? fileFacts : modelFacts(file, options.expertsPerToken);
     if (options.requireMoe && facts.moeLayers.length === 0)
       throw new EngineError('not-moe', `${file.path} is a dense model (no experts); MoE Lens needs a Mixture-of-Experts model here`);
     const backend: Backend = llama.gpu === false ? 'cpu' : llama.gpu;
@@ -119,6 +129,8 @@ export class LocalEngine implements Engine {
         f32KvCache: options.kvCache === 'f32',
         moeLayers: facts.moeLayers,
         expertsPerToken: facts.expertsPerToken,
+        overrideExpertsPerToken: facts.modelExpertsPerToken !== undefined,
+        architecture: file.architecture,
       });
       if (loaded.error) {
         session.dispose();
@@ -149,6 +161,7 @@ export class LocalEngine implements Engine {
   }
 
   async unload(): Promise<void> {
+    this.tokenized = undefined;
     this.loading?.cancelLoad();
     this.session?.dispose();
     this.session = undefined;
@@ -210,6 +223,7 @@ export class LocalEngine implements Engine {
       );
     const sampling: NativeSampling = { ...DEFAULT_SAMPLING, ...request.sampling, stop: [...(request.sampling?.stop ?? []), ...templateStops] };
     const capture = (request.captureRouting ?? true) && model.isMoe;
+    const intervention = toNative(resolveIntervention(request.intervention, model));
     const stream = new AnswerStream(sampling.stop);
     const k = model.expertsPerToken;
     const layers = model.moeLayers.length;
@@ -244,7 +258,10 @@ export class LocalEngine implements Engine {
     callbacks.signal?.addEventListener('abort', onAbort);
     this.generating = true;
     try {
-      const result = await session.generate(tokens, sampling, capture, request.reuseCache ?? true, FRAME_INTERVAL_MS, onChunk);
+      const result = await session.generate(
+        { tokens, sampling, capture, reusePrefix: request.reuseCache ?? true, emitIntervalMs: FRAME_INTERVAL_MS, intervention },
+        onChunk,
+      );
       if (result.error) throw new EngineError(result.errorCode === 'context-overflow' ? 'context-overflow' : 'internal', result.error);
       return {
         text: stream.finish(),
@@ -261,6 +278,82 @@ export class LocalEngine implements Engine {
       this.aborting = false;
       callbacks.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** The last perplexity text's tokens: importance scores the same text once per (layer, expert). */
+  private tokenized?: { text: string; tokens: Int32Array; bos: number };
+
+  async perplexity(request: PerplexityRequest, callbacks: PerplexityCallbacks = {}): Promise<PerplexityResult> {
+    const session = this.loaded();
+    const model = this.model!;
+    if (this.generating) throw new EngineError('busy', 'a generation is already running');
+    const intervention = toNative(resolveIntervention(request.intervention, model));
+    if (this.tokenized?.text !== request.text) {
+      // As llama-perplexity's common_tokenize(ctx, text, add_special = true): BOS when the vocabulary adds one.
+      const tokens = session.tokenize(request.text, true, false);
+      const bosOnly = session.tokenize('', true, false);
+      this.tokenized = { text: request.text, tokens, bos: bosOnly.length ? bosOnly[0] : -1 };
+    }
+    const { tokens, bos } = this.tokenized;
+    const context = request.context ?? model.contextSize;
+    if (context > model.contextSize)
+      throw new EngineError('context-overflow', `a perplexity context of ${context} tokens needs the model loaded with a context of at least that (it has ${model.contextSize})`);
+    const plan = planChunks(tokens.length, context, request.chunks);
+    const routing = (request.routing ?? 'none') !== 'none' && model.isMoe;
+    const reap = routing && request.routing === 'reap';
+    const stats = routing ? new RoutingAccumulator(model.moeLayers, model.experts, model.expertsPerToken, reap) : undefined;
+    const only = request.onlyChunks ? new Set(request.onlyChunks) : undefined;
+    const sum = new NllSum();
+    const perChunk: PerplexityChunk[] = [];
+    const onAbort = () => {
+      this.aborting = true;
+      session.abort();
+    };
+    if (callbacks.signal?.aborted) throw new EngineError('aborted', 'perplexity cancelled');
+    callbacks.signal?.addEventListener('abort', onAbort);
+    this.generating = true;
+    const start = performance.now();
+    let evaluated = 0;
+    try {
+      for (let i = 0; i < plan.chunks; i++) {
+        if (only && !only.has(i)) continue;
+        const result = await session.evaluate({
+          tokens: chunkTokens(tokens, plan, i, bos),
+          firstOutput: plan.first,
+          capture: routing,
+          expertNorms: reap,
+          intervention,
+        });
+        if (result.aborted || callbacks.signal?.aborted) throw new EngineError('aborted', 'perplexity cancelled');
+        if (result.error) throw new EngineError(result.errorCode === 'context-overflow' ? 'context-overflow' : 'internal', result.error);
+        const nll2Before = sum.nll2;
+        const nll = sum.add(result.logprobs);
+        const usedExperts = stats?.add(result.experts, result.weights, reap ? result.norms : undefined);
+        perChunk.push({ index: i, nll, nll2: sum.nll2 - nll2Before, scored: result.logprobs.length, ...(usedExperts ? { usedExperts } : {}), ms: result.ms });
+        evaluated++;
+        callbacks.onProgress?.({ chunk: i + 1, chunks: plan.chunks, perplexity: sum.perplexity });
+      }
+    } catch (error) {
+      if (isAbort(error, callbacks.signal)) throw new EngineError('aborted', 'perplexity cancelled');
+      throw error;
+    } finally {
+      this.generating = false;
+      this.aborting = false;
+      callbacks.signal?.removeEventListener('abort', onAbort);
+    }
+    const ms = performance.now() - start;
+    return {
+      perplexity: sum.perplexity,
+      stderr: sum.stderr,
+      tokens: tokens.length,
+      chunks: plan.chunks,
+      context: plan.context,
+      scored: sum.count,
+      perChunk,
+      ...(stats ? { routing: stats.stats() } : {}),
+      ms,
+      tokensPerSecond: ms > 0 ? (evaluated * plan.context * 1000) / ms : 0,
+    };
   }
 
   async dispose(): Promise<void> {

@@ -122,12 +122,16 @@ export interface ModelFacts {
   /** Expert weight bytes per layer index. */
   expertBytesByLayer: Map<number, number>;
   weightBytes: number;
+  /** The file's own top-k, when an override changed expertsPerToken. */
+  modelExpertsPerToken?: number;
 }
 
-export function modelFacts(file: ModelFile): ModelFacts {
+/** The model's facts; with `expertsPerTokenOverride` (validated by the caller) top-k and active parameters as loaded with it. */
+export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): ModelFacts {
   const layers = metaNumber(file, 'block_count') ?? 0;
   const experts = metaNumber(file, 'expert_count') ?? 0;
-  const expertsPerToken = metaNumber(file, 'expert_used_count') ?? 0;
+  const modelExpertsPerToken = metaNumber(file, 'expert_used_count') ?? 0;
+  const expertsPerToken = expertsPerTokenOverride ?? modelExpertsPerToken;
   const moeLayers = [...new Set(file.tensors.flatMap((t) => ROUTER_TENSOR.exec(t.name)?.[1] ?? []).map(Number))].sort((a, b) => a - b);
   const expertBytesByLayer = new Map<number, number>();
   let totalParams = 0;
@@ -143,6 +147,7 @@ export function modelFacts(file: ModelFile): ModelFacts {
     moeLayers: experts > 0 ? moeLayers : [],
     experts,
     expertsPerToken,
+    ...(expertsPerToken !== modelExpertsPerToken ? { modelExpertsPerToken } : {}),
     sharedExperts: file.tensors.some((t) => SHARED_EXPERT_TENSOR.test(t.name)) ? Math.max(1, metaNumber(file, 'expert_shared_count') ?? 1) : 0,
     totalParams,
     activeParams: Math.round(activeParams),
@@ -244,6 +249,7 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
     moeLayers: facts.moeLayers,
     experts: facts.experts,
     expertsPerToken: facts.expertsPerToken,
+    ...(facts.modelExpertsPerToken !== undefined ? { modelExpertsPerToken: facts.modelExpertsPerToken } : {}),
     sharedExperts: facts.sharedExperts,
     isMoe: facts.moeLayers.length > 0,
     totalParams: facts.totalParams,

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { EngineError } from './errors';
+import type { NativeIntervention } from './intervention';
 import type { SamplingOptions, StopReason } from './types';
 
 export interface NativeChunk {
@@ -43,7 +44,44 @@ export interface NativeLoadParams {
   flashAttention?: number;
   f32KvCache?: boolean;
   moeLayers: number[];
+  /** k the capture reads: the model's, or the override. */
   expertsPerToken: number;
+  /** Load with `<architecture>.expert_used_count` = expertsPerToken (llama.cpp's kv override). */
+  overrideExpertsPerToken?: boolean;
+  architecture?: string;
+}
+
+/** One generation, as one object (native/src/session.h GenerateParams). */
+export interface NativeGenerateParams {
+  tokens: Int32Array;
+  sampling: NativeSampling;
+  capture: boolean;
+  reusePrefix: boolean;
+  emitIntervalMs: number;
+  intervention?: NativeIntervention;
+}
+
+/** One evaluation from an empty context (native/src/session.h EvaluateParams). */
+export interface NativeEvaluateParams {
+  tokens: Int32Array;
+  /** Log-probabilities of tokens[i + 1] for i in [firstOutput, n - 1). */
+  firstOutput: number;
+  capture: boolean;
+  expertNorms?: boolean;
+  intervention?: NativeIntervention;
+}
+
+export interface NativeEvaluateResult {
+  error: string;
+  errorCode: NativeErrorCode;
+  aborted: boolean;
+  ms: number;
+  logprobs: Float64Array;
+  /** [token][moeLayer][k], ordered by weight, with capture (empty otherwise). */
+  experts: Uint16Array;
+  weights: Float32Array;
+  /** ||expert output|| in the same layout, with expertNorms. */
+  norms: Float32Array;
 }
 
 /** The addon takes the engine's sampling options as they are. */
@@ -54,14 +92,8 @@ export interface NativeSession {
   cancelLoad(): void;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   piece(id: number): Buffer;
-  generate(
-    tokens: Int32Array,
-    sampling: NativeSampling,
-    capture: boolean,
-    reusePrefix: boolean,
-    emitIntervalMs: number,
-    onChunk: (chunk: NativeChunk) => void,
-  ): Promise<NativeGenerateResult>;
+  generate(params: NativeGenerateParams, onChunk: (chunk: NativeChunk) => void): Promise<NativeGenerateResult>;
+  evaluate(params: NativeEvaluateParams): Promise<NativeEvaluateResult>;
   abort(): void;
   dispose(): void;
 }

@@ -18,6 +18,11 @@ export interface LoadOptions {
   kvCache?: 'f16' | 'f32';
   /** Refuse dense models (no experts) with an error instead of loading them. */
   requireMoe?: boolean;
+  /**
+   * Experts the router picks per token (top-k), instead of the model's own: llama.cpp's
+   * `<arch>.expert_used_count` override at load. 1..experts; refused for dense models.
+   */
+  expertsPerToken?: number;
 }
 
 export interface DeviceMemory {
@@ -55,7 +60,10 @@ export interface ModelInfo {
   /** Layers with an expert router (equals `layers` for Mixtral). Routing arrays are indexed by these. */
   moeLayers: number[];
   experts: number;
+  /** Experts used per token as loaded (LoadOptions.expertsPerToken when given). */
   expertsPerToken: number;
+  /** The model's own top-k, when LoadOptions.expertsPerToken overrode it. */
+  modelExpertsPerToken?: number;
   sharedExperts: number;
   isMoe: boolean;
   totalParams: number;
@@ -94,8 +102,30 @@ export type GenerateInput =
   | { kind: 'tokens'; ids: number[] }
   | { kind: 'chat'; messages: ChatMessage[] };
 
+/**
+ * Experts switched off or forced, per MoE layer. Keys are the model's block numbers as strings, or `*` for
+ * every MoE layer (a layer named on its own as well gets the union). Parsed from the CLI's SPEC
+ * (`LAYER:EXPERT[,EXPERT…]` joined with `;`) by extension/engine/intervention.ts, which also validates it.
+ */
+export interface Intervention {
+  /**
+   * Experts the router may not choose, as if pruned: a softmax router's choice and weights are computed over
+   * the experts left; a sigmoid router's score is left out of the selection and the group scores.
+   */
+  ablate?: Record<string, number[]>;
+  /**
+   * The only experts the layer may use (1..top-k of them): every other expert's router score is -inf, so
+   * the gate weights follow the architecture's own rule over the forced experts (a softmax router gives
+   * them all the weight). With fewer than top-k forced, the remaining slots hold experts of gate weight 0:
+   * the layer's output is the forced experts' alone, and the routing reports those slots with weight 0.
+   */
+  force?: Record<string, number[]>;
+}
+
 export interface GenerateRequest {
   input: GenerateInput;
+  /** Experts switched off or forced for this generation (validated against the loaded model). */
+  intervention?: Intervention;
   sampling?: Partial<SamplingOptions>;
   /** Record the router's choice for every token (default true). */
   captureRouting?: boolean;
@@ -159,10 +189,78 @@ export type EngineErrorCode =
   | 'unsupported-gguf-version'
   | 'remote-unavailable'
   | 'busy'
+  | 'bad-intervention'
+  | 'too-little-text'
   | 'internal';
+
+/** Perplexity as llama.cpp's `llama-perplexity` defines it (see extension/engine/perplexity.ts). */
+export interface PerplexityRequest {
+  text: string;
+  /** Tokens per chunk (llama-perplexity's -c); default: the loaded context. */
+  context?: number;
+  /** Chunks to score at most (llama-perplexity's --chunks); default: all the text holds. */
+  chunks?: number;
+  intervention?: Intervention;
+  /** Routing statistics: 'counts' (selections per layer and expert), 'reap' (also gate weight × expert output norm). */
+  routing?: 'none' | 'counts' | 'reap';
+  /** Evaluate only these chunk indices (the others are reported as skipped); default all. */
+  onlyChunks?: number[];
+}
+
+export interface PerplexityChunk {
+  index: number;
+  /** Sums of negative log-likelihoods and of squared log-probabilities of its scored tokens, and how many. */
+  nll: number;
+  nll2: number;
+  scored: number;
+  /** Per MoE layer, a bit set (as a list) of the experts any token of the chunk chose; with routing. */
+  usedExperts?: number[][];
+  ms: number;
+}
+
+export interface RoutingStats {
+  layers: number[];
+  experts: number;
+  k: number;
+  /** Tokens whose routing was counted (every token of every evaluated chunk). */
+  tokens: number;
+  /** [moeLayer][expert]: times chosen. */
+  counts: number[][];
+  /** [moeLayer][expert]: sum of gate weights when chosen. */
+  weightSums: number[][];
+  /** [moeLayer][expert]: REAP, mean over the tokens routed to the expert of gate weight × ||expert output||. */
+  reap?: number[][];
+}
+
+export interface PerplexityResult {
+  perplexity: number;
+  /** llama-perplexity's "±": standard error of the estimate. */
+  stderr: number;
+  /** Tokens of the whole text (BOS included), chunks scored, tokens per chunk, tokens scored. */
+  tokens: number;
+  chunks: number;
+  context: number;
+  scored: number;
+  perChunk: PerplexityChunk[];
+  routing?: RoutingStats;
+  ms: number;
+  tokensPerSecond: number;
+}
+
+export interface PerplexityProgress {
+  chunk: number;
+  chunks: number;
+  /** Perplexity over the chunks so far. */
+  perplexity: number;
+}
 
 export interface GenerateCallbacks {
   onFrame?: (frame: TokenFrame) => void;
+  signal?: AbortSignal;
+}
+
+export interface PerplexityCallbacks {
+  onProgress?: (progress: PerplexityProgress) => void;
   signal?: AbortSignal;
 }
 
@@ -178,5 +276,6 @@ export interface Engine {
   /** Tokens the input takes once rendered (chat template applied for chat input). */
   countTokens(input: GenerateInput): Promise<number>;
   generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerationResult>;
+  perplexity(request: PerplexityRequest, callbacks?: PerplexityCallbacks): Promise<PerplexityResult>;
   dispose(): Promise<void>;
 }

@@ -123,6 +123,7 @@ export class MoeLensHost implements vscode.Disposable {
       detokenize: (ids) => get().detokenize(ids),
       countTokens: (i) => get().countTokens(i),
       generate: (r, c) => get().generate(r, c),
+      perplexity: (r, c) => get().perplexity(r, c),
       dispose: async () => {
         if (this.engineInstance) await this.engineInstance.dispose();
       },

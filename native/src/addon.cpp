@@ -58,16 +58,13 @@ class LoadWorker : public Napi::AsyncWorker {
 
 class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
  public:
-  GenerateWorker(Napi::Function onChunk, std::shared_ptr<Session> session, std::vector<int32_t> prompt,
-                 SamplingParams sampling, bool capture, bool reusePrefix, double emitIntervalMs)
+  GenerateWorker(Napi::Function onChunk, std::shared_ptr<Session> session, GenerateParams params)
       : Napi::AsyncProgressQueueWorker<TokenChunk>(onChunk), deferred_(Napi::Promise::Deferred::New(onChunk.Env())),
-        session_(std::move(session)), prompt_(std::move(prompt)), sampling_(std::move(sampling)), capture_(capture),
-        reusePrefix_(reusePrefix), emitIntervalMs_(emitIntervalMs) {}
+        session_(std::move(session)), params_(std::move(params)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute(const ExecutionProgress& progress) override {
-    result_ = session_->Generate(prompt_, sampling_, capture_, reusePrefix_, emitIntervalMs_,
-                                 [&](TokenChunk&& chunk) { progress.Send(&chunk, 1); });
+    result_ = session_->Generate(params_, [&](TokenChunk&& chunk) { progress.Send(&chunk, 1); });
   }
   void OnProgress(const TokenChunk* chunks, size_t count) override {
     Napi::HandleScope scope(Env());
@@ -93,12 +90,38 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
  private:
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<Session> session_;
-  std::vector<int32_t> prompt_;
-  SamplingParams sampling_;
-  bool capture_;
-  bool reusePrefix_;
-  double emitIntervalMs_;
+  GenerateParams params_;
   GenerateResult result_;
+};
+
+class EvaluateWorker : public Napi::AsyncWorker {
+ public:
+  EvaluateWorker(Napi::Env env, std::shared_ptr<Session> session, EvaluateParams params)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), session_(std::move(session)),
+        params_(std::move(params)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override { result_ = session_->Evaluate(params_); }
+  void OnOK() override {
+    auto env = Env();
+    auto out = Napi::Object::New(env);
+    out.Set("error", result_.error);
+    out.Set("errorCode", result_.errorCode);
+    out.Set("aborted", result_.aborted);
+    out.Set("ms", result_.ms);
+    out.Set("logprobs", CopyToTyped<double, Napi::Float64Array>(env, result_.logprobs));
+    out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, result_.experts));
+    out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, result_.weights));
+    out.Set("norms", CopyToTyped<float, Napi::Float32Array>(env, result_.norms));
+    deferred_.Resolve(out);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Session> session_;
+  EvaluateParams params_;
+  EvaluateResult result_;
 };
 
 int IntOr(const Napi::Object& o, const char* key, int fallback) {
@@ -107,6 +130,50 @@ int IntOr(const Napi::Object& o, const char* key, int fallback) {
 double DoubleOr(const Napi::Object& o, const char* key, double fallback) {
   return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback;
 }
+bool BoolOr(const Napi::Object& o, const char* key, bool fallback) {
+  return o.Has(key) && !o.Get(key).IsUndefined() ? o.Get(key).ToBoolean().Value() : fallback;
+}
+
+std::vector<int32_t> TokensOf(const Napi::Object& o) {
+  auto tokens = o.Get("tokens").As<Napi::Int32Array>();
+  return std::vector<int32_t>(tokens.Data(), tokens.Data() + tokens.ElementLength());
+}
+
+SamplingParams SamplingOf(const Napi::Object& o) {
+  SamplingParams s;
+  s.temperature = static_cast<float>(DoubleOr(o, "temperature", 0));
+  s.topK = IntOr(o, "topK", 40);
+  s.topP = static_cast<float>(DoubleOr(o, "topP", 0.95));
+  s.minP = static_cast<float>(DoubleOr(o, "minP", 0.05));
+  s.repeatPenalty = static_cast<float>(DoubleOr(o, "repeatPenalty", 1.0));
+  s.repeatLastN = IntOr(o, "repeatLastN", 64);
+  s.seed = static_cast<uint32_t>(DoubleOr(o, "seed", 0));
+  s.maxTokens = IntOr(o, "maxTokens", 256);
+  if (o.Has("stop")) {
+    auto stop = o.Get("stop").As<Napi::Array>();
+    for (uint32_t i = 0; i < stop.Length(); i++) s.stop.push_back(stop.Get(i).As<Napi::String>());
+  }
+  return s;
+}
+
+// { key, layers: [{ slot, force, masked: number[] }] } as extension/engine/intervention.ts's toNative writes it.
+Intervention InterventionOf(const Napi::Object& o) {
+  Intervention out;
+  if (!o.Has("intervention") || !o.Get("intervention").IsObject()) return out;
+  auto i = o.Get("intervention").As<Napi::Object>();
+  out.key = i.Get("key").As<Napi::String>();
+  auto layers = i.Get("layers").As<Napi::Array>();
+  for (uint32_t l = 0; l < layers.Length(); l++) {
+    auto layer = layers.Get(l).As<Napi::Object>();
+    Intervention::Layer entry;
+    entry.slot = IntOr(layer, "slot", -1);
+    entry.force = BoolOr(layer, "force", false);
+    auto masked = layer.Get("masked").As<Napi::Array>();
+    for (uint32_t e = 0; e < masked.Length(); e++) entry.masked.push_back(masked.Get(e).As<Napi::Number>().Int32Value());
+    if (entry.slot >= 0 && !entry.masked.empty()) out.layers.push_back(std::move(entry));
+  }
+  return out;
+}
 
 class NativeSession : public Napi::ObjectWrap<NativeSession> {
  public:
@@ -114,7 +181,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return DefineClass(env, "NativeSession",
                        {InstanceMethod("load", &NativeSession::Load), InstanceMethod("cancelLoad", &NativeSession::CancelLoad),
                         InstanceMethod("tokenize", &NativeSession::Tokenize), InstanceMethod("piece", &NativeSession::Piece),
-                        InstanceMethod("generate", &NativeSession::Generate), InstanceMethod("abort", &NativeSession::Abort),
+                        InstanceMethod("generate", &NativeSession::Generate), InstanceMethod("evaluate", &NativeSession::Evaluate),
+                        InstanceMethod("abort", &NativeSession::Abort),
                         InstanceMethod("dispose", &NativeSession::Dispose)});
   }
   explicit NativeSession(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSession>(info) {}
@@ -137,6 +205,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     p.flashAttention = IntOr(o, "flashAttention", -1);
     p.f32KvCache = o.Has("f32KvCache") && o.Get("f32KvCache").ToBoolean();
     p.expertsPerToken = IntOr(o, "expertsPerToken", 0);
+    p.overrideExpertsPerToken = BoolOr(o, "overrideExpertsPerToken", false);
+    if (o.Has("architecture")) p.architecture = o.Get("architecture").As<Napi::String>();
     auto layers = o.Get("moeLayers").As<Napi::Array>();
     for (uint32_t i = 0; i < layers.Length(); i++) p.moeLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());
     session_ = std::make_shared<Session>();
@@ -163,32 +233,38 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return Napi::Buffer<char>::Copy(info.Env(), piece.data(), piece.size());
   }
 
+  // generate({tokens, sampling, capture, reusePrefix, emitIntervalMs, intervention?}, onChunk)
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     Live(env);
-    auto tokens = info[0].As<Napi::Int32Array>();
-    std::vector<int32_t> prompt(tokens.Data(), tokens.Data() + tokens.ElementLength());
-    auto o = info[1].As<Napi::Object>();
-    SamplingParams s;
-    s.temperature = static_cast<float>(DoubleOr(o, "temperature", 0));
-    s.topK = IntOr(o, "topK", 40);
-    s.topP = static_cast<float>(DoubleOr(o, "topP", 0.95));
-    s.minP = static_cast<float>(DoubleOr(o, "minP", 0.05));
-    s.repeatPenalty = static_cast<float>(DoubleOr(o, "repeatPenalty", 1.0));
-    s.repeatLastN = IntOr(o, "repeatLastN", 64);
-    s.seed = static_cast<uint32_t>(DoubleOr(o, "seed", 0));
-    s.maxTokens = IntOr(o, "maxTokens", 256);
-    if (o.Has("stop")) {
-      auto stop = o.Get("stop").As<Napi::Array>();
-      for (uint32_t i = 0; i < stop.Length(); i++) s.stop.push_back(stop.Get(i).As<Napi::String>());
-    }
-    const bool capture = info[2].ToBoolean();
-    const bool reusePrefix = info[3].ToBoolean();
-    const double emitIntervalMs = info[4].As<Napi::Number>().DoubleValue();
-    auto* worker = new GenerateWorker(info[5].As<Napi::Function>(), session_, std::move(prompt), std::move(s), capture,
-                                      reusePrefix, emitIntervalMs);
+    auto o = info[0].As<Napi::Object>();
+    GenerateParams p;
+    p.prompt = TokensOf(o);
+    p.sampling = SamplingOf(o.Get("sampling").As<Napi::Object>());
+    p.capture = BoolOr(o, "capture", true);
+    p.reusePrefix = BoolOr(o, "reusePrefix", true);
+    p.emitIntervalMs = DoubleOr(o, "emitIntervalMs", 30);
+    p.intervention = InterventionOf(o);
+    auto* worker = new GenerateWorker(info[1].As<Napi::Function>(), session_, std::move(p));
     // Cleared here, on the JS thread, before the work is queued: an abort() that comes before the worker starts
     // (cleared on the worker it was lost, and the answer ran to its token limit) stops this generation.
+    session_->abort = false;
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  // evaluate({tokens, firstOutput, capture, expertNorms, intervention?})
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    Live(env);
+    auto o = info[0].As<Napi::Object>();
+    EvaluateParams p;
+    p.tokens = TokensOf(o);
+    p.firstOutput = IntOr(o, "firstOutput", 0);
+    p.capture = BoolOr(o, "capture", false);
+    p.expertNorms = BoolOr(o, "expertNorms", false);
+    p.intervention = InterventionOf(o);
+    auto* worker = new EvaluateWorker(env, session_, std::move(p));
     session_->abort = false;
     worker->Queue();
     return worker->Promise();

@@ -32,6 +32,7 @@
   X(llama_batch_init)                     \
   X(llama_batch_free)                     \
   X(llama_decode)                         \
+  X(llama_get_logits_ith)                 \
   X(llama_set_abort_callback)             \
   X(llama_sampler_chain_init)             \
   X(llama_sampler_chain_add)              \
@@ -51,6 +52,8 @@
 
 #define MOE_LENS_GGML_FUNCTIONS(X) \
   X(ggml_backend_tensor_get)       \
+  X(ggml_backend_tensor_set)       \
+  X(ggml_backend_buffer_is_host)   \
   X(ggml_backend_cpu_buffer_type)  \
   X(ggml_nbytes)                   \
   X(ggml_threadpool_params_default)

@@ -1,6 +1,7 @@
 #include "router_capture.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -13,6 +14,10 @@ const char* const kTopkNode = "ffn_moe_topk";
 const char* const kWeightNodes[] = {"ffn_moe_weights", "ffn_moe_weights_softmax", "ffn_moe_weights_norm",
                                     "ffn_moe_weights_scaled"};
 constexpr int kWeightNodeCount = 4;
+const char* const kLogitsNode = "ffn_moe_logits";
+const char* const kProbsNode = "ffn_moe_probs";
+const char* const kBiasedNode = "ffn_moe_probs_biased";
+const char* const kDownNode = "ffn_moe_down";
 
 // Splits "ffn_moe_topk-12" into its base name match and layer; returns the layer or -1.
 int LayerOf(const char* name, const char* base) {
@@ -35,6 +40,56 @@ void RouterCapture::Configure(const std::vector<int>& moeLayers, int nModelLayer
   rowsDone_.assign(moeLayers.size(), 0);
   pendingRows_.assign(moeLayers.size(), 0);
   learnedCandidate_ = -1;
+  interventionOfSlot_.assign(moeLayers.size(), -1);
+}
+
+void RouterCapture::SetIntervention(const Intervention* intervention) {
+  intervention_ = intervention && intervention->Active() ? intervention : nullptr;
+  std::fill(interventionOfSlot_.begin(), interventionOfSlot_.end(), -1);
+  if (!intervention_) return;
+  for (size_t i = 0; i < intervention_->layers.size(); i++) {
+    const int slot = intervention_->layers[i].slot;
+    if (slot >= 0 && slot < static_cast<int>(interventionOfSlot_.size())) interventionOfSlot_[slot] = static_cast<int>(i);
+  }
+}
+
+const Intervention::Layer* RouterCapture::MaskFor(const char* name) const {
+  if (!intervention_) return nullptr;
+  int layer = LayerOf(name, kLogitsNode);
+  if (layer < 0) layer = LayerOf(name, kBiasedNode);
+  bool probs = false;
+  if (layer < 0) layer = LayerOf(name, kProbsNode), probs = true;
+  if (layer < 0 || layer >= static_cast<int>(slotOfLayer_.size()) || slotOfLayer_[layer] < 0) return nullptr;
+  const int index = interventionOfSlot_[slotOfLayer_[layer]];
+  if (index < 0) return nullptr;
+  const Intervention::Layer& l = intervention_->layers[index];
+  return probs && l.force ? nullptr : &l;
+}
+
+void RouterCapture::Mask(ggml_tensor* t, const Intervention::Layer& layer) {
+  if (t->type != GGML_TYPE_F32) return;
+  const int64_t nExpert = t->ne[0];
+  const int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
+  const float minus = -INFINITY;
+  const bool host = t->buffer && g_llama.ggml_backend_buffer_is_host(t->buffer);
+  if (host) {
+    for (int64_t row = 0; row < rows; row++) {
+      char* base = static_cast<char*>(t->data) + (row % t->ne[1]) * t->nb[1] + (row / t->ne[1]) * t->nb[2];
+      for (int e : layer.masked)
+        if (e < nExpert) std::memcpy(base + e * t->nb[0], &minus, sizeof(float));
+    }
+    return;
+  }
+  // A device buffer: copy out, mask, copy back (contiguous score nodes, as build_moe_ffn makes them).
+  const size_t bytes = g_llama.ggml_nbytes(t);
+  scratch_.resize(bytes);
+  g_llama.ggml_backend_tensor_get(t, scratch_.data(), 0, bytes);
+  for (int64_t row = 0; row < rows; row++) {
+    uint8_t* base = scratch_.data() + (row % t->ne[1]) * t->nb[1] + (row / t->ne[1]) * t->nb[2];
+    for (int e : layer.masked)
+      if (e < nExpert) std::memcpy(base + e * t->nb[0], &minus, sizeof(float));
+  }
+  g_llama.ggml_backend_tensor_set(t, scratch_.data(), 0, bytes);
 }
 
 void RouterCapture::BeginDecode(int nTokens) {
@@ -44,6 +99,7 @@ void RouterCapture::BeginDecode(int nTokens) {
   std::fill(pendingRows_.begin(), pendingRows_.end(), 0);
   ids_.assign(static_cast<size_t>(nTokens) * moeLayers_.size() * k_, -1);
   weights_.assign(ids_.size(), 0.0f);
+  norms_.assign(expertNorms ? ids_.size() : 0, 0.0f);
 }
 
 bool RouterCapture::Complete() const {
@@ -52,7 +108,7 @@ bool RouterCapture::Complete() const {
   return true;
 }
 
-void RouterCapture::CopyToken(int t, uint16_t* experts, float* weights) const {
+void RouterCapture::CopyToken(int t, uint16_t* experts, float* weights, float* norms) const {
   const size_t layers = moeLayers_.size();
   std::vector<int> order(k_);
   for (size_t s = 0; s < layers; s++) {
@@ -64,6 +120,7 @@ void RouterCapture::CopyToken(int t, uint16_t* experts, float* weights) const {
     for (int r = 0; r < k_; r++) {
       experts[s * k_ + r] = static_cast<uint16_t>(ids_[base + order[r]]);
       weights[s * k_ + r] = weights_[base + order[r]];
+      if (norms) norms[s * k_ + r] = norms_.empty() ? 0.0f : norms_[base + order[r]];
     }
   }
 }
@@ -74,7 +131,17 @@ bool RouterCapture::Callback(ggml_tensor* t, bool ask, void* self) {
 
 bool RouterCapture::OnTensor(ggml_tensor* t, bool ask) {
   if (!ask) {
-    // Computed: the node we asked for. Find which candidate and layer it is.
+    // Computed: the node we asked for. A router score node of an intervention: mask it before its consumers run.
+    if (const Intervention::Layer* layer = MaskFor(t->name)) {
+      Mask(t, *layer);
+      return true;
+    }
+    const int downLayer = LayerOf(t->name, kDownNode);
+    if (downLayer >= 0) {
+      if (downLayer < static_cast<int>(slotOfLayer_.size()) && slotOfLayer_[downLayer] >= 0) ReadNorms(slotOfLayer_[downLayer], t);
+      return true;
+    }
+    // Find which weights candidate and layer it is.
     for (int c = 0; c < kWeightNodeCount; c++) {
       const int layer = LayerOf(t->name, kWeightNodes[c]);
       if (layer < 0 || layer >= static_cast<int>(slotOfLayer_.size())) continue;
@@ -84,7 +151,10 @@ bool RouterCapture::OnTensor(ggml_tensor* t, bool ask) {
     }
     return true;  // false would abort the compute
   }
-  if (!enabled.load(std::memory_order_relaxed) || std::strncmp(t->name, "ffn_moe_", 8) != 0) return false;
+  if (std::strncmp(t->name, "ffn_moe_", 8) != 0) return false;
+  if (MaskFor(t->name)) return true;
+  if (!enabled.load(std::memory_order_relaxed)) return false;
+  if (expertNorms && LayerOf(t->name, kDownNode) >= 0) return true;
 
   const int topkLayer = LayerOf(t->name, kTopkNode);
   if (topkLayer >= 0) {
@@ -105,8 +175,9 @@ bool RouterCapture::OnTensor(ggml_tensor* t, bool ask) {
 void RouterCapture::Read(int slot, int candidate, ggml_tensor* w) {
   ggml_tensor* topk = topk_[slot];
   if (!topk) return;
-  // Weights are [1, k, n] (get_rows) or [k, n] (after softmax/norm); top-k ids are [k, n], strided.
-  const bool leadingOne = w->ne[0] == 1;
+  // Weights are [1, k, n] (get_rows) or [k, n] (after softmax/norm); top-k ids are [k, n], strided. With k = 1
+  // the two look alike ([1, 1, n] and [1, n]): the token dimension is the one longer than 1.
+  const bool leadingOne = w->ne[0] == 1 && (w->ne[2] > 1 || (k_ > 1 && w->ne[1] == k_));
   const size_t wRankStride = leadingOne ? w->nb[1] : w->nb[0];
   const size_t wTokenStride = leadingOne ? w->nb[2] : w->nb[1];
   const int rows = static_cast<int>(leadingOne ? w->ne[2] : w->ne[1]);
@@ -133,6 +204,30 @@ void RouterCapture::Read(int slot, int candidate, ggml_tensor* w) {
   // candidates of one ubatch rewrite the same rows.
   pendingRows_[slot] = rows;
   if (finalCandidate_ < 0) learnedCandidate_ = std::max(learnedCandidate_, candidate);
+}
+
+void RouterCapture::ReadNorms(int slot, ggml_tensor* down) {
+  // [n_embd, k, rows] in top-k order, read after this ubatch's weights (so rowsDone_ is this ubatch's first row).
+  if (down->type != GGML_TYPE_F32 || norms_.empty() || down->ne[1] != k_) return;
+  const size_t bytes = g_llama.ggml_nbytes(down);
+  scratch_.resize(bytes);
+  g_llama.ggml_backend_tensor_get(down, scratch_.data(), 0, bytes);
+  const int rows = static_cast<int>(down->ne[2]);
+  const int first = rowsDone_[slot];
+  const size_t layers = moeLayers_.size();
+  for (int row = 0; row < rows && first + row < nTokens_; row++) {
+    const size_t base = (static_cast<size_t>(first + row) * layers + slot) * k_;
+    for (int r = 0; r < k_; r++) {
+      const uint8_t* v = scratch_.data() + row * down->nb[2] + r * down->nb[1];
+      double sum = 0;
+      for (int64_t i = 0; i < down->ne[0]; i++) {
+        float x;
+        std::memcpy(&x, v + i * down->nb[0], sizeof(float));
+        sum += static_cast<double>(x) * x;
+      }
+      norms_[base + r] = static_cast<float>(std::sqrt(sum));
+    }
+  }
 }
 
 void RouterCapture::CommitRows(int slot) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 
 namespace {
 
@@ -60,6 +62,15 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
     // The pattern must outlive the load: overrides_ points into overridePattern_ (not modified after this).
     overrides_ = {{overridePattern_.c_str(), g_llama.ggml_backend_cpu_buffer_type()}, {nullptr, nullptr}};
     modelParams.tensor_buft_overrides = overrides_.data();
+  }
+  if (params.overrideExpertsPerToken) {
+    // llama.cpp's --override-kv <arch>.expert_used_count=int:K (validated against the expert count in JS).
+    llama_model_kv_override o{};
+    o.tag = LLAMA_KV_OVERRIDE_TYPE_INT;
+    std::snprintf(o.key, sizeof(o.key), "%s.expert_used_count", params.architecture.c_str());
+    o.val_i64 = params.expertsPerToken;
+    kvOverrides_ = {o, llama_model_kv_override{}};  // the empty key ends the list
+    modelParams.kv_overrides = kvOverrides_.data();
   }
   modelParams.progress_callback = [](float, void* data) {
     return !static_cast<const std::atomic<bool>*>(data)->load();
@@ -142,8 +153,22 @@ void Session::AppendToken(TokenChunk& chunk, int32_t token, bool capture, int ro
   capture_.CopyToken(row, chunk.experts.data() + at, chunk.weights.data() + at);
 }
 
-GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const SamplingParams& sampling, bool captureWanted,
-                                 bool reusePrefix, double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit) {
+namespace {
+// Sets the capture's intervention for the lifetime of one call.
+struct ScopedIntervention {
+  ScopedIntervention(RouterCapture& capture, const Intervention& intervention) : capture_(capture) {
+    capture_.SetIntervention(&intervention);
+  }
+  ~ScopedIntervention() { capture_.SetIntervention(nullptr); }
+  RouterCapture& capture_;
+};
+}  // namespace
+
+GenerateResult Session::Generate(const GenerateParams& params, const std::function<void(TokenChunk&&)>& emit) {
+  const std::vector<int32_t>& prompt = params.prompt;
+  const SamplingParams& sampling = params.sampling;
+  const bool captureWanted = params.capture;
+  const double emitIntervalMs = params.emitIntervalMs;
   GenerateResult result;
   result.promptTokens = static_cast<int>(prompt.size());
   const double start = NowMs();
@@ -157,11 +182,15 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
   }
   const bool capture = captureWanted && capture_.MoeLayerCount() > 0;
   capture_.enabled = capture;
+  capture_.expertNorms = false;
   result.routingCaptured = capture;
+  ScopedIntervention scoped(capture_, params.intervention);
 
-  // Reuse the cached prefix; always decode at least the last prompt token to get its logits.
+  // Reuse the cached prefix; always decode at least the last prompt token to get its logits. State computed
+  // under another intervention is never reused.
   size_t common = 0;
-  if (!reusePrefix) cached_.clear();
+  if (!params.reusePrefix || cachedIntervention_ != params.intervention.key) cached_.clear();
+  cachedIntervention_ = params.intervention.key;
   while (common < cached_.size() && common < prompt.size() && cached_[common] == prompt[common]) common++;
   if (common == prompt.size()) common--;
   llama_memory_t memory = g_llama.llama_get_memory(ctx_);
@@ -281,4 +310,79 @@ bool Session::DecodeTokens(const int32_t* tokens, int n, int firstPos, bool allO
   if (error != 0) return false;
   cached_.insert(cached_.end(), tokens, tokens + n);
   return true;
+}
+
+EvaluateResult Session::Evaluate(const EvaluateParams& params) {
+  EvaluateResult result;
+  const std::vector<int32_t>& tokens = params.tokens;
+  const int n = static_cast<int>(tokens.size());
+  const double start = NowMs();
+  if (n < 2 || params.firstOutput < 0 || params.firstOutput > n - 2) {
+    result.errorCode = "empty-prompt";
+    result.error = "nothing to score: " + std::to_string(n) + " tokens, first scored position " + std::to_string(params.firstOutput);
+    return result;
+  }
+  if (n > ContextSize()) {
+    result.errorCode = "context-overflow";
+    result.error = "the chunk has " + std::to_string(n) + " tokens but the context holds " + std::to_string(ContextSize());
+    return result;
+  }
+  const bool capture = params.capture && capture_.MoeLayerCount() > 0;
+  capture_.enabled = capture;
+  capture_.expertNorms = capture && params.expertNorms;
+  ScopedIntervention scoped(capture_, params.intervention);
+  // Each evaluation starts afresh, as llama-perplexity's chunks do; the prefix cache is gone.
+  g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
+  cached_.clear();
+  cachedIntervention_.clear();
+
+  const int nVocab = VocabSize();
+  const size_t width = static_cast<size_t>(capture_.MoeLayerCount()) * capture_.K();
+  if (capture) {
+    result.experts.resize(width * n);
+    result.weights.resize(width * n);
+    if (capture_.expertNorms) result.norms.resize(width * n);
+  }
+  result.logprobs.reserve(n - 1 - params.firstOutput);
+  for (int i = 0; i < n; i += batchSize_) {
+    const int count = std::min(batchSize_, n - i);
+    llama_batch& batch = batch_;
+    for (int t = 0; t < count; t++) {
+      const int pos = i + t;
+      batch.token[t] = tokens[pos];
+      batch.pos[t] = pos;
+      batch.n_seq_id[t] = 1;
+      batch.seq_id[t][0] = 0;
+      // Capture needs every row as an output (llama.cpp computes the last layer only for output rows).
+      batch.logits[t] = capture || (pos >= params.firstOutput && pos < n - 1);
+    }
+    batch.n_tokens = count;
+    if (capture) capture_.BeginDecode(count);
+    const int error = g_llama.llama_decode(ctx_, batch);
+    if (capture) capture_.EndDecode();
+    if (error != 0) {
+      if (error == 2 || abort) result.aborted = true;
+      else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
+      g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
+      return result;
+    }
+    for (int t = 0; t < count; t++) {
+      const int pos = i + t;
+      if (capture) {
+        capture_.CopyToken(t, result.experts.data() + width * pos, result.weights.data() + width * pos,
+                           capture_.expertNorms ? result.norms.data() + width * pos : nullptr);
+      }
+      if (pos < params.firstOutput || pos >= n - 1) continue;
+      // log softmax of the next token, in double, as llama-perplexity's log_softmax.
+      const float* logits = g_llama.llama_get_logits_ith(ctx_, t);
+      float max = logits[0];
+      for (int v = 1; v < nVocab; v++) max = std::max(max, logits[v]);
+      double sum = 0;
+      for (int v = 0; v < nVocab; v++) sum += std::exp(static_cast<double>(logits[v] - max));
+      result.logprobs.push_back(static_cast<double>(logits[tokens[pos + 1]] - max) - std::log(sum));
+    }
+  }
+  g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
+  result.ms = NowMs() - start;
+  return result;
 }

@@ -23,7 +23,9 @@ struct LoadParams {
   int flashAttention = -1;
   bool f32KvCache = false;  // default: llama.cpp's f16 KV cache  // llama_flash_attn_type: -1 auto, 0 off, 1 on
   std::vector<int> moeLayers;
-  int expertsPerToken = 0;
+  int expertsPerToken = 0;          // k the capture reads (the model's, or the override below)
+  std::string architecture;         // GGUF general.architecture, for the override's key
+  bool overrideExpertsPerToken = false;  // load with `<arch>.expert_used_count` = expertsPerToken
 };
 
 struct SamplingParams {
@@ -36,6 +38,36 @@ struct SamplingParams {
   uint32_t seed = 0;
   int maxTokens = 256;
   std::vector<std::string> stop;
+};
+
+// One generation's parameters, passed as one object from JavaScript.
+struct GenerateParams {
+  std::vector<int32_t> prompt;
+  SamplingParams sampling;
+  bool capture = true;
+  bool reusePrefix = true;
+  double emitIntervalMs = 30;
+  Intervention intervention;
+};
+
+// One evaluation of a token sequence from an empty context (perplexity chunks, importance).
+struct EvaluateParams {
+  std::vector<int32_t> tokens;
+  int firstOutput = 0;  // log-probabilities of tokens[i + 1] for i in [firstOutput, n - 1)
+  bool capture = false;
+  bool expertNorms = false;
+  Intervention intervention;
+};
+
+struct EvaluateResult {
+  std::vector<double> logprobs;  // n - 1 - firstOutput values
+  std::vector<uint16_t> experts; // [token][moeLayer][k] with capture
+  std::vector<float> weights;
+  std::vector<float> norms;      // with expertNorms
+  double ms = 0;
+  bool aborted = false;
+  std::string error;
+  std::string errorCode;
 };
 
 // Tokens of one phase with their routing, as the worker hands them to JavaScript.
@@ -74,8 +106,9 @@ class Session {
 
   // Decodes the prompt (reusing the cached prefix), then samples. `emit` is called with chunks of
   // tokens, at least every `emitIntervalMs` while tokens flow and at each phase change.
-  GenerateResult Generate(const std::vector<int32_t>& prompt, const SamplingParams& sampling, bool capture,
-                          bool reusePrefix, double emitIntervalMs, const std::function<void(TokenChunk&&)>& emit);
+  GenerateResult Generate(const GenerateParams& params, const std::function<void(TokenChunk&&)>& emit);
+  // Evaluates params.tokens afresh (the KV cache is cleared, so the next Generate reuses nothing).
+  EvaluateResult Evaluate(const EvaluateParams& params);
 
   std::atomic<bool> abort{false};
   int ContextSize() const;
@@ -95,6 +128,8 @@ class Session {
   llama_batch batch_{};
   bool batchReady_ = false;
   std::vector<int32_t> cached_;  // tokens whose KV is in the context
+  std::string cachedIntervention_;  // Intervention::key the cached tokens were computed under
+  std::vector<llama_model_kv_override> kvOverrides_;
   std::string overridePattern_;  // overrides_ points into it: must live as long as the model
   std::vector<llama_model_tensor_buft_override> overrides_;
 };

@@ -8,6 +8,7 @@ import type {
   GenerationResult,
   LoadOptions,
   ModelInfo,
+  PerplexityResult,
 } from '../../extension/engine/types';
 import { EngineError } from '../../extension/engine/errors';
 import { modelInfo } from '../model-info';
@@ -161,6 +162,10 @@ export class FakeEngine implements Engine {
       });
     }
     return { ...base, text, stopReason, generatedTokens: ids.length, routingCaptured: capture };
+  }
+
+  async perplexity(): Promise<PerplexityResult> {
+    throw new EngineError('internal', 'the fake engine has no perplexity');
   }
 
   async dispose(): Promise<void> {

@@ -50,6 +50,11 @@
  *   new ReferenceSession(model) — incremental: session.eval(token) → TokenResult (same fields, one token),
  *     keeps the KV cache, so a decode loop can be mirrored step by step; session.onTensor taps
  *     intermediate values named like llama.cpp graph nodes (for debugging against a cb_eval dump).
+ *   Interventions (expert ablation / forcing): pass `masked`, a map from layer index to the experts whose router
+ *     logits are −∞ (ablate: those experts; force: every other expert), to referenceForward(model, tokens, masked),
+ *     referenceGreedy(…, {masked}) or new ReferenceSession(model, masked). The softmax then runs over the experts
+ *     left; ties among masked experts (probability exactly 0, when fewer than k are forced) are ranked by index,
+ *     like ggml's argsort (libstdc++'s insertion sort below 16 elements keeps the initial index order).
  *   compareRouting(ref, captured, {nearTie = 1e-4, tokenOffset = 0}) → {compared, idMismatches,
  *     nearTieFlips, maxWeightDiff}: captured = {experts, weights} shaped [token][moeLayer][rank].
  */
@@ -383,7 +388,11 @@ export class ReferenceSession {
    */
   onTensor?: (name: string, layer: number, values: Float32Array) => void;
 
-  constructor(readonly model: ReferenceModel) {
+  constructor(
+    readonly model: ReferenceModel,
+    /** layer → experts whose router logits are −∞ (an intervention). */
+    readonly masked: ReadonlyMap<number, readonly number[]> = new Map(),
+  ) {
     for (let l = 0; l < model.hparams.nLayer; l++) {
       this.kCache.push([]);
       this.vCache.push([]);
@@ -487,6 +496,7 @@ export class ReferenceSession {
       let ffnOut: Float32Array;
       if (L.router) {
         const logits = matvec(L.router, h2);
+        for (const e of this.masked.get(l) ?? []) logits[e] = -Infinity;
         tap('ffn_moe_logits', l, logits);
         const probs = softmax(logits);
         tap('ffn_moe_probs', l, probs);
@@ -542,8 +552,8 @@ export function moeLayerIndices(model: ReferenceModel): number[] {
 }
 
 /** Evaluate `tokens` at positions 0..n-1 and return per-token routing and logits. */
-export function referenceForward(model: ReferenceModel, tokens: number[]): ForwardResult {
-  const s = new ReferenceSession(model);
+export function referenceForward(model: ReferenceModel, tokens: number[], masked?: ReadonlyMap<number, readonly number[]>): ForwardResult {
+  const s = new ReferenceSession(model, masked);
   const res: ForwardResult = {
     tokens: [...tokens],
     routing: { moeLayers: moeLayerIndices(model), experts: [], weights: [], probs: [], selectionMargin: [] },
@@ -588,9 +598,9 @@ export function referenceGreedy(
   model: ReferenceModel,
   prompt: number[],
   nNew: number,
-  opts: { stopAtEos?: boolean } = {},
+  opts: { stopAtEos?: boolean; masked?: ReadonlyMap<number, readonly number[]> } = {},
 ): GreedyResult {
-  const s = new ReferenceSession(model);
+  const s = new ReferenceSession(model, opts.masked);
   const forward: ForwardResult = {
     tokens: [],
     routing: { moeLayers: moeLayerIndices(model), experts: [], weights: [], probs: [], selectionMargin: [] },

@@ -1,5 +1,5 @@
 // A small scripted Engine for controller tests (no model, no process).
-import type { Engine, GenerateCallbacks, GenerateInput, GenerateRequest, GenerationResult, LoadOptions, ModelInfo, TokenFrame } from '../../../extension/engine/types';
+import type { Engine, GenerateCallbacks, GenerateInput, GenerateRequest, GenerationResult, LoadOptions, ModelInfo, PerplexityResult, TokenFrame } from '../../../extension/engine/types';
 import { EngineError } from '../../../extension/engine/errors';
 import { modelInfo } from '../../model-info';
 
@@ -83,6 +83,10 @@ export class FakeEngine implements Engine {
     this.requests.push(request);
     return this.script(request, callbacks);
   }
+  async perplexity(): Promise<PerplexityResult> {
+    throw new EngineError('internal', 'the fake engine has no perplexity');
+  }
+
   async dispose(): Promise<void> {}
 }
 
