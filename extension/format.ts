@@ -50,3 +50,15 @@ export function formatDuration(ms: number): string {
   if (m < 60) return `${m} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
+
+/** A perplexity as llama-perplexity prints it: four decimals ("12.3456"). */
+export function formatPerplexity(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(4) : '—';
+}
+
+/** A signed change with a fixed number of decimals ("+0.125", "-1.500", "0.000"). */
+export function formatDelta(value: number, decimals = 3): string {
+  if (!Number.isFinite(value)) return '—';
+  const text = value.toFixed(decimals);
+  return value > 0 && Number(text) !== 0 ? `+${text}` : Number(text) === 0 ? (0).toFixed(decimals) : text;
+}

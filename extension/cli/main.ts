@@ -7,6 +7,8 @@ import type { CpuMoe, Engine, LoadOptions, ModelInfo, TokenFrame } from '../engi
 import { formatModelInfo } from './format';
 import { jsonlLines } from '../routing/export';
 import { registerEvalCommands } from './eval-commands';
+import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
+import { formatIntervention } from '../engine/intervention';
 
 function parseInteger(value: string): number {
   const n = Number(value);
@@ -76,7 +78,7 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
-  addModelOptions(program.command('generate').argument('<model>', 'GGUF model file, or demo for the built-in model'))
+  const generate = addModelOptions(program.command('generate').argument('<model>', 'GGUF model file, or demo for the built-in model'))
     .description('generate text; with --json, one line per token with its routing')
     .requiredOption('-p, --prompt <text>', 'the prompt')
     .option('-n, --max-tokens <n>', 'tokens to generate', parseInteger, 128)
@@ -90,7 +92,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--chat', "wrap the prompt in the model's chat template")
     .option('--system <text>', 'system prompt (with --chat)')
     .option('--no-routing', 'do not capture routing')
-    .option('--json', 'JSON lines: every token with its routing, then a summary')
+    .option('--json', 'JSON lines: every token with its routing, then a summary');
+  addInterventionOptions(generate, parseInteger)
     .action(async (model: string, options: GenerateCliOptions) => {
       const engine = io.createEngine();
       try {
@@ -100,13 +103,21 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
+  registerInterventionCommands(program, {
+    createEngine: io.createEngine,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    addModelOptions,
+    loadOptions: loadOptions as (model: string, options: never) => LoadOptions,
+    parseInteger,
+  });
   registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr });
 
   program.addOption(new Option('--quiet', 'no engine log on stderr').hideHelp());
   return program;
 }
 
-interface GenerateCliOptions extends ModelOptions {
+interface GenerateCliOptions extends ModelOptions, InterventionFlags {
   prompt: string;
   maxTokens: number;
   temperature: number;
@@ -123,7 +134,8 @@ interface GenerateCliOptions extends ModelOptions {
 }
 
 async function generateCommand(engine: Engine, model: string, options: GenerateCliOptions, io: CliIo): Promise<void> {
-  const info: ModelInfo = await engine.load(loadOptions(model, options));
+  const intervention = interventionOf(options); // a bad SPEC fails before the model loads
+  const info: ModelInfo = await engine.load({ ...loadOptions(model, options), expertsPerToken: options.expertsPerToken });
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -144,6 +156,7 @@ async function generateCommand(engine: Engine, model: string, options: GenerateC
           stop: options.stop ?? [],
         },
         captureRouting: options.routing,
+        intervention,
       },
       {
         signal: controller.signal,
@@ -163,6 +176,8 @@ async function generateCommand(engine: Engine, model: string, options: GenerateC
       stopReason: result.stopReason,
       routingCaptured: result.routingCaptured,
       model: info.name,
+      expertsPerToken: info.expertsPerToken,
+      intervention: formatIntervention(intervention) || null,
     };
     if (options.json) io.stdout(JSON.stringify(summary) + '\n');
     else {
