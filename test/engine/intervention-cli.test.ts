@@ -37,7 +37,11 @@ describe('moe-lens generate with interventions', () => {
     const summary = lines.pop()!;
     expect(summary).toMatchObject({ done: true, intervention: 'ablate *:3', expertsPerToken: 3 });
     expect(lines.length).toBeGreaterThan(6);
-    for (const token of lines) for (const layer of token.experts!) expect(layer).toHaveLength(3), expect(layer).not.toContain(3);
+    for (const token of lines)
+      for (const layer of token.experts!) {
+        expect(layer).toHaveLength(3);
+        expect(layer).not.toContain(3);
+      }
   });
 });
 
