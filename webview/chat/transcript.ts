@@ -4,6 +4,7 @@
 // block boundary, so each frame re-parses only the tail of the streaming turn.
 
 import type { ChatTurn, ErrorAction, PromptSegment, PromptSegmentRole, WebviewToHost } from '../../extension/protocol';
+import { formatTokensPerSecond } from '../../extension/format';
 import { button, h, setAttrs } from '../components';
 import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
 import type { Store, TurnModel } from '../store';
@@ -510,7 +511,7 @@ export class TurnView {
     const s = info.stats;
     if (s && info.role === 'assistant') {
       const bits = [`${s.generatedTokens} tokens`];
-      if (s.generatedTokensPerSecond) bits.push(`${s.generatedTokensPerSecond.toFixed(1)} tok/s`);
+      if (s.generatedTokensPerSecond) bits.push(formatTokensPerSecond(s.generatedTokensPerSecond));
       if (s.timeToFirstTokenMs) bits.push(`first token ${Math.round(s.timeToFirstTokenMs)} ms`);
       if (s.stopReason && s.stopReason !== 'eos') bits.push(`stop: ${s.stopReason}`);
       parts.push(h('div', { class: 'stats', 'data-testid': 'turn-stats' }, bits.join(' · ')));
