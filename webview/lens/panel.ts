@@ -6,7 +6,7 @@ import { compareSummaries, float32Shortest, type RoutingSummary, type LayerStats
 import { formatDecimal, formatPercent } from '../../extension/format';
 import { button, dropdown, h, tabs, type Dropdown, type Tabs } from '../components';
 import type { Store, TurnModel } from '../store';
-import { ROLE_LABEL } from '../chat/transcript';
+import { ROLE_LABEL } from '../chat/turn-view';
 import { explanation } from './explain';
 import { installPalette } from './palette';
 
