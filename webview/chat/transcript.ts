@@ -4,7 +4,8 @@
 // comparing the store's turn list with the views (by the store's structure version).
 
 import { h } from '../components';
-import type { Store, TurnModel } from '../store';
+import type { Dirty } from '../scheduler';
+import type { Store } from '../store';
 import { TurnView, type TranscriptHooks } from './turn-view';
 
 /** The scrolling list of turns. */
@@ -16,6 +17,8 @@ export class Transcript {
   private order: TurnView[] = [];
   private needWindow = true;
   private lastWindowPass = 0;
+  /** The store's versions that the list of views follows. */
+  private seen = { load: -1, structure: -1 };
 
   constructor(
     private store: Store,
@@ -28,50 +31,45 @@ export class Transcript {
     this.el.addEventListener('scroll', onScroll, { passive: true });
   }
 
-  /** Rebuild the list of views from the store (keeps views of unchanged turns). */
-  reset(): void {
+  /** A snapshot replaced the conversation: new views, all but the last few parked at an estimated height. */
+  private reset(): void {
     this.views.clear();
     this.order = [];
     this.list.replaceChildren();
-    // All but the last few turns start parked at an estimated height; the windowing pass renders those
-    // that are near the viewport.
     const keep = 3;
     this.store.turns.forEach((t, i) => {
-      const v = this.add(t);
+      const v = new TurnView(t, this.hooks);
+      this.views.set(t.id, v);
+      this.order.push(v);
       if (i < this.store.turns.length - keep) v.parkEstimated(this.el.clientWidth);
     });
+    this.list.append(...this.order.map((v) => v.el));
     this.needWindow = true;
   }
 
-  add(turn: TurnModel): TurnView {
-    const existing = this.views.get(turn.id);
-    if (existing) {
-      existing.setTurn(turn);
-      return existing;
+  /** Turns were added, replaced (Retry) or removed: one view per turn, in the store's order. */
+  private reconcile(): void {
+    const ids = new Set(this.store.turns.map((t) => t.id));
+    for (const [id, v] of this.views) {
+      if (ids.has(id)) continue;
+      v.el.remove();
+      this.views.delete(id);
     }
-    const view = new TurnView(turn, this.hooks);
-    this.views.set(turn.id, view);
-    const index = this.store.turns.indexOf(turn);
-    const before = this.order[index];
-    if (before) {
-      this.list.insertBefore(view.el, before.el);
-      this.order.splice(index, 0, view);
-    } else {
-      this.list.append(view.el);
-      this.order.push(view);
-    }
-    this.empty.hidden = true;
-    this.needWindow = true;
-    return view;
-  }
-
-  remove(id: string): void {
-    const v = this.views.get(id);
-    if (!v) return;
-    v.el.remove();
-    this.views.delete(id);
-    this.order.splice(this.order.indexOf(v), 1);
-    this.empty.hidden = this.order.length > 0;
+    this.order = this.store.turns.map((t) => {
+      const v = this.views.get(t.id);
+      if (!v) {
+        const created = new TurnView(t, this.hooks);
+        this.views.set(t.id, created);
+        return created;
+      }
+      if (v.turn !== t) v.setTurn(t);
+      return v;
+    });
+    // Move only the elements that are out of place (appends, in the common case).
+    this.order.forEach((v, i) => {
+      const at = this.list.children[i];
+      if (at !== v.el) this.list.insertBefore(v.el, at ?? null);
+    });
     this.needWindow = true;
   }
 
@@ -91,19 +89,19 @@ export class Transcript {
     this.el.scrollTop = this.el.scrollHeight;
   }
 
-  /** Ask for a windowing pass on the next flush (scroll, resize, structure changes). */
-  requestWindowPass(): void {
-    this.needWindow = true;
-  }
-
   /**
-   * Update dirty turns, then window: park far turns/chunks, render near ones. The pass reads layout, so it
-   * runs only when something moved (scroll, resize, turns or chunks added) or every 500 ms while streaming.
+   * Follow the store (views per turn, by its versions), update the views that changed or that `dirty` names,
+   * then window: park far turns/chunks, render near ones. The pass reads layout, so it runs only when something
+   * moved (scroll, resize, turns or chunks added) or every 500 ms while streaming.
    */
-  flush(): void {
+  flush(dirty: ReadonlySet<Dirty>): void {
+    if (this.seen.load !== this.store.loadVersion) this.reset();
+    else if (this.seen.structure !== this.store.structureVersion) this.reconcile();
+    this.seen = { load: this.store.loadVersion, structure: this.store.structureVersion };
+    if (dirty.has('window')) this.needWindow = true;
     this.empty.hidden = this.order.length > 0;
     for (const v of this.order) {
-      if (v.isDirty && v.update()) this.needWindow = true;
+      if (v.update(dirty.has(`turn:${v.turn.id}`))) this.needWindow = true;
     }
     const now = performance.now();
     if (this.needWindow || now - this.lastWindowPass > 500) {

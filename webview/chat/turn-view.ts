@@ -51,7 +51,9 @@ export class TurnView {
   private segmentsShown: PromptSegment[] | undefined;
   private mode: 'md' | 'tokens' | undefined;
   parked = false;
-  private dirty = true;
+  /** The turn's versions that the body and the meta show (-1: not rendered yet). */
+  private seen = { text: -1, routing: -1, info: -1 };
+  private metaInfoVersion = -1;
 
   constructor(
     public turn: TurnModel,
@@ -83,16 +85,8 @@ export class TurnView {
     this.finalRendered = false;
     this.tokenView = undefined;
     this.mode = undefined;
-    this.dirty = true;
+    this.seen = { text: -1, routing: -1, info: -1 };
     this.renderMeta();
-  }
-
-  markDirty(): void {
-    this.dirty = true;
-  }
-
-  get isDirty(): boolean {
-    return this.dirty;
   }
 
   /** Start parked with a height estimated from the text (never rendered yet). */
@@ -105,10 +99,18 @@ export class TurnView {
     this.body.style.height = `${height}px`;
   }
 
-  /** Bring the body up to date (cheap when nothing changed). Returns true when the layout changed shape. */
-  update(): boolean {
-    this.dirty = false;
+  /**
+   * Bring the view up to date with its turn: the meta when the turn's info moved, the body when its text,
+   * routing or info moved or `force` (UI state the turn does not know: token view on or off). Cheap when
+   * nothing changed. Returns true when the layout changed shape.
+   */
+  update(force = false): boolean {
+    const t = this.turn;
+    if (t.infoVersion !== this.metaInfoVersion) this.renderMeta();
     if (this.parked) return false;
+    const s = this.seen;
+    if (!force && this.mode !== undefined && s.text === t.textVersion && s.routing === t.routingVersion && s.info === t.infoVersion) return false;
+    this.seen = { text: t.textVersion, routing: t.routingVersion, info: t.infoVersion };
     const tokens = this.hooks.isTokenView(this.turn.id) && this.turn.routing.count > 0;
     const mode = tokens ? 'tokens' : 'md';
     const pressed = String(this.hooks.isTokenView(this.turn.id));
@@ -200,13 +202,13 @@ export class TurnView {
     }
   }
 
-  renderMeta(): void {
+  private renderMeta(): void {
     const info = this.turn.info;
+    this.metaInfoVersion = this.turn.infoVersion;
     // The attribution arrives when the answer ends: the token view is rebuilt to mark the tokens.
     if (info.promptSegments !== this.segmentsShown) {
       this.segmentsShown = info.promptSegments;
       this.mode = undefined;
-      this.dirty = true;
     }
     setAttrs(this.el, { 'data-status': info.status, 'aria-busy': info.status === 'streaming' ? 'true' : undefined });
     const parts: Node[] = [];
