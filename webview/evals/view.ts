@@ -26,6 +26,11 @@ interface Column {
   render?: (s: SampleRecord) => Node | string;
 }
 
+/** Wide tables scroll sideways inside their box instead of pushing the page wider. */
+function scrollable(table: HTMLElement): HTMLElement {
+  return h('div', { class: 'evals-scroll' }, table);
+}
+
 /** A samples-table column for a catalogue metric with a per-sample value. */
 function metricColumn(id: MetricId): Column {
   const m = METRICS[id];
@@ -263,7 +268,7 @@ export class EvalsView {
       );
     }
     table.append(tbody);
-    section.append(table);
+    section.append(scrollable(table));
     return section;
   }
 
@@ -324,7 +329,7 @@ export class EvalsView {
       );
     }
     table.append(tbody);
-    return table;
+    return scrollable(table);
   }
 
   /** Sorted copy of the samples by the current sort column; missing values last. */
@@ -383,7 +388,7 @@ export class EvalsView {
       tbody.append(tr);
     }
     table.append(tbody);
-    return table;
+    return scrollable(table);
   }
 
   private renderSample(s: SampleRecord): HTMLElement {
@@ -462,7 +467,7 @@ export class EvalsView {
       );
     }
     table.append(tbody);
-    section.append(table);
+    section.append(scrollable(table));
 
     const items = h('table', { class: 'evals-table' });
     items.append(h('caption', {}, 'ROUGE-L F per item'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), ...c.columns.map((col) => h('th', { scope: 'col' }, col.label)))));
