@@ -85,6 +85,39 @@ export interface Snapshot {
   moeLayers: number[];
 }
 
+/** An expert's context action in the lens grid: regenerate without it (in its layer or in all), or with it forced. */
+export type WhatIfAction = 'ablate-layer' | 'ablate-all' | 'force';
+
+/** One answer of a what-if comparison: its text, its generated tokens' texts and ids, and their routing. */
+export interface WhatIfAnswer {
+  text: string;
+  tokens: string[];
+  ids: number[];
+  routing: RoutingBlock[];
+}
+
+/**
+ * An answer regenerated with the same messages and seed under an intervention, beside the original. Sent when it
+ * starts ('running', no variant yet) and when it ends.
+ */
+export interface WhatIfState {
+  id: string;
+  /** The assistant turn regenerated. */
+  turnId: string;
+  action: WhatIfAction;
+  /** Model layer id and expert of the action. */
+  layer: number;
+  expert: number;
+  /** "without expert 3 in layer 2", "with only expert 3 in layer 2", … */
+  label: string;
+  status: 'running' | 'complete' | 'error';
+  error?: string;
+  original: WhatIfAnswer;
+  variant?: WhatIfAnswer;
+  /** Index (among the generated tokens) of the first token where the answers part; null when they are identical. */
+  firstDifference?: number | null;
+}
+
 // ---- webview → host ----
 export type WebviewToHost =
   | { type: 'ready' }
@@ -101,6 +134,8 @@ export type WebviewToHost =
   | { type: 'editor.reveal'; turnId: string }
   | { type: 'routing.setCapture'; enabled: boolean }
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
+  /** Regenerate an assistant turn with the same seed under an intervention on one expert (the lens grid's action). */
+  | { type: 'lens.whatIf'; turnId: string; layer: number; expert: number; action: WhatIfAction }
   | { type: 'evals.request'; body: EvalsRequest }
   /** An unexpected error inside the webview, for the host's output channel (the webview keeps running). */
   | { type: 'webview.error'; message: string };
@@ -124,4 +159,5 @@ export type HostToWebview =
   | { type: 'model.state'; model: ModelSummary }
   | { type: 'view.focusInput' }
   | { type: 'lens.show'; turnId?: string }
+  | { type: 'lens.whatIf'; whatIf: WhatIfState }
   | { type: 'evals.response'; body: EvalsResponse };

@@ -9,6 +9,7 @@ import { Scheduler, type Dirty } from './scheduler';
 import { Store } from './store';
 import { Transcript } from './chat/transcript';
 import { LensPanel, type LensUi } from './lens/panel';
+import { WhatIfView } from './lens/interventions';
 import { parseMode } from './lens/color';
 import { installPalette } from './lens/palette';
 import { deliverEvals, mountEvals } from './evals-mount';
@@ -198,7 +199,15 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     },
   );
 
-  const lens = new LensPanel(store, {
+  // What-if comparisons from the grid's expert actions: host data held by the view, shown by the lens.
+  const whatIf: WhatIfView = new WhatIfView({
+    post: (m) => host.post(m),
+    selection: () => ui.selected,
+    heatmap: (summary, testid): HTMLElement => lens.heatmap(summary, 'topk', testid),
+    invalidate: () => scheduler.invalidate('lens'),
+    experts: () => store.experts,
+  });
+  const lens: LensPanel = new LensPanel(store, {
     post: (m) => host.post(m),
     ui: () => ui,
     setUi: (patch) => {
@@ -213,6 +222,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     selection: () => ui.selected,
     selectedTurn: selectedTurnModel,
     close: () => setLensOpen(false),
+    expertMenu: (cell, at) => whatIf.openMenu(cell, at),
+    whatIf: (): HTMLElement | undefined => whatIf.render(),
   });
 
   const input = textArea({ testid: 'chat-input', placeholder: 'Ask the model… (Enter sends, Shift+Enter for a new line)', label: 'Message' });
@@ -399,6 +410,10 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           setLensOpen(true);
           break;
         }
+        case 'lens.whatIf':
+          whatIf.set(msg.whatIf);
+          if (!ui.lensOpen) setLensOpen(true);
+          break;
         case 'evals.response':
           deliverEvals(msg.body);
           break;

@@ -2,7 +2,8 @@
 // vscode-free: the VS Code adapter passes a `post` function, a store and a settings getter.
 import type { ChatMessage, Engine, ModelInfo, SamplingOptions, TokenFrame } from '../engine/types';
 import { isAbort, isEngineError } from '../engine/errors';
-import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type Snapshot } from '../protocol';
+import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type RoutingBlock, type Snapshot, type WhatIfAction, type WhatIfState } from '../protocol';
+import { answerOf, firstDifference, interventionFor, turnAnswer, whatIfLabel } from './what-if';
 import { FrameBatcher, frameToBlock, type Timers } from './batcher';
 import { compactRouting, decodeConversation, encodeConversation } from './codec';
 import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
@@ -372,6 +373,75 @@ export class ChatController {
     this.postSnapshot();
     const selection = this.summaries.get(user.id);
     return this.answer(user, selection ? this.summarizePreparer(user, selection) : undefined);
+  }
+
+  /**
+   * Regenerates an assistant turn (or the answer after a user turn) with the same messages and sampling (same seed)
+   * under an intervention on one expert, and posts both answers for the lens to show side by side. The conversation
+   * itself is unchanged. Stop cancels it like an answer.
+   */
+  async whatIf(turnId: string, layer: number, expert: number, action: WhatIfAction): Promise<WhatIfState | undefined> {
+    let a = this.turns.findIndex((t) => t.id === turnId);
+    if (a < 0) return undefined;
+    while (a < this.turns.length && this.turns[a].role !== 'assistant') a++;
+    const assistant = this.turns[a];
+    let u = a;
+    while (u >= 0 && this.turns[u]?.role !== 'user') u--;
+    const user = this.turns[u];
+    if (!assistant || !user) return undefined;
+    const state: WhatIfState = {
+      id: this.newId(),
+      turnId: assistant.id,
+      action,
+      layer,
+      expert,
+      label: whatIfLabel(action, layer, expert),
+      status: 'running',
+      original: turnAnswer(assistant),
+    };
+    const post = () => this.safePost({ type: 'lens.whatIf', whatIf: { ...state } });
+    if (this.active) {
+      state.status = 'error';
+      state.error = this.active.phase === 'loading' ? BUSY_MESSAGE_LOADING : BUSY_MESSAGE_GENERATING;
+      post();
+      return state;
+    }
+    post();
+    const abort = new AbortController();
+    const active = { assistantId: assistant.id, userId: user.id, abort, phase: 'loading' as 'loading' | 'generating' };
+    this.active = active;
+    const s = this.o.settings();
+    const blocks: RoutingBlock[] = [];
+    try {
+      const info = await this.o.session.ensureLoaded(abort.signal);
+      const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
+      const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
+      active.phase = 'generating';
+      this.o.session.setGenerating(true);
+      const result = await this.o.engine.generate(
+        { input: { kind: 'chat', messages: fit.messages }, sampling: s.sampling, captureRouting: true, reuseCache: false, intervention: interventionFor(action, layer, expert) },
+        {
+          signal: abort.signal,
+          onFrame: (frame) => {
+            if (frame.phase === 'generated' && frame.ids.length && frame.experts.length) blocks.push(frameToBlock(frame));
+          },
+        },
+      );
+      state.variant = answerOf(result.text, compactRouting(blocks));
+      state.status = result.stopReason === 'aborted' ? 'error' : 'complete';
+      if (result.stopReason === 'aborted') state.error = 'Stopped.';
+      state.firstDifference = state.original.ids.length
+        ? firstDifference(state.original.ids, state.variant.ids)
+        : state.original.text === state.variant.text ? null : 0;
+    } catch (error) {
+      state.status = 'error';
+      state.error = isAbort(error, abort.signal) ? 'Stopped.' : describeError(error);
+    } finally {
+      if (this.o.session.state === 'generating') this.o.session.setGenerating(false);
+      if (this.active === active) this.active = undefined;
+    }
+    post();
+    return state;
   }
 
   /** Starts over; the conversation so far is kept in the history, to reopen. */

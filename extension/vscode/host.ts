@@ -236,6 +236,11 @@ export class MoeLensHost implements vscode.Disposable {
       case 'routing.setCapture':
         void this.setCapture(!!message.enabled);
         return;
+      case 'lens.whatIf':
+        // From the webview: only a known action on whole numbers (the engine validates layer and expert).
+        if (['ablate-layer', 'ablate-all', 'force'].includes(message.action) && Number.isInteger(message.layer) && Number.isInteger(message.expert))
+          void this.controller.whatIf(String(message.turnId), message.layer, message.expert, message.action);
+        return;
       case 'routing.export':
         exportRouting(this.controller.conversation, message.format === 'csv' ? 'csv' : 'jsonl', Array.isArray(message.turnIds) ? message.turnIds : []).catch(
           (error: unknown) => void vscode.window.showErrorMessage(`MoE Lens: export failed: ${describeError(error)}`),

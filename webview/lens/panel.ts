@@ -29,6 +29,10 @@ export interface LensHooks {
   selection(): { turnId: string; pos: number } | undefined;
   selectedTurn(): TurnModel | undefined;
   close(): void;
+  /** An expert's context menu in the token grid (interventions.ts). */
+  expertMenu?(cell: HTMLElement, at?: { x: number; y: number }): void;
+  /** The what-if comparison shown above the tabs (interventions.ts), if any. */
+  whatIf?(): HTMLElement | undefined;
 }
 
 const pct = formatPercent;
@@ -56,6 +60,7 @@ export class LensPanel {
   private title: HTMLElement;
   private tabs: Tabs;
   private numbersBtn: HTMLElement;
+  private whatIfSlot: HTMLElement;
   private lastLegendKey = '';
 
   constructor(
@@ -79,6 +84,7 @@ export class LensPanel {
     this.status = h('div', { class: 'lens-status', 'data-testid': 'lens-status', role: 'status' });
     this.explainEl = explanation();
     this.legend = h('div', { class: 'legend', 'data-testid': 'lens-legend', 'aria-label': 'Expert colours' });
+    this.whatIfSlot = h('div', { class: 'what-if-slot' });
     this.tabs = tabs({
       testid: 'lens-tab',
       label: 'Expert lens views',
@@ -101,6 +107,7 @@ export class LensPanel {
       this.status,
       this.explainEl,
       this.legend,
+      this.whatIfSlot,
       this.tabs.el,
     );
   }
@@ -139,6 +146,8 @@ export class LensPanel {
     this.el.dataset.state = !info ? 'no-model' : !info.isMoe ? 'dense' : !model.captureRouting ? 'capture-off' : 'ok';
 
     this.renderLegend(ui.mode);
+    const whatIf = this.hooks.whatIf?.();
+    this.whatIfSlot.replaceChildren(...(whatIf ? [whatIf] : []));
     this.tabs.select(ui.tab);
     for (const id of ['token', 'message', 'conversation', 'compare'] as LensTab[]) {
       const view = this.tabs.view(id);
@@ -290,6 +299,13 @@ export class LensPanel {
       grid.append(row);
     }
     grid.addEventListener('keydown', (ev) => this.gridKey(grid, ev, E));
+    // An expert's actions (regenerate without it, force it): right-click, or the context-menu key / Shift+F10.
+    grid.addEventListener('contextmenu', (ev) => {
+      const cell = (ev.target as HTMLElement).closest('.cell') as HTMLElement | null;
+      if (!cell || !this.hooks.expertMenu) return;
+      ev.preventDefault();
+      this.hooks.expertMenu(cell, ev.clientX || ev.clientY ? { x: ev.clientX, y: ev.clientY } : undefined);
+    });
     return { grid, layers, E, cells, chosen: [] };
   }
 
@@ -310,7 +326,7 @@ export class LensPanel {
     }
   }
 
-  private heatmap(s: RoutingSummary, which: 'topk' | 'top1', testid = 'heatmap'): HTMLElement {
+  heatmap(s: RoutingSummary, which: 'topk' | 'top1', testid = 'heatmap'): HTMLElement {
     const E = s.experts;
     const grid = h('div', { class: 'grid heat', role: 'grid', 'data-testid': testid, 'data-which': which, 'aria-label': `Tokens per layer and expert (${which === 'topk' ? 'in top-k' : 'top-1'})` });
     grid.style.gridTemplateColumns = `auto repeat(${E}, minmax(8px, 1fr))`;

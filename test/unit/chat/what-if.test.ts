@@ -1,0 +1,75 @@
+// The lens's what-if regeneration in the controller (fake engine): same messages and sampling, the intervention
+// of the action, both answers and the first token where they part posted to the webview; the conversation unchanged.
+import { describe, expect, it } from 'vitest';
+import { ChatController } from '../../../extension/chat/controller';
+import { ModelSession } from '../../../extension/chat/session';
+import { firstDifference, interventionFor, whatIfLabel } from '../../../extension/chat/what-if';
+import type { HostToWebview, WhatIfState } from '../../../extension/protocol';
+import { FakeEngine, frame, result } from './fake-engine';
+
+function setup() {
+  const engine = new FakeEngine();
+  const posts: HostToWebview[] = [];
+  const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m.gguf' }, isDemo: false }));
+  let n = 0;
+  const controller = new ChatController({
+    engine,
+    session,
+    settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 32, seed: 7, temperature: 0.8 }, captureRouting: true }),
+    post: (m) => void posts.push(m),
+    flushIntervalMs: 5,
+    newId: () => `id${n++}`,
+  });
+  const whatIfs = () => posts.flatMap((m) => (m.type === 'lens.whatIf' ? [m.whatIf] : []));
+  return { engine, controller, whatIfs };
+}
+
+describe('what-if regeneration', () => {
+  it('regenerates with the same messages and seed under the intervention and reports where the answers part', async () => {
+    const t = setup();
+    await t.controller.send('hi');
+    const [user, assistant] = t.controller.conversation;
+    t.engine.script = async (_req, cb) => {
+      cb.onFrame?.(frame('prompt', 0, [1, 2, 3], ''));
+      cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
+      cb.onFrame?.(frame('generated', 4, [12], 'p!'));
+      return result('Help!', 'eos', 3, 2);
+    };
+    const state = (await t.controller.whatIf(user.id, 2, 5, 'ablate-layer')) as WhatIfState;
+    const request = t.engine.requests[1];
+    expect(request.intervention).toEqual({ ablate: { '2': [5] } });
+    expect(request.sampling).toEqual(t.engine.requests[0].sampling); // same seed and settings
+    expect(request.input).toEqual(t.engine.requests[0].input);
+    expect(request.reuseCache).toBe(false);
+    expect(t.whatIfs().map((w) => w.status)).toEqual(['running', 'complete']);
+    expect(state.turnId).toBe(assistant.id);
+    expect(state.label).toBe('without expert 5 in layer 2');
+    expect(state.original).toMatchObject({ text: 'Hello', ids: [10, 11] });
+    expect(state.variant).toMatchObject({ text: 'Help!', ids: [10, 12], tokens: ['<10>', '<12>'] });
+    expect(state.variant!.routing[0].experts.length).toBe(2 * 2 * 2);
+    expect(state.firstDifference).toBe(1);
+    // the conversation is as it was
+    expect(t.controller.conversation.map((x) => x.content)).toEqual(['hi', 'Hello']);
+  });
+
+  it('an engine error is reported on the comparison, not the chat', async () => {
+    const t = setup();
+    await t.controller.send('hi');
+    t.engine.script = async () => {
+      throw new Error('layer 9 is not a MoE layer');
+    };
+    const state = await t.controller.whatIf(t.controller.conversation[1].id, 9, 0, 'force');
+    expect(state).toMatchObject({ status: 'error', error: expect.stringMatching(/layer 9/) });
+    expect(t.controller.conversation[1].status).toBe('complete');
+    expect(t.controller.isBusy).toBe(false);
+  });
+
+  it('helpers: interventions, labels, first difference', () => {
+    expect(interventionFor('ablate-all', 3, 1)).toEqual({ ablate: { '*': [1] } });
+    expect(interventionFor('force', 3, 1)).toEqual({ force: { '3': [1] } });
+    expect(whatIfLabel('force', 3, 1)).toBe('with only expert 1 in layer 3');
+    expect(firstDifference([1, 2, 3], [1, 2, 3])).toBeNull();
+    expect(firstDifference([1, 2, 3], [1, 2])).toBe(2);
+    expect(firstDifference([1, 2], [3])).toBe(0);
+  });
+});
