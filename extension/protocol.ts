@@ -57,6 +57,8 @@ export interface ChatTurn {
   /** Routing of this turn's tokens: prompt tokens for user turns, generated tokens for assistant turns. */
   routing: RoutingBlock[];
   stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'>;
+  /** Assistant turns: the sampling seed the answer was generated with (a what-if regenerates with it). */
+  seed?: number;
   /** Visible notes, e.g. "older turns trimmed to fit the context", "selection trimmed". */
   notes?: string[];
   /** Summarize Selection turns: the code that was sent and where it came from (the chip that opens the range). */

@@ -275,6 +275,7 @@ export class ChatController {
         this.batcher.push(target.id, isPrompt ? '' : frame.textDelta, block);
         this.scheduleSave(false);
       };
+      if (s.sampling.seed !== undefined) assistant.seed = s.sampling.seed;
       const result = await this.o.engine.generate(
         {
           input: { kind: 'chat', messages: fit.messages },
@@ -419,7 +420,14 @@ export class ChatController {
       active.phase = 'generating';
       this.o.session.setGenerating(true);
       const result = await this.o.engine.generate(
-        { input: { kind: 'chat', messages: fit.messages }, sampling: s.sampling, captureRouting: true, reuseCache: false, intervention: interventionFor(action, layer, expert) },
+        {
+          input: { kind: 'chat', messages: fit.messages },
+          // The seed the answer was generated with (the setting's default draws a new one for every answer).
+          sampling: { ...s.sampling, ...(assistant.seed !== undefined ? { seed: assistant.seed } : {}) },
+          captureRouting: true,
+          reuseCache: false,
+          intervention: interventionFor(action, layer, expert),
+        },
         {
           signal: abort.signal,
           onFrame: (frame) => {

@@ -53,6 +53,8 @@ export function errorActionsFor(error: unknown): ErrorAction[] {
       return ['select-model'];
     case 'context-overflow':
       return ['new-chat', 'open-settings'];
+    case 'bad-intervention': // moeLens.expertsPerToken beyond the model's experts
+      return ['open-settings'];
     case 'load-failed':
       return ['retry', 'select-model', 'open-settings'];
     default:

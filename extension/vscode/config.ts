@@ -18,6 +18,8 @@ export interface MoeLensConfig {
   contextSize: number;
   /** CPU threads for generation; 0 = automatic. */
   threads: number;
+  /** Experts per token (top-k) of a MoE model; 0 = the model's own. */
+  expertsPerToken: number;
   temperature: number;
   topK: number;
   topP: number;
@@ -36,6 +38,7 @@ export const DEFAULTS: MoeLensConfig = {
   moeOffload: 'auto',
   contextSize: 0,
   threads: 0,
+  expertsPerToken: 0,
   temperature: 0.7,
   topK: 40,
   topP: 0.95,
@@ -48,7 +51,7 @@ export const DEFAULTS: MoeLensConfig = {
 };
 
 /** Settings whose change means the model must be loaded again (on next use). */
-export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads'] as const;
+export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads', 'expertsPerToken'] as const;
 
 /** `auto` | `all` | `none` | a number of leading layers whose experts stay in RAM. Invalid → `auto`. */
 export function parseMoeOffload(value: unknown): CpuMoe {
@@ -94,6 +97,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
     moeOffload: parseMoeOffload(get('moeOffload')),
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
     threads: num(get('threads'), DEFAULTS.threads, 0, 1024, true),
+    expertsPerToken: num(get('expertsPerToken'), DEFAULTS.expertsPerToken, 0, 1 << 16, true),
     temperature: num(get('temperature'), DEFAULTS.temperature, 0, 5),
     topK: num(get('topK'), DEFAULTS.topK, 0, 100000, true),
     topP: num(get('topP'), DEFAULTS.topP, 0, 1),
@@ -113,6 +117,7 @@ export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LoadO
     cpuMoe: config.moeOffload,
     ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
     ...(config.threads > 0 ? { threads: config.threads } : {}),
+    ...(config.expertsPerToken > 0 ? { expertsPerToken: config.expertsPerToken } : {}),
   };
 }
 

@@ -72,7 +72,12 @@ export class MoeLensHost implements vscode.Disposable {
       history: this.history,
       log,
     });
-    this.panel = new ModelPanel(context.extensionUri);
+    // The Model panel's top-k control sets moeLens.expertsPerToken; the configuration change reloads the model.
+    this.panel = new ModelPanel(context.extensionUri, (k) => {
+      void vscode.workspace.getConfiguration(CONFIG_SECTION).update('expertsPerToken', k, vscode.ConfigurationTarget.Global).then(undefined, (error: unknown) =>
+        vscode.window.showErrorMessage(`MoE Lens: cannot set experts per token: ${describeError(error)}`),
+      );
+    });
     this.evalsPanel = new EvalsPanel(context.extensionUri, (message, reply) => {
       if (message.type === 'evals.request') this.answerEvals(message.body, reply);
       else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
@@ -90,7 +95,7 @@ export class MoeLensHost implements vscode.Disposable {
       this.session.onDidChange(() => {
         this.refreshStatus();
         // An open model panel follows the loaded model.
-        if (this.panel.isOpen && this.session.info && this.session.isLoaded) this.panel.update({ info: this.session.info, isDemo: this.session.isDemo, source: 'loaded' });
+        if (this.panel.isOpen && this.session.info && this.session.isLoaded) this.panel.update({ info: this.session.info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken });
       }),
       this.controller.onDidFinishTurn((e) => this.refreshStatus(e.tokensPerSecond)),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -274,7 +279,7 @@ export class MoeLensHost implements vscode.Disposable {
   async showModelInfo(): Promise<void> {
     const info = this.session.info;
     if (info && this.session.isLoaded) {
-      this.panel.show({ info, isDemo: this.session.isDemo, source: 'loaded' });
+      this.panel.show({ info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken });
       return;
     }
     try {
@@ -285,7 +290,7 @@ export class MoeLensHost implements vscode.Disposable {
           return { r, info: await this.engine.inspect(r.options) };
         },
       );
-      this.panel.show({ info: resolved.info, isDemo: resolved.r.isDemo, source: 'planned' });
+      this.panel.show({ info: resolved.info, isDemo: resolved.r.isDemo, source: 'planned', expertsPerTokenSetting: this.config().expertsPerToken });
     } catch (error) {
       this.deps.log('error', `Show Model Info: ${describeError(error)}`);
       this.panel.show({ isDemo: false, source: 'planned', error: describeError(error) });

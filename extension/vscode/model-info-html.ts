@@ -1,4 +1,5 @@
-// The Model panel: plain HTML built from ModelInfo with escaping (no vscode import, no script).
+// The Model panel: plain HTML built from ModelInfo with escaping (no vscode import). Its one script,
+// media/model-panel.js, only posts the top-k control's choice.
 import type { ModelInfo } from '../engine/types';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
 import { formatBytes, formatCount, formatPercent } from '../format';
@@ -14,6 +15,20 @@ export interface ModelPanelState {
   /** 'loaded' = facts from the running engine; 'planned' = from the GGUF alone. */
   source: 'loaded' | 'planned';
   error?: string;
+  /** The moeLens.expertsPerToken setting (0 = the model's own): the top-k control's selection. */
+  expertsPerTokenSetting?: number;
+}
+
+/** The top-k control: the model's own or 1..experts; media/model-panel.js posts the choice. */
+function topKControl(info: ModelInfo, setting: number): string {
+  const own = info.modelExpertsPerToken ?? info.expertsPerToken;
+  const options = [`<option value="0"${setting === 0 ? ' selected' : ''}>the model's own (${escapeHtml(own)})</option>`];
+  for (let k = 1; k <= info.experts; k++) options.push(`<option value="${k}"${setting === k ? ' selected' : ''}>${k}</option>`);
+  return (
+    `${escapeHtml(info.expertsPerToken)} · <label for="top-k">load with</label> ` +
+    `<select id="top-k" data-testid="top-k">${options.join('')}</select> ` +
+    `<span class="hint">(reloads the model; fewer experts per token is faster and usually worse)</span>`
+  );
 }
 
 export function modelInfoBody(state: ModelPanelState): string {
@@ -29,7 +44,7 @@ export function modelInfoBody(state: ModelPanelState): string {
     row('Architecture', escapeHtml(info.architecture)),
     row('Mixture of experts', info.isMoe ? 'yes' : 'no (dense model)'),
     row('Experts', escapeHtml(info.experts)),
-    row('Experts per token', escapeHtml(info.expertsPerToken)),
+    row('Experts per token', info.isMoe ? topKControl(info, state.expertsPerTokenSetting ?? 0) : escapeHtml(info.expertsPerToken)),
     ...(info.sharedExperts ? [row('Shared experts', escapeHtml(info.sharedExperts))] : []),
     row('Layers', `${escapeHtml(info.layers)} (${escapeHtml(layersWithExperts)} with an expert router)`),
     row('Total parameters', escapeHtml(formatCount(info.totalParams))),
@@ -71,8 +86,10 @@ th[scope=row] { color: var(--vscode-descriptionForeground); font-weight: normal;
 .demo { padding: 6px 10px; border-left: 3px solid var(--vscode-editorWarning-foreground); background: var(--vscode-textBlockQuote-background); }
 .error { color: var(--vscode-errorForeground); } .source { color: var(--vscode-descriptionForeground); }
 code { font-family: var(--vscode-editor-font-family); word-break: break-all; }
+.hint { color: var(--vscode-descriptionForeground); }
+select { background: var(--vscode-dropdown-background); color: var(--vscode-dropdown-foreground); border: 1px solid var(--vscode-dropdown-border, transparent); }
 `;
 
-export function modelInfoPage(state: ModelPanelState, cspSource: string, nonce: string): string {
-  return buildPage({ cspSource, nonce, title: 'MoE Lens — model', body: modelInfoBody(state), inlineStyle: PANEL_CSS });
+export function modelInfoPage(state: ModelPanelState, cspSource: string, nonce: string, scripts: string[] = []): string {
+  return buildPage({ cspSource, nonce, title: 'MoE Lens — model', body: modelInfoBody(state), inlineStyle: PANEL_CSS, scripts });
 }

@@ -1,4 +1,5 @@
-// "Show Model Info": a WebviewPanel with plain escaped HTML (no scripts) built from ModelInfo.
+// "Show Model Info": a WebviewPanel with plain escaped HTML built from ModelInfo; one nonce'd script
+// (media/model-panel.js) posts the top-k control's choice, which the host applies to moeLens.expertsPerToken.
 import * as vscode from 'vscode';
 import { makeNonce } from './html';
 import { modelInfoPage, type ModelPanelState } from './model-info-html';
@@ -6,22 +7,35 @@ import { modelInfoPage, type ModelPanelState } from './model-info-html';
 export class ModelPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
 
-  constructor(private readonly extensionUri: vscode.Uri) {}
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    /** The top-k control's choice (0 = the model's own). */
+    private readonly onExpertsPerToken: (k: number) => void = () => {},
+  ) {}
+
+  private html(state: ModelPanelState): string {
+    const webview = this.panel!.webview;
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'model-panel.js')).toString();
+    return modelInfoPage(state, webview.cspSource, makeNonce(), [script]);
+  }
 
   show(state: ModelPanelState): void {
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel('moeLens.modelInfo', 'MoE Lens: Model', vscode.ViewColumn.Active, {
-        enableScripts: false,
+        enableScripts: true,
         enableCommandUris: false,
         localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
       });
       this.panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'moe-lens.svg');
       this.panel.onDidDispose(() => (this.panel = undefined));
+      this.panel.webview.onDidReceiveMessage((m: { type?: string; value?: unknown }) => {
+        if (m?.type === 'expertsPerToken' && Number.isInteger(m.value) && (m.value as number) >= 0) this.onExpertsPerToken(m.value as number);
+      });
     } else {
       this.panel.reveal();
     }
     this.panel.title = state.info ? `Model: ${state.info.name}` : 'MoE Lens: Model';
-    this.panel.webview.html = modelInfoPage(state, this.panel.webview.cspSource, makeNonce());
+    this.panel.webview.html = this.html(state);
   }
 
   get isOpen(): boolean {
@@ -30,7 +44,7 @@ export class ModelPanel implements vscode.Disposable {
 
   /** Refreshes the panel if it is open. */
   update(state: ModelPanelState): void {
-    if (this.panel) this.panel.webview.html = modelInfoPage(state, this.panel.webview.cspSource, makeNonce());
+    if (this.panel) this.panel.webview.html = this.html(state);
   }
 
   dispose(): void {

@@ -12,10 +12,11 @@ function setup() {
   const posts: HostToWebview[] = [];
   const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m.gguf' }, isDemo: false }));
   let n = 0;
+  let seed = 7; // like moeLens.seed -1: a new seed each time the settings are read
   const controller = new ChatController({
     engine,
     session,
-    settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 32, seed: 7, temperature: 0.8 }, captureRouting: true }),
+    settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 32, seed: seed++, temperature: 0.8 }, captureRouting: true }),
     post: (m) => void posts.push(m),
     flushIntervalMs: 5,
     newId: () => `id${n++}`,
@@ -38,7 +39,8 @@ describe('what-if regeneration', () => {
     const state = (await t.controller.whatIf(user.id, 2, 5, 'ablate-layer')) as WhatIfState;
     const request = t.engine.requests[1];
     expect(request.intervention).toEqual({ ablate: { '2': [5] } });
-    expect(request.sampling).toEqual(t.engine.requests[0].sampling); // same seed and settings
+    expect(request.sampling).toEqual(t.engine.requests[0].sampling); // the answer's own seed and the same settings
+    expect(assistant.seed).toBe(t.engine.requests[0].sampling!.seed);
     expect(request.input).toEqual(t.engine.requests[0].input);
     expect(request.reuseCache).toBe(false);
     expect(t.whatIfs().map((w) => w.status)).toEqual(['running', 'complete']);

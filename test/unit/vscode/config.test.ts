@@ -69,6 +69,7 @@ describe('parseConfig', () => {
   it('builds load options and sampling', () => {
     const c = parseConfig(source({ moeOffload: 'all', gpuLayers: 'max', contextSize: 0, seed: 42 }));
     expect(loadOptionsFrom(c, '/a.gguf')).toEqual({ modelPath: '/a.gguf', gpuLayers: 'max', cpuMoe: 'all' });
+    expect(loadOptionsFrom(parseConfig(source({ expertsPerToken: 1 })), '/a.gguf')).toMatchObject({ expertsPerToken: 1 });
     expect(samplingFrom(c)).toMatchObject({ seed: 42, maxTokens: 512, temperature: 0.7 });
     const random = samplingFrom(parseConfig(source({ seed: -1 })), () => 0.5);
     expect(random.seed).toBe(Math.floor(0.5 * 0xffffffff));
@@ -76,6 +77,7 @@ describe('parseConfig', () => {
 
   it('knows which settings reload the model', () => {
     expect(affectsModel((s) => s === 'moeLens.moeOffload')).toBe(true);
+    expect(affectsModel((s) => s === 'moeLens.expertsPerToken')).toBe(true);
     expect(affectsModel((s) => s === 'moeLens.temperature')).toBe(false);
   });
 });

@@ -53,6 +53,17 @@ describe('model panel html', () => {
     for (const s of ['Experts per token', 'Active parameters per token', 'Where the tensors live', 'Memory per device', 'CPU', 'it continues your text', 'experts &lt;in&gt; RAM']) expect(body).toContain(s);
   });
 
+  it('has a top-k control for a MoE model: the model\'s own or 1..experts, the setting selected; its only script is the nonce\'d file', () => {
+    const info = { ...fakeInfo('/m.gguf'), isMoe: true, experts: 4, expertsPerToken: 1, modelExpertsPerToken: 2 };
+    const body = modelInfoBody({ info, isDemo: false, source: 'loaded', expertsPerTokenSetting: 1 });
+    const options = [...body.matchAll(/<option value="(\d+)"( selected)?>([^<]*)<\/option>/g)].map((m) => `${m[1]}${m[2] ? '*' : ''}:${m[3]}`);
+    expect(options).toEqual(["0:the model's own (2)", '1*:1', '2:2', '3:3', '4:4']);
+    expect(body).toContain('data-testid="top-k"');
+    const page = modelInfoPage({ info, isDemo: false, source: 'loaded' }, CSP_SOURCE, 'n1', ['https://x/media/model-panel.js']);
+    expect(page.match(/<script[^>]*>/g)).toEqual(['<script type="module" nonce="n1" src="https://x/media/model-panel.js">']);
+    expect(modelInfoBody({ info: { ...info, isMoe: false }, isDemo: false, source: 'loaded' })).not.toContain('<select');
+  });
+
   it('shows an error without info', () => {
     expect(modelInfoBody({ isDemo: false, source: 'planned', error: 'x.gguf is <bad>' })).toContain('x.gguf is &lt;bad&gt;');
   });
