@@ -14,6 +14,7 @@ import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFro
 import { demoModelFile } from '../engine/demo-model';
 import { EvalsPanel } from './evals-panel';
 import { ModelPanel } from './model-panel';
+import { registerInterventionCommands } from './interventions';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
@@ -317,6 +318,7 @@ export class MoeLensHost implements vscode.Disposable {
 
   private registerCommands(): void {
     const { context } = this.deps;
+    context.subscriptions.push(...registerInterventionCommands({ engine: this.engine, session: this.session, log: this.deps.log }));
     const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
       context.subscriptions.push(
         vscode.commands.registerCommand(id, async (...args: unknown[]) => {

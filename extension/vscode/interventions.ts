@@ -1,0 +1,108 @@
+// Palette commands over the loaded model: Expert Importance (Δ perplexity per expert ablated alone and REAP, as a
+// heat map in an editor tab) and Perplexity, on the active file or a chosen text file, with cancellable progress.
+// Thin adapter: the work is extension/engine/importance.ts and the engine's perplexity.
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { describeError, type ModelSession } from '../chat/session';
+import { isAbort } from '../engine/errors';
+import { runImportance } from '../engine/importance';
+import type { Engine, ModelInfo } from '../engine/types';
+import { formatPerplexity } from '../format';
+import { makeNonce } from './html';
+import { importancePage } from './importance-html';
+
+export interface InterventionCommandDeps {
+  engine: Engine;
+  session: ModelSession;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** At most this many chunks (of at most 512 tokens) per run, to keep importance to minutes on a CPU. */
+const MAX_CHUNKS = 8;
+
+/** The text to score: the active file (its selection if any) or a file the user picks. */
+async function pickText(): Promise<{ text: string; source: string } | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  const choices: (vscode.QuickPickItem & { id: 'active' | 'file' })[] = [];
+  if (editor) {
+    const name = path.basename(editor.document.fileName);
+    choices.push({ id: 'active', label: editor.selection.isEmpty ? `Active file: ${name}` : `Selection in ${name}` });
+  }
+  choices.push({ id: 'file', label: 'Choose a text file…' });
+  const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'MoE Lens: which text?' });
+  if (!choice) return undefined;
+  if (choice.id === 'active' && editor) {
+    const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
+    return { text, source: path.basename(editor.document.fileName) };
+  }
+  const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Text to score' }))?.[0];
+  if (!uri) return undefined;
+  return { text: Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'), source: path.basename(uri.fsPath) };
+}
+
+/** Chunk size for a text: the model's context, at most 512, and small enough for two chunks. */
+async function contextFor(engine: Engine, info: ModelInfo, text: string): Promise<number> {
+  const tokens = (await engine.tokenize(text)).length + 1;
+  const context = Math.min(info.contextSize, 512, Math.floor(tokens / 2));
+  if (context < 16) throw new Error(`the text has ${tokens} tokens; scoring it needs at least 32`);
+  return context;
+}
+
+export function registerInterventionCommands(deps: InterventionCommandDeps): vscode.Disposable[] {
+  let panel: vscode.WebviewPanel | undefined;
+  const run = async (title: string, work: (info: ModelInfo, text: { text: string; source: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, signal: AbortSignal) => Promise<void>) => {
+    const text = await pickText();
+    if (!text) return;
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MoE Lens: ${title}`, cancellable: true }, async (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        progress.report({ message: 'loading the model' });
+        const info = await deps.session.ensureLoaded(controller.signal);
+        if (!info.isMoe && title === 'expert importance') throw new Error(`${info.name} is a dense model: it has no experts`);
+        await work(info, text, progress, controller.signal);
+      });
+    } catch (error) {
+      if (isAbort(error)) return;
+      deps.log('error', `${title}: ${describeError(error)}`);
+      void vscode.window.showErrorMessage(`MoE Lens: ${title} failed: ${describeError(error)}`);
+    }
+  };
+  return [
+    vscode.commands.registerCommand('moeLens.expertImportance', () =>
+      run('expert importance', async (info, { text, source }, progress, signal) => {
+        const context = await contextFor(deps.engine, info, text);
+        let last = 0;
+        const result = await runImportance(deps.engine, { text, context, chunks: MAX_CHUNKS }, {
+          signal,
+          onProgress: (p) => {
+            progress.report({ message: `${p.done} of ${p.total} experts (layer ${p.layer}, expert ${p.expert})`, increment: ((p.done - last) / p.total) * 100 });
+            last = p.done;
+          },
+        });
+        if (!panel) {
+          panel = vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] });
+          panel.onDidDispose(() => (panel = undefined));
+        } else panel.reveal();
+        panel.title = `Expert importance: ${source}`;
+        panel.webview.html = importancePage(result, source, panel.webview.cspSource, makeNonce());
+      }),
+    ),
+    vscode.commands.registerCommand('moeLens.perplexity', () =>
+      run('perplexity', async (info, { text, source }, progress, signal) => {
+        const context = await contextFor(deps.engine, info, text);
+        let last = 0;
+        const r = await deps.engine.perplexity({ text, context, chunks: MAX_CHUNKS }, {
+          signal,
+          onProgress: (p) => {
+            progress.report({ message: `chunk ${p.chunk} of ${p.chunks}: ${formatPerplexity(p.perplexity)}`, increment: ((p.chunk - last) / p.chunks) * 100 });
+            last = p.chunk;
+          },
+        });
+        void vscode.window.showInformationMessage(
+          `MoE Lens: perplexity of ${source} = ${formatPerplexity(r.perplexity)} ± ${formatPerplexity(r.stderr)} (${r.chunks} chunks of ${r.context} tokens, top-${info.expertsPerToken}, ${info.name})`,
+        );
+      }),
+    ),
+  ];
+}
