@@ -79,9 +79,14 @@ export class WhatIfView {
       }
     });
     const rect = cell.getBoundingClientRect();
-    menu.style.left = `${Math.max(0, at?.x ?? rect.left)}px`;
-    menu.style.top = `${Math.max(0, at?.y ?? rect.bottom)}px`;
     document.body.append(menu);
+    // Inside the view: a narrow sidebar would clip a menu opened at the pointer near its right edge.
+    const width = menu.offsetWidth;
+    const height = menu.offsetHeight;
+    const x = at?.x ?? rect.left;
+    const y = at?.y ?? rect.bottom;
+    menu.style.left = `${Math.max(0, Math.min(x, window.innerWidth - width - 2))}px`;
+    menu.style.top = `${Math.max(0, y + height > window.innerHeight ? y - height : y)}px`;
     this.menu = menu;
     document.addEventListener('mousedown', this.closeMenu, true);
     items[0].focus();
