@@ -13,6 +13,7 @@ import type {
   RunSummary,
   SampleMetrics,
   SampleRecord,
+  SuiteIntervention,
 } from './types';
 
 export function distribution(values: number[]): Distribution | undefined {
@@ -103,7 +104,14 @@ export function computeSummary(info: RunInfo, samples: SampleRecord[]): RunSumma
   for (const m of models) {
     for (const v of variants) {
       const mine = samples.filter((s) => s.model === m && s.variant === v);
-      if (mine.length) groups.push(summarizeGroup(m, v, mine));
+      if (!mine.length) continue;
+      const g = summarizeGroup(m, v, mine);
+      // Interventions: the group's and the model's perplexity under it (computed once per run, not per sample).
+      const iv = info.variantInterventions?.[v];
+      if (iv) g.intervention = iv;
+      const ppl = info.perplexity?.[m]?.[iv ?? 'baseline']?.perplexity;
+      if (ppl !== undefined) g.perplexity = ppl;
+      groups.push(g);
     }
   }
   return { suite: info.suite.name, status: info.status, groups };
@@ -136,6 +144,21 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
     out.push(`| ${cells.join(' | ')} |`);
   }
   out.push('');
+
+  if (info.interventions?.length) {
+    out.push('## Interventions', '');
+    out.push('Each variant also ran under each intervention as `<variant>+<name>`; perplexity of the items\' documents (llama-perplexity\'s definition).', '');
+    out.push(`| Model | Intervention | What | ${METRICS.perplexity.label} |`, '|---|---|---|---:|');
+    for (const m of info.models) {
+      for (const iv of [undefined, ...info.interventions] as (SuiteIntervention | undefined)[]) {
+        const name = iv?.name ?? 'baseline';
+        const what = iv ? [iv.ablate && `ablate ${iv.ablate}`, iv.force && `force ${iv.force}`, iv.expertsPerToken && `top-${iv.expertsPerToken}`].filter(Boolean).join(', ') : '';
+        const figure = info.perplexity?.[m]?.[name];
+        out.push(`| ${md(modelLabel(m))} | ${md(name)} | ${md(what)} | ${formatMetric(figure?.perplexity, METRICS.perplexity.unit)} |`);
+      }
+    }
+    out.push('');
+  }
 
   const flagged = samples.filter((s) => s.failures.length > 0 || s.error);
   if (flagged.length) {

@@ -6,7 +6,8 @@ import { EtaEstimator } from './progress';
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort } from '../engine/errors';
-import type { Engine, GenerateInput, LoadOptions, SamplingOptions } from '../engine/types';
+import { formatIntervention, interventionFromSpecs } from '../engine/intervention';
+import type { Engine, GenerateInput, Intervention, LoadOptions, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
 import { RoutingAggregator } from '../routing/aggregate';
@@ -17,10 +18,12 @@ import type {
   EvalProgress,
   EvalSuite,
   LoadedRun,
+  PromptVariant,
   RunInfo,
   RunListEntry,
   RunStatus,
   SampleRecord,
+  SuiteIntervention,
 } from './types';
 
 export { computeSummary, renderReport, compareRuns } from './aggregate';
@@ -108,8 +111,31 @@ function fingerprintOf(suite: EvalSuite): string {
     generation: suite.generation,
     longInput: suite.longInput,
     metrics: suite.metrics,
+    // Only when there are some: runs of suites without interventions keep their fingerprints (resume still works).
+    ...(suite.interventions?.length
+      ? { interventions: suite.interventions.map((iv) => [iv.name, formatIntervention(interventionOf(iv)), iv.expertsPerToken ?? null]) }
+      : {}),
   });
 }
+
+/** A prompt variant as run: alone (the baseline) or under one of the suite's interventions, named `<variant>+<name>`. */
+export interface RunVariant extends PromptVariant {
+  intervention?: SuiteIntervention;
+}
+
+/** The suite intervention's ablate/force as the engine takes them. */
+export function interventionOf(iv: SuiteIntervention | undefined): Intervention | undefined {
+  return iv ? interventionFromSpecs({ ablate: iv.ablate, force: iv.force }) : undefined;
+}
+
+/** Every prompt variant, then each under every intervention. */
+export function runVariantsOf(variants: PromptVariant[], interventions: SuiteIntervention[] = []): RunVariant[] {
+  return variants.flatMap((v) => [v, ...interventions.map((iv) => ({ ...v, name: `${v.name}+${iv.name}`, intervention: iv }))]);
+}
+
+/** Tokens per chunk and chunks at most of the documents' perplexity under each intervention. */
+const PERPLEXITY_CONTEXT = 512;
+const PERPLEXITY_CHUNKS = 4;
 
 function samplingOf(suite: EvalSuite): Partial<SamplingOptions> {
   const g = suite.generation;
@@ -134,13 +160,14 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   const { suite, signal } = options;
   const outDir = path.resolve(options.outDir);
   if (options.models.length === 0) throw new Error('no model given');
-  const variants = options.variants?.length
+  const promptVariants = options.variants?.length
     ? options.variants.map((name) => {
         const v = suite.variants.find((x) => x.name === name);
         if (!v) throw new Error(`unknown variant "${name}" (the suite has ${suite.variants.map((x) => x.name).join(', ')})`);
         return v;
       })
     : suite.variants;
+  const variants = runVariantsOf(promptVariants, suite.interventions);
   const items = options.maxItems !== undefined ? suite.items.slice(0, Math.max(0, options.maxItems)) : suite.items;
 
   await fs.mkdir(outDir, { recursive: true });
@@ -194,6 +221,13 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
     status: 'running',
     samples: { total, done: resumed, errors: 0, resumed },
     templates,
+    ...(suite.interventions?.length
+      ? {
+          interventions: suite.interventions,
+          variantInterventions: Object.fromEntries(variants.filter((v) => v.intervention).map((v) => [v.name, v.intervention!.name])),
+          perplexity: previous?.perplexity ?? {},
+        }
+      : {}),
   };
   await writeJson(runFile, info);
   await writeItemsSnapshot(path.join(outDir, ITEMS_FILE), items);
@@ -216,15 +250,22 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   const ownsEngine = typeof options.engine === 'function';
   try {
     engine = typeof options.engine === 'function' ? await options.engine() : options.engine;
-    outer: for (const modelPath of options.models) {
-      const todo = variants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(modelPath, v.name, it.id))).map((it) => ({ v, it })));
-      if (todo.length === 0) continue;
+    // One load per model and top-k (an intervention with expertsPerToken reloads); the baseline's first.
+    const loads = options.models.flatMap((modelPath) =>
+      [...new Set(variants.map((v) => v.intervention?.expertsPerToken))].map((k) => ({ modelPath, k, variants: variants.filter((v) => v.intervention?.expertsPerToken === k) })),
+    );
+    outer: for (const { modelPath, k, variants: loadVariants } of loads) {
+      const todo = loadVariants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(modelPath, v.name, it.id))).map((it) => ({ v, it })));
+      const scoring = suite.interventions?.length
+        ? [...new Set(loadVariants.map((v) => v.intervention?.name ?? 'baseline'))].filter((name) => !info.perplexity?.[modelPath]?.[name])
+        : [];
+      if (todo.length === 0 && scoring.length === 0) continue;
       if (signal?.aborted) { status = 'cancelled'; break; }
-      emit({ kind: 'model', model: modelPath, message: `loading ${modelLabel(modelPath)}` });
+      emit({ kind: 'model', model: modelPath, message: `loading ${modelLabel(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
       let loadError: string | undefined;
       try {
         await engine.load(
-          { ...options.loadOptions, ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}), modelPath },
+          { ...options.loadOptions, ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}), modelPath, ...(k ? { expertsPerToken: k } : {}) },
           signal,
         );
       } catch (error) {
@@ -257,6 +298,26 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
         if (record.error) errors++;
         eta.finished(workOf(it), record.error ? undefined : Date.now() - t0);
         emit({ kind: 'sample', model: modelPath, variant: v.name, itemId: it.id, sample: record });
+      }
+      if (!loadError && scoring.length) {
+        // Perplexity of the items' documents under each intervention of this load (llama-perplexity's definition).
+        const text = items.map((it) => it.document).join('\n\n');
+        for (const name of scoring) {
+          if (signal?.aborted) { status = 'cancelled'; break outer; }
+          const iv = suite.interventions!.find((x) => x.name === name);
+          try {
+            const r = await engine.perplexity(
+              { text, context: Math.min(engine.model?.contextSize ?? PERPLEXITY_CONTEXT, PERPLEXITY_CONTEXT), chunks: PERPLEXITY_CHUNKS, intervention: interventionOf(iv) },
+              { signal },
+            );
+            info.perplexity![modelPath] = { ...info.perplexity![modelPath], [name]: { perplexity: r.perplexity, stderr: r.stderr, context: r.context, chunks: r.chunks } };
+            emit({ kind: 'model', model: modelPath, message: `perplexity ${r.perplexity.toFixed(4)} (${name})` });
+          } catch (error) {
+            if (isAbort(error, signal)) { status = 'cancelled'; break outer; }
+            const warning = `${modelLabel(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;
+            info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
+          }
+        }
       }
       if (!loadError) {
         try { await engine.unload(); } catch { /* the next load replaces it anyway */ }
@@ -321,17 +382,18 @@ export async function runSample(
   engine: Engine,
   suite: EvalSuite,
   modelPath: string,
-  variant: { name: string; template: string; system?: string },
+  variant: { name: string; template: string; system?: string; intervention?: SuiteIntervention },
   item: EvalItem,
   options: Pick<RunOptions, 'signal' | 'captureRouting'> = {},
 ): Promise<SampleRecord> {
   const t0 = Date.now();
   const { signal } = options;
   const sampling = samplingOf(suite);
+  const intervention = interventionOf(variant.intervention);
   const contextSize = engine.model?.contextSize ?? suite.contextSize ?? 4096;
   const shape: PromptShape = { mode: suite.mode, template: variant.template, title: item.title, system: variant.system };
   const summarize = async (input: GenerateInput, maxTokens: number, s?: AbortSignal) => {
-    const r = await engine.generate({ input, sampling: { ...sampling, maxTokens }, captureRouting: false }, { signal: s });
+    const r = await engine.generate({ input, sampling: { ...sampling, maxTokens }, captureRouting: false, intervention }, { signal: s });
     if (r.stopReason === 'aborted') throw Object.assign(new Error('aborted'), { name: 'AbortError' });
     return r.text;
   };
@@ -346,7 +408,7 @@ export async function runSample(
   const routing = new RoutingAggregator({ experts: engine.model?.experts ?? 0 });
   const capture = options.captureRouting ?? true;
   const result = await engine.generate(
-    { input: prepared.input, sampling, captureRouting: capture },
+    { input: prepared.input, sampling, captureRouting: capture, intervention },
     {
       signal,
       onFrame: (frame) => {

@@ -8,7 +8,9 @@ import Ajv, { type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, isMap, isPair, isScalar, type Node } from 'yaml';
 import suiteSchema from '../../schemas/eval-suite.schema.json';
 import itemsSchema from '../../schemas/eval-items.schema.json';
-import type { EvalItem, EvalSuite, GenerationSettings, LongInputConfig, MetricSettings, PromptVariant } from './types';
+import type { EvalItem, EvalSuite, GenerationSettings, LongInputConfig, MetricSettings, PromptVariant, SuiteIntervention } from './types';
+import { isEngineError } from '../engine/errors';
+import { parseInterventionSpec } from '../engine/intervention';
 
 /** A malformed suite or items file. The message starts with `file:line:`. */
 export class EvalConfigError extends Error {
@@ -197,6 +199,7 @@ export function parseSuite(text: string, file: string): EvalSuite {
   const c = config as Record<string, unknown> & {
     items: string | string[];
     variants: PromptVariant[];
+    interventions?: SuiteIntervention[];
     generation?: Partial<GenerationSettings>;
     longInput?: Partial<LongInputConfig>;
     metrics?: Partial<MetricSettings>;
@@ -207,6 +210,22 @@ export function parseSuite(text: string, file: string): EvalSuite {
       throw new EvalConfigError(shown, lineOfPath(doc, counter, `/variants/${i}/name`), `duplicate variant name "${v.name}"`);
     }
     names.add(v.name);
+  });
+  const ivNames = new Set<string>();
+  (c.interventions ?? []).forEach((iv, i) => {
+    if (ivNames.has(iv.name)) throw new EvalConfigError(shown, lineOfPath(doc, counter, `/interventions/${i}/name`), `duplicate intervention name "${iv.name}"`);
+    ivNames.add(iv.name);
+    // The SPEC syntax here; layers and experts are checked against each model when it is loaded.
+    for (const kind of ['ablate', 'force'] as const) {
+      const spec = iv[kind];
+      if (spec === undefined) continue;
+      try {
+        parseInterventionSpec(spec, kind);
+      } catch (error) {
+        if (!isEngineError(error)) throw error;
+        throw new EvalConfigError(shown, lineOfPath(doc, counter, `/interventions/${i}/${kind}`), `intervention "${iv.name}": ${error.message}`);
+      }
+    }
   });
   const dir = path.dirname(abs);
   const itemsFiles = (Array.isArray(c.items) ? c.items : [c.items]).map((p) => path.resolve(dir, p));
@@ -232,6 +251,7 @@ export function parseSuite(text: string, file: string): EvalSuite {
     mode: (c.mode as EvalSuite['mode']) ?? 'chat',
     ...(typeof c.contextSize === 'number' ? { contextSize: c.contextSize } : {}),
     variants: c.variants.map((v) => ({ ...v })),
+    ...(c.interventions?.length ? { interventions: c.interventions.map((iv) => ({ ...iv })) } : {}),
     generation: { ...DEFAULT_GENERATION, ...c.generation },
     longInput: { ...DEFAULT_LONG_INPUT, ...c.longInput },
     metrics: { ...DEFAULT_METRICS, ...c.metrics },

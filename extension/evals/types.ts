@@ -60,6 +60,27 @@ export interface MetricSettings {
   minDistinct2: number;
 }
 
+/**
+ * A named expert intervention a suite compares against the baseline: each prompt variant also runs under it, as the
+ * variant `<variant>+<name>`. SPECs as the CLI's --ablate/--force (extension/engine/intervention.ts).
+ */
+export interface SuiteIntervention {
+  name: string;
+  description?: string;
+  ablate?: string;
+  force?: string;
+  /** Top-k at load (llama.cpp's expert_used_count override). */
+  expertsPerToken?: number;
+}
+
+/** Perplexity of the items' documents under one intervention (llama-perplexity's definition). */
+export interface PerplexityFigure {
+  perplexity: number;
+  stderr: number;
+  context: number;
+  chunks: number;
+}
+
 export interface EvalSuite {
   name: string;
   description?: string;
@@ -70,6 +91,8 @@ export interface EvalSuite {
   mode: PromptMode;
   contextSize?: number;
   variants: PromptVariant[];
+  /** Interventions run beside the baseline (each variant also as `<variant>+<name>`). */
+  interventions?: SuiteIntervention[];
   generation: GenerationSettings;
   longInput: LongInputConfig;
   metrics: MetricSettings;
@@ -168,6 +191,11 @@ export interface RunInfo {
   samples: { total: number; done: number; errors: number; resumed: number };
   /** Each variant's template + system prompt as run, to refuse resuming after a variant changed. */
   templates?: Record<string, string>;
+  /** The suite's interventions, and the intervention of each run variant (`<variant>+<name>`; baseline variants absent). */
+  interventions?: SuiteIntervention[];
+  variantInterventions?: Record<string, string>;
+  /** Per model path, per intervention name ('baseline' without one): perplexity of the items' documents. */
+  perplexity?: Record<string, Record<string, PerplexityFigure>>;
 }
 
 export interface Distribution {
@@ -197,6 +225,9 @@ export interface GroupSummary {
   generatedTokensPerSecond?: Distribution;
   loadEntropy?: Distribution;
   sameTop1Rate?: Distribution;
+  /** The intervention of this group's variant, and the model's perplexity under it (run-level, from RunInfo). */
+  intervention?: string;
+  perplexity?: number;
   truncated: number;
   mapReduced: number;
 }

@@ -23,7 +23,8 @@ export type MetricInfo = Omit<MetricDef, 'ofGroup' | 'ofSample'>;
 export type MetricId =
   | 'rouge1' | 'rouge2' | 'rougeL' | 'rougeLMedian'
   | 'refusalRate' | 'blankRate' | 'repetitionRate' | 'failureRate'
-  | 'summaryWords' | 'compression' | 'timeToFirstTokenMs' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'loadEntropy';
+  | 'summaryWords' | 'compression' | 'timeToFirstTokenMs' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'loadEntropy'
+  | 'perplexity';
 
 const def = (
   id: MetricId,
@@ -50,6 +51,8 @@ export const METRICS: Record<MetricId, MetricDef> = {
   promptTokensPerSecond: def('promptTokensPerSecond', 'Prompt speed (mean)', 'Prompt', 'tokens/s', 'higher', (g) => g.promptTokensPerSecond?.mean, (s) => s.speed?.promptTokensPerSecond),
   generatedTokensPerSecond: def('generatedTokensPerSecond', 'Generation speed (mean)', 'Generation', 'tokens/s', 'higher', (g) => g.generatedTokensPerSecond?.mean, (s) => s.speed?.generatedTokensPerSecond),
   loadEntropy: def('loadEntropy', 'Expert load entropy (mean)', 'Load entropy', 'ratio', 'higher', (g) => g.loadEntropy?.mean),
+  // Of the items' documents under the group's intervention (suites with interventions; llama-perplexity's definition).
+  perplexity: def('perplexity', 'Perplexity of the documents', 'PPL', 'ratio', 'lower', (g) => g.perplexity),
 };
 
 /** The metrics of a run's per model × variant table (CLI, report.md, the runs view), in column order. */
@@ -61,7 +64,7 @@ export const GROUP_TABLE: MetricId[] = [
 /** The comparison's rows, in order. */
 export const COMPARED: MetricId[] = [
   'rouge1', 'rouge2', 'rougeL', 'rougeLMedian', 'refusalRate', 'blankRate', 'repetitionRate', 'failureRate',
-  'summaryWords', 'timeToFirstTokenMs', 'promptTokensPerSecond', 'generatedTokensPerSecond', 'loadEntropy',
+  'summaryWords', 'timeToFirstTokenMs', 'promptTokensPerSecond', 'generatedTokensPerSecond', 'loadEntropy', 'perplexity',
 ];
 
 export function metricInfo(id: MetricId): MetricInfo {
