@@ -149,10 +149,14 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
     out.push('## Interventions', '');
     out.push('Each variant also ran under each intervention as `<variant>+<name>`; perplexity of the items\' documents (llama-perplexity\'s definition).', '');
     out.push(`| Model | Intervention | What | ${METRICS.perplexity.label} |`, '|---|---|---|---:|');
+    const rows: { name: string; iv?: SuiteIntervention }[] = [{ name: 'baseline' }, ...info.interventions.map((iv) => ({ name: iv.name, iv }))];
     for (const m of info.models) {
-      for (const iv of [undefined, ...info.interventions] as (SuiteIntervention | undefined)[]) {
-        const name = iv?.name ?? 'baseline';
-        const what = iv ? [iv.ablate && `ablate ${iv.ablate}`, iv.force && `force ${iv.force}`, iv.expertsPerToken && `top-${iv.expertsPerToken}`].filter(Boolean).join(', ') : '';
+      for (const { name, iv } of rows) {
+        const parts: string[] = [];
+        if (iv?.ablate) parts.push(`ablate ${iv.ablate}`);
+        if (iv?.force) parts.push(`force ${iv.force}`);
+        if (iv?.expertsPerToken) parts.push(`top-${iv.expertsPerToken}`);
+        const what = parts.join(', ');
         const figure = info.perplexity?.[m]?.[name];
         out.push(`| ${md(modelLabel(m))} | ${md(name)} | ${md(what)} | ${formatMetric(figure?.perplexity, METRICS.perplexity.unit)} |`);
       }
