@@ -3,7 +3,7 @@
 // router capture.
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp';
 import path from 'node:path';
-import { EngineError, isAbort } from './errors';
+import { EngineError } from './errors';
 import { describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, type Backend } from './model-file';
 import { checkExpertsPerToken, resolveIntervention, toNative } from './intervention';
 import { loadNativeAddon, type NativeChunk, type NativeSession, type NativeSampling } from './native';
@@ -250,19 +250,12 @@ export class LocalEngine implements Engine {
       callbacks.onFrame?.(frame);
     };
 
-    const onAbort = () => {
-      this.aborting = true;
-      session.abort();
-    };
-    if (callbacks.signal?.aborted) throw new EngineError('aborted', 'generation cancelled');
-    callbacks.signal?.addEventListener('abort', onAbort);
-    this.generating = true;
-    try {
+    return this.exclusive(session, callbacks.signal, 'generation', async () => {
       const result = await session.generate(
         { tokens, sampling, capture, reusePrefix: request.reuseCache ?? true, emitIntervalMs: FRAME_INTERVAL_MS, intervention },
         onChunk,
       );
-      if (result.error) throw new EngineError(result.errorCode === 'context-overflow' ? 'context-overflow' : 'internal', result.error);
+      if (result.error) throw nativeError(result);
       return {
         text: stream.finish(),
         stopReason: result.stopReason,
@@ -273,10 +266,24 @@ export class LocalEngine implements Engine {
         timeToFirstTokenMs: result.firstTokenMs,
         routingCaptured: result.routingCaptured,
       };
+    });
+  }
+
+  /** Runs `work` as the one generation at a time; the signal aborts the native session. */
+  private async exclusive<T>(session: NativeSession, signal: AbortSignal | undefined, what: string, work: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) throw new EngineError('aborted', `${what} cancelled`);
+    const onAbort = () => {
+      this.aborting = true;
+      session.abort();
+    };
+    signal?.addEventListener('abort', onAbort);
+    this.generating = true;
+    try {
+      return await work();
     } finally {
       this.generating = false;
       this.aborting = false;
-      callbacks.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -305,16 +312,9 @@ export class LocalEngine implements Engine {
     const only = request.onlyChunks ? new Set(request.onlyChunks) : undefined;
     const sum = new NllSum();
     const perChunk: PerplexityChunk[] = [];
-    const onAbort = () => {
-      this.aborting = true;
-      session.abort();
-    };
-    if (callbacks.signal?.aborted) throw new EngineError('aborted', 'perplexity cancelled');
-    callbacks.signal?.addEventListener('abort', onAbort);
-    this.generating = true;
     const start = performance.now();
     let evaluated = 0;
-    try {
+    await this.exclusive(session, callbacks.signal, 'perplexity', async () => {
       for (let i = 0; i < plan.chunks; i++) {
         if (only && !only.has(i)) continue;
         const result = await session.evaluate({
@@ -325,7 +325,7 @@ export class LocalEngine implements Engine {
           intervention,
         });
         if (result.aborted || callbacks.signal?.aborted) throw new EngineError('aborted', 'perplexity cancelled');
-        if (result.error) throw new EngineError(result.errorCode === 'context-overflow' ? 'context-overflow' : 'internal', result.error);
+        if (result.error) throw nativeError(result);
         const nll2Before = sum.nll2;
         const nll = sum.add(result.logprobs);
         const usedExperts = stats?.add(result.experts, result.weights, reap ? result.norms : undefined);
@@ -333,14 +333,7 @@ export class LocalEngine implements Engine {
         evaluated++;
         callbacks.onProgress?.({ chunk: i + 1, chunks: plan.chunks, perplexity: sum.perplexity });
       }
-    } catch (error) {
-      if (isAbort(error, callbacks.signal)) throw new EngineError('aborted', 'perplexity cancelled');
-      throw error;
-    } finally {
-      this.generating = false;
-      this.aborting = false;
-      callbacks.signal?.removeEventListener('abort', onAbort);
-    }
+    });
     const ms = performance.now() - start;
     return {
       perplexity: sum.perplexity,
@@ -361,6 +354,11 @@ export class LocalEngine implements Engine {
     await this.llama?.dispose();
     this.llama = undefined;
   }
+}
+
+/** A native call's failure as the engine's error (its codes are session.cpp's, native.ts NativeErrorCode). */
+function nativeError(result: { error: string; errorCode: string }): EngineError {
+  return new EngineError(result.errorCode === 'context-overflow' ? 'context-overflow' : 'internal', result.error);
 }
 
 /**

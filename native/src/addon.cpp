@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <utility>
 
 #include "session.h"
 
@@ -31,12 +32,23 @@ Napi::Object ChunkToJs(Napi::Env env, const TokenChunk& chunk) {
   return out;
 }
 
-class LoadWorker : public Napi::AsyncWorker {
+// A worker that settles a promise: rejected with the worker's error, resolved by the subclass's OnOK.
+template <typename Base>
+class PromiseWorker : public Base {
+ public:
+  template <typename... Args>
+  explicit PromiseWorker(Napi::Env env, Args&&... args) : Base(std::forward<Args>(args)...), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ protected:
+  Napi::Promise::Deferred deferred_;
+};
+
+class LoadWorker : public PromiseWorker<Napi::AsyncWorker> {
  public:
   LoadWorker(Napi::Env env, std::shared_ptr<Session> session, LoadParams params, std::atomic<bool>* cancel)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), session_(std::move(session)),
-        params_(std::move(params)), cancel_(cancel) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, env), session_(std::move(session)), params_(std::move(params)), cancel_(cancel) {}
 
   void Execute() override { error_ = session_->Load(params_, log_, cancel_); }
   void OnOK() override {
@@ -46,22 +58,18 @@ class LoadWorker : public Napi::AsyncWorker {
     result.Set("contextSize", session_->ContextSize());
     deferred_.Resolve(result);
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<Session> session_;
   LoadParams params_;
   std::atomic<bool>* cancel_;
   std::string error_, log_;
 };
 
-class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
+class GenerateWorker : public PromiseWorker<Napi::AsyncProgressQueueWorker<TokenChunk>> {
  public:
   GenerateWorker(Napi::Function onChunk, std::shared_ptr<Session> session, GenerateParams params)
-      : Napi::AsyncProgressQueueWorker<TokenChunk>(onChunk), deferred_(Napi::Promise::Deferred::New(onChunk.Env())),
-        session_(std::move(session)), params_(std::move(params)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWorker(onChunk.Env(), onChunk), session_(std::move(session)), params_(std::move(params)) {}
 
   void Execute(const ExecutionProgress& progress) override {
     result_ = session_->Generate(params_, [&](TokenChunk&& chunk) { progress.Send(&chunk, 1); });
@@ -85,21 +93,17 @@ class GenerateWorker : public Napi::AsyncProgressQueueWorker<TokenChunk> {
     out.Set("routingCaptured", result_.routingCaptured);
     deferred_.Resolve(out);
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<Session> session_;
   GenerateParams params_;
   GenerateResult result_;
 };
 
-class EvaluateWorker : public Napi::AsyncWorker {
+class EvaluateWorker : public PromiseWorker<Napi::AsyncWorker> {
  public:
   EvaluateWorker(Napi::Env env, std::shared_ptr<Session> session, EvaluateParams params)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), session_(std::move(session)),
-        params_(std::move(params)) {}
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWorker(env, env), session_(std::move(session)), params_(std::move(params)) {}
 
   void Execute() override { result_ = session_->Evaluate(params_); }
   void OnOK() override {
@@ -115,10 +119,8 @@ class EvaluateWorker : public Napi::AsyncWorker {
     out.Set("norms", CopyToTyped<float, Napi::Float32Array>(env, result_.norms));
     deferred_.Resolve(out);
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::shared_ptr<Session> session_;
   EvaluateParams params_;
   EvaluateResult result_;

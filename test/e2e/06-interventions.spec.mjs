@@ -1,9 +1,12 @@
 // Expert interventions end to end in code-server: an answer of the demo model in the chat, its first token's
 // grid in the lens, right-click on that token's top-1 expert of the first layer → "Regenerate without expert E in
 // all layers" → the comparison shows both answers side by side, where they part, and the routing of both: the
-// regenerated answer's heat map has no token routed to the ablated expert in any layer.
+// regenerated answer's heat map has no token routed to the ablated expert in any layer. Then Expert Importance from
+// the palette on the active file (a layer × expert heat map in an editor tab), and the Model panel's top-k control
+// (the next answer routes each token to one expert per layer).
 import assert from 'node:assert/strict';
-import { chatFrame, openChat, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import * as fs from 'node:fs';
+import { chatFrame, openChat, panelFrame, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
 
 export const phase = 'dev';
 
@@ -73,6 +76,66 @@ export const tests = [
       await shot('interventions-what-if');
       // The conversation itself is unchanged.
       assert.equal(await turns(chatFrame(page), 'assistant').count(), 1);
+    },
+  },
+  {
+    name: 'interventions: Expert Importance from the palette on the active file shows a layer × expert heat map',
+    timeout: 180_000,
+    async run({ page, log, shot }) {
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('sample.ts');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'sample.ts' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      await input.press('Enter');
+      await page.locator('.tab.active', { hasText: 'sample.ts' }).waitFor({ state: 'visible', timeout: 10_000 });
+      await runCommand(page, 'MoE Lens: Expert Importance (Δ Perplexity per Expert)');
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Active file: sample.ts' });
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      await row.click();
+      const panel = await panelFrame(page, '[data-testid="importance-delta"]', { timeout: 150_000 });
+      const summary = await panel.locator('[data-testid="importance-summary"]').innerText();
+      log(summary.replace(/\s+/g, ' '));
+      assert.match(summary, /sample\.ts: baseline perplexity \d+\.\d{4}/);
+      const cells = await panel.locator('[data-testid="importance-delta"] td').evaluateAll((tds) => tds.map((td) => ({ layer: td.dataset.layer, expert: td.dataset.expert, value: Number(td.dataset.value) })));
+      assert.equal(cells.length, 6 * 8, 'one cell per layer and expert of the demo model');
+      assert.ok(cells.every((c) => Number.isFinite(c.value)), 'every cell has a number');
+      assert.ok(cells.some((c) => c.value !== 0), 'ablating some expert changed the perplexity');
+      assert.equal(await panel.locator('[data-testid="importance-reap"] td').count(), 6 * 8);
+      await shot('interventions-importance');
+      await runCommand(page, 'View: Close All Editors');
+    },
+  },
+  {
+    name: "interventions: the Model panel's top-k control reloads the model with one expert per token",
+    timeout: 240_000,
+    async run({ page, env, shot }) {
+      await runCommand(page, 'MoE Lens: Show Model Info');
+      let panel = await panelFrame(page, '[data-testid="top-k"]');
+      await panel.locator('[data-testid="top-k"]').selectOption('1');
+      await until(() => /"moeLens\.expertsPerToken": 1/.test(fs.readFileSync(env.settingsFile, 'utf8')), { timeout: 15_000, message: 'moeLens.expertsPerToken written' });
+      await runCommand(page, 'View: Close All Editors');
+      const frame = await openChat(page);
+      await runCommand(page, 'MoE Lens: New Chat');
+      await frame.locator('[data-testid="transcript-empty"]').waitFor({ state: 'visible', timeout: 15_000 });
+      await sendPrompt(frame, PROMPT);
+      const assistant = turns(frame, 'assistant').last();
+      await until(async () => (await assistant.getAttribute('data-status')) === 'complete', { timeout: 150_000, message: 'the top-1 answer' });
+      if ((await assistant.locator('[data-testid="turn-lens-toggle"]').getAttribute('aria-pressed')) !== 'true') await assistant.locator('[data-testid="turn-lens-toggle"]').click();
+      await until(async () => (await assistant.locator('[data-testid="token"]').count()) > 0, { timeout: 10_000, message: 'routed tokens' });
+      await assistant.locator('[data-testid="token"]').first().click();
+      const chosen = frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"][data-rank]');
+      await until(async () => (await chosen.count()) > 0, { timeout: 10_000, message: 'the grid' });
+      const ranks = await chosen.evaluateAll((cells) => cells.map((c) => `${c.dataset.layer}:${c.dataset.rank}:${c.dataset.weight}`));
+      assert.equal(ranks.length, 6, `one chosen expert per layer at top-1, got ${ranks}`);
+      assert.ok(ranks.every((r) => r.endsWith(':0:1')), `top-1 weights are 1 (renormalised over one expert): ${ranks}`);
+      await shot('interventions-top1-grid');
+      // Back to the model's own top-k.
+      await runCommand(page, 'MoE Lens: Show Model Info');
+      panel = await panelFrame(page, '[data-testid="top-k"]');
+      await panel.locator('[data-testid="top-k"]').selectOption('0');
+      await until(() => /"moeLens\.expertsPerToken": 0/.test(fs.readFileSync(env.settingsFile, 'utf8')), { timeout: 15_000, message: 'moeLens.expertsPerToken reset' });
+      await runCommand(page, 'View: Close All Editors');
     },
   },
 ];
