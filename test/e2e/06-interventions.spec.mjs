@@ -111,7 +111,8 @@ export const tests = [
     timeout: 240_000,
     async run({ page, env, shot }) {
       await runCommand(page, 'MoE Lens: Show Model Info');
-      let panel = await panelFrame(page, '[data-testid="top-k"]');
+      // The panel's script marks the control once it listens (a module script runs after the page is shown).
+      let panel = await panelFrame(page, '[data-testid="top-k"][data-ready="true"]');
       await panel.locator('[data-testid="top-k"]').selectOption('1');
       await until(() => /"moeLens\.expertsPerToken": 1/.test(fs.readFileSync(env.settingsFile, 'utf8')), { timeout: 15_000, message: 'moeLens.expertsPerToken written' });
       await runCommand(page, 'View: Close All Editors');
@@ -132,7 +133,7 @@ export const tests = [
       await shot('interventions-top1-grid');
       // Back to the model's own top-k.
       await runCommand(page, 'MoE Lens: Show Model Info');
-      panel = await panelFrame(page, '[data-testid="top-k"]');
+      panel = await panelFrame(page, '[data-testid="top-k"][data-ready="true"]');
       await panel.locator('[data-testid="top-k"]').selectOption('0');
       await until(() => /"moeLens\.expertsPerToken": 0/.test(fs.readFileSync(env.settingsFile, 'utf8')), { timeout: 15_000, message: 'moeLens.expertsPerToken reset' });
       await runCommand(page, 'View: Close All Editors');
