@@ -1,9 +1,9 @@
 // `moe-lens`: the headless CLI over the engine (and the evals).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EngineClient } from '../engine/client';
+import { createAnyEngine } from '../engine/any-engine';
 import { resolveModelArg } from '../engine/demo-model';
 import { isEngineError } from '../engine/errors';
-import type { CpuMoe, Engine, LoadOptions, ModelInfo, TokenFrame } from '../engine/types';
+import type { CpuMoe, Engine, LocalLoadOptions, ModelInfo, TokenFrame } from '../engine/types';
 import { formatModelInfo } from './format';
 import { jsonlLines } from '../routing/export';
 import { registerEvalCommands } from './eval-commands';
@@ -27,13 +27,13 @@ export function parseCpuMoe(value: string): CpuMoe {
   throw new InvalidArgumentError('expected all, none, auto or a number of layers');
 }
 
-function parseGpuLayers(value: string): LoadOptions['gpuLayers'] {
+function parseGpuLayers(value: string): LocalLoadOptions['gpuLayers'] {
   if (value === 'auto' || value === 'max') return value;
   return parseInteger(value);
 }
 
 interface ModelOptions {
-  gpuLayers?: LoadOptions['gpuLayers'];
+  gpuLayers?: LocalLoadOptions['gpuLayers'];
   cpuMoe: CpuMoe;
   context?: number;
   threads?: number;
@@ -47,7 +47,7 @@ function addModelOptions(command: Command): Command {
     .option('--threads <n>', 'CPU threads', parseInteger);
 }
 
-function loadOptions(modelPath: string, options: ModelOptions): LoadOptions {
+function loadOptions(modelPath: string, options: ModelOptions): LocalLoadOptions {
   return { modelPath: resolveModelArg(modelPath), gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads };
 }
 
@@ -184,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     createEngine: () =>
-      new EngineClient({
+      createAnyEngine({
         log: (level, message) => {
           if (!quiet && (level === 'error' || (level === 'warn' && process.env.MOE_LENS_DEBUG))) process.stderr.write(`[engine] ${message}\n`);
           if (process.env.MOE_LENS_DEBUG && level !== 'error' && level !== 'warn') process.stderr.write(`[engine] ${message}\n`);

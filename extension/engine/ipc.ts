@@ -1,11 +1,11 @@
 // Messages between an engine client and the engine process (Node IPC with 'advanced' serialization, so
 // typed arrays travel as they are).
-import type { EngineErrorCode, GenerateRequest, GenerateInput, GenerationResult, LoadOptions, ModelInfo, TokenFrame } from './types';
+import type { EngineErrorCode, GenerateRequest, GenerateInput, GenerationResult, LocalLoadOptions, GgufModelInfo, TokenFrame } from './types';
 
 /** Every engine request and its response, declared once: the client, the process and their tests use this map. */
 export interface EngineMethods {
-  inspect: [{ options: LoadOptions }, ModelInfo];
-  load: [{ options: LoadOptions }, ModelInfo];
+  inspect: [{ options: LocalLoadOptions }, GgufModelInfo];
+  load: [{ options: LocalLoadOptions }, GgufModelInfo];
   unload: [Record<never, never>, void];
   tokenize: [{ text: string }, number[]];
   detokenize: [{ ids: number[] }, string];

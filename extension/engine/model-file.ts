@@ -7,7 +7,7 @@ import { TEXT_CONTINUATION_TAG } from './demo-model';
 import { LLAMA_CPP_ARCHITECTURES } from './architectures';
 import { EngineError } from './errors';
 import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
-import type { CpuMoe, ModelInfo, PlacementReport } from './types';
+import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport } from './types';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
@@ -234,7 +234,7 @@ export function parseBufferLog(log: string): { weights: { device: string; bytes:
   };
 }
 
-export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): ModelInfo {
+export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): GgufModelInfo {
   const meta = file.info.metadata as { general?: { name?: string; tags?: unknown }; tokenizer?: { chat_template?: string } };
   return {
     path: file.path,
@@ -256,5 +256,20 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
     hasChatTemplate: typeof meta.tokenizer?.chat_template === 'string',
     continuesText: Array.isArray(meta.general?.tags) && meta.general.tags.includes(TEXT_CONTINUATION_TAG),
     placement,
+    capabilities: localCapabilities(facts.moeLayers.length > 0),
+  };
+}
+
+/** What the local engine reports for a model: routing with gate weights for MoE models, exact token counts, placement. */
+export function localCapabilities(isMoe: boolean): EngineCapabilities {
+  return {
+    routingIds: isMoe,
+    gateWeights: isMoe,
+    tokenIds: true,
+    tokenCounting: 'exact',
+    placement: true,
+    interventions: false,
+    concurrentRequests: false,
+    ...(isMoe ? {} : { routingAbsent: 'dense-model' as const }),
   };
 }

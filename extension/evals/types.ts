@@ -168,6 +168,8 @@ export interface RunInfo {
   samples: { total: number; done: number; errors: number; resumed: number };
   /** Each variant's template + system prompt as run, to refuse resuming after a variant changed. */
   templates?: Record<string, string>;
+  /** This invocation's throughput: samples generated at once, and samples and generated tokens per wall-clock second. */
+  throughput?: { concurrency: number; samples: number; wallMs: number; samplesPerMinute: number; generatedTokensPerSecond: number };
 }
 
 export interface Distribution {

@@ -1,7 +1,7 @@
 // The one typed accessor for `contributes.configuration` (section `moeLens`). No runtime `vscode` import:
 // callers pass `vscode.workspace.getConfiguration(CONFIG_SECTION)` (anything with `get`), so parsing is
 // unit-tested with plain vitest.
-import type { CpuMoe, LoadOptions, SamplingOptions } from '../engine/types';
+import type { CpuMoe, LocalLoadOptions, SamplingOptions } from '../engine/types';
 
 export const CONFIG_SECTION = 'moeLens';
 
@@ -106,7 +106,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
   };
 }
 
-export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LoadOptions {
+export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LocalLoadOptions {
   return {
     modelPath,
     gpuLayers: config.gpuLayers,

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
+import type { AnyEngine } from '../engine/any-engine';
 import type { WebviewToHost } from '../protocol';
 import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
 import { ChatController } from '../chat/controller';
@@ -26,7 +27,7 @@ export interface HostDeps {
   channel: vscode.LogOutputChannel;
   log: Log;
   /** Creates the engine; must not start anything heavy (the client forks on first call). */
-  createEngine: () => Engine;
+  createEngine: () => AnyEngine;
   /** Optional handler for `evals.request` messages and the Run Eval command (wired by extension.ts). */
   evals?: EvalsWiring;
 }
@@ -37,7 +38,7 @@ export interface EvalsWiring {
 }
 
 export class MoeLensHost implements vscode.Disposable {
-  private engineInstance: Engine | undefined;
+  private engineInstance: AnyEngine | undefined;
   /** The engine used by the chat (and Show Model Info): a lazy proxy, created on first use. */
   readonly engine: Engine;
   readonly session: ModelSession;
@@ -77,7 +78,7 @@ export class MoeLensHost implements vscode.Disposable {
       if (message.type === 'evals.request') this.answerEvals(message.body, reply);
       else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
     });
-    this.picker = new ModelPicker(context, log, (modelPath) => engine.inspect({ modelPath, cpuMoe: 'auto' }));
+    this.picker = new ModelPicker(context, log, (modelPath) => this.instance().inspect({ modelPath, cpuMoe: 'auto' }));
     this.status = new StatusBar();
     this.refreshStatus();
 
@@ -108,8 +109,12 @@ export class MoeLensHost implements vscode.Disposable {
     this.registerCommands();
   }
 
+  private instance(): AnyEngine {
+    return (this.engineInstance ??= this.deps.createEngine());
+  }
+
   private lazyEngine(): Engine {
-    const get = () => (this.engineInstance ??= this.deps.createEngine());
+    const get = () => this.instance();
     return {
       get model() {
         return get().model;

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { formatBytes, formatDuration } from '../format';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
-import type { ModelInfo } from '../engine/types';
+import type { GgufModelInfo } from '../engine/types';
 import { describeError } from '../chat/session';
 import { CONFIG_SECTION } from './config';
 
@@ -17,7 +17,7 @@ export class ModelPicker {
     private readonly context: vscode.ExtensionContext,
     private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
     /** The engine's `inspect` of a model path or `hf:` URI (the header only; placement planned on this machine). */
-    private readonly inspect: (modelPath: string) => Promise<ModelInfo>,
+    private readonly inspect: (modelPath: string) => Promise<GgufModelInfo>,
   ) {}
 
   recent(): string[] {
@@ -157,8 +157,8 @@ export class ModelPicker {
   }
 
   /** The first (best-quality) file option whose plan fits this machine, else the smallest; undefined offline. */
-  private async bestFit(options: string[]): Promise<{ uri: string; info: ModelInfo; fit: Fit } | undefined> {
-    let last: { uri: string; info: ModelInfo; fit: Fit } | undefined;
+  private async bestFit(options: string[]): Promise<{ uri: string; info: GgufModelInfo; fit: Fit } | undefined> {
+    let last: { uri: string; info: GgufModelInfo; fit: Fit } | undefined;
     for (const uri of options) {
       try {
         const info = await this.inspect(uri);

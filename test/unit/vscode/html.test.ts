@@ -42,7 +42,7 @@ describe('model panel html', () => {
   it('shows the facts and placement, escaped, with no script', () => {
     const info = fakeInfo('/models/<evil>.gguf');
     info.name = '<script>alert(1)</script>';
-    info.placement.notes = ['experts <in> RAM'];
+    info.placement!.notes = ['experts <in> RAM'];
     const page = modelInfoPage({ info, isDemo: true, source: 'loaded' }, CSP_SOURCE, 'n1');
     expect(page).not.toContain('<script>alert(1)</script>');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
