@@ -91,16 +91,28 @@ export function npy(descr: string, shape: number[], values: (number | bigint)[],
   order.forEach((src, i) => {
     const v = values[src];
     const at = i * size;
+    const be = !little;
     if (m[2] === 'f') {
-      if (size === 4) little ? data.writeFloatLE(Number(v), at) : data.writeFloatBE(Number(v), at);
-      else if (size === 8) little ? data.writeDoubleLE(Number(v), at) : data.writeDoubleBE(Number(v), at);
-      else little ? data.writeUInt16LE(0x3c00, at) : data.writeUInt16BE(0x3c00, at);
+      if (size === 4) {
+        if (be) data.writeFloatBE(Number(v), at);
+        else data.writeFloatLE(Number(v), at);
+      } else if (size === 8) {
+        if (be) data.writeDoubleBE(Number(v), at);
+        else data.writeDoubleLE(Number(v), at);
+      } else if (be) data.writeUInt16BE(0x3c00, at); // 1.0 as float16
+      else data.writeUInt16LE(0x3c00, at);
     } else if (size === 8) {
       const b = BigInt(v);
-      if (m[2] === 'i') little ? data.writeBigInt64LE(b, at) : data.writeBigInt64BE(b, at);
-      else little ? data.writeBigUInt64LE(b, at) : data.writeBigUInt64BE(b, at);
-    } else if (m[2] === 'i') little ? data.writeIntLE(Number(v), at, size) : data.writeIntBE(Number(v), at, size);
-    else little ? data.writeUIntLE(Number(v), at, size) : data.writeUIntBE(Number(v), at, size);
+      if (m[2] === 'i') {
+        if (be) data.writeBigInt64BE(b, at);
+        else data.writeBigInt64LE(b, at);
+      } else if (be) data.writeBigUInt64BE(b, at);
+      else data.writeBigUInt64LE(b, at);
+    } else if (m[2] === 'i') {
+      if (be) data.writeIntBE(Number(v), at, size);
+      else data.writeIntLE(Number(v), at, size);
+    } else if (be) data.writeUIntBE(Number(v), at, size);
+    else data.writeUIntLE(Number(v), at, size);
   });
   return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
 }
