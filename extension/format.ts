@@ -53,9 +53,9 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
-/** What a load is about, for logs and progress: the GGUF path, or "MODEL at ENDPOINT". */
+/** What a load is about, for logs, progress and eval keys: the GGUF path, or "MODEL @ ENDPOINT" (as ModelInfo.path). */
 export function formatLoadTarget(options: LoadOptions): string {
-  if (options.backend === 'remote') return `${options.model || 'the first model'} at ${options.endpoint}`;
+  if (options.backend === 'remote') return `${options.model || 'default'} @ ${options.endpoint.replace(/\/+$/, '')}`;
   return options.modelPath;
 }
 

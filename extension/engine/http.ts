@@ -23,6 +23,12 @@ export interface HttpOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
+
+/** True for host names and addresses only this machine can reach (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
 export const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
 
 /** The first line of a server's error body: OpenAI's `{error:{message}}`, `{error:"…"}`, FastAPI's `{detail}`, or text. */

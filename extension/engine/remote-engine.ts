@@ -12,7 +12,7 @@
 // Token counting: exact through the server's tokenizer where it has one (llama-server and moe-lens serve:
 // `/apply-template` + `/tokenize`; vLLM: `/tokenize`), else the documented estimate `estimateTokens`.
 import { EngineError, isAbort } from './errors';
-import { HttpClient } from './http';
+import { HttpClient, isLoopbackHost } from './http';
 import { decodeSglangRouting, decodeVllmRouting, type DecodedRouting } from './server-routing';
 import type {
   Engine,
@@ -65,7 +65,7 @@ interface ModelEntry {
   id: string;
   owned_by?: string;
   max_model_len?: number;
-  meta?: { n_ctx_train?: number; n_params?: number; n_vocab?: number; n_embd?: number; size?: number };
+  meta?: { n_ctx?: number; n_ctx_train?: number; n_params?: number; n_vocab?: number; n_embd?: number; size?: number };
   moe_lens?: MoeLensModelMeta;
 }
 
@@ -111,9 +111,7 @@ export function normalizeEndpoint(endpoint: string): string {
 /** True for http:// addresses that leave this machine (the extension asks before sending to one). */
 export function isInsecureRemote(endpoint: string): boolean {
   const url = new URL(endpoint);
-  if (url.protocol !== 'http:') return false;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+  return url.protocol === 'http:' && !isLoopbackHost(url.hostname);
 }
 
 interface Connection {
@@ -153,7 +151,8 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     if (!entry) throw new EngineError('remote-http', `${base} does not serve "${options.model}" (it serves ${entries.map((e) => e.id).join(', ')})`);
     const server = detectServer(entry, undefined);
     const meta = entry.moe_lens;
-    let contextSize = meta?.context_size ?? entry.max_model_len ?? options.contextSize;
+    // llama-server's meta.n_ctx is the context of one slot (its -c divided by -np).
+    let contextSize = meta?.context_size ?? entry.max_model_len ?? entry.meta?.n_ctx ?? options.contextSize;
     if (server === 'llama.cpp') {
       const props = await http.json<{ default_generation_settings?: { n_ctx?: number }; n_ctx?: number }>('/props', undefined, signal).catch(() => undefined);
       contextSize ??= props?.default_generation_settings?.n_ctx ?? props?.n_ctx ?? entry.meta?.n_ctx_train;
@@ -191,7 +190,8 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
       remote: { endpoint: base, server, model: entry.id },
     };
     if (options.requireMoe && !isMoe) throw new EngineError('not-moe', `${entry.id} at ${base} reports no experts; MoE Lens needs a Mixture-of-Experts model here`);
-    const tokenizer = server === 'llama.cpp' || server === 'moe-lens' ? 'llama.cpp' : server === 'vllm' ? 'vllm' : 'estimate';
+    // moe-lens serve answers /tokenize and /detokenize in vLLM's shapes.
+    const tokenizer = server === 'llama.cpp' ? 'llama.cpp' : server === 'vllm' || server === 'moe-lens' ? 'vllm' : 'estimate';
     return { http, server, modelId: entry.id, info, shape, tokenizer, stream };
   }
 
@@ -346,7 +346,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
           logprobs?: { content?: { token?: string }[]; tokens?: string[] } | null;
           sgl_ext?: { routed_experts?: string };
           routed_experts?: unknown;
-          moe_lens?: MoeLensChunk;
+          moe_lens?: MoeLensChunk | (MoeLensChunk & { routed_experts?: string })[];
         }[];
         usage?: typeof usage;
         timings?: typeof timings;
@@ -361,13 +361,19 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
       for (const t of choice.logprobs?.content ?? []) tokenTexts.push(typeof t?.token === 'string' ? t.token : '');
       for (const t of choice.logprobs?.tokens ?? []) tokenTexts.push(typeof t === 'string' ? t : '');
       if (choice.moe_lens) {
-        const frame = moeLensFrame(choice.moe_lens, choice.sgl_ext?.routed_experts, delta, c.shape);
-        if (frame.phase === 'generated' && frame.ids.length) firstTokenAt ??= performance.now();
-        if (frame.experts.length) routingCaptured = true;
-        if (frame.phase === 'generated') generatedFrames += frame.ids.length;
-        index = frame.firstIndex + frame.ids.length;
+        // Streaming: this chunk is one engine frame. Not streaming: the list of the answer's frames, each with its
+        // own routing, and the whole text on the message.
+        const chunks = Array.isArray(choice.moe_lens) ? choice.moe_lens.map((m) => ({ m, routed: m.routed_experts, delta: m.phase === 'generated' ? undefined : '' })) : [{ m: choice.moe_lens, routed: choice.sgl_ext?.routed_experts, delta }];
+        for (const chunk of chunks) {
+          const frame = moeLensFrame(chunk.m, chunk.routed, chunk.delta ?? '', c.shape);
+          if (frame.phase === 'generated' && frame.ids.length) firstTokenAt ??= performance.now();
+          if (frame.experts.length) routingCaptured = true;
+          if (frame.phase === 'generated') generatedFrames += frame.ids.length;
+          index = frame.firstIndex + frame.ids.length;
+          emit(frame);
+        }
         text += delta;
-        emit(frame);
+        if (Array.isArray(choice.moe_lens) && delta) emit(textFrame(index, delta));
         return;
       }
       if (choice.sgl_ext?.routed_experts) sglRouting = (sglRouting ?? '') + choice.sgl_ext.routed_experts;
@@ -375,7 +381,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
       if (!delta) return;
       firstTokenAt ??= performance.now();
       text += delta;
-      emit(textFrame(index, delta));
+      emit(textFrame(index++, delta));
     };
 
     let completed: boolean;
