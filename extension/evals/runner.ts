@@ -220,6 +220,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
 
   let status: RunStatus = 'completed';
   let runError: string | undefined;
+  let runFailure: unknown;
   let engine: Engine | undefined;
   const ownsEngine = typeof options.engine === 'function';
   try {
@@ -305,6 +306,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
     else {
       status = 'failed';
       runError = (error as Error).message;
+      runFailure = error;
     }
   } finally {
     if (ownsEngine && engine) {
@@ -332,7 +334,8 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   await fs.writeFile(path.join(outDir, REPORT_FILE), renderReport(info, summary, all));
   await writeJson(runFile, info);
   emit({ kind: 'done', message: status });
-  if (status === 'failed') throw new Error(runError ?? 'the run failed');
+  // The run's own error where there is one (an EngineError keeps its code for the caller).
+  if (status === 'failed') throw runFailure instanceof Error ? runFailure : new Error(runError ?? 'the run failed');
   return { dir: outDir, id: path.basename(outDir), info, samples: all, summary };
 }
 
