@@ -23,7 +23,7 @@ export function modelInfo(patch: Partial<ModelInfo> = {}): GgufModelInfo {
     hasChatTemplate: true,
     continuesText: false,
     placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
-    capabilities: localCapabilities(true),
+    capabilities: localCapabilities(patch.isMoe ?? true),
     ...patch,
   } as GgufModelInfo;
 }

@@ -133,20 +133,34 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
 
   constructor(private readonly options: RemoteEngineOptions = {}) {}
 
-  private async connect(options: RemoteLoadOptions, signal?: AbortSignal): Promise<Connection> {
-    const base = normalizeEndpoint(options.endpoint);
-    const http = new HttpClient({
-      base,
+  private client(options: RemoteLoadOptions): HttpClient {
+    return new HttpClient({
+      base: normalizeEndpoint(options.endpoint),
       apiKey: options.apiKey,
       timeoutMs: options.timeoutMs,
       maxBytes: this.options.maxBytes,
       attempts: this.options.attempts,
       retryDelaysMs: this.options.retryDelaysMs,
     });
-    const list = await http.json<{ data?: ModelEntry[]; models?: unknown }>('/v1/models', undefined, signal);
+  }
+
+  private async modelEntries(http: HttpClient, signal?: AbortSignal): Promise<ModelEntry[]> {
+    const list = await http.json<{ data?: ModelEntry[] }>('/v1/models', undefined, signal);
     const entries = Array.isArray(list?.data) ? list.data.filter((e) => e && typeof e.id === 'string') : undefined;
-    if (!entries) throw new EngineError('remote-protocol', `${base}/v1/models did not list models (no "data" array)`);
-    if (entries.length === 0) throw new EngineError('remote-protocol', `${base} serves no model`);
+    if (!entries) throw new EngineError('remote-protocol', `${http.base}/v1/models did not list models (no "data" array)`);
+    if (entries.length === 0) throw new EngineError('remote-protocol', `${http.base} serves no model`);
+    return entries;
+  }
+
+  /** The model ids a server lists in `/v1/models` (Select Model's list). */
+  async listModels(options: RemoteLoadOptions, signal?: AbortSignal): Promise<string[]> {
+    return (await this.modelEntries(this.client(options), signal)).map((e) => e.id);
+  }
+
+  private async connect(options: RemoteLoadOptions, signal?: AbortSignal): Promise<Connection> {
+    const http = this.client(options);
+    const base = http.base;
+    const entries = await this.modelEntries(http, signal);
     const entry = options.model ? entries.find((e) => e.id === options.model) : entries[0];
     if (!entry) throw new EngineError('remote-http', `${base} does not serve "${options.model}" (it serves ${entries.map((e) => e.id).join(', ')})`);
     const server = detectServer(entry, undefined);
