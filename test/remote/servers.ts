@@ -77,13 +77,13 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, url: str
   );
 }
 
-/** llama-server with `parallel` slots of `slotContext` tokens each, one CPU thread. */
-export async function startLlamaServer(options: { model?: string; port?: number; parallel?: number; slotContext?: number; apiKey?: string } = {}): Promise<RunningServer> {
+/** llama-server with `parallel` slots of `slotContext` tokens each, on `threads` CPU threads (default 1). */
+export async function startLlamaServer(options: { model?: string; port?: number; parallel?: number; slotContext?: number; apiKey?: string; threads?: number } = {}): Promise<RunningServer> {
   buildTools(['llama-server']);
   const port = options.port ?? (await freePort());
   const parallel = options.parallel ?? 4;
   const bin = binDir() as string;
-  const args = ['-m', options.model ?? DEMO, '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-np', String(parallel), '-c', String(parallel * (options.slotContext ?? 512)), '--no-warmup'];
+  const args = ['-m', options.model ?? DEMO, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads ?? 1), '-np', String(parallel), '-c', String(parallel * (options.slotContext ?? 512)), '--no-warmup'];
   if (options.apiKey) args.push('--api-key', options.apiKey);
   return start(path.join(bin, 'llama-server'), args, { LD_LIBRARY_PATH: bin }, `http://127.0.0.1:${port}`, port);
 }
