@@ -1,11 +1,9 @@
 // Real servers for the remote tests: llama.cpp's llama-server (built from the bundled llama.cpp source by
 // scripts/llama-tools.mjs, cached outside the repository) and `moe-lens serve`, each started on 127.0.0.1 and a
 // free port, waited for until it answers, and stopped by the test (process group kill: nothing is left running).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-// @ts-expect-error: a plain ES module script without types
-import { binDir, buildTools } from '../../scripts/llama-tools.mjs';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const FIXTURE = path.join(ROOT, 'fixtures', 'moe-llama.gguf');
@@ -14,6 +12,15 @@ export const FIXTURE = path.join(ROOT, 'fixtures', 'moe-llama.gguf');
  * tokens that do not form UTF-8, and it ends the stream with "does not match the expected Content-only format").
  */
 export const DEMO = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
+
+/**
+ * Builds llama-server if it is not built yet (once per llama.cpp release, minutes) and returns the bin folder:
+ * `node scripts/llama-tools.mjs llama-server` prints it last (run as a script, so this works under vitest and tsx).
+ */
+export function llamaToolsBin(): string {
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'llama-tools.mjs'), 'llama-server'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.trim().split('\n').pop()!;
+}
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -79,10 +86,9 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, url: str
 
 /** llama-server with `parallel` slots of `slotContext` tokens each, on `threads` CPU threads (default 1). */
 export async function startLlamaServer(options: { model?: string; port?: number; parallel?: number; slotContext?: number; apiKey?: string; threads?: number } = {}): Promise<RunningServer> {
-  buildTools(['llama-server']);
+  const bin = llamaToolsBin();
   const port = options.port ?? (await freePort());
   const parallel = options.parallel ?? 4;
-  const bin = binDir() as string;
   const args = ['-m', options.model ?? DEMO, '--host', '127.0.0.1', '--port', String(port), '-t', String(options.threads ?? 1), '-np', String(parallel), '-c', String(parallel * (options.slotContext ?? 512)), '--no-warmup'];
   if (options.apiKey) args.push('--api-key', options.apiKey);
   return start(path.join(bin, 'llama-server'), args, { LD_LIBRARY_PATH: bin }, `http://127.0.0.1:${port}`, port);

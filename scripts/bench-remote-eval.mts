@@ -1,9 +1,9 @@
 // Eval throughput against a real llama-server at concurrency 1 and 4 (the numbers in the README).
 //
-//   npx tsx scripts/bench-remote-eval.ts [--items 8] [--max-tokens 64] [--rounds 2] [--threads 2]
+//   npx tsx scripts/bench-remote-eval.mts [--items 32] [--max-tokens 64] [--rounds 3] [--threads 1]
 //
 // Starts llama-server (built by scripts/llama-tools.mjs) on the demo model with 4 slots on 127.0.0.1 and a free
-// port, runs the same 8-item chat suite (greedy, 64 tokens per summary) at concurrency 1 and 4, interleaved for
+// port, runs the same chat suite of `items` short documents (greedy, 64 tokens per summary) at concurrency 1 and 4, interleaved for
 // `rounds` rounds, each into a fresh output folder, and prints samples/min and generated tok/s per run and the
 // median per concurrency. Benchmark on a quiet machine: llama.cpp's threads spin.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,10 +20,10 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const items = arg('items', 8);
+const items = arg('items', 32);
 const maxTokens = arg('max-tokens', 64);
-const rounds = arg('rounds', 2);
-const threads = arg('threads', 2);
+const rounds = arg('rounds', 3);
+const threads = arg('threads', 1);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-remote-'));
 const words = 'router expert token layer gate weight prompt answer cache context'.split(' ');
@@ -34,6 +34,7 @@ writeFileSync(
 writeFileSync(path.join(dir, 'suite.yaml'), ['name: bench', 'items: items.jsonl', 'mode: chat', 'variants:', '  - name: plain', '    template: "Summarize: {document}"', 'generation:', `  maxTokens: ${maxTokens}`, '  temperature: 0', '  seed: 1', ''].join('\n'));
 const suite = loadSuite(path.join(dir, 'suite.yaml'));
 
+async function main(): Promise<void> {
 const server = await startLlamaServer({ parallel: 4, slotContext: 512, threads });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const results: Record<number, { spm: number; tps: number }[]> = { 1: [], 4: [] };
@@ -54,3 +55,6 @@ try {
   await server.kill();
   rmSync(dir, { recursive: true, force: true });
 }
+}
+
+void main();
