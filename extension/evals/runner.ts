@@ -5,6 +5,7 @@
 // of the work list (a finished sample waits for the ones before it, so a killed run loses at most N-1 finished
 // samples, which a resume redoes). A server that cannot be reached stops the run with its error.
 
+import { EtaEstimator } from './progress';
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort, isEngineError } from '../engine/errors';
@@ -207,13 +208,14 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   const started = Date.now();
   let done = resumed;
   let generated = 0;
-  let generatedMs = 0;
   let generatedTokens = 0;
   let concurrency = 1;
   let errors = 0;
+  const workOf = (it: { document: string }) => it.document.length;
+  const pending = options.models.flatMap((m) => variants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(m, v.name, it.id)))));
+  const eta = new EtaEstimator(pending.reduce((sum, it) => sum + workOf(it), 0), pending.length);
   const emit = (p: Omit<EvalProgress, 'done' | 'total' | 'resumed' | 'elapsedMs' | 'etaMs'>) => {
-    const remaining = total - done;
-    const etaMs = generated > 0 ? (generatedMs / generated) * remaining : undefined;
+    const etaMs = eta.estimate();
     options.onProgress?.({ ...p, done, total, resumed, elapsedMs: Date.now() - started, ...(etaMs !== undefined ? { etaMs } : {}) });
   };
   emit({ kind: 'start', message: resumed > 0 ? `resuming: ${resumed} of ${total} samples already done` : undefined });
@@ -263,7 +265,9 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
           await fs.appendFile(samplesFile, JSON.stringify(record) + '\n');
           done++;
           if (record.error) errors++;
-          else if (record.speed) { generated++; generatedTokens += record.speed.generatedTokens; generatedMs += record.speed.wallMs / width; }
+          else if (record.speed) { generated++; generatedTokens += record.speed.generatedTokens; }
+          // With N at once, each sample's wall time overlaps the others': its share of the clock is 1/N of it.
+          eta.finished(workOf(todo[written].it), record.error ? undefined : (record.speed?.wallMs ?? 0) / width);
           emit({ kind: 'sample', model: modelPath, variant: record.variant, itemId: record.itemId, sample: record });
         }
       };

@@ -1,7 +1,7 @@
 // The Model panel: plain HTML built from ModelInfo with escaping (no vscode import, no script).
 import type { ModelInfo, PlacementReport } from '../engine/types';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
-import { formatBytes, formatCapabilities, formatCount, routingAbsenceText } from '../format';
+import { formatBytes, formatCapabilities, formatCount, formatPercent, routingAbsenceText } from '../format';
 import { buildPage, escapeHtml } from './html';
 
 function row(label: string, value: string): string {
@@ -23,7 +23,7 @@ export function modelInfoBody(state: ModelPanelState): string {
   }
   const p = info.placement;
   const layersWithExperts = info.moeLayers.length;
-  const activeShare = info.totalParams && info.activeParams !== undefined ? ` (${((info.activeParams / info.totalParams) * 100).toFixed(1)}%)` : '';
+  const activeShare = info.totalParams && info.activeParams !== undefined ? ` (${formatPercent(info.activeParams / info.totalParams)})` : '';
   const known = (label: string, value: number | undefined, text = (v: number) => escapeHtml(v)) => (value === undefined ? [] : [row(label, text(value))]);
   const facts = [
     ...(info.remote

@@ -1,7 +1,7 @@
 // Status bar item: model, state, tokens/s of the last answer; click opens a quick pick of the model actions.
 import * as vscode from 'vscode';
+import { formatCapabilities, formatTokensPerSecond } from '../format';
 import type { ModelSummary } from '../protocol';
-import { formatCapabilities } from '../format';
 
 const ICONS: Record<ModelSummary['state'], string> = {
   idle: '$(circuit-board)',
@@ -15,13 +15,13 @@ const ICONS: Record<ModelSummary['state'], string> = {
 export function statusText(model: ModelSummary, tokensPerSecond: number | undefined): { text: string; tooltip: string } {
   const name = model.label;
   const state = model.state === 'ready' || model.state === 'idle' ? '' : ` · ${model.state}`;
-  const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${tokensPerSecond.toFixed(1)} tok/s` : '';
+  const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${formatTokensPerSecond(tokensPerSecond)}` : '';
   const remote = model.info?.remote;
   const tooltip = [
     `MoE Lens — ${name}`,
     ...(remote ? [`Server: ${remote.endpoint} (${remote.server})`, `Capabilities: ${formatCapabilities(model.info!.capabilities)}`] : []),
     `State: ${model.state}${model.error ? ` (${model.error})` : ''}`,
-    ...(tokensPerSecond !== undefined ? [`Last answer: ${tokensPerSecond.toFixed(1)} tokens/s`] : []),
+    ...(tokensPerSecond !== undefined ? [`Last answer: ${formatTokensPerSecond(tokensPerSecond)}`] : []),
     `Routing capture: ${model.captureRouting ? 'on' : 'off'}`,
     'Click for model actions',
   ].join('\n');
