@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPage, contentSecurityPolicy, escapeHtml, makeNonce } from '../../../extension/vscode/html';
 import { modelInfoBody, modelInfoPage } from '../../../extension/vscode/model-info-html';
-import { fakeInfo } from '../chat/fake-engine';
+import { FakeEngine, fakeInfo } from '../chat/fake-engine';
 
 const CSP_SOURCE = 'https://*.vscode-cdn.net';
 
@@ -51,6 +51,16 @@ describe('model panel html', () => {
     expect(page).toContain('<style nonce="n1">');
     const body = modelInfoBody({ info, isDemo: true, source: 'loaded' });
     for (const s of ['Experts per token', 'Active parameters per token', 'Where the tensors live', 'Memory per device', 'CPU', 'it continues your text', 'experts &lt;in&gt; RAM']) expect(body).toContain(s);
+  });
+
+  it('a server model: the server, its capabilities and why there is no routing; no placement, no unknown figures', () => {
+    const info = new FakeEngine({ capabilities: { routingIds: false, gateWeights: false, placement: false, routingAbsent: 'server-flag-off' } }).info({ backend: 'remote', endpoint: 'http://10.0.0.5:8000', model: '<m>' });
+    delete info.placement;
+    delete info.totalParams;
+    delete info.fileBytes;
+    const body = modelInfoBody({ info, isDemo: false, source: 'loaded' });
+    for (const s of ['Server', 'http://10.0.0.5:8000', '&lt;m&gt;', 'Capabilities', 'no routing', '--enable-return-routed-experts', 'applied by the server']) expect(body).toContain(s);
+    for (const s of ['Where the tensors live', 'Total parameters', 'File']) expect(body).not.toContain(s);
   });
 
   it('shows an error without info', () => {
