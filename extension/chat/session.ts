@@ -50,7 +50,12 @@ export function errorActionsFor(error: unknown): ErrorAction[] {
     case 'unsupported-gguf-version':
     case 'unsupported-architecture':
     case 'not-moe':
+      return ['select-model'];
     case 'remote-unavailable':
+      // The server may come back (Retry), or another model is wanted.
+      return ['retry', 'select-model'];
+    case 'remote-auth':
+      // A wrong or missing key: Select Model → Connect to a server… takes a new one.
       return ['select-model'];
     case 'context-overflow':
       return ['new-chat', 'open-settings'];

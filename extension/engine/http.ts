@@ -172,7 +172,9 @@ export class HttpClient {
     if (answered) return new EngineError('remote-protocol', `${this.base} closed the connection in the middle of its answer${code ? ` (${code})` : ''}`);
     if (code === 'ECONNREFUSED') return new EngineError('remote-unavailable', `cannot connect to ${this.base}: connection refused (is the server running?)`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new EngineError('remote-unavailable', `cannot connect to ${this.base}: unknown host`);
-    return new EngineError('remote-unavailable', `cannot reach ${this.base}: ${code ?? (error as Error)?.message ?? String(error)}`);
+    // fetch says "fetch failed" and puts the reason in `cause` (e.g. "bad port" for ports it refuses to use).
+    const cause = (error as { cause?: { message?: unknown } })?.cause?.message;
+    return new EngineError('remote-unavailable', `cannot reach ${this.base}: ${code ?? (typeof cause === 'string' ? cause : undefined) ?? (error as Error)?.message ?? String(error)}`);
   }
 
   /** GET (body undefined) or POST of JSON; the answer parsed as JSON. */

@@ -104,10 +104,11 @@ export const tests = [
       await until(async () => (await assistant.locator('[data-testid="token"]').count()) > 0, { timeout: 10_000, message: 'routed tokens' });
       const experts = await assistant.locator('[data-testid="token"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-expert')));
       assert.ok(experts.length > 0 && experts.every((e) => e !== null && Number(e) >= 0 && Number(e) < 8), `tokens without an expert: ${experts.join(',')}`);
+      // Selecting a token opens the lens on its grid.
+      await assistant.locator('[data-testid="token"]').first().click();
       const lens = frame.locator('[data-testid="lens"]');
       await lens.waitFor({ state: 'visible', timeout: 10_000 });
-      assert.equal(await lens.getAttribute('data-state'), 'ok');
-      await assistant.locator('[data-testid="token"]').first().click();
+      await until(async () => (await lens.getAttribute('data-state')) === 'ok', { timeout: 10_000, message: 'the lens in the ok state' });
       await frame.locator('[data-testid="token-grid"]').waitFor({ state: 'visible', timeout: 10_000 });
       assert.ok((await frame.locator('[data-testid="grid-cell"][data-rank]').count()) > 0, 'no chosen cells in the grid');
       await shot('remote-moe-lens-serve-lens');

@@ -296,6 +296,7 @@ describe('bad servers', () => {
       ['assistant', '', 'error'],
     ]);
     expect(controller.conversation[3].error).toMatch(/HTTP 500: boom/);
+    expect(controller.conversation[3].errorActions).toEqual(['retry']);
   });
 });
 

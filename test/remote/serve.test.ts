@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RemoteEngine } from '../../extension/engine/remote-engine';
 import { decodeSglangRouting } from '../../extension/engine/server-routing';
 import type { TokenFrame } from '../../extension/engine/types';
-import { FIXTURE, ROOT, startMoeLensServe, type RunningServer } from './servers';
+import { FIXTURE, ROOT, freePort, startMoeLensServe, type RunningServer } from './servers';
 
 const run = promisify(execFile);
 const CLI = path.join(ROOT, 'bin', 'moe-lens.js');
@@ -102,6 +102,17 @@ describe('moe-lens serve', () => {
     } finally {
       await keyed.kill();
     }
+  });
+
+  it('generate --endpoint: an unreachable server and an unset key variable are one line each, exit 1', async () => {
+    const fail = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }).catch((e: { code: number; stderr: string }) => e);
+    const port = await freePort();
+    const refused = (await fail(['generate', '--endpoint', `http://127.0.0.1:${port}`, '--prompt', 'x'])) as { code: number; stderr: string };
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`moe-lens: cannot connect to http://127.0.0.1:${port}: connection refused (is the server running?)\n`);
+    const unset = (await fail(['generate', '--endpoint', server.url, '--api-key-env', 'MOE_LENS_NO_SUCH_VAR', '--prompt', 'x'])) as { code: number; stderr: string };
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toBe('moe-lens: the environment variable MOE_LENS_NO_SUCH_VAR (--api-key-env) is not set\n');
   });
 
   it('refuses a non-loopback host without an API key', async () => {
