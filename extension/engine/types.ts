@@ -118,7 +118,11 @@ export interface PlacementReport {
 }
 
 export interface ModelInfo {
-  /** The GGUF path, or for a remote model `model @ endpoint`. */
+  /**
+   * The GGUF path, or for a remote model `model @ endpoint`. For a server the routing block (layers, moeLayers,
+   * experts, expertsPerToken) is what it reports (`moe-lens serve`) or the configured routing shape, else 0 and [];
+   * the file facts below that a server does not report are absent.
+   */
   path: string;
   name: string;
   architecture: string;
