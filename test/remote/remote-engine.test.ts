@@ -268,9 +268,14 @@ describe('bad servers', () => {
   });
 
   it('a chat through a failing server keeps every earlier turn and the new message', async () => {
-    let fail = false;
+    let fail: false | 'status' | 'cut' = false;
     const { engine } = await loaded((_req, res) => {
-      if (fail) return json(res, 500, { error: { message: 'boom' } });
+      if (fail === 'status') return json(res, 500, { error: { message: 'boom' } });
+      if (fail === 'cut') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: 'half an ans' } }] })}\n\n`);
+        return res.end('data: {"choices": [{"delta": {"con');
+      }
       sse(res, [{ choices: [{ delta: { content: 'first answer' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 } }]);
     });
     let saved: unknown;
@@ -286,17 +291,22 @@ describe('bad servers', () => {
       saveIntervalMs: 0,
     });
     await controller.send('one');
-    fail = true;
+    fail = 'status';
     await controller.send('two');
+    fail = 'cut';
+    await controller.send('three');
     const turns = controller.conversation.map((t) => [t.role, t.content, t.status]);
     expect(turns).toEqual([
       ['user', 'one', 'complete'],
       ['assistant', 'first answer', 'complete'],
       ['user', 'two', 'complete'],
       ['assistant', '', 'error'],
+      ['user', 'three', 'complete'],
+      ['assistant', 'half an ans', 'error'],
     ]);
     expect(controller.conversation[3].error).toMatch(/HTTP 500: boom/);
     expect(controller.conversation[3].errorActions).toEqual(['retry']);
+    expect(controller.conversation[5].error).toMatch(/ended its answer before finishing it .* the text so far is kept/);
   });
 });
 
