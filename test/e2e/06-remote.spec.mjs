@@ -79,10 +79,14 @@ export const tests = [
       const text = (await assistant.locator('[data-testid="turn-text"]').innerText()).trim();
       assert.ok(text.length > 0, 'empty answer');
       await until(async () => (await page.locator('.statusbar').innerText()).includes(`@ 127.0.0.1:${port}`), { timeout: 10_000, message: 'the server in the status bar' });
-      await frame.locator('[data-testid="lens-toggle"]').click();
+      // The Lens button toggles the panel (an earlier test may have left it open).
       const lens = frame.locator('[data-testid="lens"]');
+      await frame.locator('[data-testid="lens-toggle"]').click();
+      if (!(await lens.isVisible())) await frame.locator('[data-testid="lens-toggle"]').click();
+      await lens.waitFor({ state: 'visible', timeout: 10_000 });
       await until(async () => (await lens.getAttribute('data-state')) === 'no-routing', { timeout: 10_000, message: 'the lens in the no-routing state' });
       assert.match(await frame.locator('[data-testid="lens-status"]').innerText(), /does not report which experts the router chose/);
+      assert.ok(await frame.locator('[data-testid="lens-status"]').isVisible(), 'the reason is not shown');
       await shot('remote-llama-server-chat');
       await frame.locator('[data-testid="lens-close"]').click().catch(() => {});
     },
