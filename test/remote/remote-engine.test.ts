@@ -274,7 +274,8 @@ describe('bad servers', () => {
       if (fail === 'cut') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: 'half an ans' } }] })}\n\n`);
-        return res.end('data: {"choices": [{"delta": {"con');
+        res.end('data: {"choices": [{"delta": {"con');
+        return;
       }
       sse(res, [{ choices: [{ delta: { content: 'first answer' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 } }]);
     });
