@@ -60,70 +60,85 @@ export const tests = [
   {
     name: 'connect to a llama-server and chat: streamed answer, server in the status bar, the lens says why there is no routing',
     timeout: 240_000,
-    async run({ page, shot, log }) {
-      buildTools(['llama-server']);
-      const port = await freePort();
-      const bin = binDir();
-      const url = await startServer(
-        path.join(bin, 'llama-server'),
-        ['-m', path.join(ROOT, 'models', 'demo', 'demo-moe.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '512', '--no-warmup'],
-        { LD_LIBRARY_PATH: bin },
-        port,
-      );
-      const message = await connect(page, url);
-      log(message.replace(/\s+/g, ' '));
-      assert.match(message, /\(llama\.cpp\): no routing · text only · exact token counts/);
-      const frame = await openChat(page);
-      await frame.locator('[data-testid="new-chat"]').click();
-      const assistant = await answer(frame, 'The router picks', 0);
-      const text = (await assistant.locator('[data-testid="turn-text"]').innerText()).trim();
-      assert.ok(text.length > 0, 'empty answer');
-      await until(async () => (await page.locator('.statusbar').innerText()).includes(`@ 127.0.0.1:${port}`), { timeout: 10_000, message: 'the server in the status bar' });
-      // The Lens button toggles the panel (an earlier test may have left it open).
-      const lens = frame.locator('[data-testid="lens"]');
-      await frame.locator('[data-testid="lens-toggle"]').click();
-      if (!(await lens.isVisible())) await frame.locator('[data-testid="lens-toggle"]').click();
-      await lens.waitFor({ state: 'visible', timeout: 10_000 });
-      await until(async () => (await lens.getAttribute('data-state')) === 'no-routing', { timeout: 10_000, message: 'the lens in the no-routing state' });
-      assert.match(await frame.locator('[data-testid="lens-status"]').innerText(), /does not report which experts the router chose/);
-      assert.ok(await frame.locator('[data-testid="lens-status"]').isVisible(), 'the reason is not shown');
-      await shot('remote-llama-server-chat');
-      await frame.locator('[data-testid="lens-close"]').click().catch(() => {});
+    async run(t) {
+      try {
+        await chatWithLlamaServer(t);
+      } finally {
+        stopServers();
+      }
     },
   },
   {
     name: 'connect to moe-lens serve and see the lens: the answer tokens coloured by expert',
     timeout: 240_000,
-    async run({ page, shot, log }) {
-      const port = await freePort();
-      const url = await startServer(process.execPath, [path.join(ROOT, 'bin', 'moe-lens.js'), 'serve', path.join(ROOT, 'fixtures', 'moe-llama.gguf'), '--port', String(port)], { MOE_LENS_THREADS: '1' }, port);
-      const message = await connect(page, url);
-      log(message.replace(/\s+/g, ' '));
-      assert.match(message, /\(moe-lens\): routing ids \+ gate weights · token ids · exact token counts/);
-      const frame = await openChat(page);
-      await frame.locator('[data-testid="new-chat"]').click();
-      const assistant = await answer(frame, 'Experts and routers', 0);
-      const toggle = assistant.locator('[data-testid="turn-lens-toggle"]');
-      if ((await toggle.getAttribute('aria-pressed')) !== 'true') await toggle.click();
-      await until(async () => (await assistant.locator('[data-testid="token"]').count()) > 0, { timeout: 10_000, message: 'routed tokens' });
-      const experts = await assistant.locator('[data-testid="token"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-expert')));
-      assert.ok(experts.length > 0 && experts.every((e) => e !== null && Number(e) >= 0 && Number(e) < 8), `tokens without an expert: ${experts.join(',')}`);
-      // Selecting a token opens the lens on its grid.
-      await assistant.locator('[data-testid="token"]').first().click();
-      const lens = frame.locator('[data-testid="lens"]');
-      await lens.waitFor({ state: 'visible', timeout: 10_000 });
-      await until(async () => (await lens.getAttribute('data-state')) === 'ok', { timeout: 10_000, message: 'the lens in the ok state' });
-      await frame.locator('[data-testid="token-grid"]').waitFor({ state: 'visible', timeout: 10_000 });
-      assert.ok((await frame.locator('[data-testid="grid-cell"][data-rank]').count()) > 0, 'no chosen cells in the grid');
-      await shot('remote-moe-lens-serve-lens');
-      log(`${experts.length} tokens coloured by expert`);
-      // Back to the demo model, and the servers stop.
-      await runCommand(page, 'MoE Lens: Select Model');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Built-in demo model' }).click();
-      await sleep(500);
-      stopServers();
+    async run(t) {
+      try {
+        await lensWithMoeLensServe(t);
+      } finally {
+        stopServers();
+      }
     },
   },
 ];
+
+async function chatWithLlamaServer({ page, shot, log }) {
+  buildTools(['llama-server']);
+  const port = await freePort();
+  const bin = binDir();
+  const url = await startServer(
+    path.join(bin, 'llama-server'),
+    ['-m', path.join(ROOT, 'models', 'demo', 'demo-moe.gguf'), '--host', '127.0.0.1', '--port', String(port), '-t', '1', '-c', '512', '--no-warmup'],
+    { LD_LIBRARY_PATH: bin },
+    port,
+  );
+  const message = await connect(page, url);
+  log(message.replace(/\s+/g, ' '));
+  assert.match(message, /\(llama\.cpp\): no routing · text only · exact token counts/);
+  const frame = await openChat(page);
+  await frame.locator('[data-testid="new-chat"]').click();
+  const assistant = await answer(frame, 'The router picks', 0);
+  const text = (await assistant.locator('[data-testid="turn-text"]').innerText()).trim();
+  assert.ok(text.length > 0, 'empty answer');
+  await until(async () => (await page.locator('.statusbar').innerText()).includes(`@ 127.0.0.1:${port}`), { timeout: 10_000, message: 'the server in the status bar' });
+  // The Lens button toggles the panel (an earlier test may have left it open).
+  const lens = frame.locator('[data-testid="lens"]');
+  await frame.locator('[data-testid="lens-toggle"]').click();
+  if (!(await lens.isVisible())) await frame.locator('[data-testid="lens-toggle"]').click();
+  await lens.waitFor({ state: 'visible', timeout: 10_000 });
+  await until(async () => (await lens.getAttribute('data-state')) === 'no-routing', { timeout: 10_000, message: 'the lens in the no-routing state' });
+  assert.match(await frame.locator('[data-testid="lens-status"]').innerText(), /does not report which experts the router chose/);
+  assert.ok(await frame.locator('[data-testid="lens-status"]').isVisible(), 'the reason is not shown');
+  await shot('remote-llama-server-chat');
+  await frame.locator('[data-testid="lens-close"]').click().catch(() => {});
+}
+
+async function lensWithMoeLensServe({ page, shot, log }) {
+  const port = await freePort();
+  const url = await startServer(process.execPath, [path.join(ROOT, 'bin', 'moe-lens.js'), 'serve', path.join(ROOT, 'fixtures', 'moe-llama.gguf'), '--port', String(port)], { MOE_LENS_THREADS: '1' }, port);
+  const message = await connect(page, url);
+  log(message.replace(/\s+/g, ' '));
+  assert.match(message, /\(moe-lens\): routing ids \+ gate weights · token ids · exact token counts/);
+  const frame = await openChat(page);
+  await frame.locator('[data-testid="new-chat"]').click();
+  const assistant = await answer(frame, 'Experts and routers', 0);
+  const toggle = assistant.locator('[data-testid="turn-lens-toggle"]');
+  if ((await toggle.getAttribute('aria-pressed')) !== 'true') await toggle.click();
+  await until(async () => (await assistant.locator('[data-testid="token"]').count()) > 0, { timeout: 10_000, message: 'routed tokens' });
+  const experts = await assistant.locator('[data-testid="token"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-expert')));
+  assert.ok(experts.length > 0 && experts.every((e) => e !== null && Number(e) >= 0 && Number(e) < 8), `tokens without an expert: ${experts.join(',')}`);
+  // Selecting a token opens the lens on its grid.
+  await assistant.locator('[data-testid="token"]').first().click();
+  const lens = frame.locator('[data-testid="lens"]');
+  await lens.waitFor({ state: 'visible', timeout: 10_000 });
+  await until(async () => (await lens.getAttribute('data-state')) === 'ok', { timeout: 10_000, message: 'the lens in the ok state' });
+  await frame.locator('[data-testid="token-grid"]').waitFor({ state: 'visible', timeout: 10_000 });
+  assert.ok((await frame.locator('[data-testid="grid-cell"][data-rank]').count()) > 0, 'no chosen cells in the grid');
+  await shot('remote-moe-lens-serve-lens');
+  log(`${experts.length} tokens coloured by expert`);
+  // Back to the demo model, and the servers stop.
+  await runCommand(page, 'MoE Lens: Select Model');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Built-in demo model' }).click();
+  await sleep(500);
+}
 
 process.on('exit', stopServers);
