@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 namespace {
 
@@ -71,6 +72,8 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
   vocab_ = g_llama.llama_model_get_vocab(model_);
   recurrentMemory_ = g_llama.llama_model_is_recurrent(model_) || g_llama.llama_model_is_hybrid(model_);
   swaWindow_ = std::max(0, static_cast<int>(g_llama.llama_model_n_swa(model_)));
+  const char* allLogits = std::getenv("MOE_LENS_ALL_PROMPT_LOGITS");
+  allPromptLogits_ = allLogits && std::string(allLogits) == "1";
 
   capture_.Configure(params.moeLayers, g_llama.llama_model_n_layer(model_), params.expertsPerToken);
 
@@ -179,21 +182,32 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
   };
 
   // Prompt, in batches. With capture on, every prompt token is an output: llama.cpp computes the last
-  // layer only for output rows, and we want that layer's routing for every token.
+  // layer only for output rows, and we want that layer's routing for every token. Nobody reads those rows'
+  // logits, though: each compute stops after the last layer's routing (no lm_head row per token, which costs
+  // as much as a third of the model's work with a 150k vocabulary), and the final prompt token is decoded
+  // on its own, in full, for the logits of the first sampled token.
   TokenChunk chunk;
   chunk.firstIndex = static_cast<int>(common);
   const int batchSize = batchSize_;
-  for (size_t i = common; i < prompt.size(); i += batchSize) {
-    const int n = static_cast<int>(std::min<size_t>(batchSize, prompt.size() - i));
+  for (size_t i = common, n = 0; i < prompt.size(); i += n) {
+    n = std::min<size_t>(batchSize, prompt.size() - i);
+    bool cut = capture && !allPromptLogits_ && capture_.CanCut();
+    if (cut && i + n == prompt.size()) {
+      if (n > 1) n--;
+      else cut = false;
+    }
+    capture_.cutAfterLastLayer = cut;
     int error = 0;
-    if (!DecodeTokens(&prompt[i], n, static_cast<int>(i), capture, capture, error)) {
+    const bool decoded = DecodeTokens(&prompt[i], static_cast<int>(n), static_cast<int>(i), capture, capture, error);
+    capture_.cutAfterLastLayer = false;
+    if (!decoded) {
       if (error == 2 || abort) result.stopReason = "aborted";
       else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
       result.evaluatedPromptTokens = static_cast<int>(i - common);
       flush(chunk, true);
       return result;
     }
-    for (int t = 0; t < n; t++) AppendToken(chunk, prompt[i + t], capture, t);
+    for (size_t t = 0; t < n; t++) AppendToken(chunk, prompt[i + t], capture, static_cast<int>(t));
     flush(chunk, false);
   }
   flush(chunk, true);
