@@ -37,6 +37,7 @@
   X(llama_batch_init)                     \
   X(llama_batch_free)                     \
   X(llama_decode)                         \
+  X(llama_synchronize)                    \
   X(llama_set_abort_callback)             \
   X(llama_sampler_chain_init)             \
   X(llama_sampler_chain_add)              \

@@ -212,6 +212,7 @@ GenerateResult Session::Generate(const std::vector<int32_t>& prompt, const Sampl
   }
   flush(chunk, true);
   result.evaluatedPromptTokens = static_cast<int>(prompt.size() - common);
+  g_llama.llama_synchronize(ctx_);  // llama_decode returns before a GPU has finished
   const double promptEnd = NowMs();
   result.promptMs = promptEnd - start;
 
