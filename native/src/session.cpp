@@ -292,8 +292,9 @@ size_t Session::ReusablePrefix(const std::vector<int32_t>& prompt) {
   // llama.cpp cannot roll it back to an earlier one (without per-token snapshots, which we do not keep).
   if (recurrentMemory_) return 0;
   if (!g_llama.llama_memory_seq_rm(memory, 0, static_cast<llama_pos>(common), -1)) return 0;
-  // A sliding-window cache has dropped positions older than its window behind the old end; the kept prefix is
-  // usable only if it still holds every position the next token attends to.
+  // A sliding-window cache smaller than the context (swa_full off; llama.cpp's default context has it on)
+  // overwrites positions older than its window: the kept prefix is usable only if it still holds every position
+  // the next token attends to.
   if (swaWindow_ > 0) {
     const llama_pos first = g_llama.llama_memory_seq_pos_min(memory, 0);
     if (first < 0 || first > std::max(0, static_cast<int>(common) - swaWindow_)) return 0;
