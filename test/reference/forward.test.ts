@@ -23,8 +23,8 @@ import {
   type ReferenceModel,
 } from './forward';
 
-const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'random-demo'] as const;
-const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2']);
+const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'random-demo'] as const;
+const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss']);
 const SENTENCE = 'Hello world, the router picks two experts for every token.';
 const CODE = 'function add(a, b) {\n    return a + b; // sum\n}\nconst x = add(1, 2);';
 // chosen so that every greedy step has a clear top-1 margin in all four models and both configurations
@@ -104,7 +104,8 @@ describe.each(MODELS)('%s against llama.cpp', (name) => {
     g.margins.forEach((m, i) => expect(m).toBeGreaterThan(F32_MODELS.has(name) ? Math.max(1e-3, 4 * stepErr[i]) : 1.5 * stepErr[i]));
   });
 
-  it('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
+  // The reference's flash-attention kernels have no sink term (gpt-oss is compared in the exact config only).
+  it.skipIf(name === 'moe-gptoss')('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
     const run = await llamaGreedy(model, prompt, N_GEN, { flashAttention: true });
     const g = referenceGreedy(ref('flash', 'f16'), prompt, N_GEN, { stopAtEos: true });
     expect(run.tokens).toEqual(g.tokens);

@@ -10,7 +10,13 @@
  *   - `qwen2moe` : RoPE NEOX mode (pairs i, i+n_rot/2), Q/K/V biases, router softmax → top-k, weights NOT
  *                renormalised (final node `ffn_moe_weights`), plus a shared expert FFN scaled by
  *                sigmoid(ffn_gate_inp_shexp · x) (computed as silu(x)/x like llama.cpp).
- *   Both: RMSNorm (eps from `<arch>.attention.layer_norm_rms_epsilon`) × weight, grouped-query causal
+ *   - `gpt-oss` (llama.cpp's openai-moe): RoPE NEOX, Q/K/V and output biases, a learned sink logit per head
+ *                in the attention softmax's denominator, sliding-window attention (`<arch>.attention.sliding_window`)
+ *                on layers 0, 2, 4, ... (period 2), `post_attention_norm` before the FFN, router bias, top-k on the
+ *                router logits then softmax over the k chosen logits (`ffn_moe_weights_softmax`), expert biases,
+ *                and the clamped SwiGLU x·σ(1.702x)·(y+1) with x = min(gate, 7), y = clamp(up, ±7). No RoPE
+ *                scaling (the real models use YaRN; the fixture does not).
+ *   All: RMSNorm (eps from `<arch>.attention.layer_norm_rms_epsilon`) × weight, grouped-query causal
  *   attention with scale 1/sqrt(head_dim) (q head h uses kv head floor(h / (n_head/n_head_kv))), SwiGLU
  *   FFNs (silu(gate) · up → down), output norm, lm head (`output.weight`, or tied `token_embd.weight`).
  *
@@ -77,7 +83,7 @@ export interface ReferenceOptions {
 }
 
 export interface ReferenceHparams {
-  arch: 'llama' | 'qwen2moe';
+  arch: 'llama' | 'qwen2moe' | 'gpt-oss';
   nVocab: number;
   nLayer: number;
   nEmbd: number;
@@ -96,6 +102,13 @@ export interface ReferenceHparams {
   /** `<arch>.expert_weights_scale` (0 / 1 = none). */
   expertWeightsScale: number;
   hasSharedExpert: boolean;
+  /** Sliding window of the layers in `swaLayers` (0: none): position p attends to p - window + 1 .. p. */
+  slidingWindow: number;
+  swaLayers: boolean[];
+  /** 'softmax': softmax over all experts, then top-k; 'softmax-weight': top-k on logits, softmax over those. */
+  gating: 'softmax' | 'softmax-weight';
+  /** 'swiglu-oai': gpt-oss's clamped SwiGLU. */
+  expertAct: 'swiglu' | 'swiglu-oai';
   bos: number;
   eos: number;
 }
@@ -119,7 +132,12 @@ interface ExpertWeight {
 interface LayerWeights {
   attnNorm: Float32Array;
   wq: Weight; wk: Weight; wv: Weight; wo: Weight;
-  bq?: Float32Array; bk?: Float32Array; bv?: Float32Array;
+  bq?: Float32Array; bk?: Float32Array; bv?: Float32Array; bo?: Float32Array;
+  /** gpt-oss: one sink logit per head. */
+  sinks?: Float32Array;
+  routerBias?: Float32Array;
+  /** Per expert biases, [expert][rows]. */
+  gateExpsB?: Float32Array; upExpsB?: Float32Array; downExpsB?: Float32Array;
   ffnNorm: Float32Array;
   // dense
   ffnGate?: Weight; ffnUp?: Weight; ffnDown?: Weight;
@@ -190,7 +208,8 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
   try {
     const meta = f.metadata;
     const arch = String(meta.get('general.architecture'));
-    if (arch !== 'llama' && arch !== 'qwen2moe') throw new Error(`reference: unsupported architecture ${arch}`);
+    if (arch !== 'llama' && arch !== 'qwen2moe' && arch !== 'gpt-oss') throw new Error(`reference: unsupported architecture ${arch}`);
+    const gptOss = arch === 'gpt-oss';
     const scaling = meta.get(`${arch}.rope.scaling.type`);
     if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new Error(`reference: rope scaling ${String(scaling)} unsupported`);
     if (num(meta, `${arch}.rope.scaling.factor`, 0) > 1) throw new Error('reference: rope scaling unsupported');
@@ -208,16 +227,21 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
       nHeadKv: num(meta, `${arch}.attention.head_count_kv`, nHead),
       headDim,
       nRot: num(meta, `${arch}.rope.dimension_count`, headDim),
-      ropeNeox: arch === 'qwen2moe',
+      ropeNeox: arch === 'qwen2moe' || gptOss,
       ropeFreqBase: num(meta, `${arch}.rope.freq_base`, 10000),
       rmsEps: num(meta, `${arch}.attention.layer_norm_rms_epsilon`),
       attnScale: arch === 'llama' && num(meta, `${arch}.attention.scale`, 0) !== 0
-        ? num(meta, `${arch}.attention.scale`) : fround(1 / Math.sqrt(headDim)),
+        ? num(meta, `${arch}.attention.scale`) : fround(1 / Math.sqrt(num(meta, `${arch}.rope.dimension_count`, headDim))),
       nExpert,
       nExpertUsed: num(meta, `${arch}.expert_used_count`, 0),
       normTopkWeights: arch === 'llama',
       expertWeightsScale: num(meta, `${arch}.expert_weights_scale`, 0),
       hasSharedExpert: arch === 'qwen2moe',
+      slidingWindow: gptOss ? num(meta, `${arch}.attention.sliding_window`) : 0,
+      // llama.cpp's set_swa_pattern(2): layer il slides when il % 2 < 1
+      swaLayers: Array.from({ length: num(meta, `${arch}.block_count`) }, (_, il) => gptOss && il % 2 < 1),
+      gating: gptOss ? 'softmax-weight' : 'softmax',
+      expertAct: gptOss ? 'swiglu-oai' : 'swiglu',
       bos: num(meta, 'tokenizer.ggml.bos_token_id', 1),
       eos: num(meta, 'tokenizer.ggml.eos_token_id', 2),
     };
@@ -246,14 +270,19 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
         attnNorm: vec(`${b}attn_norm.weight`),
         wq: weight(`${b}attn_q.weight`), wk: weight(`${b}attn_k.weight`), wv: weight(`${b}attn_v.weight`),
         wo: weight(`${b}attn_output.weight`),
-        bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`),
-        ffnNorm: vec(`${b}ffn_norm.weight`),
+        bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`), bo: opt(`${b}attn_output.bias`),
+        sinks: opt(`${b}attn_sinks.weight`),
+        ffnNorm: vec(gptOss ? `${b}post_attention_norm.weight` : `${b}ffn_norm.weight`),
       };
       if (f.has(`${b}ffn_gate_inp.weight`)) {
         L.router = weight(`${b}ffn_gate_inp.weight`);
         L.gateExps = experts(`${b}ffn_gate_exps.weight`);
         L.upExps = experts(`${b}ffn_up_exps.weight`);
         L.downExps = experts(`${b}ffn_down_exps.weight`);
+        L.routerBias = opt(`${b}ffn_gate_inp.bias`);
+        L.gateExpsB = opt(`${b}ffn_gate_exps.bias`);
+        L.upExpsB = opt(`${b}ffn_up_exps.bias`);
+        L.downExpsB = opt(`${b}ffn_down_exps.bias`);
         if (hp.hasSharedExpert) {
           L.shexpGateInp = vec(`${b}ffn_gate_inp_shexp.weight`);
           L.shGate = weight(`${b}ffn_gate_shexp.weight`);
@@ -335,6 +364,40 @@ function softmax(x: Float32Array | number[]): Float32Array {
   const inv = fround(1 / sum);
   for (let i = 0; i < x.length; i++) out[i] = out[i] * inv;
   return out;
+}
+
+/** ggml's soft_max with a sink: the sink logit joins the maximum and the denominator, not the output. */
+function softmaxWithSink(x: Float32Array, sink: number): Float32Array {
+  let max = sink;
+  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
+  const out = new Float32Array(x.length);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const e = x[i] === -Infinity ? 0 : fround(Math.exp(x[i] - max));
+    out[i] = e;
+    sum += e;
+  }
+  sum += fround(Math.exp(sink - max));
+  const inv = fround(1 / sum);
+  for (let i = 0; i < x.length; i++) out[i] = out[i] * inv;
+  return out;
+}
+
+/** ggml_swiglu_oai (alpha 1.702, limit 7, as llama.cpp's LLM_FFN_SWIGLU_OAI_MOE). */
+function swigluOai(gate: Float32Array, up: Float32Array): Float32Array {
+  const out = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) {
+    const x = Math.min(gate[i], 7);
+    const y = Math.min(Math.max(up[i], -7), 7);
+    const glu = fround(x / fround(1 + fround(Math.exp(fround(1.702 * -x)))));
+    out[i] = fround(glu * fround(y + 1));
+  }
+  return out;
+}
+
+/** Adds row `e` of a per-expert bias [expert][n] to v. */
+function addExpertBias(v: Float32Array, bias: Float32Array | undefined, e: number): void {
+  if (bias) addInPlace(v, bias.subarray(e * v.length, (e + 1) * v.length));
 }
 
 /** RoPE as ggml's CPU kernel: theta_i = pos * theta_scale^i by repeated f32 multiplication. */
@@ -439,8 +502,10 @@ export class ReferenceSession {
           let s = 0;
           for (let d = 0; d < hd; d++) s += qIn[hq * hd + d] * kj[hk * hd + d];
           scores[j] = fround(fround(s) * hp.attnScale);
+          if (hp.swaLayers[l] && pos - j >= hp.slidingWindow) scores[j] = -Infinity; // outside the window
         }
         const out = attn.subarray(hq * hd, (hq + 1) * hd);
+        if (mode !== 'standard' && L.sinks) throw new Error('reference: attention sinks only in the standard attention mode');
         if (mode === 'flash') {
           // ggml_compute_forward_flash_attn_ext_f16_one_chunk with an F16 V: online softmax, f16 accumulator
           let S = 0;
@@ -466,7 +531,7 @@ export class ReferenceSession {
           const inv = S === 0 ? 0 : fround(1 / S);
           for (let d = 0; d < hd; d++) out[d] = fround(acc[d] * inv);
         } else {
-          let p = softmax(scores);
+          let p = L.sinks ? softmaxWithSink(scores, L.sinks[hq]) : softmax(scores);
           if (mode === 'standard' && f16kv) p = roundVecF16(p);
           for (let d = 0; d < hd; d++) {
             let s = 0;
@@ -477,6 +542,7 @@ export class ReferenceSession {
       }
       tap('kqv_out', l, attn);
       const ao = matvec(L.wo, attn);
+      addInPlace(ao, L.bo);
       tap('attn_out', l, ao);
       for (let i = 0; i < nE; i++) x[i] = x[i] + ao[i];
       tap('ffn_inp', l, x);
@@ -487,12 +553,15 @@ export class ReferenceSession {
       let ffnOut: Float32Array;
       if (L.router) {
         const logits = matvec(L.router, h2);
+        addInPlace(logits, L.routerBias);
         tap('ffn_moe_logits', l, logits);
-        const probs = softmax(logits);
+        // What top-k ranks: the softmax, or (softmax-weight) the logits themselves.
+        const probs = hp.gating === 'softmax' ? softmax(logits) : logits;
         tap('ffn_moe_probs', l, probs);
         const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
         const sel = order.slice(0, hp.nExpertUsed);
         let w = sel.map((e) => probs[e]);
+        if (hp.gating === 'softmax-weight') w = Array.from(softmax(w));
         if (hp.normTopkWeights) {
           let sum = 0;
           for (const wi of w) sum = fround(sum + wi);
@@ -509,8 +578,11 @@ export class ReferenceSession {
         ffnOut = new Float32Array(nE);
         sel.forEach((e, r) => {
           const up = expertMatvec(L.upExps!, e, h2);
+          addExpertBias(up, L.upExpsB, e);
           const gate = expertMatvec(L.gateExps!, e, h2);
-          const down = expertMatvec(L.downExps!, e, swiglu(gate, up));
+          addExpertBias(gate, L.gateExpsB, e);
+          const down = expertMatvec(L.downExps!, e, hp.expertAct === 'swiglu-oai' ? swigluOai(gate, up) : swiglu(gate, up));
+          addExpertBias(down, L.downExpsB, e);
           for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(down[i] * w[r]);
         });
         tap('ffn_moe_out', l, ffnOut);
