@@ -12,6 +12,7 @@ describe.each([
   ['Mixtral-style llama', MOE],
   ['qwen2moe with shared experts', QWEN],
   ['gpt-oss with attention sinks, sliding windows, biases and softmax over the chosen experts', fixture('moe-gptoss.gguf')],
+  ['deepseek2 with MLA, a dense first layer, sigmoid gating with selection bias, expert groups and routed scaling', fixture('moe-deepseek2.gguf')],
 ])('router capture on the %s model', (_name, modelPath) => {
   it('equals the reference forward pass for every token and layer', async () => {
     // Flash attention off and an f32 KV cache: the reference then mirrors llama.cpp's arithmetic, so any

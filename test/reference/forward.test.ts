@@ -23,8 +23,10 @@ import {
   type ReferenceModel,
 } from './forward';
 
-const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'random-demo'] as const;
-const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss']);
+const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'moe-deepseek2', 'random-demo'] as const;
+const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'moe-deepseek2']);
+/** The reference mirrors only llama.cpp's standard attention for these (no sink term or MLA in its flash kernels). */
+const STANDARD_ATTENTION_ONLY = new Set(['moe-gptoss', 'moe-deepseek2']);
 const SENTENCE = 'Hello world, the router picks two experts for every token.';
 const CODE = 'function add(a, b) {\n    return a + b; // sum\n}\nconst x = add(1, 2);';
 // chosen so that every greedy step has a clear top-1 margin in all four models and both configurations
@@ -104,8 +106,7 @@ describe.each(MODELS)('%s against llama.cpp', (name) => {
     g.margins.forEach((m, i) => expect(m).toBeGreaterThan(F32_MODELS.has(name) ? Math.max(1e-3, 4 * stepErr[i]) : 1.5 * stepErr[i]));
   });
 
-  // The reference's flash-attention kernels have no sink term (gpt-oss is compared in the exact config only).
-  it.skipIf(name === 'moe-gptoss')('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
+  it.skipIf(STANDARD_ATTENTION_ONLY.has(name))('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
     const run = await llamaGreedy(model, prompt, N_GEN, { flashAttention: true });
     const g = referenceGreedy(ref('flash', 'f16'), prompt, N_GEN, { stopAtEos: true });
     expect(run.tokens).toEqual(g.tokens);

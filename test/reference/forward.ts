@@ -16,6 +16,14 @@
  *                router logits then softmax over the k chosen logits (`ffn_moe_weights_softmax`), expert biases,
  *                and the clamped SwiGLU x·σ(1.702x)·(y+1) with x = min(gate, 7), y = clamp(up, ±7). No RoPE
  *                scaling (the real models use YaRN; the fixture does not).
+ *   - `deepseek2` (DeepSeek-V2/V3): MLA attention as llama.cpp runs it (absorbed: per head q_nope through
+ *                attn_k_b into the rank-kv_lora_rank space, one shared key [normalised kv_cmpr, RoPE'd k_pe] per
+ *                position, the value its kv_cmpr part, per head attn_v_b after attention; RoPE NORMAL on the
+ *                RoPE parts; scale 1/sqrt(key_length_mla)), leading dense layers, router sigmoid + selection bias
+ *                (`exp_probs_b`), expert groups (a group's score: the sum of its top 2; the best
+ *                `expert_group_used_count` groups searched), weights (unbiased sigmoids) renormalised and scaled
+ *                by `expert_weights_scale` (`ffn_moe_weights_scaled`), ungated shared experts.
+ *   Routing is reported ordered by final weight, descending (ties in top-k order), as the engine reports it.
  *   All: RMSNorm (eps from `<arch>.attention.layer_norm_rms_epsilon`) × weight, grouped-query causal
  *   attention with scale 1/sqrt(head_dim) (q head h uses kv head floor(h / (n_head/n_head_kv))), SwiGLU
  *   FFNs (silu(gate) · up → down), output norm, lm head (`output.weight`, or tied `token_embd.weight`).
@@ -83,7 +91,7 @@ export interface ReferenceOptions {
 }
 
 export interface ReferenceHparams {
-  arch: 'llama' | 'qwen2moe' | 'gpt-oss';
+  arch: 'llama' | 'qwen2moe' | 'gpt-oss' | 'deepseek2';
   nVocab: number;
   nLayer: number;
   nEmbd: number;
@@ -106,7 +114,12 @@ export interface ReferenceHparams {
   slidingWindow: number;
   swaLayers: boolean[];
   /** 'softmax': softmax over all experts, then top-k; 'softmax-weight': top-k on logits, softmax over those. */
-  gating: 'softmax' | 'softmax-weight';
+  gating: 'softmax' | 'softmax-weight' | 'sigmoid';
+  /** Expert groups (deepseek2): n groups, of which `groupsUsed` are searched (1 = no groups). */
+  groups: number;
+  groupsUsed: number;
+  /** deepseek2's MLA dimensions. */
+  mla?: { qLoraRank: number; kvLoraRank: number; qkNope: number; qkRope: number; vHead: number };
   /** 'swiglu-oai': gpt-oss's clamped SwiGLU. */
   expertAct: 'swiglu' | 'swiglu-oai';
   bos: number;
@@ -131,7 +144,10 @@ interface ExpertWeight {
 
 interface LayerWeights {
   attnNorm: Float32Array;
-  wq: Weight; wk: Weight; wv: Weight; wo: Weight;
+  wq?: Weight; wk?: Weight; wv?: Weight; wo: Weight;
+  /** deepseek2 MLA: q through the LoRA bottleneck, the compressed KV, per head k_b [kvLora × qkNope], v_b [vHead × kvLora]. */
+  wqA?: Weight; qANorm?: Float32Array; wqB?: Weight; wkvA?: Weight; kvANorm?: Float32Array; wkB?: ExpertWeight; wvB?: ExpertWeight;
+  expProbsB?: Float32Array;
   bq?: Float32Array; bk?: Float32Array; bv?: Float32Array; bo?: Float32Array;
   /** gpt-oss: one sink logit per head. */
   sinks?: Float32Array;
@@ -208,15 +224,16 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
   try {
     const meta = f.metadata;
     const arch = String(meta.get('general.architecture'));
-    if (arch !== 'llama' && arch !== 'qwen2moe' && arch !== 'gpt-oss') throw new Error(`reference: unsupported architecture ${arch}`);
+    if (arch !== 'llama' && arch !== 'qwen2moe' && arch !== 'gpt-oss' && arch !== 'deepseek2') throw new Error(`reference: unsupported architecture ${arch}`);
     const gptOss = arch === 'gpt-oss';
+    const deepseek = arch === 'deepseek2';
     const scaling = meta.get(`${arch}.rope.scaling.type`);
     if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new Error(`reference: rope scaling ${String(scaling)} unsupported`);
     if (num(meta, `${arch}.rope.scaling.factor`, 0) > 1) throw new Error('reference: rope scaling unsupported');
     const tokens = meta.get('tokenizer.ggml.tokens') as unknown[];
     const nEmbd = num(meta, `${arch}.embedding_length`);
     const nHead = num(meta, `${arch}.attention.head_count`);
-    const headDim = num(meta, `${arch}.attention.key_length`, nEmbd / nHead);
+    const headDim = deepseek ? num(meta, `${arch}.attention.key_length_mla`) : num(meta, `${arch}.attention.key_length`, nEmbd / nHead);
     const nExpert = num(meta, `${arch}.expert_count`, 0);
     const hp: ReferenceHparams = {
       arch,
@@ -231,21 +248,33 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
       ropeFreqBase: num(meta, `${arch}.rope.freq_base`, 10000),
       rmsEps: num(meta, `${arch}.attention.layer_norm_rms_epsilon`),
       attnScale: arch === 'llama' && num(meta, `${arch}.attention.scale`, 0) !== 0
-        ? num(meta, `${arch}.attention.scale`) : fround(1 / Math.sqrt(num(meta, `${arch}.rope.dimension_count`, headDim))),
+        ? num(meta, `${arch}.attention.scale`) : fround(1 / Math.sqrt(gptOss ? num(meta, `${arch}.rope.dimension_count`) : headDim)),
       nExpert,
       nExpertUsed: num(meta, `${arch}.expert_used_count`, 0),
-      normTopkWeights: arch === 'llama',
+      normTopkWeights: arch === 'llama' || (deepseek && Boolean(meta.get(`${arch}.expert_weights_norm`))),
       expertWeightsScale: num(meta, `${arch}.expert_weights_scale`, 0),
-      hasSharedExpert: arch === 'qwen2moe',
+      hasSharedExpert: arch === 'qwen2moe' || deepseek,
       slidingWindow: gptOss ? num(meta, `${arch}.attention.sliding_window`) : 0,
       // llama.cpp's set_swa_pattern(2): layer il slides when il % 2 < 1
       swaLayers: Array.from({ length: num(meta, `${arch}.block_count`) }, (_, il) => gptOss && il % 2 < 1),
-      gating: gptOss ? 'softmax-weight' : 'softmax',
+      gating: gptOss ? 'softmax-weight' : deepseek && num(meta, `${arch}.expert_gating_func`, 1) === 2 ? 'sigmoid' : 'softmax',
+      groups: num(meta, `${arch}.expert_group_count`, 1),
+      groupsUsed: num(meta, `${arch}.expert_group_used_count`, 1),
+      mla: deepseek
+        ? {
+            qLoraRank: num(meta, `${arch}.attention.q_lora_rank`),
+            kvLoraRank: num(meta, `${arch}.attention.kv_lora_rank`),
+            qkNope: num(meta, `${arch}.attention.key_length_mla`) - num(meta, `${arch}.rope.dimension_count`),
+            qkRope: num(meta, `${arch}.rope.dimension_count`),
+            vHead: num(meta, `${arch}.attention.value_length_mla`),
+          }
+        : undefined,
       expertAct: gptOss ? 'swiglu-oai' : 'swiglu',
       bos: num(meta, 'tokenizer.ggml.bos_token_id', 1),
       eos: num(meta, 'tokenizer.ggml.eos_token_id', 2),
     };
-    if (hp.nRot !== hp.headDim) throw new Error('reference: partial RoPE unsupported');
+    if (hp.nRot !== hp.headDim && !hp.mla) throw new Error('reference: partial RoPE unsupported');
+    if (hp.mla && (hp.mla.qLoraRank === 0 || num(meta, `${arch}.rope.scaling.yarn_log_multiplier`, 0) !== 0)) throw new Error('reference: deepseek2 without q LoRA, or with YaRN, unsupported');
     if (hp.nExpertUsed > hp.nExpert) throw new Error('reference: expert_used_count > expert_count');
 
     const weight = (name: string): Weight => {
@@ -258,6 +287,11 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
       if (info.shape.length !== 3 || info.shape[2] !== hp.nExpert) throw new Error(`${name}: bad expert tensor shape`);
       return { data: f.tensor(name), f16: info.type === 1, cols: info.shape[0], rows: info.shape[1] };
     };
+    const perHead = (name: string): ExpertWeight => {
+      const info = f.info(name);
+      if (info.shape.length !== 3 || info.shape[2] !== hp.nHead) throw new Error(`${name}: bad per-head tensor shape`);
+      return { data: f.tensor(name), f16: info.type === 1, cols: info.shape[0], rows: info.shape[1] };
+    };
     const vec = (name: string): Float32Array => f.tensor(name);
     const opt = (name: string): Float32Array | undefined => (f.has(name) ? f.tensor(name) : undefined);
 
@@ -268,7 +302,13 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
       const b = `blk.${i}.`;
       const L: LayerWeights = {
         attnNorm: vec(`${b}attn_norm.weight`),
-        wq: weight(`${b}attn_q.weight`), wk: weight(`${b}attn_k.weight`), wv: weight(`${b}attn_v.weight`),
+        ...(deepseek
+          ? {
+              wqA: weight(`${b}attn_q_a.weight`), qANorm: vec(`${b}attn_q_a_norm.weight`), wqB: weight(`${b}attn_q_b.weight`),
+              wkvA: weight(`${b}attn_kv_a_mqa.weight`), kvANorm: vec(`${b}attn_kv_a_norm.weight`),
+              wkB: perHead(`${b}attn_k_b.weight`), wvB: perHead(`${b}attn_v_b.weight`),
+            }
+          : { wq: weight(`${b}attn_q.weight`), wk: weight(`${b}attn_k.weight`), wv: weight(`${b}attn_v.weight`) }),
         wo: weight(`${b}attn_output.weight`),
         bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`), bo: opt(`${b}attn_output.bias`),
         sinks: opt(`${b}attn_sinks.weight`),
@@ -280,11 +320,12 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
         L.upExps = experts(`${b}ffn_up_exps.weight`);
         L.downExps = experts(`${b}ffn_down_exps.weight`);
         L.routerBias = opt(`${b}ffn_gate_inp.bias`);
+        L.expProbsB = opt(`${b}exp_probs_b.bias`);
         L.gateExpsB = opt(`${b}ffn_gate_exps.bias`);
         L.upExpsB = opt(`${b}ffn_up_exps.bias`);
         L.downExpsB = opt(`${b}ffn_down_exps.bias`);
         if (hp.hasSharedExpert) {
-          L.shexpGateInp = vec(`${b}ffn_gate_inp_shexp.weight`);
+          L.shexpGateInp = opt(`${b}ffn_gate_inp_shexp.weight`); // deepseek2's shared experts have no gate
           L.shGate = weight(`${b}ffn_gate_shexp.weight`);
           L.shUp = weight(`${b}ffn_up_shexp.weight`);
           L.shDown = weight(`${b}ffn_down_shexp.weight`);
@@ -383,6 +424,22 @@ function softmaxWithSink(x: Float32Array, sink: number): Float32Array {
   return out;
 }
 
+const sigmoid = (x: number): number => fround(1 / fround(1 + fround(Math.exp(-x))));
+
+/**
+ * deepseek2's expert groups: a group's score is the sum of its two best entries; all but the best `used`
+ * groups are set to -Infinity (ties: the lower index, like ggml's argsort).
+ */
+function maskGroups(selection: Float32Array, groups: number, used: number): void {
+  const size = selection.length / groups;
+  const score = Array.from({ length: groups }, (_, g) => {
+    const part = Array.from(selection.subarray(g * size, (g + 1) * size)).sort((a, b) => b - a);
+    return fround(part[0] + (part[1] ?? 0));
+  });
+  const keep = new Set(Array.from(score.keys()).sort((a, b) => score[b] - score[a] || a - b).slice(0, used));
+  for (let g = 0; g < groups; g++) if (!keep.has(g)) selection.fill(-Infinity, g * size, (g + 1) * size);
+}
+
 /** ggml_swiglu_oai (alpha 1.702, limit 7, as llama.cpp's LLM_FFN_SWIGLU_OAI_MOE). */
 function swigluOai(gate: Float32Array, up: Float32Array): Float32Array {
   const out = new Float32Array(gate.length);
@@ -457,6 +514,51 @@ export class ReferenceSession {
     return this.pos;
   }
 
+  /** deepseek2's MLA attention for one token (absorbed form, as llama.cpp's graph computes it). */
+  private mlaAttention(l: number, h: Float32Array, pos: number, f16kv: boolean): Float32Array {
+    const m = this.model;
+    const hp = m.hparams;
+    const L = m.layers[l];
+    const { kvLoraRank: rank, qkNope, qkRope, vHead } = hp.mla!;
+    if (m.attention !== 'standard') throw new Error('reference: MLA only in the standard attention mode');
+    const qkDim = qkNope + qkRope;
+    const q = matvec(L.wqB!, rmsNorm(matvec(L.wqA!, h), L.qANorm!, hp.rmsEps));
+    const kvPe = matvec(L.wkvA!, h);
+    const kPe = kvPe.slice(rank);
+    rope(kPe, 1, qkRope, qkRope, pos, hp.ropeFreqBase, hp.ropeNeox);
+    const kvCmpr = rmsNorm(kvPe.subarray(0, rank), L.kvANorm!, hp.rmsEps);
+    const key = new Float32Array(rank + qkRope);
+    key.set(kvCmpr);
+    key.set(kPe, rank);
+    this.kCache[l].push(f16kv ? roundVecF16(key) : key);
+    const keys = this.kCache[l];
+    const out = new Float32Array(hp.nHead * vHead);
+    for (let hq = 0; hq < hp.nHead; hq++) {
+      const qPe = q.slice(hq * qkDim + qkNope, (hq + 1) * qkDim);
+      rope(qPe, 1, qkRope, qkRope, pos, hp.ropeFreqBase, hp.ropeNeox);
+      const qFull = new Float32Array(rank + qkRope);
+      qFull.set(expertMatvec(L.wkB!, hq, q.slice(hq * qkDim, hq * qkDim + qkNope)));
+      qFull.set(qPe, rank);
+      const qIn = f16kv ? roundVecF16(qFull) : qFull;
+      const scores = new Float32Array(keys.length);
+      for (let j = 0; j < keys.length; j++) {
+        let s = 0;
+        for (let d = 0; d < rank + qkRope; d++) s += qIn[d] * keys[j][d];
+        scores[j] = fround(fround(s) * hp.attnScale);
+      }
+      let p = softmax(scores);
+      if (f16kv) p = roundVecF16(p);
+      const ctx = new Float32Array(rank);
+      for (let d = 0; d < rank; d++) {
+        let s = 0;
+        for (let j = 0; j < keys.length; j++) s += p[j] * keys[j][d];
+        ctx[d] = s;
+      }
+      out.set(expertMatvec(L.wvB!, hq, ctx), hq * vHead);
+    }
+    return matvec(L.wo, out);
+  }
+
   eval(token: number): TokenResult {
     const m = this.model;
     const hp = m.hparams;
@@ -475,11 +577,14 @@ export class ReferenceSession {
       // --- attention
       const h = rmsNorm(x, L.attnNorm, hp.rmsEps);
       tap('attn_norm', l, h);
-      const q = matvec(L.wq, h);
+      let ao: Float32Array;
+      if (L.wkB) ao = this.mlaAttention(l, h, pos, f16kv);
+      else {
+      const q = matvec(L.wq!, h);
       addInPlace(q, L.bq);
-      const k = matvec(L.wk, h);
+      const k = matvec(L.wk!, h);
       addInPlace(k, L.bk);
-      const v = matvec(L.wv, h);
+      const v = matvec(L.wv!, h);
       addInPlace(v, L.bv);
       rope(q, hp.nHead, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
       rope(k, hp.nHeadKv, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
@@ -541,8 +646,9 @@ export class ReferenceSession {
         }
       }
       tap('kqv_out', l, attn);
-      const ao = matvec(L.wo, attn);
+      ao = matvec(L.wo, attn);
       addInPlace(ao, L.bo);
+      }
       tap('attn_out', l, ao);
       for (let i = 0; i < nE; i++) x[i] = x[i] + ao[i];
       tap('ffn_inp', l, x);
@@ -555,11 +661,14 @@ export class ReferenceSession {
         const logits = matvec(L.router, h2);
         addInPlace(logits, L.routerBias);
         tap('ffn_moe_logits', l, logits);
-        // What top-k ranks: the softmax, or (softmax-weight) the logits themselves.
-        const probs = hp.gating === 'softmax' ? softmax(logits) : logits;
+        // What top-k ranks: the softmax, the sigmoids (plus the selection bias), or (softmax-weight) the logits.
+        const probs = hp.gating === 'softmax' ? softmax(logits) : hp.gating === 'sigmoid' ? logits.map(sigmoid) : logits;
         tap('ffn_moe_probs', l, probs);
-        const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a] || a - b);
-        const sel = order.slice(0, hp.nExpertUsed);
+        const selection = Float32Array.from(probs);
+        addInPlace(selection, L.expProbsB);
+        if (hp.groups > 1) maskGroups(selection, hp.groups, hp.groupsUsed);
+        const order = Array.from(selection.keys()).sort((a, b) => selection[b] - selection[a] || a - b);
+        let sel = order.slice(0, hp.nExpertUsed);
         let w = sel.map((e) => probs[e]);
         if (hp.gating === 'softmax-weight') w = Array.from(softmax(w));
         if (hp.normTopkWeights) {
@@ -569,12 +678,17 @@ export class ReferenceSession {
           w = w.map((wi) => fround(wi / sum));
         }
         if (hp.expertWeightsScale !== 0 && hp.expertWeightsScale !== 1) w = w.map((wi) => fround(wi * hp.expertWeightsScale));
-        routing.experts.push(sel);
-        routing.weights.push(w);
+        // Reported (and summed) as the engine reports them: by weight, descending, ties in top-k order. The sum
+        // runs in top-k order, as llama.cpp adds the experts.
+        const topk = sel;
+        const ranked = topk.map((e, r) => ({ e, w: w[r], r })).sort((a, b) => b.w - a.w || a.r - b.r);
+        routing.experts.push(ranked.map((x) => x.e));
+        routing.weights.push(ranked.map((x) => x.w));
         routing.probs.push(probs);
         routing.selectionMargin.push(
-          hp.nExpertUsed < hp.nExpert ? probs[order[hp.nExpertUsed - 1]] - probs[order[hp.nExpertUsed]] : Infinity,
+          hp.nExpertUsed < hp.nExpert ? selection[order[hp.nExpertUsed - 1]] - selection[order[hp.nExpertUsed]] : Infinity,
         );
+        sel = topk;
         ffnOut = new Float32Array(nE);
         sel.forEach((e, r) => {
           const up = expertMatvec(L.upExps!, e, h2);
@@ -586,13 +700,16 @@ export class ReferenceSession {
           for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(down[i] * w[r]);
         });
         tap('ffn_moe_out', l, ffnOut);
-        if (L.shexpGateInp) {
-          let g = 0;
-          for (let i = 0; i < nE; i++) g += L.shexpGateInp[i] * h2[i];
-          g = fround(g);
-          const gate = fround(silu(g) / g);
-          const sh = matvec(L.shDown!, swiglu(matvec(L.shGate!, h2), matvec(L.shUp!, h2)));
-          for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(sh[i] * gate);
+        if (L.shDown) {
+          let gate = 1;
+          if (L.shexpGateInp) {
+            let g = 0;
+            for (let i = 0; i < nE; i++) g += L.shexpGateInp[i] * h2[i];
+            g = fround(g);
+            gate = fround(silu(g) / g);
+          }
+          const sh = matvec(L.shDown, swiglu(matvec(L.shGate!, h2), matvec(L.shUp!, h2)));
+          for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + (L.shexpGateInp ? fround(sh[i] * gate) : sh[i]);
         }
       } else {
         ffnOut = matvec(L.ffnDown!, swiglu(matvec(L.ffnGate!, h2), matvec(L.ffnUp!, h2)));
