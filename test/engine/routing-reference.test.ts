@@ -13,6 +13,7 @@ describe.each([
   ['qwen2moe with shared experts', QWEN],
   ['gpt-oss with attention sinks, sliding windows, biases and softmax over the chosen experts', fixture('moe-gptoss.gguf')],
   ['deepseek2 with MLA, a dense first layer, sigmoid gating with selection bias, expert groups and routed scaling', fixture('moe-deepseek2.gguf')],
+  ["gemma4's MoE layers: a GELU MLP beside the experts, a router on the normalised residual, sliding and proportional-RoPE layers", fixture('moe-gemma4.gguf')],
 ])('router capture on the %s model', (_name, modelPath) => {
   it('equals the reference forward pass for every token and layer', async () => {
     // Flash attention off and an f32 KV cache: the reference then mirrors llama.cpp's arithmetic, so any

@@ -23,6 +23,14 @@
  *                (`exp_probs_b`), expert groups (a group's score: the sum of its top 2; the best
  *                `expert_group_used_count` groups searched), weights (unbiased sigmoids) renormalised and scaled
  *                by `expert_weights_scale` (`ffn_moe_weights_scaled`), ungated shared experts.
+ *   - `gemma4` (Gemma 4's MoE layers): embeddings × sqrt(n_embd), RoPE NEOX; sliding-window layers
+ *                (`attention.sliding_window_pattern`) with their own head size and RoPE base, full layers with
+ *                proportional RoPE (`rope_freqs` divides each pair's angle); Q and K RMS norms with weights, V
+ *                RMS-normalised without; attention scale 1; `post_attention_norm`; in every layer a GELU MLP
+ *                (`ffn_norm` … `post_ffw_norm_1`) beside the experts (`pre_ffw_norm_2` … `post_ffw_norm_2`) whose
+ *                router reads rms_norm(residual) / sqrt(n_embd) × `ffn_gate_inp.scale`; softmax, top-k,
+ *                renormalised; `post_ffw_norm` on their sum; logits soft-capped, cap·tanh(z/cap) (cap 30 unless
+ *                `final_logit_softcapping` says otherwise). GELU as ggml's CPU table: f16(gelu(f16(x))).
  *   Routing is reported ordered by final weight, descending (ties in top-k order), as the engine reports it.
  *   All: RMSNorm (eps from `<arch>.attention.layer_norm_rms_epsilon`) × weight, grouped-query causal
  *   attention with scale 1/sqrt(head_dim) (q head h uses kv head floor(h / (n_head/n_head_kv))), SwiGLU
@@ -91,7 +99,7 @@ export interface ReferenceOptions {
 }
 
 export interface ReferenceHparams {
-  arch: 'llama' | 'qwen2moe' | 'gpt-oss' | 'deepseek2';
+  arch: 'llama' | 'qwen2moe' | 'gpt-oss' | 'deepseek2' | 'gemma4';
   nVocab: number;
   nLayer: number;
   nEmbd: number;
@@ -118,10 +126,12 @@ export interface ReferenceHparams {
   /** Expert groups (deepseek2): n groups, of which `groupsUsed` are searched (1 = no groups). */
   groups: number;
   groupsUsed: number;
+  /** gemma4: per layer head size and RoPE base (sliding layers differ), the embedding scale. */
+  gemma?: { headDim: number[]; ropeBase: number[]; embdScale: number; logitSoftcap: number };
   /** deepseek2's MLA dimensions. */
   mla?: { qLoraRank: number; kvLoraRank: number; qkNope: number; qkRope: number; vHead: number };
   /** 'swiglu-oai': gpt-oss's clamped SwiGLU. */
-  expertAct: 'swiglu' | 'swiglu-oai';
+  expertAct: 'swiglu' | 'swiglu-oai' | 'geglu';
   bos: number;
   eos: number;
 }
@@ -148,6 +158,10 @@ interface LayerWeights {
   /** deepseek2 MLA: q through the LoRA bottleneck, the compressed KV, per head k_b [kvLora × qkNope], v_b [vHead × kvLora]. */
   wqA?: Weight; qANorm?: Float32Array; wqB?: Weight; wkvA?: Weight; kvANorm?: Float32Array; wkB?: ExpertWeight; wvB?: ExpertWeight;
   expProbsB?: Float32Array;
+  /** gemma4 */
+  qNorm?: Float32Array; kNorm?: Float32Array; postAttnNorm?: Float32Array; postFfwNorm?: Float32Array;
+  routerScale?: Float32Array; preFfwNorm2?: Float32Array; postFfwNorm1?: Float32Array; postFfwNorm2?: Float32Array;
+  ropeFreqs?: Float32Array;
   bq?: Float32Array; bk?: Float32Array; bv?: Float32Array; bo?: Float32Array;
   /** gpt-oss: one sink logit per head. */
   sinks?: Float32Array;
@@ -224,9 +238,10 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
   try {
     const meta = f.metadata;
     const arch = String(meta.get('general.architecture'));
-    if (arch !== 'llama' && arch !== 'qwen2moe' && arch !== 'gpt-oss' && arch !== 'deepseek2') throw new Error(`reference: unsupported architecture ${arch}`);
+    if (arch !== 'llama' && arch !== 'qwen2moe' && arch !== 'gpt-oss' && arch !== 'deepseek2' && arch !== 'gemma4') throw new Error(`reference: unsupported architecture ${arch}`);
     const gptOss = arch === 'gpt-oss';
     const deepseek = arch === 'deepseek2';
+    const gemma = arch === 'gemma4';
     const scaling = meta.get(`${arch}.rope.scaling.type`);
     if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new Error(`reference: rope scaling ${String(scaling)} unsupported`);
     if (num(meta, `${arch}.rope.scaling.factor`, 0) > 1) throw new Error('reference: rope scaling unsupported');
@@ -244,19 +259,33 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
       nHeadKv: num(meta, `${arch}.attention.head_count_kv`, nHead),
       headDim,
       nRot: num(meta, `${arch}.rope.dimension_count`, headDim),
-      ropeNeox: arch === 'qwen2moe' || gptOss,
+      ropeNeox: arch === 'qwen2moe' || gptOss || gemma,
       ropeFreqBase: num(meta, `${arch}.rope.freq_base`, 10000),
       rmsEps: num(meta, `${arch}.attention.layer_norm_rms_epsilon`),
       attnScale: arch === 'llama' && num(meta, `${arch}.attention.scale`, 0) !== 0
-        ? num(meta, `${arch}.attention.scale`) : fround(1 / Math.sqrt(gptOss ? num(meta, `${arch}.rope.dimension_count`) : headDim)),
+        ? num(meta, `${arch}.attention.scale`) : gemma ? 1 : fround(1 / Math.sqrt(gptOss ? num(meta, `${arch}.rope.dimension_count`) : headDim)),
       nExpert,
       nExpertUsed: num(meta, `${arch}.expert_used_count`, 0),
-      normTopkWeights: arch === 'llama' || (deepseek && Boolean(meta.get(`${arch}.expert_weights_norm`))),
+      normTopkWeights: arch === 'llama' || gemma || (deepseek && Boolean(meta.get(`${arch}.expert_weights_norm`))),
       expertWeightsScale: num(meta, `${arch}.expert_weights_scale`, 0),
       hasSharedExpert: arch === 'qwen2moe' || deepseek,
-      slidingWindow: gptOss ? num(meta, `${arch}.attention.sliding_window`) : 0,
-      // llama.cpp's set_swa_pattern(2): layer il slides when il % 2 < 1
-      swaLayers: Array.from({ length: num(meta, `${arch}.block_count`) }, (_, il) => gptOss && il % 2 < 1),
+      slidingWindow: gptOss || gemma ? num(meta, `${arch}.attention.sliding_window`) : 0,
+      // gpt-oss: llama.cpp's set_swa_pattern(2), layer il slides when il % 2 < 1; gemma4: the per-layer pattern
+      swaLayers: gemma
+        ? (meta.get(`${arch}.attention.sliding_window_pattern`) as boolean[]).map(Boolean)
+        : Array.from({ length: num(meta, `${arch}.block_count`) }, (_, il) => gptOss && il % 2 < 1),
+      gemma: gemma
+        ? (() => {
+            const swa = (meta.get(`${arch}.attention.sliding_window_pattern`) as boolean[]).map(Boolean);
+            return {
+              headDim: swa.map((w) => (w ? num(meta, `${arch}.attention.key_length_swa`) : headDim)),
+              ropeBase: swa.map((w) => (w ? num(meta, `${arch}.rope.freq_base_swa`) : num(meta, `${arch}.rope.freq_base`))),
+              embdScale: fround(Math.sqrt(nEmbd)),
+              // llama.cpp's default when the key is absent: 30
+              logitSoftcap: num(meta, `${arch}.final_logit_softcapping`, 30),
+            };
+          })()
+        : undefined,
       gating: gptOss ? 'softmax-weight' : deepseek && num(meta, `${arch}.expert_gating_func`, 1) === 2 ? 'sigmoid' : 'softmax',
       groups: num(meta, `${arch}.expert_group_count`, 1),
       groupsUsed: num(meta, `${arch}.expert_group_used_count`, 1),
@@ -269,11 +298,11 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
             vHead: num(meta, `${arch}.attention.value_length_mla`),
           }
         : undefined,
-      expertAct: gptOss ? 'swiglu-oai' : 'swiglu',
+      expertAct: gptOss ? 'swiglu-oai' : gemma ? 'geglu' : 'swiglu',
       bos: num(meta, 'tokenizer.ggml.bos_token_id', 1),
       eos: num(meta, 'tokenizer.ggml.eos_token_id', 2),
     };
-    if (hp.nRot !== hp.headDim && !hp.mla) throw new Error('reference: partial RoPE unsupported');
+    if (hp.nRot !== hp.headDim && !hp.mla && !hp.gemma) throw new Error('reference: partial RoPE unsupported');
     if (hp.mla && (hp.mla.qLoraRank === 0 || num(meta, `${arch}.rope.scaling.yarn_log_multiplier`, 0) !== 0)) throw new Error('reference: deepseek2 without q LoRA, or with YaRN, unsupported');
     if (hp.nExpertUsed > hp.nExpert) throw new Error('reference: expert_used_count > expert_count');
 
@@ -313,6 +342,16 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
         bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`), bo: opt(`${b}attn_output.bias`),
         sinks: opt(`${b}attn_sinks.weight`),
         ffnNorm: vec(gptOss ? `${b}post_attention_norm.weight` : `${b}ffn_norm.weight`),
+        ...(gemma
+          ? {
+              qNorm: vec(`${b}attn_q_norm.weight`), kNorm: vec(`${b}attn_k_norm.weight`),
+              postAttnNorm: vec(`${b}post_attention_norm.weight`), postFfwNorm: vec(`${b}post_ffw_norm.weight`),
+              routerScale: vec(`${b}ffn_gate_inp.scale`), preFfwNorm2: vec(`${b}pre_ffw_norm_2.weight`),
+              postFfwNorm1: vec(`${b}post_ffw_norm_1.weight`), postFfwNorm2: vec(`${b}post_ffw_norm_2.weight`),
+              ffnGate: weight(`${b}ffn_gate.weight`), ffnUp: weight(`${b}ffn_up.weight`), ffnDown: weight(`${b}ffn_down.weight`),
+              ropeFreqs: hp.swaLayers[i] ? undefined : vec('rope_freqs.weight'),
+            }
+          : {}),
       };
       if (f.has(`${b}ffn_gate_inp.weight`)) {
         L.router = weight(`${b}ffn_gate_inp.weight`);
@@ -424,6 +463,33 @@ function softmaxWithSink(x: Float32Array, sink: number): Float32Array {
   return out;
 }
 
+const SQRT_2_OVER_PI = fround(0.79788456080286535587989211986876);
+const GELU_COEF_A = fround(0.044715);
+
+/** ggml's GELU on the CPU (GGML_GELU_FP16): a table of f16(gelu_tanh(x)) indexed by f16(x); identity above 10. */
+function gelu(x: number): number {
+  if (x <= -10) return 0;
+  if (x >= 10) return x;
+  const h = roundF16(x);
+  const inner = fround(fround(SQRT_2_OVER_PI * h) * fround(1 + fround(fround(GELU_COEF_A * h) * h)));
+  return roundF16(fround(fround(0.5 * h) * fround(1 + fround(Math.tanh(inner)))));
+}
+
+/** ggml_geglu: gelu(gate) · up. */
+function geglu(gate: Float32Array, up: Float32Array): Float32Array {
+  const out = new Float32Array(gate.length);
+  for (let i = 0; i < gate.length; i++) out[i] = fround(gelu(gate[i]) * up[i]);
+  return out;
+}
+
+/** RMS norm of each `size`-long head of x, times `weight` if given (ggml_rms_norm then ggml_mul). */
+function headNorm(x: Float32Array, size: number, weight: Float32Array | undefined, eps: number): Float32Array {
+  const out = new Float32Array(x.length);
+  const ones = weight ?? new Float32Array(size).fill(1);
+  for (let o = 0; o < x.length; o += size) out.set(rmsNorm(x.subarray(o, o + size), ones, eps), o);
+  return out;
+}
+
 const sigmoid = (x: number): number => fround(1 / fround(1 + fround(Math.exp(-x))));
 
 /**
@@ -458,14 +524,15 @@ function addExpertBias(v: Float32Array, bias: Float32Array | undefined, e: numbe
 }
 
 /** RoPE as ggml's CPU kernel: theta_i = pos * theta_scale^i by repeated f32 multiplication. */
-function rope(x: Float32Array, nHeads: number, headDim: number, nRot: number, pos: number, base: number, neox: boolean): void {
+function rope(x: Float32Array, nHeads: number, headDim: number, nRot: number, pos: number, base: number, neox: boolean, freqFactors?: Float32Array): void {
   const thetaScale = fround(Math.pow(base, -2 / nRot));
   const cos = new Float32Array(nRot / 2);
   const sin = new Float32Array(nRot / 2);
   let theta = fround(pos);
   for (let i = 0; i < nRot / 2; i++) {
-    cos[i] = Math.cos(theta);
-    sin[i] = Math.sin(theta);
+    const angle = freqFactors ? fround(theta / freqFactors[i]) : theta; // ggml: theta / freq_factors[i0/2]
+    cos[i] = Math.cos(angle);
+    sin[i] = Math.sin(angle);
     theta = fround(theta * thetaScale);
   }
   for (let h = 0; h < nHeads; h++) {
@@ -567,8 +634,8 @@ export class ReferenceSession {
     // flash attention casts an F32 cache to F16 before the kernel, so K/V are f16 there in any case
     const f16kv = m.kvCache === 'f16' || m.attention !== 'standard';
     const nE = hp.nEmbd;
-    const hd = hp.headDim;
     const x = m.tokEmbd.data.slice(token * nE, (token + 1) * nE);
+    if (hp.gemma) for (let i = 0; i < nE; i++) x[i] = fround(x[i] * hp.gemma.embdScale);
     const routing: TokenRouting = { experts: [], weights: [], probs: [], selectionMargin: [] };
     const tap = (name: string, layer: number, v: Float32Array): void => this.onTensor?.(name, layer, Float32Array.from(v));
 
@@ -580,14 +647,22 @@ export class ReferenceSession {
       let ao: Float32Array;
       if (L.wkB) ao = this.mlaAttention(l, h, pos, f16kv);
       else {
-      const q = matvec(L.wq!, h);
+      const hd = hp.gemma ? hp.gemma.headDim[l] : hp.headDim;
+      const nRot = hp.gemma ? hd : hp.nRot;
+      const ropeBase = hp.gemma ? hp.gemma.ropeBase[l] : hp.ropeFreqBase;
+      let q = matvec(L.wq!, h);
       addInPlace(q, L.bq);
-      const k = matvec(L.wk!, h);
+      let k = matvec(L.wk!, h);
       addInPlace(k, L.bk);
-      const v = matvec(L.wv!, h);
+      let v = matvec(L.wv!, h);
       addInPlace(v, L.bv);
-      rope(q, hp.nHead, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
-      rope(k, hp.nHeadKv, hd, hp.nRot, pos, hp.ropeFreqBase, hp.ropeNeox);
+      if (L.qNorm) {
+        q = headNorm(q, hd, L.qNorm, hp.rmsEps);
+        k = headNorm(k, hd, L.kNorm, hp.rmsEps);
+        v = headNorm(v, hd, undefined, hp.rmsEps);
+      }
+      rope(q, hp.nHead, hd, nRot, pos, ropeBase, hp.ropeNeox, L.ropeFreqs);
+      rope(k, hp.nHeadKv, hd, nRot, pos, ropeBase, hp.ropeNeox, L.ropeFreqs);
       tap('Qcur', l, q);
       tap('Kcur', l, k);
       tap('Vcur', l, v);
@@ -618,6 +693,7 @@ export class ReferenceSession {
           const acc = new Float32Array(hd);
           for (let j = 0; j < nKv; j++) {
             const sj = scores[j];
+            if (sj === -Infinity) continue; // masked (sliding window): the kernel skips it
             const vj = this.vCache[l][j];
             let ms = 1;
             let vs = 1;
@@ -648,17 +724,26 @@ export class ReferenceSession {
       tap('kqv_out', l, attn);
       ao = matvec(L.wo, attn);
       addInPlace(ao, L.bo);
+      if (L.postAttnNorm) ao = rmsNorm(ao, L.postAttnNorm, hp.rmsEps);
       }
       tap('attn_out', l, ao);
       for (let i = 0; i < nE; i++) x[i] = x[i] + ao[i];
       tap('ffn_inp', l, x);
 
       // --- feed-forward
-      const h2 = rmsNorm(x, L.ffnNorm, hp.rmsEps);
+      // gemma4: the experts read pre_ffw_norm_2(x) (its MLP reads ffn_norm(x), below)
+      const h2 = rmsNorm(x, L.preFfwNorm2 ?? L.ffnNorm, hp.rmsEps);
       tap('ffn_norm', l, h2);
       let ffnOut: Float32Array;
       if (L.router) {
-        const logits = matvec(L.router, h2);
+        let routerIn = h2;
+        if (L.routerScale) {
+          // rms_norm(x) / sqrt(n_embd) × ffn_gate_inp.scale
+          const ones = new Float32Array(nE).fill(1);
+          const inv = fround(1 / Math.sqrt(nE));
+          routerIn = rmsNorm(x, ones, hp.rmsEps).map((v, i) => fround(fround(v * inv) * L.routerScale![i]));
+        }
+        const logits = matvec(L.router, routerIn);
         addInPlace(logits, L.routerBias);
         tap('ffn_moe_logits', l, logits);
         // What top-k ranks: the softmax, the sigmoids (plus the selection bias), or (softmax-weight) the logits.
@@ -695,11 +780,21 @@ export class ReferenceSession {
           addExpertBias(up, L.upExpsB, e);
           const gate = expertMatvec(L.gateExps!, e, h2);
           addExpertBias(gate, L.gateExpsB, e);
-          const down = expertMatvec(L.downExps!, e, hp.expertAct === 'swiglu-oai' ? swigluOai(gate, up) : swiglu(gate, up));
+          const act = hp.expertAct === 'swiglu-oai' ? swigluOai(gate, up) : hp.expertAct === 'geglu' ? geglu(gate, up) : swiglu(gate, up);
+          const down = expertMatvec(L.downExps!, e, act);
           addExpertBias(down, L.downExpsB, e);
           for (let i = 0; i < nE; i++) ffnOut[i] = ffnOut[i] + fround(down[i] * w[r]);
         });
         tap('ffn_moe_out', l, ffnOut);
+        if (L.postFfwNorm2) {
+          // gemma4: post_ffw_norm_2(experts) + post_ffw_norm_1(GELU MLP of ffn_norm(x)), then post_ffw_norm
+          const moe = rmsNorm(ffnOut, L.postFfwNorm2, hp.rmsEps);
+          const mlpIn = rmsNorm(x, L.ffnNorm, hp.rmsEps);
+          const mlp = rmsNorm(matvec(L.ffnDown!, geglu(matvec(L.ffnGate!, mlpIn), matvec(L.ffnUp!, mlpIn))), L.postFfwNorm1!, hp.rmsEps);
+          const sum = new Float32Array(nE);
+          for (let i = 0; i < nE; i++) sum[i] = mlp[i] + moe[i];
+          ffnOut = rmsNorm(sum, L.postFfwNorm!, hp.rmsEps);
+        }
         if (L.shDown) {
           let gate = 1;
           if (L.shexpGateInp) {
@@ -720,7 +815,9 @@ export class ReferenceSession {
     }
     const hOut = rmsNorm(x, m.outputNorm, hp.rmsEps);
     tap('result_norm', -1, hOut);
-    const logits = matvec(m.output, hOut);
+    let logits = matvec(m.output, hOut);
+    const cap = hp.gemma?.logitSoftcap ?? 0;
+    if (cap) logits = logits.map((z) => fround(fround(Math.tanh(fround(z * fround(1 / cap)))) * cap)); // tanh softcap
     tap('result_output', -1, logits);
     return { token, pos, routing, logits };
   }
