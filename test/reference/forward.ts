@@ -463,7 +463,7 @@ function softmaxWithSink(x: Float32Array, sink: number): Float32Array {
   return out;
 }
 
-const SQRT_2_OVER_PI = fround(0.79788456080286535587989211986876);
+const SQRT_2_OVER_PI = fround(Math.sqrt(2 / Math.PI)); // ggml: 0.79788456080286535587989211986876f
 const GELU_COEF_A = fround(0.044715);
 
 /** ggml's GELU on the CPU (GGML_GELU_FP16): a table of f16(gelu_tanh(x)) indexed by f16(x); identity above 10. */
