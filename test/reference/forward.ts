@@ -431,8 +431,9 @@ function addInPlace(a: Float32Array, b: Float32Array | undefined): void {
 /** ggml silu: x / (1 + e^-x) */
 const silu = (x: number): number => fround(x / fround(1 + fround(Math.exp(-x))));
 
-function softmax(x: Float32Array | number[]): Float32Array {
-  let max = -Infinity;
+/** ggml's soft_max; with a sink logit (ggml_soft_max_add_sinks), it joins the maximum and the denominator only. */
+function softmax(x: Float32Array | number[], sink?: number): Float32Array {
+  let max = sink ?? -Infinity;
   for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
   const out = new Float32Array(x.length);
   let sum = 0;
@@ -441,23 +442,7 @@ function softmax(x: Float32Array | number[]): Float32Array {
     out[i] = e;
     sum += e;
   }
-  const inv = fround(1 / sum);
-  for (let i = 0; i < x.length; i++) out[i] = out[i] * inv;
-  return out;
-}
-
-/** ggml's soft_max with a sink: the sink logit joins the maximum and the denominator, not the output. */
-function softmaxWithSink(x: Float32Array, sink: number): Float32Array {
-  let max = sink;
-  for (let i = 0; i < x.length; i++) if (x[i] > max) max = x[i];
-  const out = new Float32Array(x.length);
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) {
-    const e = x[i] === -Infinity ? 0 : fround(Math.exp(x[i] - max));
-    out[i] = e;
-    sum += e;
-  }
-  sum += fround(Math.exp(sink - max));
+  if (sink !== undefined) sum += fround(Math.exp(sink - max));
   const inv = fround(1 / sum);
   for (let i = 0; i < x.length; i++) out[i] = out[i] * inv;
   return out;
@@ -712,7 +697,7 @@ export class ReferenceSession {
           const inv = S === 0 ? 0 : fround(1 / S);
           for (let d = 0; d < hd; d++) out[d] = fround(acc[d] * inv);
         } else {
-          let p = L.sinks ? softmaxWithSink(scores, L.sinks[hq]) : softmax(scores);
+          let p = softmax(scores, L.sinks?.[hq]);
           if (mode === 'standard' && f16kv) p = roundVecF16(p);
           for (let d = 0; d < hd; d++) {
             let s = 0;
