@@ -29,6 +29,12 @@ BIG = 1 << 24
 def import_gguf(path):
     if path:
         sys.path.insert(0, path)
+    try:
+        import yaml  # noqa: F401  (gguf-py's metadata module needs it at import, for model cards only)
+    except ImportError:
+        import types
+
+        sys.modules["yaml"] = types.ModuleType("yaml")  # not used for writing: a machine without PyYAML still works
     import gguf  # noqa: E402
 
     return gguf
