@@ -19,25 +19,42 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
+const missing = (v: number | undefined | null): v is undefined | null => v === undefined || v === null || !Number.isFinite(v);
+
+/** A share or rate as a percentage: 0.276 → "27.6%" (digits after the point); missing → "–". */
+export function formatPercent(value: number | undefined | null, digits = 1): string {
+  return missing(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
+}
+
+/** A plain decimal with fixed digits (entropies, agreement, ratios); missing → "–". */
+export function formatDecimal(value: number | undefined | null, digits = 2): string {
+  return missing(value) ? '–' : value.toFixed(digits);
+}
+
+/** A speed: "64.8 tok/s"; missing → "–". */
+export function formatTokensPerSecond(value: number | undefined | null): string {
+  return missing(value) ? '–' : `${value.toFixed(1)} tok/s`;
+}
+
 /** How an eval metric's value reads: ROUGE scores ×100, rates in %, milliseconds, tokens/s, counts, ratios. */
 export type MetricUnit = 'score' | 'rate' | 'ms' | 'tokens/s' | 'count' | 'ratio';
 
 /** One metric value for tables and charts; a missing value (no sample, no reference) is "–", never 0. */
 export function formatMetric(value: number | undefined | null, unit: MetricUnit): string {
-  if (value === undefined || value === null || !Number.isFinite(value)) return '–';
+  if (missing(value)) return '–';
   switch (unit) {
     case 'score':
       return (value * 100).toFixed(1);
     case 'rate':
-      return `${(value * 100).toFixed(0)}%`;
+      return formatPercent(value, 0);
     case 'ms':
       return `${Math.round(value)} ms`;
     case 'tokens/s':
-      return `${value.toFixed(1)} tok/s`;
+      return formatTokensPerSecond(value);
     case 'count':
       return String(Math.round(value));
     case 'ratio':
-      return value.toFixed(2);
+      return formatDecimal(value, 2);
   }
 }
 

@@ -1,10 +1,11 @@
 // The sidebar webview: model line, chat transcript, expert lens, composer, evals tab. Renders what the host
 // sends (`ready` → `snapshot`, then incremental messages). Host messages update the store at once; DOM work
-// is batched into one requestAnimationFrame per frame.
+// is batched by the one scheduler (webview/scheduler.ts) into at most one render per animation frame.
 
 import type { HostToWebview } from '../extension/protocol';
 import { button, h, registerComponents, setAttr, setDisabled, setHidden, setText, textArea } from './components';
 import { connectHost, type Host } from './host';
+import { Scheduler, type Dirty } from './scheduler';
 import { Store } from './store';
 import { Transcript } from './chat/transcript';
 import { LensPanel, type LensUi } from './lens/panel';
@@ -54,26 +55,26 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
 
   const saveUi = () => host.setState({ ...ui, tokenTurns: [...tokenTurns].slice(-200) });
 
-  // ---- scheduling ----
-  let rafId = 0;
-  /** The lens must re-render (UI/selection/model changed). */
-  let lensDirty = true;
-  /** Routing or text changed: aggregates are stale (re-rendered at most 4×/s while streaming). */
-  let lensDataDirty = false;
-  /** Only the selected token changed: re-render the token tab. */
-  let lensTokenDirty = false;
-  let recolor = false;
+  // ---- rendering ----
+  // Host messages only change the store (its versions say what moved); UI changes mark `scheduler` dirty.
+  const scheduler = new Scheduler((dirty) => {
+    try {
+      render(dirty);
+    } catch (error) {
+      host.post({ type: 'webview.error', message: `render: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
+    }
+  });
+  const flush = () => scheduler.flush();
+  /** The store's versions that the lens shows, and when it last rendered (aggregates refresh ≤ 4×/s while streaming). */
+  let lensSeen = { model: -1, structure: -1, data: -1 };
   let lastLensRender = 0;
-  /** Wakes the lens when its 4×/s limit has passed (aggregates went stale while streaming). */
-  let lensTimer: ReturnType<typeof setTimeout> | undefined;
   /** The turn element that carries `lens-selected` (the message the lens shows). */
   let highlighted: HTMLElement | undefined;
   /** Keep the transcript scrolled to the bottom (the user was there). */
   let stickBottom = true;
   /** scrollTop right after our last automatic scroll to the bottom (a smaller one means the user scrolled up). */
   let autoScrollTop = 0;
-  const dirtyTurns = new Set<string>();
-  /** A turn that just failed: brought into view at the next flush, wherever the user had scrolled. */
+  /** A turn that just failed: brought into view at the next render, wherever the user had scrolled. */
   let revealTurn: string | undefined;
   /** Scroll to the bottom and stay there (a new question, a new conversation), wherever the user was. */
   const followBottom = () => {
@@ -81,38 +82,13 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     autoScrollTop = transcript.el.scrollTop;
   };
 
-  const schedule = () => {
-    if (rafId) return;
-    rafId = requestAnimationFrame(() => {
-      rafId = 0;
-      flush();
-    });
-  };
-
-  function flush(): void {
-    try {
-      flushNow();
-    } catch (error) {
-      host.post({ type: 'webview.error', message: `render: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
-    }
-  }
-
-  function flushNow(): void {
-    if (rafId) {
-      cancelAnimationFrame(rafId);
-      rafId = 0;
-    }
+  function render(dirty: ReadonlySet<Dirty>): void {
     stats.flushes++;
     const userScrolledUp = transcript.el.scrollTop < autoScrollTop - 2;
     if (userScrolledUp) stickBottom = transcript.atBottom;
     const wasAtBottom = stickBottom;
-    if (recolor) {
-      transcript.recolor();
-      recolor = false;
-    }
-    for (const id of dirtyTurns) transcript.view(id)?.markDirty();
-    dirtyTurns.clear();
-    transcript.flush();
+    if (dirty.has('recolor')) transcript.recolor();
+    transcript.flush(dirty);
     markSelectedTurn();
     stats.tokensRendered += pendingTokens;
     pendingTokens = 0;
@@ -125,29 +101,25 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       revealTurn = undefined;
     }
     renderChrome();
-    if (!ui.lensOpen) return;
+    if (ui.lensOpen) renderLens(dirty);
+  }
+
+  /**
+   * The lens renders whole when the UI asks or the model or the list of turns changed; its aggregates follow
+   * new tokens at most 4 times a second while streaming; a new selected token redraws only the token tab.
+   */
+  function renderLens(dirty: ReadonlySet<Dirty>): void {
     const now = performance.now();
-    if (lensDirty) {
+    const whole = dirty.has('lens') || lensSeen.model !== store.modelVersion || lensSeen.structure !== store.structureVersion;
+    const dataMoved = lensSeen.data !== store.version && ui.tab !== 'token';
+    if (whole || (dataMoved && (!store.generating || now - lastLensRender > 250))) {
       lens.render();
       lastLensRender = now;
-      lensDirty = lensDataDirty = lensTokenDirty = false;
-    } else if (lensTokenDirty) {
-      lens.renderToken();
-      lensTokenDirty = false;
+      lensSeen = { model: store.modelVersion, structure: store.structureVersion, data: store.version };
+      return;
     }
-    if (lensDataDirty && ui.tab !== 'token') {
-      // While streaming, refresh the aggregates at most 4 times a second.
-      if (!store.generating || now - lastLensRender > 250) {
-        lens.render();
-        lastLensRender = now;
-        lensDataDirty = false;
-      } else if (!lensTimer) {
-        lensTimer = setTimeout(() => {
-          lensTimer = undefined;
-          schedule();
-        }, 250 - (now - lastLensRender));
-      }
-    }
+    if (dataMoved) scheduler.wakeIn(250 - (now - lastLensRender));
+    if (dirty.has('lens-token')) lens.renderToken();
   }
 
   /** Move the highlight to the message the lens shows (it changes with selection, removal, new routing). */
@@ -198,8 +170,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       selectTurn: (turnId) => {
         ui.lensTurn = turnId;
         saveUi();
-        lensDirty = true;
-        schedule();
+        scheduler.invalidate('lens');
       },
       toggleTokens: (turnId) => {
         const on = !tokenTurns.has(turnId);
@@ -211,8 +182,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (!ui.lensOpen) ui.lensOpen = true;
         }
         saveUi();
-        dirtyTurns.add(turnId);
-        lensDirty = true;
+        scheduler.invalidate(`turn:${turnId}`, 'lens');
         flush();
       },
       isTokenView: (turnId) => tokenTurns.has(turnId),
@@ -224,8 +194,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       if (stickBottom && Math.abs(transcript.el.scrollTop - autoScrollTop) <= 1) return;
       stickBottom = transcript.atBottom;
       if (stickBottom) autoScrollTop = transcript.el.scrollTop;
-      transcript.requestWindowPass();
-      schedule();
+      scheduler.invalidate('window');
     },
   );
 
@@ -236,9 +205,9 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       const modeChanged = patch.mode !== undefined && patch.mode !== ui.mode;
       Object.assign(ui, patch);
       saveUi();
-      if (modeChanged) recolor = true;
+      if (modeChanged) scheduler.invalidate('recolor');
       applyNumbers();
-      lensDirty = true;
+      scheduler.invalidate('lens');
       flush();
     },
     selection: () => ui.selected,
@@ -285,11 +254,11 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         tokenTurns.add(target.id);
         ui.lensTurn = target.id;
         ui.autoTokens = true;
-        dirtyTurns.add(target.id);
+        scheduler.invalidate(`turn:${target.id}`);
       }
     }
     saveUi();
-    lensDirty = true;
+    scheduler.invalidate('lens');
     flush();
   }
 
@@ -320,9 +289,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     transcript.view(turnId)?.selectToken(pos, focus);
     // The grid renders on the next frame: key repeat never queues more than one grid per frame. Opening
     // the lens or switching its tab needs a full render; otherwise only the token tab changes.
-    if (!wasOpen || tabBefore !== ui.tab || prev?.turnId !== turnId) lensDirty = true;
-    else lensTokenDirty = true;
-    schedule();
+    scheduler.invalidate(!wasOpen || tabBefore !== ui.tab || prev?.turnId !== turnId ? 'lens' : 'lens-token');
   }
 
   function renderChrome(): void {
@@ -365,10 +332,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (ui.selected && !ids.has(ui.selected.turnId)) ui.selected = undefined;
           if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
           ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
-          transcript.reset();
           highlighted = undefined;
           followBottom();
-          lensDirty = true;
           flush();
           break;
         }
@@ -376,12 +341,9 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           const { model, replaced } = store.put(msg.turn);
           if (!replaced && ui.autoTokens) tokenTurns.add(model.id);
           if (replaced && ui.selected?.turnId === model.id) ui.selected = undefined;
-          transcript.add(model);
-          dirtyTurns.add(model.id);
           // A new question (typed, Summarize Selection, Retry) brings the transcript back to its answer.
           if (!replaced && model.info.role === 'user') followBottom();
-          lensDirty = true;
-          schedule();
+          scheduler.invalidate();
           break;
         }
         case 'chat.frames': {
@@ -394,9 +356,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
             stats.tokensReceived += block.ids.length;
             pendingTokens += block.ids.length;
           }
-          dirtyTurns.add(t.id);
-          lensDataDirty = true;
-          schedule();
+          scheduler.invalidate();
           break;
         }
         case 'chat.turnUpdated': {
@@ -409,30 +369,23 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
             const said: Record<string, string> = { complete: 'Answer complete.', stopped: 'Answer stopped.', error: `Error: ${t.info.error ?? 'generation failed'}` };
             announcer.textContent = said[t.info.status] ?? '';
           }
-          transcript.view(t.id)?.renderMeta();
-          dirtyTurns.add(t.id);
-          lensDirty = true;
-          schedule();
+          scheduler.invalidate();
           break;
         }
         case 'chat.turnRemoved': {
           if (store.remove(msg.turnId)) {
-            transcript.remove(msg.turnId);
             tokenTurns.delete(msg.turnId);
             if (ui.selected?.turnId === msg.turnId) ui.selected = undefined;
             if (ui.lensTurn === msg.turnId) ui.lensTurn = undefined;
-            lensDirty = true;
-            schedule();
+            scheduler.invalidate();
           }
           break;
         }
         case 'model.state': {
           store.model = msg.model;
-          if (msg.model.info?.moeLayers?.length) store.moeLayers = msg.model.info.moeLayers;
           installPalette(store.experts);
           ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
-          lensDirty = true;
-          schedule();
+          scheduler.invalidate();
           break;
         }
         case 'view.focusInput':
@@ -456,10 +409,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   }
 
   const unlisten = host.onMessage(handle);
-  const onResize = () => {
-    transcript.requestWindowPass();
-    schedule();
-  };
+  const onResize = () => scheduler.invalidate('window');
   window.addEventListener('resize', onResize);
   applyNumbers();
   renderChrome();
@@ -474,8 +424,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     dispose() {
       unlisten();
       window.removeEventListener('resize', onResize);
-      if (rafId) cancelAnimationFrame(rafId);
-      if (lensTimer) clearTimeout(lensTimer);
+      scheduler.dispose();
       app.remove();
     },
   };

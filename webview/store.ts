@@ -1,22 +1,41 @@
 // The webview's copy of the conversation, fed by host messages. The host owns the truth; this mirrors it
 // and keeps per-turn routing indexes and incremental aggregates.
+//
+// Every change bumps a version, drawn from one counter per store: a turn's `textVersion`, `routingVersion`
+// and `infoVersion`, the store's `structureVersion` (turns added, replaced, removed) and `version` (anything).
+// Views remember the versions they rendered and redraw only what moved; host messages only touch the store.
 
 import type { ChatTurn, ModelSummary, RoutingBlock, Snapshot } from '../extension/protocol';
 import { RoutingAggregator, RoutingIndex, normalizeRoutingBlock } from '../extension/routing';
 
 export type TurnInfo = Omit<ChatTurn, 'routing'>;
 
+/** The store's version counter: every change anywhere takes the next number. */
+class Versions {
+  current = 0;
+  next(): number {
+    return ++this.current;
+  }
+}
+
 export class TurnModel {
   info: TurnInfo;
   readonly routing = new RoutingIndex();
   agg: RoutingAggregator;
-  /** Bumped when the text changes (views compare to what they rendered). */
-  textVersion = 0;
+  /** Versions of the text, the routing and the other fields (status, error, stats, notes, segments). */
+  textVersion: number;
+  routingVersion: number;
+  infoVersion: number;
 
-  constructor(turn: ChatTurn, experts: number) {
+  constructor(
+    turn: ChatTurn,
+    experts: number,
+    private versions: Versions = new Versions(),
+  ) {
     const { routing, ...info } = turn;
     this.info = { ...info };
     this.agg = new RoutingAggregator({ experts });
+    this.textVersion = this.routingVersion = this.infoVersion = versions.next();
     for (const b of routing ?? []) this.addRouting(b);
   }
 
@@ -27,6 +46,7 @@ export class TurnModel {
   addRouting(raw: RoutingBlock): RoutingBlock {
     const block = normalizeRoutingBlock(raw);
     this.routing.add(block);
+    this.routingVersion = this.versions.next();
     try {
       this.agg.add(block);
     } catch (error) {
@@ -39,13 +59,14 @@ export class TurnModel {
     if (!delta) return;
     this.info.display += delta;
     this.info.content += delta;
-    this.textVersion++;
+    this.textVersion = this.versions.next();
   }
 
   update(info: TurnInfo): void {
     const textChanged = info.display !== this.info.display;
     this.info = { ...info };
-    if (textChanged) this.textVersion++;
+    this.infoVersion = this.versions.next();
+    if (textChanged) this.textVersion = this.infoVersion;
   }
 
   get hasRouting(): boolean {
@@ -56,8 +77,29 @@ export class TurnModel {
 export class Store {
   turns: TurnModel[] = [];
   private byId = new Map<string, TurnModel>();
-  model: ModelSummary = { label: 'model', isDemo: false, state: 'idle', captureRouting: true };
+  private _model: ModelSummary = { label: 'model', isDemo: false, state: 'idle', captureRouting: true };
   moeLayers: number[] = [];
+  private versions = new Versions();
+  /** Turns added, replaced or removed. */
+  structureVersion = 0;
+  /** A snapshot replaced the whole conversation. */
+  loadVersion = 0;
+  modelVersion = 0;
+
+  /** The latest change to anything in the store (the lens re-renders its aggregates when this moves). */
+  get version(): number {
+    return this.versions.current;
+  }
+
+  get model(): ModelSummary {
+    return this._model;
+  }
+
+  set model(model: ModelSummary) {
+    this._model = model;
+    if (model.info?.moeLayers?.length) this.moeLayers = model.info.moeLayers;
+    this.modelVersion = this.versions.next();
+  }
 
   get experts(): number {
     return this.model.info?.experts ?? 1;
@@ -69,6 +111,7 @@ export class Store {
     this.turns = [];
     this.byId.clear();
     for (const t of snapshot.turns) this.put(t);
+    this.loadVersion = this.versions.next();
   }
 
   get(id: string): TurnModel | undefined {
@@ -77,9 +120,10 @@ export class Store {
 
   /** Add a turn, or replace the turn with the same id (routing included). */
   put(turn: ChatTurn): { model: TurnModel; replaced: boolean } {
-    const model = new TurnModel(turn, this.experts);
+    const model = new TurnModel(turn, this.experts, this.versions);
     const old = this.byId.get(turn.id);
     this.byId.set(turn.id, model);
+    this.structureVersion = this.versions.next();
     if (old) {
       this.turns[this.turns.indexOf(old)] = model;
       return { model, replaced: true };
@@ -93,6 +137,7 @@ export class Store {
     if (!old) return false;
     this.byId.delete(id);
     this.turns.splice(this.turns.indexOf(old), 1);
+    this.structureVersion = this.versions.next();
     return true;
   }
 

@@ -3,7 +3,8 @@
 
 import type { Command } from 'commander';
 import { resolveModelArg } from '../engine/demo-model';
-import { formatDuration } from '../format';
+import { formatDuration, formatMetric } from '../format';
+import { GROUP_TABLE, METRICS, formatGroupMetric } from '../evals/metrics/catalogue';
 import * as path from 'node:path';
 import type { Engine } from '../engine/types';
 import { loadSuite } from '../evals/suite';
@@ -73,43 +74,28 @@ export function table(header: string[], rows: string[][], leftColumns: number[] 
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
-const f100 = (x: number | undefined) => (x === undefined ? '-' : (x * 100).toFixed(1));
-const f1 = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
-
+/** The per model × variant table, with the columns of the metric catalogue. */
 export function runTable(groups: GroupSummary[]): string {
   return table(
-    ['model', 'variant', 'n', 'R-1', 'R-2', 'R-L', 'refusal%', 'blank%', 'repeat%', 'words', 'TTFT ms', 'gen t/s', 'errors'],
-    groups.map((g) => [
-      g.modelName,
-      g.variant,
-      String(g.samples),
-      f100(g.rouge1?.mean),
-      f100(g.rouge2?.mean),
-      f100(g.rougeL?.mean),
-      f100(g.failureRates.refusal),
-      f100(g.failureRates.blank),
-      f100(g.failureRates.repetition),
-      g.summaryWords ? g.summaryWords.mean.toFixed(0) : '-',
-      g.timeToFirstTokenMs ? g.timeToFirstTokenMs.mean.toFixed(0) : '-',
-      f1(g.generatedTokensPerSecond?.mean),
-      String(g.errors),
-    ]),
+    ['model', 'variant', 'n', ...GROUP_TABLE.map((id) => METRICS[id].short), 'errors'],
+    groups.map((g) => [g.modelName, g.variant, String(g.samples), ...GROUP_TABLE.map((id) => formatGroupMetric(id, g)), String(g.errors)]),
     [0, 1],
   );
 }
 
 export function scoreTable(result: ScoreResult): string {
+  const score = (x: number | undefined) => formatMetric(x, METRICS.rouge1.unit);
   const rows = result.items.map((x) => [
     x.id,
-    f100(x.metrics.rouge?.rouge1.fmeasure),
-    f100(x.metrics.rouge?.rouge2.fmeasure),
-    f100(x.metrics.rouge?.rougeL.fmeasure),
-    String(x.metrics.summaryWords),
-    x.failures.map((f) => `${f.kind}: ${f.evidence.slice(0, 60)}`).join('; ') || '-',
+    score(x.metrics.rouge?.rouge1.fmeasure),
+    score(x.metrics.rouge?.rouge2.fmeasure),
+    score(x.metrics.rouge?.rougeL.fmeasure),
+    formatMetric(x.metrics.summaryWords, METRICS.summaryWords.unit),
+    x.failures.map((f) => `${f.kind}: ${f.evidence.slice(0, 60)}`).join('; ') || '–',
   ]);
   const a = result.aggregate;
-  rows.push(['mean', f100(a.rouge1?.mean), f100(a.rouge2?.mean), f100(a.rougeL?.mean), a.summaryWords ? a.summaryWords.mean.toFixed(0) : '-', `${f100(a.failureRates.any)}% flagged`]);
-  return table(['id', 'R-1', 'R-2', 'R-L', 'words', 'failures'], rows, [0, 5]);
+  rows.push(['mean', score(a.rouge1?.mean), score(a.rouge2?.mean), score(a.rougeL?.mean), formatMetric(a.summaryWords?.mean, METRICS.summaryWords.unit), `${formatMetric(a.failureRates.any, METRICS.failureRate.unit)} flagged`]);
+  return table(['id', METRICS.rouge1.short, METRICS.rouge2.short, METRICS.rougeL.short, METRICS.summaryWords.short, 'failures'], rows, [0, 5]);
 }
 
 export function registerEvalCommands(program: Command, deps: EvalCommandDeps): void {

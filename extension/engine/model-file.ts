@@ -1,5 +1,6 @@
 // Reads a GGUF file's facts before any weights are loaded: validation with clear errors, the MoE
 // configuration, parameter counts and the placement plan (which layers' experts live in system RAM).
+import { formatBytes } from '../format';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { GgufFileInfo, GgufTensorInfo } from 'node-llama-cpp';
@@ -201,7 +202,7 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
           break;
         }
       }
-      notes.push(`auto: ${cpuMoeLayers} of ${facts.layers} layers keep their experts in RAM to fit ${(budget / 2 ** 20).toFixed(0)} MiB of free VRAM with the context`);
+      notes.push(`auto: ${cpuMoeLayers} of ${facts.layers} layers keep their experts in RAM to fit ${formatBytes(budget)} of free VRAM with the context`);
     }
   } else cpuMoeLayers = Math.max(0, Math.min(facts.layers, Math.floor(input.cpuMoe)));
   // On the CPU backend the override still applies (experts get their own CPU buffer) but all is RAM anyway.

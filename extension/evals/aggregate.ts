@@ -1,7 +1,8 @@
 // Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
 
 import * as path from 'node:path';
-import { METRICS, type MetricId } from './metrics/catalogue';
+import { COMPARED, GROUP_TABLE, METRICS, formatGroupMetric, metricInfo } from './metrics/catalogue';
+import { formatMetric } from '../format';
 import type { Failure } from './metrics/detectors';
 import type {
   Distribution,
@@ -114,9 +115,6 @@ export function computeSummary(info: RunInfo, samples: SampleRecord[]): RunSumma
 function md(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;');
 }
-const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}`);
-const num = (x: number | undefined, digits = 1) => (x === undefined ? '–' : x.toFixed(digits));
-
 export function renderReport(info: RunInfo, summary: RunSummary, samples: SampleRecord[]): string {
   const out: string[] = [];
   out.push(`# Evaluation: ${md(info.suite.name)}`, '');
@@ -129,17 +127,13 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
   out.push(`- Samples: ${info.samples.done} of ${info.samples.total} (${info.samples.errors} errors, ${info.samples.resumed} resumed)`, '');
 
   out.push('## Scores', '');
-  out.push('ROUGE F-measure ×100 (mean / median), failure rates in %, speeds as means.', '');
-  out.push('| Model | Variant | n | ROUGE-1 | ROUGE-2 | ROUGE-L | Refusal | Blank | Repetition | Words | TTFT ms | Prompt t/s | Gen t/s | Errors |');
-  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  out.push('ROUGE F-measure ×100, means over the samples that have the value; – where none has it.', '');
+  const heads = ['Model', 'Variant', 'n', ...GROUP_TABLE.map((id) => METRICS[id].label), 'Errors'];
+  out.push(`| ${heads.join(' | ')} |`);
+  out.push(`|---|---|${heads.slice(2).map(() => '---:').join('|')}|`);
   for (const x of summary.groups) {
-    const r = (d?: { mean: number; median: number }) => (d ? `${pct(d.mean)} / ${pct(d.median)}` : '–');
-    out.push(
-      `| ${md(x.modelName)} | ${md(x.variant)} | ${x.samples} | ${r(x.rouge1)} | ${r(x.rouge2)} | ${r(x.rougeL)} | ` +
-        `${pct(x.failureRates.refusal)} | ${pct(x.failureRates.blank)} | ${pct(x.failureRates.repetition)} | ` +
-        `${num(x.summaryWords?.mean, 0)} | ${num(x.timeToFirstTokenMs?.mean, 0)} | ${num(x.promptTokensPerSecond?.mean)} | ` +
-        `${num(x.generatedTokensPerSecond?.mean)} | ${x.errors} |`,
-    );
+    const cells = [md(x.modelName), md(x.variant), String(x.samples), ...GROUP_TABLE.map((id) => formatGroupMetric(id, x)), String(x.errors)];
+    out.push(`| ${cells.join(' | ')} |`);
   }
   out.push('');
 
@@ -170,7 +164,7 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
         const flags =
           s.failures.map((f) => ({ refusal: 'R', blank: 'B', repetition: 'P' })[f.kind]).join('') +
           (s.strategy?.strategy === 'truncate-middle' ? 'T' : s.strategy?.strategy === 'map-reduce' ? 'M' : '');
-        return `${pct(s.metrics?.rouge?.rougeL.fmeasure)}${flags ? ` ${flags}` : ''}`;
+        return `${formatMetric(METRICS.rougeL.ofSample?.(s), METRICS.rougeL.unit)}${flags ? ` ${flags}` : ''}`;
       });
       out.push(`| ${md(id)} | ${cells.join(' | ')} |`);
     }
@@ -182,21 +176,6 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
 // ---------------------------------------------------------------------------------------------------------------
 // Comparison
 
-const COMPARED: { id: MetricId; get: (g: ReturnType<typeof summarizeGroup>) => number | undefined }[] = [
-  { id: 'rouge1', get: (g) => g.rouge1?.mean },
-  { id: 'rouge2', get: (g) => g.rouge2?.mean },
-  { id: 'rougeL', get: (g) => g.rougeL?.mean },
-  { id: 'rougeLMedian', get: (g) => g.rougeL?.median },
-  { id: 'refusalRate', get: (g) => g.failureRates.refusal },
-  { id: 'blankRate', get: (g) => g.failureRates.blank },
-  { id: 'repetitionRate', get: (g) => g.failureRates.repetition },
-  { id: 'failureRate', get: (g) => g.failureRates.any },
-  { id: 'summaryWords', get: (g) => g.summaryWords?.mean },
-  { id: 'timeToFirstTokenMs', get: (g) => g.timeToFirstTokenMs?.mean },
-  { id: 'promptTokensPerSecond', get: (g) => g.promptTokensPerSecond?.mean },
-  { id: 'generatedTokensPerSecond', get: (g) => g.generatedTokensPerSecond?.mean },
-  { id: 'loadEntropy', get: (g) => g.loadEntropy?.mean },
-];
 
 /** Lines up the model × variant groups of several runs: metric rows and per-item ROUGE-L. */
 export function compareRuns(runs: LoadedRun[]): RunComparison {
@@ -215,7 +194,7 @@ export function compareRuns(runs: LoadedRun[]): RunComparison {
       groups.push(g);
     }
   }
-  const metrics = COMPARED.map((m) => ({ ...METRICS[m.id], values: groups.map((g) => m.get(g)) }));
+  const metrics = COMPARED.map((id) => ({ ...metricInfo(id), values: groups.map((g) => METRICS[id].ofGroup(g)) }));
   // Chart labels that tell the columns apart: the variant alone when every column has the same model, the
   // model alone when every column has the same variant.
   const oneModel = new Set(columns.map((c) => c.model)).size === 1;

@@ -2,6 +2,7 @@
 // then OUT/summary.json, OUT/report.md and OUT/run.json. Resumable (finished samples are skipped), cancellable
 // (AbortSignal; finished samples are kept). Works with any `Engine`.
 
+import { EtaEstimator } from './progress';
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort } from '../engine/errors';
@@ -199,12 +200,12 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
 
   const started = Date.now();
   let done = resumed;
-  let generated = 0;
-  let generatedMs = 0;
   let errors = 0;
+  const workOf = (it: { document: string }) => it.document.length;
+  const pending = options.models.flatMap((m) => variants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(m, v.name, it.id)))));
+  const eta = new EtaEstimator(pending.reduce((sum, it) => sum + workOf(it), 0), pending.length);
   const emit = (p: Omit<EvalProgress, 'done' | 'total' | 'resumed' | 'elapsedMs' | 'etaMs'>) => {
-    const remaining = total - done;
-    const etaMs = generated > 0 ? (generatedMs / generated) * remaining : undefined;
+    const etaMs = eta.estimate();
     options.onProgress?.({ ...p, done, total, resumed, elapsedMs: Date.now() - started, ...(etaMs !== undefined ? { etaMs } : {}) });
   };
   emit({ kind: 'start', message: resumed > 0 ? `resuming: ${resumed} of ${total} samples already done` : undefined });
@@ -254,7 +255,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
         await fs.appendFile(samplesFile, JSON.stringify(record) + '\n');
         done++;
         if (record.error) errors++;
-        else { generated++; generatedMs += Date.now() - t0; }
+        eta.finished(workOf(it), record.error ? undefined : Date.now() - t0);
         emit({ kind: 'sample', model: modelPath, variant: v.name, itemId: it.id, sample: record });
       }
       if (!loadError) {

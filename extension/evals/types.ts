@@ -1,5 +1,5 @@
 // Types of the long-summary evaluations: suites, samples, runs, aggregates, comparisons. No runtime code.
-import type { MetricDef } from './metrics/catalogue';
+import type { MetricInfo } from './metrics/catalogue';
 
 import type { Failure, RefusalResult, BlankResult, RepetitionStats } from './metrics/detectors';
 import type { MultiRougeScores } from './metrics/rouge';
@@ -242,7 +242,7 @@ export interface ComparisonColumn {
 export interface RunComparison {
   columns: ComparisonColumn[];
   /** Metric rows: one value per column (undefined where missing). */
-  metrics: (MetricDef & { values: (number | undefined)[] })[];
+  metrics: (MetricInfo & { values: (number | undefined)[] })[];
   /** Per item: ROUGE-L F (or undefined) and failure kinds per column. */
   items: { itemId: string; title?: string; rougeL: (number | undefined)[]; failures: string[][] }[];
 }

@@ -1,7 +1,7 @@
 // The Model panel: plain HTML built from ModelInfo with escaping (no vscode import, no script).
 import type { ModelInfo } from '../engine/types';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
-import { formatBytes, formatCount } from '../format';
+import { formatBytes, formatCount, formatPercent } from '../format';
 import { buildPage, escapeHtml } from './html';
 
 function row(label: string, value: string): string {
@@ -23,7 +23,7 @@ export function modelInfoBody(state: ModelPanelState): string {
   }
   const p = info.placement;
   const layersWithExperts = info.moeLayers.length;
-  const activeShare = info.totalParams > 0 ? ` (${((info.activeParams / info.totalParams) * 100).toFixed(1)}%)` : '';
+  const activeShare = info.totalParams > 0 ? ` (${formatPercent(info.activeParams / info.totalParams)})` : '';
   const facts = [
     row('File', `<code>${escapeHtml(info.path)}</code> (${escapeHtml(formatBytes(info.fileBytes))})`),
     row('Architecture', escapeHtml(info.architecture)),

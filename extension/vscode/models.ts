@@ -205,7 +205,7 @@ export class ModelPicker {
                 if (!totalSize) return;
                 const pct = (downloadedSize / totalSize) * 100;
                 const left = Number.isFinite(estimatedTimeLeft) && estimatedTimeLeft > 0 ? `, ${formatDuration(estimatedTimeLeft)} left` : '';
-                progress.report({ increment: pct - reported, message: `${(downloadedSize / 1048576).toFixed(0)} / ${(totalSize / 1048576).toFixed(0)} MiB${left}` });
+                progress.report({ increment: pct - reported, message: `${formatBytes(downloadedSize)} of ${formatBytes(totalSize)}${left}` });
                 reported = pct;
               },
             });

@@ -1,5 +1,6 @@
 // Status bar item: model, state, tokens/s of the last answer; click opens a quick pick of the model actions.
 import * as vscode from 'vscode';
+import { formatTokensPerSecond } from '../format';
 import type { ModelSummary } from '../protocol';
 
 const ICONS: Record<ModelSummary['state'], string> = {
@@ -14,11 +15,11 @@ const ICONS: Record<ModelSummary['state'], string> = {
 export function statusText(model: ModelSummary, tokensPerSecond: number | undefined): { text: string; tooltip: string } {
   const name = model.label;
   const state = model.state === 'ready' || model.state === 'idle' ? '' : ` · ${model.state}`;
-  const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${tokensPerSecond.toFixed(1)} tok/s` : '';
+  const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${formatTokensPerSecond(tokensPerSecond)}` : '';
   const tooltip = [
     `MoE Lens — ${name}`,
     `State: ${model.state}${model.error ? ` (${model.error})` : ''}`,
-    ...(tokensPerSecond !== undefined ? [`Last answer: ${tokensPerSecond.toFixed(1)} tokens/s`] : []),
+    ...(tokensPerSecond !== undefined ? [`Last answer: ${formatTokensPerSecond(tokensPerSecond)}`] : []),
     `Routing capture: ${model.captureRouting ? 'on' : 'off'}`,
     'Click for model actions',
   ].join('\n');

@@ -52,7 +52,9 @@ describe('moe-lens eval', () => {
     expect(stderr).toMatch(/\[1\/4\] a\.gguf · plain · moe-routing — ROUGE-L \d+\.\d/);
     expect(stderr).toContain('[4/4]');
     const stdout = c.out.join('');
-    expect(stdout).toMatch(/^model\s+variant\s+n\s+R-1/);
+    expect(stdout).toMatch(/^model\s+variant\s+n\s+ROUGE-1\s+ROUGE-2\s+ROUGE-L\s+Refusal/);
+    // Units from the metric catalogue: rates in %, speeds in tok/s, durations in ms.
+    expect(stdout).toMatch(/\na\s+plain\s+2\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+%\s+\d+%\s+\d+%\s+\d+\s+\d+ ms\s+[\d.]+ tok\/s\s+[\d.]+ tok\/s/);
     expect(stdout).toMatch(/\na\s+plain\s+2\s+\d+\.\d/);
     expect(stdout).toContain(`completed: 4/4 samples in ${out}`);
     expect(readFileSync(path.join(out, 'samples.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
@@ -91,7 +93,7 @@ describe('moe-lens score', () => {
     const c = cli();
     await c.run('score', file);
     const text = c.out.join('');
-    expect(text).toMatch(/\np1\s+83\.3\s+60\.0\s+83\.3\s+6\s+-/);
+    expect(text).toMatch(/\np1\s+83\.3\s+60\.0\s+83\.3\s+6\s+–/);
     expect(text).toMatch(/\np2\s.*refusal: I'm sorry, but I can't summarize this/);
     expect(text).toMatch(/\nmean\s/);
   });

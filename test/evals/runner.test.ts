@@ -82,6 +82,9 @@ describe('runner', () => {
     expect(summary.groups[0]).toMatchObject({ modelName: 'one', variant: 'plain', samples: 3, scored: 2 });
     const report = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(report).toContain('| one | plain | 3 |');
+    // The scores table renders from the metric catalogue: its labels, rates in %, speeds in tok/s.
+    expect(report).toContain('| Model | Variant | n | ROUGE-1 F (mean) | ROUGE-2 F (mean) | ROUGE-L F (mean) | Refusal rate |');
+    expect(report).toMatch(/\| one \| plain \| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+% \| \d+% \| \d+% \| \d+ \| \d+ ms \| [\d.]+ tok\/s \| [\d.]+ tok\/s \|/);
     expect(report).toContain('## Items');
     const info = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
     expect(info).toMatchObject({ status: 'completed', models: ['/m/one.gguf', '/m/two.gguf'], variants: ['plain', 'intro'] });

@@ -126,7 +126,7 @@ describe('evals view', () => {
     handleEvalsMessage({ type: 'evals.run', run: loadedRun() });
     expect(root.querySelectorAll('svg.evals-chart').length).toBeGreaterThanOrEqual(3);
     expect(cellTexts(0)).toEqual(['a-item', 'b-item', 'c-item']);
-    const rlHeader = () => root.querySelector<HTMLButtonElement>('button.evals-sort[data-key="rl"]')!;
+    const rlHeader = () => root.querySelector<HTMLButtonElement>('button.evals-sort[data-key="rougeL"]')!;
     rlHeader().click(); // numeric columns sort descending first
     expect(cellTexts(0)).toEqual(['a-item', 'b-item', 'c-item']);
     expect(rlHeader().closest('th')!.getAttribute('aria-sort')).toBe('descending');

@@ -22,7 +22,8 @@ export interface HistogramOptions {
   bins?: number;
   width?: number;
   height?: number;
-  format?: (x: number) => string;
+  /** Value labels: the caller's unit formatter (extension/format.ts). */
+  format: (x: number) => string;
 }
 
 /** Histogram of values in [min, max] (values outside are clamped into the end bins). */
@@ -46,6 +47,7 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const bw = plotW / bins;
+  const fmt = options.format;
   counts.forEach((c, i) => {
     const h = (c / top) * plotH;
     const rect = svgEl('rect', {
@@ -55,14 +57,12 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
       height: h,
       class: 'evals-bar',
     });
-    const fmt = options.format ?? ((x: number) => x.toFixed(2));
     const tip = svgEl('title');
     tip.textContent = `${fmt(min + (i * (max - min)) / bins)}–${fmt(min + ((i + 1) * (max - min)) / bins)}: ${c}`;
     rect.append(tip);
     svg.append(rect);
   });
   svg.append(svgEl('line', { x1: pad.left, y1: pad.top + plotH, x2: width - pad.right, y2: pad.top + plotH, class: 'evals-axis' }));
-  const fmt = options.format ?? ((x: number) => x.toFixed(1));
   svg.append(svgText(pad.left, height - 6, fmt(min), { class: 'evals-chart-label' }));
   svg.append(svgText(width - pad.right, height - 6, fmt(max), { class: 'evals-chart-label', 'text-anchor': 'end' }));
   svg.append(svgText(pad.left - 4, pad.top + 8, String(top), { class: 'evals-chart-label', 'text-anchor': 'end' }));
@@ -72,7 +72,8 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
 export interface BarsOptions {
   title: string;
   width?: number;
-  format?: (x: number) => string;
+  /** Value labels: the caller's unit formatter (extension/format.ts). */
+  format: (x: number) => string;
   /** Fixed maximum (e.g. 1 for scores); default the largest value. */
   max?: number;
 }
@@ -85,7 +86,7 @@ export function bars(data: { label: string; value: number | undefined }[], optio
   const valueW = 48;
   const height = 22 + data.length * rowH + 4;
   const max = options.max ?? Math.max(0, ...data.map((d) => d.value ?? 0));
-  const fmt = options.format ?? ((x: number) => x.toFixed(2));
+  const fmt = options.format;
   const svg = svgEl('svg', { class: 'evals-chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
   svg.setAttribute('aria-label', options.title);
   svg.append(svgText(0, 13, options.title, { class: 'evals-chart-title' }));

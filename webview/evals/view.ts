@@ -4,8 +4,8 @@
 
 import type { EvalsRequest, EvalsResponse, EvalItemView } from '../../extension/evals/protocol';
 import type { EvalProgress, LoadedRun, RunComparison, RunListEntry, SampleRecord, GroupSummary } from '../../extension/evals/types';
-import { METRICS } from '../../extension/evals/metrics/catalogue';
-import { formatMetric } from '../../extension/format';
+import { GROUP_TABLE, METRICS, formatGroupMetric, type MetricId } from '../../extension/evals/metrics/catalogue';
+import { formatDecimal, formatMetric, formatPercent, formatTokensPerSecond } from '../../extension/format';
 import { progressText } from '../../extension/evals/progress';
 import { h } from '../components';
 import { bars, histogram } from './charts';
@@ -16,8 +16,6 @@ export interface EvalsHost {
   compact?: boolean;
 }
 
-const pct = (x: number | undefined) => (x === undefined ? '–' : (x * 100).toFixed(1));
-const fixed = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
 
 
 interface Column {
@@ -28,17 +26,29 @@ interface Column {
   render?: (s: SampleRecord) => Node | string;
 }
 
+/** Wide tables scroll sideways inside their box instead of pushing the page wider. */
+function scrollable(table: HTMLElement): HTMLElement {
+  return h('div', { class: 'evals-scroll' }, table);
+}
+
+/** A samples-table column for a catalogue metric with a per-sample value. */
+function metricColumn(id: MetricId): Column {
+  const m = METRICS[id];
+  const value = (s: SampleRecord) => m.ofSample?.(s);
+  return { key: id, label: m.short, numeric: true, value, render: (s) => formatMetric(value(s), m.unit) };
+}
+
 const SAMPLE_COLUMNS: Column[] = [
   { key: 'item', label: 'Item', numeric: false, value: (s) => s.itemId },
   { key: 'model', label: 'Model', numeric: false, value: (s) => s.modelName },
   { key: 'variant', label: 'Variant', numeric: false, value: (s) => s.variant },
-  { key: 'r1', label: 'ROUGE-1', numeric: true, value: (s) => s.metrics?.rouge?.rouge1.fmeasure, render: (s) => pct(s.metrics?.rouge?.rouge1.fmeasure) },
-  { key: 'r2', label: 'ROUGE-2', numeric: true, value: (s) => s.metrics?.rouge?.rouge2.fmeasure, render: (s) => pct(s.metrics?.rouge?.rouge2.fmeasure) },
-  { key: 'rl', label: 'ROUGE-L', numeric: true, value: (s) => s.metrics?.rouge?.rougeL.fmeasure, render: (s) => pct(s.metrics?.rouge?.rougeL.fmeasure) },
-  { key: 'words', label: 'Words', numeric: true, value: (s) => s.metrics?.summaryWords },
-  { key: 'compression', label: 'Compr.', numeric: true, value: (s) => s.metrics?.compression, render: (s) => fixed(s.metrics?.compression) },
-  { key: 'ttft', label: 'TTFT ms', numeric: true, value: (s) => s.speed?.timeToFirstTokenMs, render: (s) => fixed(s.speed?.timeToFirstTokenMs, 0) },
-  { key: 'gen', label: 'Gen t/s', numeric: true, value: (s) => s.speed?.generatedTokensPerSecond, render: (s) => fixed(s.speed?.generatedTokensPerSecond) },
+  metricColumn('rouge1'),
+  metricColumn('rouge2'),
+  metricColumn('rougeL'),
+  metricColumn('summaryWords'),
+  metricColumn('compression'),
+  metricColumn('timeToFirstTokenMs'),
+  metricColumn('generatedTokensPerSecond'),
   {
     key: 'strategy',
     label: 'Long input',
@@ -258,7 +268,7 @@ export class EvalsView {
       );
     }
     table.append(tbody);
-    section.append(table);
+    section.append(scrollable(table));
     return section;
   }
 
@@ -297,11 +307,15 @@ export class EvalsView {
 
   private renderGroups(groups: GroupSummary[]): HTMLElement {
     const table = h('table', { class: 'evals-table evals-groups' });
-    const heads = ['Model', 'Variant', 'n', 'ROUGE-1', 'ROUGE-2', 'ROUGE-L (mean / median)', 'Refusal', 'Blank', 'Repetition', 'TTFT ms', 'Prompt t/s', 'Gen t/s', 'Load entropy', 'Errors'];
+    const heads = ['Model', 'Variant', 'n', ...GROUP_TABLE.map((id) => METRICS[id].short), 'Errors'];
     table.append(h('caption', {}, 'Per model × variant'), h('thead', {}, h('tr', {}, ...heads.map((label) => h('th', { scope: 'col' }, label)))));
     const tbody = h('tbody');
     for (const g of groups) {
-      const rate = (x: number) => h('td', { class: `num${x > 0 ? ' evals-bad' : ''}` }, `${(x * 100).toFixed(0)}%`);
+      const cell = (id: MetricId) => {
+        const v = METRICS[id].ofGroup(g);
+        const bad = METRICS[id].unit === 'rate' && v !== undefined && v > 0;
+        return h('td', { class: `num${bad ? ' evals-bad' : ''}`, title: METRICS[id].label }, formatGroupMetric(id, g));
+      };
       tbody.append(
         h(
           'tr',
@@ -309,22 +323,13 @@ export class EvalsView {
           h('td', { title: g.model }, g.modelName),
           h('td', {}, g.variant),
           h('td', { class: 'num' }, String(g.samples)),
-          h('td', { class: 'num' }, pct(g.rouge1?.mean)),
-          h('td', { class: 'num' }, pct(g.rouge2?.mean)),
-          h('td', { class: 'num' }, `${pct(g.rougeL?.mean)} / ${pct(g.rougeL?.median)}`),
-          rate(g.failureRates.refusal),
-          rate(g.failureRates.blank),
-          rate(g.failureRates.repetition),
-          h('td', { class: 'num' }, fixed(g.timeToFirstTokenMs?.mean, 0)),
-          h('td', { class: 'num' }, fixed(g.promptTokensPerSecond?.mean)),
-          h('td', { class: 'num' }, fixed(g.generatedTokensPerSecond?.mean)),
-          h('td', { class: 'num' }, fixed(g.loadEntropy?.mean, 2)),
+          ...GROUP_TABLE.map(cell),
           h('td', { class: `num${g.errors ? ' evals-bad' : ''}` }, String(g.errors)),
         ),
       );
     }
     table.append(tbody);
-    return table;
+    return scrollable(table);
   }
 
   /** Sorted copy of the samples by the current sort column; missing values last. */
@@ -383,7 +388,7 @@ export class EvalsView {
       tbody.append(tr);
     }
     table.append(tbody);
-    return table;
+    return scrollable(table);
   }
 
   private renderSample(s: SampleRecord): HTMLElement {
@@ -403,13 +408,13 @@ export class EvalsView {
       if (s.strategy.strategy === 'truncate-middle') facts.push(`middle truncated: ${s.strategy.tokensDropped} tokens dropped`);
       if (s.strategy.strategy === 'map-reduce') facts.push(`map-reduce: ${s.strategy.chunks} chunks, ${s.strategy.chunksMerged} summaries merged, ${s.strategy.levels} level(s)`);
     }
-    if (s.speed) facts.push(`TTFT ${s.speed.timeToFirstTokenMs.toFixed(0)} ms, prompt ${s.speed.promptTokensPerSecond.toFixed(1)} t/s, generation ${s.speed.generatedTokensPerSecond.toFixed(1)} t/s, stop: ${s.speed.stopReason}`);
+    if (s.speed) facts.push(`TTFT ${formatMetric(s.speed.timeToFirstTokenMs, 'ms')}, prompt ${formatTokensPerSecond(s.speed.promptTokensPerSecond)}, generation ${formatTokensPerSecond(s.speed.generatedTokensPerSecond)}, stop: ${s.speed.stopReason}`);
     if (s.metrics?.repetition) {
       const r = s.metrics.repetition;
-      facts.push(`repeated ${r.n}-grams ${(r.repeatedNgramRate * 100).toFixed(0)}%, distinct-1 ${r.distinct1.toFixed(2)}, distinct-2 ${r.distinct2.toFixed(2)}, longest repeat ${r.longestRepeatedSpanWords} words`);
+      facts.push(`repeated ${r.n}-grams ${formatPercent(r.repeatedNgramRate, 0)}, distinct-1 ${formatDecimal(r.distinct1)}, distinct-2 ${formatDecimal(r.distinct2)}, longest repeat ${r.longestRepeatedSpanWords} words`);
     }
     if (s.routing) {
-      facts.push(`routing: load entropy ${s.routing.meanLoadEntropy.toFixed(2)}, same top-1 as previous token ${(s.routing.meanSameTop1Rate * 100).toFixed(0)}% (uniform ${(s.routing.sameTop1Baseline * 100).toFixed(0)}%)`);
+      facts.push(`routing: load entropy ${formatDecimal(s.routing.meanLoadEntropy)}, same top-1 as previous token ${formatPercent(s.routing.meanSameTop1Rate, 0)} (uniform ${formatPercent(s.routing.sameTop1Baseline, 0)})`);
     }
     if (facts.length) section.append(h('ul', { class: 'evals-facts' }, ...facts.map((f) => h('li', {}, f))));
 
@@ -462,7 +467,7 @@ export class EvalsView {
       );
     }
     table.append(tbody);
-    section.append(table);
+    section.append(scrollable(table));
 
     const items = h('table', { class: 'evals-table' });
     items.append(h('caption', {}, 'ROUGE-L F per item'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), ...c.columns.map((col) => h('th', { scope: 'col' }, col.label)))));
@@ -474,7 +479,7 @@ export class EvalsView {
           {},
           h('th', { scope: 'row', title: it.title ?? '' }, it.itemId),
           ...it.rougeL.map((v, i) =>
-            h('td', { class: `num${it.failures[i]?.length ? ' evals-bad' : ''}` }, `${pct(v)}${it.failures[i]?.length ? ` (${it.failures[i].join(', ')})` : ''}`),
+            h('td', { class: `num${it.failures[i]?.length ? ' evals-bad' : ''}` }, `${formatMetric(v, METRICS.rougeL.unit)}${it.failures[i]?.length ? ` (${it.failures[i].join(', ')})` : ''}`),
           ),
         ),
       );

@@ -3,9 +3,10 @@
 
 import type { WebviewToHost } from '../../extension/protocol';
 import { compareSummaries, float32Shortest, type RoutingSummary, type LayerStats } from '../../extension/routing';
+import { formatDecimal, formatPercent } from '../../extension/format';
 import { button, dropdown, h, tabs, type Dropdown, type Tabs } from '../components';
 import type { Store, TurnModel } from '../store';
-import { ROLE_LABEL } from '../chat/transcript';
+import { ROLE_LABEL } from '../chat/turn-view';
 import { explanation } from './explain';
 import { installPalette } from './palette';
 
@@ -30,8 +31,7 @@ export interface LensHooks {
   close(): void;
 }
 
-const pct = (v: number | null | undefined, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? '–' : `${(v * 100).toFixed(digits)}%`);
-const num = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+const pct = formatPercent;
 
 function turnLabel(store: Store, t: TurnModel): string {
   const n = store.turns.indexOf(t) + 1;
@@ -348,7 +348,7 @@ export class LensPanel {
   }
 
   private statCell(value: number | null, baseline: number | null, asPct: boolean, metric: string): HTMLElement {
-    const text = asPct ? pct(value) : num(value, 2);
+    const text = asPct ? pct(value) : formatDecimal(value, 2);
     return h('td', { 'data-metric': metric, 'data-value': value === null ? '' : String(value) }, h('span', { class: 'stat-value' }, text), this.bar(value, baseline));
   }
 
@@ -373,7 +373,7 @@ export class LensPanel {
           'tr',
           { class: 'baseline-row', 'data-testid': 'baselines', 'data-keep-top1': b.keepTop1, 'data-keep-set': b.keepSet, 'data-share-any': b.shareAny },
           h('th', { scope: 'row', title: 'What a router choosing experts uniformly at random would score' }, 'uniform'),
-          h('td', {}, num(1, 2)),
+          h('td', {}, formatDecimal(1, 2)),
           h('td', {}, '–'),
           h('td', { title: `1/E = 1/${s.experts}` }, pct(b.keepTop1)),
           h('td', { title: `1/C(E,k) = 1/C(${s.experts},${s.k})` }, pct(b.keepSet, 2)),
@@ -458,7 +458,7 @@ export class LensPanel {
     );
     const tbody = h('tbody', {});
     const ab = (x: number | null, y: number | null, f: (v: number | null) => string) => `${f(x)} / ${f(y)}`;
-    tbody.append(h('tr', { class: 'mean-row' }, h('th', {}, 'mean'), h('td', {}, ab(a.mean.keepTop1, b.mean.keepTop1, (v) => pct(v))), h('td', {}, ab(a.mean.keepSet, b.mean.keepSet, (v) => pct(v))), h('td', {}, ab(a.mean.loadEntropy, b.mean.loadEntropy, (v) => num(v, 2))), h('td', {}, num(c.meanLoadDistance, 2))));
+    tbody.append(h('tr', { class: 'mean-row' }, h('th', {}, 'mean'), h('td', {}, ab(a.mean.keepTop1, b.mean.keepTop1, (v) => pct(v))), h('td', {}, ab(a.mean.keepSet, b.mean.keepSet, (v) => pct(v))), h('td', {}, ab(a.mean.loadEntropy, b.mean.loadEntropy, (v) => formatDecimal(v, 2))), h('td', {}, formatDecimal(c.meanLoadDistance, 2))));
     for (const L of c.perLayer) {
       tbody.append(
         h(
@@ -467,8 +467,8 @@ export class LensPanel {
           h('th', {}, `L${this.store.layerId(L.layer)}`),
           h('td', {}, ab(L.a.keepTop1, L.b.keepTop1, (v) => pct(v))),
           h('td', {}, ab(L.a.keepSet, L.b.keepSet, (v) => pct(v))),
-          h('td', {}, ab(L.a.loadEntropy, L.b.loadEntropy, (v) => num(v, 2))),
-          h('td', { 'data-value': L.loadDistance }, num(L.loadDistance, 2)),
+          h('td', {}, ab(L.a.loadEntropy, L.b.loadEntropy, (v) => formatDecimal(v, 2))),
+          h('td', { 'data-value': L.loadDistance }, formatDecimal(L.loadDistance, 2)),
         ),
       );
     }

@@ -3,6 +3,7 @@
 // The word-based detectors take the text's words (`words(text)`) when the caller has them already.
 
 import { ngramCounts } from './rouge';
+import { formatDecimal, formatPercent } from '../../format';
 
 export type FailureKind = 'refusal' | 'blank' | 'repetition';
 
@@ -201,12 +202,12 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
   }
 
   const reasons: string[] = [];
-  if (total > 0 && repeatedNgramRate >= maxRate) reasons.push(`${(repeatedNgramRate * 100).toFixed(0)}% of ${n}-grams repeat`);
+  if (total > 0 && repeatedNgramRate >= maxRate) reasons.push(`${formatPercent(repeatedNgramRate, 0)} of ${n}-grams repeat`);
   const spanShare = lower.length ? (span.length * count) / lower.length : 0;
   if (span.length >= maxSpan && spanShare >= (options.minRepeatedSpanShare ?? 0.2)) {
-    reasons.push(`a ${span.length}-word span occurs ${count} times (${(spanShare * 100).toFixed(0)}% of the words)`);
+    reasons.push(`a ${span.length}-word span occurs ${count} times (${formatPercent(spanShare, 0)} of the words)`);
   }
-  if (lower.length >= 20 && distinct2 < minD2) reasons.push(`distinct-2 is ${distinct2.toFixed(2)}`);
+  if (lower.length >= 20 && distinct2 < minD2) reasons.push(`distinct-2 is ${formatDecimal(distinct2)}`);
   return {
     words: lower.length,
     n,
