@@ -84,11 +84,12 @@ describe('prefix reuse on hybrid recurrent memory (qwen35moe)', () => {
     const start = await tokenize('Name the experts of the router');
     const one = await turn({ kind: 'tokens', ids: start });
     const evaluated = [...start, ...one.reused.tokens.filter((t) => t.phase === 'generated').map((t) => t.id)];
-    const next: GenerateInput = { kind: 'tokens', ids: [...evaluated, ...(await tokenize(' which layer routes code'))] };
-    // Stopped before its first decode finishes: llama.cpp cannot take the half-evaluated batch out of recurrent
-    // state, so the memory no longer matches the evaluated tokens and must not be continued.
+    const next: GenerateInput = { kind: 'tokens', ids: [...evaluated, ...(await tokenize(' which layer routes code'.repeat(40)))] };
+    // Stopped as it starts (a long new prompt, so as a rule during its first decode): llama.cpp cannot take the
+    // half-evaluated batch out of recurrent state, so the memory no longer matches the evaluated tokens and must
+    // not be continued. (The worker may get further before the Stop arrives; the retry must be right either way.)
     const controller = new AbortController();
-    const stopped = engines.reusing.generate({ input: next, sampling: greedy(8) }, { signal: controller.signal });
+    const stopped = engines.reusing.generate({ input: next, sampling: greedy(400) }, { signal: controller.signal });
     controller.abort();
     expect((await stopped).stopReason).toBe('aborted');
     const retried = await turn(next);
