@@ -123,6 +123,11 @@ export interface ModelFacts {
   /** Expert weight bytes per layer index. */
   expertBytesByLayer: Map<number, number>;
   weightBytes: number;
+  /**
+   * Weight bytes one decoded token reads: every tensor, the experts at k / n_expert, the token embedding at one
+   * row (unless it doubles as the lm_head). Times tok/s, the memory bandwidth decode uses.
+   */
+  decodeBytesPerToken: number;
 }
 
 export function modelFacts(file: ModelFile): ModelFacts {
@@ -139,6 +144,14 @@ export function modelFacts(file: ModelFile): ModelFacts {
     if (t.isExpert && t.layer !== undefined) expertBytesByLayer.set(t.layer, (expertBytesByLayer.get(t.layer) ?? 0) + t.bytes);
   }
   const tokens = (file.info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens;
+  const vocabSize = metaNumber(file, 'vocab_size') ?? tokens?.length ?? 0;
+  const tiedOutput = !file.tensors.some((t) => t.name === 'output.weight');
+  let decodeBytesPerToken = 0;
+  for (const t of file.tensors) {
+    if (t.isExpert && experts > 0) decodeBytesPerToken += (t.bytes * expertsPerToken) / experts;
+    else if (t.name === 'token_embd.weight' && vocabSize > 0) decodeBytesPerToken += tiedOutput ? t.bytes + t.bytes / vocabSize : t.bytes / vocabSize;
+    else decodeBytesPerToken += t.bytes;
+  }
   return {
     layers,
     moeLayers: experts > 0 ? moeLayers : [],
@@ -148,10 +161,11 @@ export function modelFacts(file: ModelFile): ModelFacts {
     totalParams,
     activeParams: Math.round(activeParams),
     embeddingLength: metaNumber(file, 'embedding_length') ?? 0,
-    vocabSize: metaNumber(file, 'vocab_size') ?? tokens?.length ?? 0,
+    vocabSize,
     trainContextLength: metaNumber(file, 'context_length') ?? 0,
     expertBytesByLayer,
     weightBytes: file.tensors.reduce((n, t) => n + t.bytes, 0),
+    decodeBytesPerToken: Math.round(decodeBytesPerToken),
   };
 }
 
