@@ -6,7 +6,7 @@
 // routing that a second engine gives evaluating the whole conversation from scratch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../extension/engine/local-engine';
-import type { ChatMessage, GenerateInput, LoadOptions } from '../../extension/engine/types';
+import type { ChatMessage, GenerateInput, LocalLoadOptions } from '../../extension/engine/types';
 import { collect, fixture, greedy, QWEN35, type Collected } from './helpers';
 
 const load = { modelPath: QWEN35, threads: 1, contextSize: 512 };
@@ -16,7 +16,7 @@ const load = { modelPath: QWEN35, threads: 1, contextSize: 512 };
 const WEIGHT_DIGITS = 4;
 
 /** Two engines on one model: `reusing` keeps its cache between turns, `scratch` evaluates every turn afresh. */
-function pair(options: LoadOptions) {
+function pair(options: LocalLoadOptions) {
   const engines = { reusing: new LocalEngine(), scratch: new LocalEngine() };
   beforeAll(async () => {
     await engines.reusing.load(options);
