@@ -1,9 +1,11 @@
-// One formatter per quantity, shared by the CLI, the extension host's panels and pickers (no vscode import).
+// One formatter per quantity, shared by the CLI, the extension host's panels and pickers and the webview (no vscode
+// import, no Node import).
 // Not-a-number and negative inputs render as "—" so a missing figure never reads as a real one.
+import type { EngineCapabilities, LoadOptions, RoutingAbsence } from './engine/types';
 
 /** Bytes in binary units: "512 B", "3.5 KiB", "22.9 MiB", "1.25 GiB". */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n) || n < 0) return '—';
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
@@ -11,8 +13,8 @@ export function formatBytes(n: number): string {
 }
 
 /** Large counts (parameters, tokens) with decimal suffixes: "950", "12.5 K", "11.35 M", "46.7 B". */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
+export function formatCount(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n) || n < 0) return '—';
   if (n >= 1e9) return `${(n / 1e9).toFixed(n >= 1e10 ? 1 : 2)} B`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 1 : 2)} M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
@@ -78,4 +80,39 @@ export function formatDelta(value: number, decimals = 3): string {
   if (!Number.isFinite(value)) return '—';
   const text = value.toFixed(decimals);
   return value > 0 && Number(text) !== 0 ? `+${text}` : Number(text) === 0 ? (0).toFixed(decimals) : text;
+}
+
+/** What a load is about, for logs, progress and eval keys: the GGUF path, or "MODEL @ ENDPOINT" (as ModelInfo.path). */
+export function formatLoadTarget(options: LoadOptions): string {
+  if (options.backend === 'remote') return `${options.model || 'default'} @ ${options.endpoint.replace(/\/+$/, '')}`;
+  return options.modelPath;
+}
+
+/** Why a model's tokens have no routing, in one sentence for the lens and the model panel. */
+export function routingAbsenceText(reason: RoutingAbsence | undefined, modelName: string): string {
+  switch (reason) {
+    case 'dense-model':
+      return `${modelName} is a dense model: it has no experts, so there is no routing to show. Chat works as usual.`;
+    case 'server-flag-off':
+      return `The server can report routed experts but was started without it: restart it with --enable-return-routed-experts (SGLang, vLLM) to see routing here.`;
+    case 'vllm-streaming':
+      return `vLLM reports routed experts only for answers that are not streamed; this chat streams, so the routing of its answers is not available.`;
+    case 'shape-unknown':
+      return `The server reports routed experts without their shape: set the number of MoE layers and experts per token for this server (moeLens.serverRoutingShape) to see them.`;
+    case 'server-does-not-report':
+    case undefined:
+      return `This server does not report which experts the router chose (only SGLang, vLLM and moe-lens serve do), so there is no routing to show. Chat works as usual.`;
+  }
+}
+
+/** The capabilities of a loaded model, as one line: "routing ids + gate weights · exact token counts · placement". */
+export function formatCapabilities(c: EngineCapabilities): string {
+  return [
+    c.routingIds ? (c.gateWeights ? 'routing ids + gate weights' : 'routing ids (no gate weights)') : 'no routing',
+    c.tokenIds ? 'token ids' : 'text only',
+    c.tokenCounting === 'exact' ? 'exact token counts' : 'estimated token counts',
+    ...(c.placement ? ['placement'] : []),
+    ...(c.interventions ? ['interventions'] : []),
+    ...(c.concurrentRequests ? ['concurrent requests'] : []),
+  ].join(' · ');
 }

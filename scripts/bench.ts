@@ -4,11 +4,14 @@
 //
 //   npm run bench                 (generates fixtures/bench-moe.gguf on first use)
 //   npm run bench -- --runs 9 --tokens 128 --model path/to/model.gguf
+//   npm run bench -- --vs-llama-bench [--rounds 5] [--tokens 128] [--prompt 512] [--threads N] [--model M] [--vocab-model M]
+//                                 (beside llama.cpp's own llama-bench: scripts/bench/vs-llama-bench.ts)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalEngine } from '../extension/engine/local-engine';
 import { ensureFixtures, fixturePath } from './fixtures/generate';
+import { vsLlamaBench } from './bench/vs-llama-bench';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +19,11 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '128' },
     context: { type: 'string', default: '1024' },
     model: { type: 'string' },
+    'vs-llama-bench': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '5' },
+    prompt: { type: 'string', default: '512' },
+    threads: { type: 'string' },
+    'vocab-model': { type: 'string' },
   },
 });
 const runs = Math.max(5, Number(values.runs));
@@ -116,7 +124,20 @@ async function main() {
   await engine.dispose();
 }
 
-main().catch((error) => {
+const run = values['vs-llama-bench']
+  ? () =>
+      vsLlamaBench({
+        model: values.model,
+        vocabModel: values['vocab-model'],
+        threads: values.threads ? Number(values.threads) : undefined,
+        rounds: Math.max(1, Number(values.rounds)),
+        genTokens: maxTokens,
+        promptTokens: Number(values.prompt),
+        contextSize,
+      })
+  : main;
+
+run().catch((error) => {
   console.error(`bench: ${(error as Error).message}`);
   process.exitCode = 1;
 });

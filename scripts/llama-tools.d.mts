@@ -1,4 +1,4 @@
-// Types of scripts/llama-tools.mjs for the TypeScript tests that build and run llama.cpp's own tools.
+// Types for scripts/llama-tools.mjs (imported by TypeScript scripts and tests).
 export function releaseTag(): string;
 export function toolsDir(): string;
 export function binDir(): string;

@@ -10,8 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(import.meta.dirname, '..');
+// import.meta.dirname is missing where tsx loads this file into CommonJS (TypeScript scripts importing it).
+const root = path.resolve(import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url)), '..');
 const llamaDir = path.join(root, 'node_modules', 'node-llama-cpp', 'llama');
 
 export function releaseTag() {
@@ -44,7 +46,7 @@ export function buildTools(targets) {
   execFileSync('cmake', ['--build', build, '--target', ...missing], { stdio: 'inherit' });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   if (args.includes('--print-dir')) {
     console.log(binDir());

@@ -203,6 +203,30 @@ describe('generated models (read back with our reader)', () => {
     expect(h.tensors.get('blk.0.attn_q.bias')?.shape).toEqual([64]);
   });
 
+  it('moe-qwen35 is qwen35moe: delta-net and gated attention layers, routed and shared experts', () => {
+    const h = meta('moe-qwen35');
+    const m = h.metadata;
+    expect(m.get('general.architecture')).toBe('qwen35moe');
+    expect(m.get('qwen35moe.full_attention_interval')).toBe(2);
+    expect(m.get('qwen35moe.rope.dimension_sections')).toEqual([3, 3, 2, 0]);
+    expect(m.get('qwen35moe.ssm.inner_size')).toBe(64);
+    for (const i of [0, 2]) {
+      expect(h.tensors.get(`blk.${i}.attn_qkv.weight`)?.shape).toEqual([64, 128]);
+      expect(h.tensors.get(`blk.${i}.ssm_conv1d.weight`)?.shape).toEqual([4, 128]);
+      expect(h.tensors.has(`blk.${i}.attn_q.weight`)).toBe(false);
+    }
+    for (const i of [1, 3]) {
+      expect(h.tensors.get(`blk.${i}.attn_q.weight`)?.shape).toEqual([64, 128]); // query and gate
+      expect(h.tensors.get(`blk.${i}.attn_q_norm.weight`)?.shape).toEqual([16]);
+      expect(h.tensors.has(`blk.${i}.ssm_a`)).toBe(false);
+    }
+    for (let i = 0; i < 4; i++) {
+      expect(h.tensors.get(`blk.${i}.ffn_gate_exps.weight`)?.shape).toEqual([64, 32, 8]);
+      expect(h.tensors.get(`blk.${i}.ffn_up_shexp.weight`)?.shape).toEqual([64, 64]);
+      expect(h.tensors.get(`blk.${i}.post_attention_norm.weight`)?.shape).toEqual([64]);
+    }
+  });
+
   it.each(DEFAULT_MODELS)('%s has the shared SPM tokenizer and a chat template', (name) => {
     const m = meta(name).metadata;
     const v = buildVocab();

@@ -1,7 +1,8 @@
 // A ModelInfo for tests that need one without a model: a small MoE on the CPU. Patch what a test depends on.
-import type { ModelInfo } from '../extension/engine/types';
+import type { GgufModelInfo, ModelInfo } from '../extension/engine/types';
+import { localCapabilities } from '../extension/engine/model-file';
 
-export function modelInfo(patch: Partial<ModelInfo> = {}): ModelInfo {
+export function modelInfo(patch: Partial<ModelInfo> = {}): GgufModelInfo {
   return {
     path: '/models/toy.gguf',
     name: 'toy-moe',
@@ -22,6 +23,7 @@ export function modelInfo(patch: Partial<ModelInfo> = {}): ModelInfo {
     hasChatTemplate: true,
     continuesText: false,
     placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] },
+    capabilities: localCapabilities(patch.isMoe ?? true),
     ...patch,
-  };
+  } as GgufModelInfo;
 }

@@ -3,6 +3,7 @@ import type { Engine, LoadOptions, ModelInfo } from '../engine/types';
 import { EngineError, isAbort, isEngineError } from '../engine/errors';
 import type { EngineState, ErrorAction, ModelSummary } from '../protocol';
 import { ContextOverflow } from './context';
+import { formatLoadTarget } from '../format';
 import { Emitter, type Log } from './events';
 
 export interface ResolvedModel {
@@ -15,7 +16,7 @@ export type ModelResolver = () => Promise<ResolvedModel>;
 
 
 function keyOf(options: LoadOptions): string {
-  return JSON.stringify([options.modelPath, options.gpuLayers, options.cpuMoe, options.contextSize, options.threads, options.requireMoe]);
+  return JSON.stringify(options);
 }
 
 export function describeError(error: unknown): string {
@@ -49,7 +50,12 @@ export function errorActionsFor(error: unknown): ErrorAction[] {
     case 'unsupported-gguf-version':
     case 'unsupported-architecture':
     case 'not-moe':
+      return ['select-model'];
     case 'remote-unavailable':
+      // The server may come back (Retry), or another model is wanted.
+      return ['retry', 'select-model'];
+    case 'remote-auth':
+      // A wrong or missing key: Select Model → Connect to a server… takes a new one.
       return ['select-model'];
     case 'context-overflow':
       return ['new-chat', 'open-settings'];
@@ -157,14 +163,14 @@ export class ModelSession {
   private async load(resolved: ResolvedModel, key: string, signal: AbortSignal): Promise<ModelInfo> {
     this.loadedKey = undefined;
     this.set('loading');
-    this.log('info', `Loading ${resolved.options.modelPath}${resolved.isDemo ? ' (demo model)' : ''}`);
+    this.log('info', `Loading ${formatLoadTarget(resolved.options)}${resolved.isDemo ? ' (demo model)' : ''}`);
     const started = Date.now();
     try {
       const info = await this.engine.load(resolved.options, signal);
       if (signal.aborted) throw new EngineError('aborted', 'Model load cancelled.');
       this.loadedKey = key;
       this._info = info;
-      this.log('info', `Loaded ${info.name} (${info.architecture}, ${info.experts} experts, ${info.placement.backend}) in ${Date.now() - started} ms`);
+      this.log('info', `Loaded ${info.name} (${info.architecture}, ${info.experts} experts, ${info.placement?.backend ?? info.remote?.server}) in ${Date.now() - started} ms`);
       this.set('ready');
       return info;
     } catch (error) {

@@ -6,7 +6,8 @@ import { resolveModelArg } from '../engine/demo-model';
 import { formatDuration, formatMetric } from '../format';
 import { GROUP_TABLE, METRICS, formatGroupMetric } from '../evals/metrics/catalogue';
 import * as path from 'node:path';
-import type { Engine } from '../engine/types';
+import type { Engine, RemoteLoadOptions } from '../engine/types';
+import { formatLoadTarget } from '../format';
 import { loadSuite } from '../evals/suite';
 import { runEval } from '../evals/runner';
 import { scoreFile, type ScoreResult } from '../evals/score';
@@ -17,6 +18,16 @@ export interface EvalCommandDeps {
   /** Where tables/JSON go (default process.stdout) and progress (default process.stderr). */
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
+  /** Load options of `--endpoint` and its companions (main.ts's, shared with `generate`). */
+  remoteOptions?: (options: EndpointOptions) => RemoteLoadOptions;
+}
+
+export interface EndpointOptions {
+  endpoint?: string;
+  model?: string;
+  apiKeyEnv?: string;
+  stream?: boolean;
+  routingShape?: { moeLayers: number; expertsPerToken: number };
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -112,8 +123,18 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
     .option('--json', 'print the summary as JSON')
     .option('--max-items <n>', 'only the first N items', positiveInt('--max-items'))
     .option('--threads <n>', 'CPU threads for the engine (default: the physical cores)', positiveInt('--threads'))
-    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number; threads?: number }) => {
-      if (opts.model.length === 0) throw new Error('give at least one --model PATH');
+    .option('--endpoint <url>', 'evaluate a model on an OpenAI-compatible server; --model then names it (default: its first)')
+    .option('--api-key-env <VAR>', 'with --endpoint: read the API key from this environment variable')
+    .option('--concurrency <n>', 'with --endpoint: samples generated at once (the server batches them)', positiveInt('--concurrency'), 1)
+    .option('--no-stream', 'with --endpoint: do not stream (vLLM then reports routed experts)')
+    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number; threads?: number; concurrency: number } & EndpointOptions) => {
+      let remote: RemoteLoadOptions | undefined;
+      if (opts.endpoint) {
+        if (opts.model.length > 1) throw new Error('with --endpoint give at most one --model NAME (the server\'s model id)');
+        if (!deps.remoteOptions) throw new Error('--endpoint is not available here');
+        remote = deps.remoteOptions({ ...opts, model: opts.model[0] });
+      } else if (opts.model.length === 0) throw new Error('give at least one --model PATH, or --endpoint URL');
+      if (opts.concurrency > 1 && !remote) throw new Error('--concurrency needs --endpoint: the local engine generates one answer at a time');
       const suite = loadSuite(suitePath);
       if (suite.items.length === 0) throw new Error(`${suitePath} has no items`);
       const outDir = opts.out ?? path.join('eval-runs', `${suite.name}-${timestamp()}`);
@@ -127,7 +148,8 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
       try {
         run = await runEval({
           suite,
-          models: opts.model.map((m) => path.resolve(resolveModelArg(m))),
+          models: remote ? [formatLoadTarget(remote)] : opts.model.map((m) => path.resolve(resolveModelArg(m))),
+          ...(remote ? { modelOptions: () => remote, concurrency: opts.concurrency } : {}),
           variants: opts.variant,
           outDir,
           engine: () => deps.createEngine(),
@@ -147,6 +169,8 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
       } else {
         out(runTable(run.summary.groups));
         out(`\n${run.info.status}: ${run.info.samples.done}/${run.info.samples.total} samples in ${run.dir} (report.md, samples.jsonl)\n`);
+        const t = run.info.throughput;
+        if (t) out(`throughput: ${t.samples} samples in ${formatDuration(t.wallMs)} at concurrency ${t.concurrency}: ${t.samplesPerMinute.toFixed(1)} samples/min, ${t.generatedTokensPerSecond.toFixed(1)} generated tok/s\n`);
       }
       if (run.info.status === 'cancelled') process.exitCode = 130;
     });

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EngineError } from '../engine/errors';
 import { runImportance, type ImportanceResult } from '../engine/importance';
-import { formatIntervention, interventionFromSpecs } from '../engine/intervention';
+import { formatIntervention, interventionFromSpecs, withExpertsPerToken } from '../engine/intervention';
 import type { Engine, Intervention, LoadOptions, PerplexityResult } from '../engine/types';
 import { entropy } from '../routing/math';
 import { formatDelta, formatDuration, formatPerplexity } from '../format';
@@ -72,7 +72,7 @@ export function registerInterventionCommands(program: Command, deps: ModelComman
     const text = await readText(flags.file);
     const engine = deps.createEngine();
     try {
-      const info = await engine.load({ ...deps.loadOptions(model, flags as never), expertsPerToken: flags.expertsPerToken });
+      const info = await engine.load(withExpertsPerToken(deps.loadOptions(model, flags as never), flags.expertsPerToken));
       const result = await engine.perplexity(
         { text, context: flags.context, chunks: flags.chunks, intervention, routing: info.isMoe ? 'counts' : 'none' },
         { onProgress: (p) => deps.stderr(`[${p.chunk}/${p.chunks}] perplexity ${formatPerplexity(p.perplexity)}\n`) },
@@ -121,7 +121,7 @@ export function registerInterventionCommands(program: Command, deps: ModelComman
       const text = await readText(flags.file);
       const engine = deps.createEngine();
       try {
-        await engine.load({ ...deps.loadOptions(model, flags as never), expertsPerToken: flags.expertsPerToken });
+        await engine.load(withExpertsPerToken(deps.loadOptions(model, flags as never), flags.expertsPerToken));
         const result = await runImportance(
           engine,
           { text, layers: flags.layers, context: flags.context, chunks: flags.chunks },

@@ -1,14 +1,18 @@
 // `moe-lens`: the headless CLI over the engine (and the evals).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EngineClient } from '../engine/client';
+import { createAnyEngine } from '../engine/any-engine';
 import { resolveModelArg } from '../engine/demo-model';
 import { isEngineError } from '../engine/errors';
-import type { CpuMoe, Engine, LoadOptions, ModelInfo, TokenFrame } from '../engine/types';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CpuMoe, Engine, LoadOptions, LocalLoadOptions, ModelInfo, RemoteLoadOptions, TokenFrame } from '../engine/types';
+import { isLoopbackHost } from '../engine/http';
+import { createServeHandler } from '../engine/serve';
 import { formatModelInfo } from './format';
 import { jsonlLines } from '../routing/export';
 import { registerEvalCommands } from './eval-commands';
 import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
-import { formatIntervention } from '../engine/intervention';
+import { formatIntervention, withExpertsPerToken } from '../engine/intervention';
 
 function parseInteger(value: string): number {
   const n = Number(value);
@@ -29,13 +33,13 @@ export function parseCpuMoe(value: string): CpuMoe {
   throw new InvalidArgumentError('expected all, none, auto or a number of layers');
 }
 
-function parseGpuLayers(value: string): LoadOptions['gpuLayers'] {
+function parseGpuLayers(value: string): LocalLoadOptions['gpuLayers'] {
   if (value === 'auto' || value === 'max') return value;
   return parseInteger(value);
 }
 
 interface ModelOptions {
-  gpuLayers?: LoadOptions['gpuLayers'];
+  gpuLayers?: LocalLoadOptions['gpuLayers'];
   cpuMoe: CpuMoe;
   context?: number;
   threads?: number;
@@ -49,7 +53,73 @@ function addModelOptions(command: Command): Command {
     .option('--threads <n>', 'CPU threads', parseInteger);
 }
 
-function loadOptions(modelPath: string, options: ModelOptions): LoadOptions {
+export interface RemoteCliOptions {
+  endpoint?: string;
+  model?: string;
+  apiKeyEnv?: string;
+  stream?: boolean;
+  routingShape?: { moeLayers: number; expertsPerToken: number };
+}
+
+function parseShape(value: string): { moeLayers: number; expertsPerToken: number } {
+  const m = /^(\d+)[x,](\d+)$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError('expected LAYERSxK, e.g. 58x8');
+  return { moeLayers: Number(m[1]), expertsPerToken: Number(m[2]) };
+}
+
+function addRemoteOptions(command: Command): Command {
+  return command
+    .option('--endpoint <url>', 'an OpenAI-compatible server (llama-server, vLLM, SGLang, Ollama, LM Studio, moe-lens serve)')
+    .option('--model <name>', 'with --endpoint: the model id (default: the server\'s first)')
+    .option('--api-key-env <VAR>', 'with --endpoint: read the API key from this environment variable')
+    .option('--no-stream', 'with --endpoint: do not stream (vLLM then reports routed experts)')
+    .option('--routing-shape <LAYERSxK>', "with --endpoint: MoE layers × experts per token, for SGLang's routing", parseShape);
+}
+
+function apiKeyFrom(variable: string): string {
+  const key = process.env[variable];
+  if (!key) throw new Error(`the environment variable ${variable} (--api-key-env) is not set`);
+  return key;
+}
+
+/** The server options of --endpoint and its companions. */
+export function remoteOptions(options: RemoteCliOptions & { context?: number }): RemoteLoadOptions {
+  return {
+    backend: 'remote',
+    endpoint: options.endpoint!,
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.apiKeyEnv ? { apiKey: apiKeyFrom(options.apiKeyEnv) } : {}),
+    ...(options.stream === false ? { stream: false } : {}),
+    ...(options.routingShape ? { routingShape: options.routingShape } : {}),
+    ...(options.context ? { contextSize: options.context } : {}),
+  };
+}
+
+function targetOptions(model: string | undefined, options: ModelOptions & RemoteCliOptions): LoadOptions {
+  if (options.endpoint) {
+    if (model) throw new Error(`give either a model file (${model}) or --endpoint, not both`);
+    return remoteOptions(options);
+  }
+  if (!model) throw new Error('give a model file (or demo), or --endpoint URL');
+  return loadOptions(model, options);
+}
+
+/** `generate --json` lines of a frame: the local format; text-only frames (servers without token ids) as {index, phase, text}. */
+function* frameLines(frame: TokenFrame): Generator<string> {
+  if (frame.ids.length === 0) {
+    if (frame.textDelta) yield JSON.stringify({ index: frame.firstIndex, phase: frame.phase, text: frame.textDelta });
+    return;
+  }
+  for (const line of jsonlLines([frame])) {
+    if (frame.weights.length && frame.ids.every((id) => id >= 0)) yield line;
+    else {
+      const { id, weights: _w, experts, ...rest } = JSON.parse(line) as { id: number; weights: unknown; experts: number[][] };
+      yield JSON.stringify({ ...rest, ...(id >= 0 ? { id } : {}), ...(experts.length ? { experts } : {}) });
+    }
+  }
+}
+
+function loadOptions(modelPath: string, options: ModelOptions): LocalLoadOptions {
   return { modelPath: resolveModelArg(modelPath), gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads };
 }
 
@@ -78,7 +148,7 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
-  const generate = addModelOptions(program.command('generate').argument('<model>', 'GGUF model file, or demo for the built-in model'))
+  const generate = addRemoteOptions(addModelOptions(program.command('generate').argument('[model]', 'GGUF model file, or demo for the built-in model (or --endpoint)')))
     .description('generate text; with --json, one line per token with its routing')
     .requiredOption('-p, --prompt <text>', 'the prompt')
     .option('-n, --max-tokens <n>', 'tokens to generate', parseInteger, 128)
@@ -94,10 +164,11 @@ export function buildProgram(io: CliIo): Command {
     .option('--no-routing', 'do not capture routing')
     .option('--json', 'JSON lines: every token with its routing, then a summary');
   addInterventionOptions(generate, parseInteger)
-    .action(async (model: string, options: GenerateCliOptions) => {
+    .action(async (model: string | undefined, options: GenerateCliOptions) => {
+      const target = targetOptions(model, options);
       const engine = io.createEngine();
       try {
-        await generateCommand(engine, model, options, io);
+        await generateCommand(engine, target, options, io);
       } finally {
         await engine.dispose();
       }
@@ -111,13 +182,45 @@ export function buildProgram(io: CliIo): Command {
     loadOptions: loadOptions as (model: string, options: never) => LoadOptions,
     parseInteger,
   });
-  registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr });
+  registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr, remoteOptions });
+
+  addModelOptions(program.command('serve').argument('<model>', 'GGUF model file, or demo for the built-in model'))
+    .description("serve the model over the OpenAI-compatible HTTP API, with routing in SGLang's format plus gate weights")
+    .option('--host <address>', 'address to listen on (other than loopback needs --api-key-env)', '127.0.0.1')
+    .option('--port <n>', 'port (0 = any free one)', parseInteger, 8080)
+    .option('--api-key-env <VAR>', 'require the API key in this environment variable from clients')
+    .action(async (model: string, options: ModelOptions & { host: string; port: number; apiKeyEnv?: string }) => {
+      const apiKey = options.apiKeyEnv ? apiKeyFrom(options.apiKeyEnv) : undefined;
+      if (!apiKey && !isLoopbackHost(options.host))
+        throw new Error(`serving on ${options.host} reaches other machines: give --api-key-env VAR so that only clients with the key get answers`);
+      const engine = io.createEngine();
+      try {
+        const info = await engine.load(loadOptions(model, options));
+        const server = http.createServer(createServeHandler({ engine, apiKey, log: (m) => io.stderr(`moe-lens serve: ${m}\n`) }));
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(options.port, options.host, () => resolve());
+        });
+        const { port } = server.address() as AddressInfo;
+        const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+        io.stdout(`http://${host}:${port}\n`);
+        io.stderr(`moe-lens serve: ${info.name} at http://${host}:${port}/v1 (Ctrl-C stops)${apiKey ? ', API key required' : ''}\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      } finally {
+        await engine.dispose();
+      }
+    });
 
   program.addOption(new Option('--quiet', 'no engine log on stderr').hideHelp());
   return program;
 }
 
-interface GenerateCliOptions extends ModelOptions, InterventionFlags {
+interface GenerateCliOptions extends ModelOptions, RemoteCliOptions, InterventionFlags {
   prompt: string;
   maxTokens: number;
   temperature: number;
@@ -133,9 +236,9 @@ interface GenerateCliOptions extends ModelOptions, InterventionFlags {
   json?: boolean;
 }
 
-async function generateCommand(engine: Engine, model: string, options: GenerateCliOptions, io: CliIo): Promise<void> {
+async function generateCommand(engine: Engine, target: LoadOptions, options: GenerateCliOptions, io: CliIo): Promise<void> {
   const intervention = interventionOf(options); // a bad SPEC fails before the model loads
-  const info: ModelInfo = await engine.load({ ...loadOptions(model, options), expertsPerToken: options.expertsPerToken });
+  const info: ModelInfo = await engine.load(withExpertsPerToken(target, options.expertsPerToken));
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
@@ -161,7 +264,7 @@ async function generateCommand(engine: Engine, model: string, options: GenerateC
       {
         signal: controller.signal,
         onFrame: (frame: TokenFrame) => {
-          if (options.json) for (const line of jsonlLines([frame])) io.stdout(line + '\n');
+          if (options.json) for (const line of frameLines(frame)) io.stdout(line + '\n');
           else io.stdout(frame.textDelta);
         },
       },
@@ -199,7 +302,7 @@ export async function main(argv: string[]): Promise<number> {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     createEngine: () =>
-      new EngineClient({
+      createAnyEngine({
         log: (level, message) => {
           if (!quiet && (level === 'error' || (level === 'warn' && process.env.MOE_LENS_DEBUG))) process.stderr.write(`[engine] ${message}\n`);
           if (process.env.MOE_LENS_DEBUG && level !== 'error' && level !== 'warn') process.stderr.write(`[engine] ${message}\n`);

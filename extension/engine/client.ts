@@ -12,8 +12,8 @@ import type {
   GenerateInput,
   GenerateRequest,
   GenerationResult,
-  LoadOptions,
-  ModelInfo,
+  LocalLoadOptions,
+  GgufModelInfo,
   PerplexityCallbacks,
   PerplexityProgress,
   PerplexityRequest,
@@ -39,13 +39,13 @@ interface Pending {
 
 const NEEDS_MODEL = new Set<EngineCall['method']>(['tokenize', 'detokenize', 'countTokens', 'generate', 'perplexity']);
 
-export class EngineClient implements Engine {
+export class EngineClient implements Engine<LocalLoadOptions, GgufModelInfo> {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private loadedOptions: LoadOptions | undefined;
+  private loadedOptions: LocalLoadOptions | undefined;
   private needsReload = false;
-  model: ModelInfo | undefined;
+  model: GgufModelInfo | undefined;
 
   constructor(private readonly options: EngineClientOptions = {}) {}
 
@@ -138,11 +138,11 @@ export class EngineClient implements Engine {
     });
   }
 
-  inspect(options: LoadOptions): Promise<ModelInfo> {
+  inspect(options: LocalLoadOptions): Promise<GgufModelInfo> {
     return this.call({ method: 'inspect', options });
   }
 
-  async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
+  async load(options: LocalLoadOptions, signal?: AbortSignal): Promise<GgufModelInfo> {
     this.model = undefined;
     this.loadedOptions = undefined;
     this.needsReload = false;

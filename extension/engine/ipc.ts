@@ -5,8 +5,8 @@ import type {
   GenerateInput,
   GenerateRequest,
   GenerationResult,
-  LoadOptions,
-  ModelInfo,
+  GgufModelInfo,
+  LocalLoadOptions,
   PerplexityProgress,
   PerplexityRequest,
   PerplexityResult,
@@ -15,8 +15,8 @@ import type {
 
 /** Every engine request and its response, declared once: the client, the process and their tests use this map. */
 export interface EngineMethods {
-  inspect: [{ options: LoadOptions }, ModelInfo];
-  load: [{ options: LoadOptions }, ModelInfo];
+  inspect: [{ options: LocalLoadOptions }, GgufModelInfo];
+  load: [{ options: LocalLoadOptions }, GgufModelInfo];
   unload: [Record<never, never>, void];
   tokenize: [{ text: string }, number[]];
   detokenize: [{ ids: number[] }, string];

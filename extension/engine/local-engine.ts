@@ -14,8 +14,8 @@ import type {
   GenerateInput,
   GenerateRequest,
   GenerationResult,
-  LoadOptions,
-  ModelInfo,
+  LocalLoadOptions,
+  GgufModelInfo,
   PerplexityCallbacks,
   PerplexityChunk,
   PerplexityRequest,
@@ -42,7 +42,7 @@ export const DEFAULT_SAMPLING: SamplingOptions = {
 /** How often token frames are handed on while tokens flow. */
 const FRAME_INTERVAL_MS = 30;
 
-export class LocalEngine implements Engine {
+export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
   private nlc?: NodeLlamaCpp;
   private llama?: Llama;
   private session?: NativeSession;
@@ -52,7 +52,7 @@ export class LocalEngine implements Engine {
   private generating = false;
   /** While a generation is being cancelled, llama.cpp's "failed to decode" errors are expected. */
   private aborting = false;
-  model: ModelInfo | undefined;
+  model: GgufModelInfo | undefined;
 
   constructor(private readonly log: LogFn = () => {}) {}
 
@@ -74,7 +74,7 @@ export class LocalEngine implements Engine {
     return { nlc: this.nlc, llama: this.llama };
   }
 
-  private async plan(options: LoadOptions) {
+  private async plan(options: LocalLoadOptions) {
     const { nlc, llama } = await this.runtime();
     const file = await readModelFile(options.modelPath, nlc);
     const fileFacts = modelFacts(file);
@@ -102,12 +102,12 @@ export class LocalEngine implements Engine {
     return { file, facts, contextSize, placement };
   }
 
-  async inspect(options: LoadOptions): Promise<ModelInfo> {
+  async inspect(options: LocalLoadOptions): Promise<GgufModelInfo> {
     const { file, facts, contextSize, placement } = await this.plan(options);
     return describeModel(file, facts, contextSize, placement);
   }
 
-  async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
+  async load(options: LocalLoadOptions, signal?: AbortSignal): Promise<GgufModelInfo> {
     if (this.generating) throw new EngineError('busy', 'a generation is running; stop it before loading a model');
     await this.unload();
     const { nlc, llama } = await this.runtime();

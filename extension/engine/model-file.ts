@@ -8,7 +8,7 @@ import { TEXT_CONTINUATION_TAG } from './demo-model';
 import { LLAMA_CPP_ARCHITECTURES } from './architectures';
 import { EngineError } from './errors';
 import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
-import type { CpuMoe, ModelInfo, PlacementReport } from './types';
+import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport } from './types';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
@@ -125,6 +125,11 @@ export interface ModelFacts {
   weightBytes: number;
   /** The file's own top-k, when an override changed expertsPerToken. */
   modelExpertsPerToken?: number;
+  /**
+   * Weight bytes one decoded token reads: every tensor, the experts at k / n_expert, the token embedding at one
+   * row (unless it doubles as the lm_head). Times tok/s, the memory bandwidth decode uses.
+   */
+  decodeBytesPerToken: number;
 }
 
 /** The model's facts; with `expertsPerTokenOverride` (validated by the caller) top-k and active parameters as loaded with it. */
@@ -143,6 +148,14 @@ export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): M
     if (t.isExpert && t.layer !== undefined) expertBytesByLayer.set(t.layer, (expertBytesByLayer.get(t.layer) ?? 0) + t.bytes);
   }
   const tokens = (file.info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens;
+  const vocabSize = metaNumber(file, 'vocab_size') ?? tokens?.length ?? 0;
+  const tiedOutput = !file.tensors.some((t) => t.name === 'output.weight');
+  let decodeBytesPerToken = 0;
+  for (const t of file.tensors) {
+    if (t.isExpert && experts > 0) decodeBytesPerToken += (t.bytes * expertsPerToken) / experts;
+    else if (t.name === 'token_embd.weight' && vocabSize > 0) decodeBytesPerToken += tiedOutput ? t.bytes + t.bytes / vocabSize : t.bytes / vocabSize;
+    else decodeBytesPerToken += t.bytes;
+  }
   return {
     layers,
     moeLayers: experts > 0 ? moeLayers : [],
@@ -153,10 +166,11 @@ export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): M
     totalParams,
     activeParams: Math.round(activeParams),
     embeddingLength: metaNumber(file, 'embedding_length') ?? 0,
-    vocabSize: metaNumber(file, 'vocab_size') ?? tokens?.length ?? 0,
+    vocabSize,
     trainContextLength: metaNumber(file, 'context_length') ?? 0,
     expertBytesByLayer,
     weightBytes: file.tensors.reduce((n, t) => n + t.bytes, 0),
+    decodeBytesPerToken: Math.round(decodeBytesPerToken),
   };
 }
 
@@ -240,7 +254,7 @@ export function parseBufferLog(log: string): { weights: { device: string; bytes:
   };
 }
 
-export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): ModelInfo {
+export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): GgufModelInfo {
   const meta = file.info.metadata as { general?: { name?: string; tags?: unknown }; tokenizer?: { chat_template?: string } };
   return {
     path: file.path,
@@ -263,5 +277,20 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
     hasChatTemplate: typeof meta.tokenizer?.chat_template === 'string',
     continuesText: Array.isArray(meta.general?.tags) && meta.general.tags.includes(TEXT_CONTINUATION_TAG),
     placement,
+    capabilities: localCapabilities(facts.moeLayers.length > 0),
+  };
+}
+
+/** What the local engine reports for a model: routing with gate weights for MoE models, exact token counts, placement, interventions. */
+export function localCapabilities(isMoe: boolean): EngineCapabilities {
+  return {
+    routingIds: isMoe,
+    gateWeights: isMoe,
+    tokenIds: true,
+    tokenCounting: 'exact',
+    placement: true,
+    interventions: isMoe,
+    concurrentRequests: false,
+    ...(isMoe ? {} : { routingAbsent: 'dense-model' as const }),
   };
 }

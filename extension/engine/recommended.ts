@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatBytes } from '../format';
-import type { ModelInfo } from './types';
+import type { GgufModelInfo } from './types';
 
 export interface Recommendation {
   name: string;
@@ -43,7 +43,7 @@ export type Fit =
  * experts of the first N layers in RAM, everything in RAM (a CPU-only machine, or more than the GPU can take even
  * without experts), or more than RAM holds.
  */
-export function fitOnMachine(info: ModelInfo, ramBytes: number): Fit {
+export function fitOnMachine(info: GgufModelInfo, ramBytes: number): Fit {
   const p = info.placement;
   const bytes = p.weights.reduce((n, w) => n + w.bytes, 0);
   const gpuBytes = p.weights.filter((w) => w.device !== 'CPU').reduce((n, w) => n + w.bytes, 0);

@@ -4,7 +4,9 @@
 /** Where expert weights live: all layers' experts in system RAM, none, the first N layers', or a plan. */
 export type CpuMoe = 'all' | 'none' | 'auto' | number;
 
-export interface LoadOptions {
+/** A local GGUF file run by the engine process (llama.cpp + the native addon). `backend` may be left out. */
+export interface LocalLoadOptions {
+  backend?: 'local';
   modelPath: string;
   /** Layers offloaded to the GPU: 'max' (all), 'auto' (node-llama-cpp's fit), or a number. Ignored on CPU. */
   gpuLayers?: 'auto' | 'max' | number;
@@ -23,6 +25,74 @@ export interface LoadOptions {
    * `<arch>.expert_used_count` override at load. 1..experts; refused for dense models.
    */
   expertsPerToken?: number;
+}
+
+/** A model served over the OpenAI-compatible HTTP API (llama-server, vLLM, SGLang, Ollama, LM Studio, `moe-lens serve`). */
+export interface RemoteLoadOptions {
+  backend: 'remote';
+  /** The server's base URL, e.g. `http://127.0.0.1:8080` (a trailing `/v1` is accepted). */
+  endpoint: string;
+  /** The model id as `/v1/models` lists it; empty or absent = the server's first model. */
+  model?: string;
+  /** Sent as `Authorization: Bearer …`; comes from SecretStorage (extension) or an environment variable (CLI). */
+  apiKey?: string;
+  /** Context in tokens when the server does not report it (default 4096). */
+  contextSize?: number;
+  /**
+   * The routing shape for servers whose payload does not carry it (SGLang's flat int32 array): the number of MoE
+   * layers and experts per token, and the experts per layer (for the lens's legend). `moe-lens serve` reports it.
+   */
+  routingShape?: { moeLayers: number; expertsPerToken: number; experts?: number };
+  /** Per-request time limit without any byte from the server, in ms (default 120 000). */
+  timeoutMs?: number;
+  /**
+   * Stream answers (default true). vLLM reports routed experts only without streaming: false trades the streamed
+   * text for the lens there.
+   */
+  stream?: boolean;
+  /** Refuse a model that reports no experts. */
+  requireMoe?: boolean;
+}
+
+/** Load options, discriminated by backend. */
+export type LoadOptions = LocalLoadOptions | RemoteLoadOptions;
+
+/** Why a model's tokens carry no routing ids (the lens says it in words: `routingAbsenceText` in format.ts). */
+export type RoutingAbsence =
+  | 'dense-model'
+  | 'server-does-not-report'
+  | 'server-flag-off'
+  | 'vllm-streaming'
+  | 'shape-unknown';
+
+/** What the engine behind a loaded model can report and do. */
+export interface EngineCapabilities {
+  /** Expert ids per token and MoE layer. */
+  routingIds: boolean;
+  /** Gate weights with the ids (never from a server other than `moe-lens serve`). */
+  gateWeights: boolean;
+  /** Token ids and per-token texts in frames (else frames carry text deltas only). */
+  tokenIds: boolean;
+  /** `countTokens` is exact (the model's tokenizer) or an estimate (see `estimateTokens` in remote-engine.ts). */
+  tokenCounting: 'exact' | 'estimate';
+  /** `ModelInfo.placement` (GPU layers, MoE offload, memory per device). */
+  placement: boolean;
+  /** Expert interventions on `GenerateRequest` (issue 8). */
+  interventions: boolean;
+  /** Several `generate` calls may run at once (a server batches them); the local engine runs one at a time. */
+  concurrentRequests: boolean;
+  /** When `routingIds` is false, or may be false for some requests: why. */
+  routingAbsent?: RoutingAbsence;
+}
+
+/** Which server answers at an endpoint, as detected from `/v1/models` and its answers. */
+export type ServerKind = 'llama.cpp' | 'vllm' | 'sglang' | 'moe-lens' | 'ollama' | 'lm-studio' | 'openai-compatible';
+
+export interface RemoteModelInfo {
+  endpoint: string;
+  server: ServerKind;
+  /** The model id sent in requests. */
+  model: string;
 }
 
 export interface DeviceMemory {
@@ -53,6 +123,11 @@ export interface PlacementReport {
 }
 
 export interface ModelInfo {
+  /**
+   * The GGUF path, or for a remote model `model @ endpoint`. For a server the routing block (layers, moeLayers,
+   * experts, expertsPerToken) is what it reports (`moe-lens serve`) or the configured routing shape, else 0 and [];
+   * the file facts below that a server does not report are absent.
+   */
   path: string;
   name: string;
   architecture: string;
@@ -66,18 +141,26 @@ export interface ModelInfo {
   modelExpertsPerToken?: number;
   sharedExperts: number;
   isMoe: boolean;
-  totalParams: number;
-  activeParams: number;
-  embeddingLength: number;
-  vocabSize: number;
-  trainContextLength: number;
+  totalParams?: number;
+  activeParams?: number;
+  embeddingLength?: number;
+  vocabSize?: number;
+  trainContextLength?: number;
   contextSize: number;
-  fileBytes: number;
+  fileBytes?: number;
   hasChatTemplate: boolean;
   /** The model continues text rather than answering as an assistant (GGUF `general.tags` has `text-continuation`): the engine renders chats for it without the system prompt. */
   continuesText: boolean;
-  placement: PlacementReport;
+  /** Where the weights live; absent for a remote model. */
+  placement?: PlacementReport;
+  capabilities: EngineCapabilities;
+  /** Present for a model served over HTTP. */
+  remote?: RemoteModelInfo;
 }
+
+/** A GGUF model run by the local engine: every file fact and the placement are known. */
+export type GgufModelInfo = ModelInfo &
+  Required<Pick<ModelInfo, 'totalParams' | 'activeParams' | 'embeddingLength' | 'vocabSize' | 'trainContextLength' | 'fileBytes' | 'placement'>>;
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -188,6 +271,11 @@ export type EngineErrorCode =
   | 'version-mismatch'
   | 'unsupported-gguf-version'
   | 'remote-unavailable'
+  | 'remote-auth'
+  | 'remote-http'
+  | 'remote-protocol'
+  | 'remote-timeout'
+  | 'response-too-large'
   | 'busy'
   | 'bad-intervention'
   | 'too-little-text'
@@ -264,13 +352,16 @@ export interface PerplexityCallbacks {
   signal?: AbortSignal;
 }
 
-/** The engine as its callers see it (the child-process client implements it). */
-export interface Engine {
-  /** Model facts and the placement plan from the GGUF alone, without loading weights. */
-  inspect(options: LoadOptions): Promise<ModelInfo>;
-  load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo>;
+/**
+ * The engine as its callers see it. `O` is the load options it accepts: the local engine and its child-process client
+ * take `LocalLoadOptions`, the HTTP one `RemoteLoadOptions`, and `AnyEngine` (what the CLI and the extension use) both.
+ */
+export interface Engine<O extends LoadOptions = LoadOptions, I extends ModelInfo = ModelInfo> {
+  /** Model facts (and for a GGUF the placement plan) without loading weights. */
+  inspect(options: O): Promise<I>;
+  load(options: O, signal?: AbortSignal): Promise<I>;
   unload(): Promise<void>;
-  readonly model: ModelInfo | undefined;
+  readonly model: I | undefined;
   tokenize(text: string): Promise<number[]>;
   detokenize(ids: number[]): Promise<string>;
   /** Tokens the input takes once rendered (chat template applied for chat input). */

@@ -31,6 +31,9 @@ export function distribution(values: number[]): Distribution | undefined {
 
 /** The model's file name without .gguf (the sample's name when the engine reports none). */
 export function modelLabel(modelPath: string): string {
+  // A server's model is keyed "MODEL @ ENDPOINT" (ModelInfo.path of a remote model).
+  const remote = / @ https?:\/\//.exec(modelPath);
+  if (remote) return modelPath.slice(0, remote.index);
   return path.basename(modelPath).replace(/\.gguf$/i, '');
 }
 

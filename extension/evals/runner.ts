@@ -1,13 +1,16 @@
 // Runs a suite: every (model × variant × item) sample, one JSON line per finished sample in OUT/samples.jsonl,
 // then OUT/summary.json, OUT/report.md and OUT/run.json. Resumable (finished samples are skipped), cancellable
-// (AbortSignal; finished samples are kept). Works with any `Engine`.
+// (AbortSignal; finished samples are kept). Works with any `Engine`. With `concurrency` N > 1 and an engine that
+// reports `concurrentRequests` (a server), up to N samples are generated at once; samples.jsonl stays in the order
+// of the work list (a finished sample waits for the ones before it, so a killed run loses at most N-1 finished
+// samples, which a resume redoes). A server that cannot be reached stops the run with its error.
 
 import { EtaEstimator } from './progress';
 import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { isAbort } from '../engine/errors';
-import { formatIntervention, interventionFromSpecs } from '../engine/intervention';
-import type { Engine, GenerateInput, Intervention, LoadOptions, SamplingOptions } from '../engine/types';
+import { isAbort, isEngineError } from '../engine/errors';
+import { formatIntervention, interventionFromSpecs, withExpertsPerToken } from '../engine/intervention';
+import type { Engine, GenerateInput, Intervention, LoadOptions, LocalLoadOptions, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
 import { RoutingAggregator } from '../routing/aggregate';
@@ -32,8 +35,12 @@ export type EngineProvider = Engine | (() => Engine | Promise<Engine>);
 
 export interface RunOptions {
   suite: EvalSuite;
-  /** GGUF paths. Each is loaded once. */
+  /** GGUF paths, or keys that `modelOptions` maps to load options (a server's model). Each is loaded once. */
   models: string[];
+  /** The load options of a model in `models` (default: the GGUF at that path, with `loadOptions`). */
+  modelOptions?: (model: string) => LoadOptions;
+  /** Samples generated at once (default 1); more than 1 only with an engine that reports `concurrentRequests`. */
+  concurrency?: number;
   /** Variant names to run (default: all of the suite's). */
   variants?: string[];
   /** Output folder; created if needed. Re-running with the same folder resumes. */
@@ -43,7 +50,7 @@ export interface RunOptions {
   /** Only the first N items. */
   maxItems?: number;
   /** Extra load options (gpuLayers, cpuMoe, threads…); contextSize defaults to the suite's. */
-  loadOptions?: Partial<Omit<LoadOptions, 'modelPath'>>;
+  loadOptions?: Partial<Omit<LocalLoadOptions, 'modelPath' | 'backend'>>;
   /** Record routing of the summaries (default true). */
   captureRouting?: boolean;
   onProgress?: (progress: EvalProgress) => void;
@@ -234,6 +241,9 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
 
   const started = Date.now();
   let done = resumed;
+  let generated = 0;
+  let generatedTokens = 0;
+  let concurrency = 1;
   let errors = 0;
   const workOf = (it: { document: string }) => it.document.length;
   const pending = options.models.flatMap((m) => variants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(m, v.name, it.id)))));
@@ -246,6 +256,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
 
   let status: RunStatus = 'completed';
   let runError: string | undefined;
+  let runFailure: unknown;
   let engine: Engine | undefined;
   const ownsEngine = typeof options.engine === 'function';
   try {
@@ -263,13 +274,12 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
       if (signal?.aborted) { status = 'cancelled'; break; }
       emit({ kind: 'model', model: modelPath, message: `loading ${modelLabel(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
       let loadError: string | undefined;
+      const base: LoadOptions = options.modelOptions?.(modelPath) ?? { ...options.loadOptions, modelPath };
       try {
-        await engine.load(
-          { ...options.loadOptions, ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}), modelPath, ...(k ? { expertsPerToken: k } : {}) },
-          signal,
-        );
+        await engine.load({ ...withExpertsPerToken(base, k), ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}) }, signal);
       } catch (error) {
         if (isAbort(error, signal)) { status = 'cancelled'; break; }
+        if (isFatal(error)) throw error;
         loadError = `could not load the model: ${(error as Error).message}`;
       }
       const loaded = loadError ? undefined : engine.model;
@@ -278,27 +288,60 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
         info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
         emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
       }
-      for (const { v, it } of todo) {
-        if (signal?.aborted) { status = 'cancelled'; break outer; }
-        const t0 = Date.now();
-        let record: SampleRecord;
-        if (loadError) {
-          record = errorRecord(modelPath, v.name, it, loadError, t0);
-        } else {
-          try {
-            record = await runSample(engine, suite, modelPath, v, it, options);
-          } catch (error) {
-            if (isAbort(error, signal)) { status = 'cancelled'; break outer; }
-            record = errorRecord(modelPath, v.name, it, (error as Error).message || String(error), t0);
+      const width = loaded?.capabilities.concurrentRequests ? Math.max(1, Math.floor(options.concurrency ?? 1)) : 1;
+      concurrency = Math.max(concurrency, width);
+      const current = engine;
+      // Records by work-list position; written in that order as soon as every earlier one is in.
+      const records: (SampleRecord | undefined)[] = new Array(todo.length);
+      let written = 0;
+      let taken = 0;
+      let stop: 'cancelled' | { error: unknown } | undefined;
+      const write = async (upTo: number, skipGaps: boolean) => {
+        for (; written < upTo; written++) {
+          const record = records[written];
+          if (!record) {
+            if (skipGaps) continue;
+            break;
           }
-          if (signal?.aborted) { status = 'cancelled'; break outer; }
+          await fs.appendFile(samplesFile, JSON.stringify(record) + '\n');
+          done++;
+          if (record.error) errors++;
+          else if (record.speed) { generated++; generatedTokens += record.speed.generatedTokens; }
+          // With N at once, each sample's wall time overlaps the others': its share of the clock is 1/N of it.
+          eta.finished(workOf(todo[written].it), record.error ? undefined : (record.speed?.wallMs ?? 0) / width);
+          emit({ kind: 'sample', model: modelPath, variant: record.variant, itemId: record.itemId, sample: record });
         }
-        await fs.appendFile(samplesFile, JSON.stringify(record) + '\n');
-        done++;
-        if (record.error) errors++;
-        eta.finished(workOf(it), record.error ? undefined : Date.now() - t0);
-        emit({ kind: 'sample', model: modelPath, variant: v.name, itemId: it.id, sample: record });
-      }
+      };
+      let writing = Promise.resolve();
+      const worker = async () => {
+        while (!stop && taken < todo.length) {
+          if (signal?.aborted) { stop = 'cancelled'; break; }
+          const at = taken++;
+          const { v, it } = todo[at];
+          const t0 = Date.now();
+          let record: SampleRecord;
+          if (loadError) record = errorRecord(modelPath, v.name, it, loadError, t0);
+          else {
+            try {
+              record = await runSample(current, suite, modelPath, v, it, options);
+            } catch (error) {
+              if (isAbort(error, signal)) { stop = 'cancelled'; break; }
+              if (isFatal(error)) { stop ??= { error }; break; }
+              record = errorRecord(modelPath, v.name, it, (error as Error).message || String(error), t0);
+            }
+            if (signal?.aborted) { stop = 'cancelled'; break; }
+          }
+          records[at] = record;
+          writing = writing.then(() => write(todo.length, false));
+          await writing;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(width, todo.length) }, worker));
+      // What finished after a stop is kept too, still in work-list order.
+      writing = writing.then(() => write(todo.length, true));
+      await writing;
+      if (stop === 'cancelled') { status = 'cancelled'; break outer; }
+      if (stop) throw stop.error;
       if (!loadError && scoring.length) {
         // Perplexity of the items' documents under each intervention of this load (llama-perplexity's definition).
         const text = items.map((it) => it.document).join('\n\n');
@@ -328,6 +371,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
     else {
       status = 'failed';
       runError = (error as Error).message;
+      runFailure = error;
     }
   } finally {
     if (ownsEngine && engine) {
@@ -336,6 +380,16 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   }
 
   const all = latestSamples(readSamples(samplesFile).samples);
+  const wallMs = Date.now() - started;
+  if (generated > 0)
+    info.throughput = {
+      concurrency,
+      samples: generated,
+      wallMs,
+      samplesPerMinute: (generated * 60000) / wallMs,
+      generatedTokensPerSecond: (generatedTokens * 1000) / wallMs,
+    };
+  else delete info.throughput;
   info.status = status;
   info.finishedAt = new Date().toISOString();
   info.samples = { total, done, errors, resumed };
@@ -345,8 +399,14 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   await fs.writeFile(path.join(outDir, REPORT_FILE), renderReport(info, summary, all));
   await writeJson(runFile, info);
   emit({ kind: 'done', message: status });
-  if (status === 'failed') throw new Error(runError ?? 'the run failed');
+  // The run's own error where there is one (an EngineError keeps its code for the caller).
+  if (status === 'failed') throw runFailure instanceof Error ? runFailure : new Error(runError ?? 'the run failed');
   return { dir: outDir, id: path.basename(outDir), info, samples: all, summary };
+}
+
+/** Errors that end the whole run rather than one sample: the server is gone or refuses the key. */
+function isFatal(error: unknown): boolean {
+  return isEngineError(error, 'remote-unavailable') || isEngineError(error, 'remote-auth');
 }
 
 async function writeItemsSnapshot(file: string, items: EvalItem[]): Promise<void> {

@@ -196,6 +196,8 @@ export interface RunInfo {
   variantInterventions?: Record<string, string>;
   /** Per model path, per intervention name ('baseline' without one): perplexity of the items' documents. */
   perplexity?: Record<string, Record<string, PerplexityFigure>>;
+  /** This invocation's throughput: samples generated at once, and samples and generated tokens per wall-clock second. */
+  throughput?: { concurrency: number; samples: number; wallMs: number; samplesPerMinute: number; generatedTokensPerSecond: number };
 }
 
 export interface Distribution {

@@ -1,7 +1,7 @@
 // The one typed accessor for `contributes.configuration` (section `moeLens`). No runtime `vscode` import:
 // callers pass `vscode.workspace.getConfiguration(CONFIG_SECTION)` (anything with `get`), so parsing is
 // unit-tested with plain vitest.
-import type { CpuMoe, LoadOptions, SamplingOptions } from '../engine/types';
+import type { CpuMoe, LocalLoadOptions, RemoteLoadOptions, SamplingOptions } from '../engine/types';
 
 export const CONFIG_SECTION = 'moeLens';
 
@@ -10,8 +10,16 @@ export interface ConfigSource {
 }
 
 export interface MoeLensConfig {
-  /** Absolute path of the GGUF to use; '' = the built-in demo model. */
+  /** Absolute path of the GGUF to use; '' = the built-in demo model. Ignored while `server` is set. */
   modelPath: string;
+  /** An OpenAI-compatible server's base URL; '' = the local model. Its API key is in SecretStorage, never here. */
+  server: string;
+  /** The server's model id; '' = its first. */
+  serverModel: string;
+  /** MoE layers × experts per token for SGLang's routing ("58x8"); undefined when not set or invalid. */
+  serverRoutingShape?: { moeLayers: number; expertsPerToken: number };
+  /** Stream answers from the server (vLLM reports routing only when this is off). */
+  serverStream: boolean;
   gpuLayers: 'auto' | 'max' | number;
   moeOffload: CpuMoe;
   /** 0 = the model's default (min(training context, 4096)). */
@@ -34,6 +42,9 @@ export interface MoeLensConfig {
 
 export const DEFAULTS: MoeLensConfig = {
   modelPath: '',
+  server: '',
+  serverModel: '',
+  serverStream: true,
   gpuLayers: 'auto',
   moeOffload: 'auto',
   contextSize: 0,
@@ -51,7 +62,7 @@ export const DEFAULTS: MoeLensConfig = {
 };
 
 /** Settings whose change means the model must be loaded again (on next use). */
-export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads', 'expertsPerToken'] as const;
+export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads', 'expertsPerToken', 'server', 'serverModel', 'serverRoutingShape', 'serverStream'] as const;
 
 /** `auto` | `all` | `none` | a number of leading layers whose experts stay in RAM. Invalid → `auto`. */
 export function parseMoeOffload(value: unknown): CpuMoe {
@@ -91,8 +102,16 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
   const modelPath = get('modelPath');
   const systemPrompt = get('systemPrompt');
   const capture = get('captureRouting');
+  const server = get('server');
+  const serverModel = get('serverModel');
+  const shape = /^\s*(\d+)\s*[x,]\s*(\d+)\s*$/.exec(String(get('serverRoutingShape') ?? ''));
+  const stream = get('serverStream');
   return {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
+    server: typeof server === 'string' ? server.trim() : '',
+    serverModel: typeof serverModel === 'string' ? serverModel.trim() : '',
+    ...(shape && Number(shape[1]) > 0 && Number(shape[2]) > 0 ? { serverRoutingShape: { moeLayers: Number(shape[1]), expertsPerToken: Number(shape[2]) } } : {}),
+    serverStream: typeof stream === 'boolean' ? stream : DEFAULTS.serverStream,
     gpuLayers: parseGpuLayers(get('gpuLayers')),
     moeOffload: parseMoeOffload(get('moeOffload')),
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
@@ -110,7 +129,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
   };
 }
 
-export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LoadOptions {
+export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LocalLoadOptions {
   return {
     modelPath,
     gpuLayers: config.gpuLayers,
@@ -118,6 +137,19 @@ export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LoadO
     ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
     ...(config.threads > 0 ? { threads: config.threads } : {}),
     ...(config.expertsPerToken > 0 ? { expertsPerToken: config.expertsPerToken } : {}),
+  };
+}
+
+/** The configured server as load options; `apiKey` comes from SecretStorage. */
+export function remoteOptionsFrom(config: MoeLensConfig, apiKey: string | undefined): RemoteLoadOptions {
+  return {
+    backend: 'remote',
+    endpoint: config.server,
+    ...(config.serverModel ? { model: config.serverModel } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
+    ...(config.serverRoutingShape ? { routingShape: config.serverRoutingShape } : {}),
+    ...(config.serverStream ? {} : { stream: false }),
   };
 }
 

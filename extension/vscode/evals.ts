@@ -3,14 +3,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Engine } from '../engine/types';
+import type { Engine, RemoteLoadOptions } from '../engine/types';
+import { normalizeEndpoint } from '../engine/remote-engine';
+import { formatLoadTarget } from '../format';
+import { apiKeySecret } from './models';
 import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
 import type { EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
 import { describeError } from '../chat/session';
 import { progressText } from '../evals/progress';
-import { loadOptionsFrom, type MoeLensConfig } from './config';
+import { loadOptionsFrom, remoteOptionsFrom, type MoeLensConfig } from './config';
+
+/** Samples an eval sends a server at once (it batches them); the local engine runs one at a time. */
+const SERVER_CONCURRENCY = 4;
 import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
 
@@ -40,7 +46,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     return uris?.[0]?.fsPath;
   }
 
-  async function pickModels(host: MoeLensHost, config: MoeLensConfig): Promise<string[] | undefined> {
+  async function pickModels(host: MoeLensHost, config: MoeLensConfig, server: RemoteLoadOptions | undefined): Promise<string[] | undefined> {
     const recent = host.picker.recent().filter((p) => fs.existsSync(p));
     type Item = vscode.QuickPickItem & { path: string };
     const seen = new Set<string>();
@@ -50,9 +56,10 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       seen.add(p);
       items.push({ label, description, path: p, picked });
     };
-    if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), true, 'current chat model');
+    if (server) add(formatLoadTarget(server), `${config.serverModel || 'first model'} on ${server.endpoint}`, true, `current chat server (${SERVER_CONCURRENCY} requests at once)`);
+    if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), !server, 'current chat model');
     for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
-    add('', 'Built-in demo model', !config.modelPath, 'trained here: continues prose and code');
+    add('', 'Built-in demo model', !config.modelPath && !server, 'trained here: continues prose and code');
     const chosen = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (2/3): models', canPickMany: true });
     if (!chosen?.length) return undefined;
     const out: string[] = [];
@@ -75,7 +82,12 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       return;
     }
     const config = host.config();
-    const models = await pickModels(host, config);
+    let server: RemoteLoadOptions | undefined;
+    if (config.server) {
+      const endpoint = normalizeEndpoint(config.server);
+      if (await host.picker.allowInsecure(endpoint)) server = remoteOptionsFrom({ ...config, server: endpoint }, await context.secrets.get(apiKeySecret(endpoint)));
+    }
+    const models = await pickModels(host, config, server);
     if (!models) return;
     const variantItems = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));
     const variants = variantItems.length > 1 ? await vscode.window.showQuickPick(variantItems, { title: 'Run Long-Summary Eval (3/3): prompt variants', canPickMany: true }) : variantItems;
@@ -107,6 +119,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
             outDir,
             engine: createEngine,
             loadOptions,
+            ...(server ? { modelOptions: (m: string) => (m === formatLoadTarget(server) ? server : { ...loadOptions, modelPath: m }), concurrency: SERVER_CONCURRENCY } : {}),
             captureRouting: config.captureRouting,
             signal: abort.signal,
             onProgress: (p) => {

@@ -3,19 +3,22 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
+import type { AnyEngine } from '../engine/any-engine';
 import type { WebviewToHost } from '../protocol';
 import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
 import { ChatController } from '../chat/controller';
 import { ConversationHistory } from '../chat/history';
 import type { Log } from '../chat/events';
-import { ModelSession, describeError } from '../chat/session';
+import { ModelSession, describeError, type ResolvedModel } from '../chat/session';
+import { EngineError } from '../engine/errors';
+import { RemoteEngine, normalizeEndpoint } from '../engine/remote-engine';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
-import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
+import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, remoteOptionsFrom, samplingFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import { EvalsPanel } from './evals-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
-import { ModelPicker } from './models';
+import { ModelPicker, apiKeySecret } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
 
@@ -27,7 +30,7 @@ export interface HostDeps {
   channel: vscode.LogOutputChannel;
   log: Log;
   /** Creates the engine; must not start anything heavy (the client forks on first call). */
-  createEngine: () => Engine;
+  createEngine: () => AnyEngine;
   /** Optional handler for `evals.request` messages and the Run Eval command (wired by extension.ts). */
   evals?: EvalsWiring;
 }
@@ -38,7 +41,7 @@ export interface EvalsWiring {
 }
 
 export class MoeLensHost implements vscode.Disposable {
-  private engineInstance: Engine | undefined;
+  private engineInstance: AnyEngine | undefined;
   /** The engine used by the chat (and Show Model Info): a lazy proxy, created on first use. */
   readonly engine: Engine;
   readonly session: ModelSession;
@@ -56,7 +59,16 @@ export class MoeLensHost implements vscode.Disposable {
     this.history = new ConversationHistory({ load: () => context.workspaceState.get(HISTORY_KEY), save: (data) => context.workspaceState.update(HISTORY_KEY, data) });
     // A lazy proxy: nothing is created (no process forked) until the engine is first used.
     const engine = (this.engine = this.lazyEngine());
-    this.session = new ModelSession(engine, () => this.resolveModel(), log, () => !this.config().modelPath, () => path.basename(this.config().modelPath));
+    this.session = new ModelSession(
+      engine,
+      () => this.resolveModel(),
+      log,
+      () => !this.config().server && !this.config().modelPath,
+      () => {
+        const c = this.config();
+        return c.server ? c.serverModel || c.server : path.basename(c.modelPath);
+      },
+    );
     this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.controller.postSnapshot(), log);
     this.controller = new ChatController({
       engine,
@@ -83,7 +95,11 @@ export class MoeLensHost implements vscode.Disposable {
       if (message.type === 'evals.request') this.answerEvals(message.body, reply);
       else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
     });
-    this.picker = new ModelPicker(context, log, (modelPath) => engine.inspect({ modelPath, cpuMoe: 'auto' }));
+    const servers = new RemoteEngine({ log });
+    this.picker = new ModelPicker(context, log, (modelPath) => this.instance().inspect({ modelPath, cpuMoe: 'auto' }), {
+      list: (options) => servers.listModels(options),
+      inspect: (options) => servers.inspect(options),
+    });
     this.status = new StatusBar();
     this.refreshStatus();
 
@@ -114,8 +130,12 @@ export class MoeLensHost implements vscode.Disposable {
     this.registerCommands();
   }
 
+  private instance(): AnyEngine {
+    return (this.engineInstance ??= this.deps.createEngine());
+  }
+
   private lazyEngine(): Engine {
-    const get = () => (this.engineInstance ??= this.deps.createEngine());
+    const get = () => this.instance();
     return {
       get model() {
         return get().model;
@@ -140,8 +160,15 @@ export class MoeLensHost implements vscode.Disposable {
     return parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
   }
 
-  private async resolveModel() {
+  private async resolveModel(): Promise<ResolvedModel> {
     const c = this.config();
+    if (c.server) {
+      const endpoint = normalizeEndpoint(c.server);
+      if (!(await this.picker.allowInsecure(endpoint)))
+        throw new EngineError('remote-unavailable', `Not sending to ${endpoint}: plain http:// to another machine was not confirmed. Select Model to choose another.`);
+      const apiKey = await this.deps.context.secrets.get(apiKeySecret(endpoint));
+      return { options: remoteOptionsFrom({ ...c, server: endpoint }, apiKey), isDemo: false };
+    }
     if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
     return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
   }

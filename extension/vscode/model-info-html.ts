@@ -1,8 +1,8 @@
 // The Model panel: plain HTML built from ModelInfo with escaping (no vscode import). Its one script,
-// media/model-panel.js, only posts the top-k control's choice.
-import type { ModelInfo } from '../engine/types';
+// media/model-panel.js, only posts the top-k control's choice (a local MoE model's).
+import type { ModelInfo, PlacementReport } from '../engine/types';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
-import { formatBytes, formatCount, formatPercent } from '../format';
+import { formatBytes, formatCapabilities, formatCount, formatPercent, routingAbsenceText } from '../format';
 import { buildPage, escapeHtml } from './html';
 
 function row(label: string, value: string): string {
@@ -38,22 +38,45 @@ export function modelInfoBody(state: ModelPanelState): string {
   }
   const p = info.placement;
   const layersWithExperts = info.moeLayers.length;
-  const activeShare = info.totalParams > 0 ? ` (${formatPercent(info.activeParams / info.totalParams)})` : '';
+  const activeShare = info.totalParams && info.activeParams !== undefined ? ` (${formatPercent(info.activeParams / info.totalParams)})` : '';
+  const known = (label: string, value: number | undefined, text = (v: number) => escapeHtml(v)) => (value === undefined ? [] : [row(label, text(value))]);
   const facts = [
-    row('File', `<code>${escapeHtml(info.path)}</code> (${escapeHtml(formatBytes(info.fileBytes))})`),
+    ...(info.remote
+      ? [
+          row('Server', `<code>${escapeHtml(info.remote.endpoint)}</code> (${escapeHtml(info.remote.server)})`),
+          row('Model id', `<code>${escapeHtml(info.remote.model)}</code>`),
+        ]
+      : [row('File', `<code>${escapeHtml(info.path)}</code> (${escapeHtml(formatBytes(info.fileBytes))})`)]),
+    row('Capabilities', escapeHtml(formatCapabilities(info.capabilities))),
+    ...(info.capabilities.routingIds ? [] : [row('Routing', escapeHtml(routingAbsenceText(info.capabilities.routingAbsent, info.name)))]),
     row('Architecture', escapeHtml(info.architecture)),
-    row('Mixture of experts', info.isMoe ? 'yes' : 'no (dense model)'),
-    row('Experts', escapeHtml(info.experts)),
-    row('Experts per token', info.isMoe ? topKControl(info, state.expertsPerTokenSetting ?? 0) : escapeHtml(info.expertsPerToken)),
-    ...(info.sharedExperts ? [row('Shared experts', escapeHtml(info.sharedExperts))] : []),
-    row('Layers', `${escapeHtml(info.layers)} (${escapeHtml(layersWithExperts)} with an expert router)`),
-    row('Total parameters', escapeHtml(formatCount(info.totalParams))),
-    row('Active parameters per token', escapeHtml(formatCount(info.activeParams) + activeShare)),
-    row('Embedding length', escapeHtml(info.embeddingLength)),
-    row('Vocabulary', escapeHtml(info.vocabSize)),
-    row('Context', `${escapeHtml(info.contextSize)} tokens (trained on ${escapeHtml(info.trainContextLength)})`),
-    row('Chat template', info.hasChatTemplate ? 'from the model' : 'none in the GGUF (a generic one is used)'),
+    row('Mixture of experts', info.isMoe ? 'yes' : info.remote ? 'not reported by the server' : 'no (dense model)'),
+    ...(info.isMoe || !info.remote
+      ? [
+          row('Experts', escapeHtml(info.experts)),
+          row('Experts per token', info.isMoe && !info.remote ? topKControl(info, state.expertsPerTokenSetting ?? 0) : escapeHtml(info.expertsPerToken)),
+          ...(info.sharedExperts ? [row('Shared experts', escapeHtml(info.sharedExperts))] : []),
+          row('Layers', `${escapeHtml(info.layers)} (${escapeHtml(layersWithExperts)} with an expert router)`),
+        ]
+      : []),
+    ...known('Total parameters', info.totalParams, (v) => escapeHtml(formatCount(v))),
+    ...known('Active parameters per token', info.activeParams, (v) => escapeHtml(formatCount(v) + activeShare)),
+    ...known('Embedding length', info.embeddingLength),
+    ...known('Vocabulary', info.vocabSize),
+    row('Context', `${escapeHtml(info.contextSize)} tokens${info.trainContextLength ? ` (trained on ${escapeHtml(info.trainContextLength)})` : ''}`),
+    row('Chat template', info.remote ? 'applied by the server' : info.hasChatTemplate ? 'from the model' : 'none in the GGUF (a generic one is used)'),
   ];
+  const placementSection = p ? placementHtml(p) : '';
+  return `<main>
+<h1>${escapeHtml(info.name)}</h1>
+${state.isDemo ? `<p class="demo">${escapeHtml(DEMO_MODEL_LABEL)}</p>` : ''}
+<p class="source">${state.source === 'loaded' ? 'As loaded by the engine.' : 'Planned from the GGUF file (the model is not loaded yet).'}</p>
+<section><h2>Model</h2><table class="facts">${facts.join('')}</table></section>
+${placementSection}
+</main>`;
+}
+
+function placementHtml(p: PlacementReport): string {
   const placement = [
     row('Backend', escapeHtml(p.backend.toUpperCase())),
     row('Layers on the GPU', escapeHtml(p.gpuLayers)),
@@ -66,15 +89,9 @@ export function modelInfoBody(state: ModelPanelState): string {
     .map((w) => `<tr><td>${escapeHtml(w.device)}</td><td>${escapeHtml(formatBytes(w.bytes))}</td></tr>`)
     .join('');
   const notes = p.notes.length ? `<ul class="notes">${p.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
-  return `<main>
-<h1>${escapeHtml(info.name)}</h1>
-${state.isDemo ? `<p class="demo">${escapeHtml(DEMO_MODEL_LABEL)}</p>` : ''}
-<p class="source">${state.source === 'loaded' ? 'As loaded by the engine.' : 'Planned from the GGUF file (the model is not loaded yet).'}</p>
-<section><h2>Model</h2><table class="facts">${facts.join('')}</table></section>
-<section><h2>Where the tensors live</h2><table class="facts">${placement.join('')}</table>
+  return `<section><h2>Where the tensors live</h2><table class="facts">${placement.join('')}</table>
 <h3>Memory per device</h3><table class="devices"><thead><tr><th>Device</th><th>Model weights</th></tr></thead><tbody>${devices || '<tr><td colspan="2">—</td></tr>'}</tbody></table>
-${notes}</section>
-</main>`;
+${notes}</section>`;
 }
 
 const PANEL_CSS = `

@@ -1,15 +1,28 @@
-// Choosing the model: a local .gguf (open dialog + recent models), a Hugging Face download, or the demo.
+// Choosing the model: a local .gguf (open dialog + recent models), a Hugging Face download, the demo, or a server
+// (URL, optional API key into SecretStorage, model from its /v1/models).
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { formatBytes, formatDuration } from '../format';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
-import type { ModelInfo } from '../engine/types';
+import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
+import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
+import { formatCapabilities } from '../format';
 import { describeError } from '../chat/session';
 import { CONFIG_SECTION } from './config';
 
 const RECENT_KEY = 'moeLens.recentModels';
+const INSECURE_KEY = 'moeLens.insecureServersAllowed';
+
+/** The SecretStorage key of a server's API key. */
+export const apiKeySecret = (endpoint: string) => `moeLens.apiKey:${endpoint}`;
+
+/** What Select Model needs from the remote engine. */
+export interface ServerAccess {
+  list(options: RemoteLoadOptions): Promise<string[]>;
+  inspect(options: RemoteLoadOptions): Promise<ModelInfo>;
+}
 const MAX_RECENT = 10;
 
 export class ModelPicker {
@@ -17,8 +30,78 @@ export class ModelPicker {
     private readonly context: vscode.ExtensionContext,
     private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
     /** The engine's `inspect` of a model path or `hf:` URI (the header only; placement planned on this machine). */
-    private readonly inspect: (modelPath: string) => Promise<ModelInfo>,
+    private readonly inspect: (modelPath: string) => Promise<GgufModelInfo>,
+    private readonly servers: ServerAccess,
   ) {}
+
+  /**
+   * Asks once per address (remembered) before messages go over plain http:// to another machine; loopback and
+   * https:// need no question.
+   */
+  async allowInsecure(endpoint: string): Promise<boolean> {
+    if (!isInsecureRemote(endpoint)) return true;
+    const allowed = this.context.globalState.get<string[]>(INSECURE_KEY, []);
+    if (Array.isArray(allowed) && allowed.includes(endpoint)) return true;
+    const answer = await vscode.window.showWarningMessage(
+      `MoE Lens: ${endpoint} is another machine reached over plain http://. Your messages, code and API key would travel unencrypted. Send to it anyway?`,
+      { modal: true },
+      'Send unencrypted',
+    );
+    if (answer !== 'Send unencrypted') return false;
+    await this.context.globalState.update(INSECURE_KEY, [...(Array.isArray(allowed) ? allowed : []), endpoint]);
+    return true;
+  }
+
+  /** Connect to a server: address, optional API key (SecretStorage), model from its list; checked before use. */
+  async connect(): Promise<boolean> {
+    const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
+    const url = await vscode.window.showInputBox({
+      title: 'MoE Lens: Connect to a server (1/3): address',
+      prompt: 'An OpenAI-compatible server: llama-server, vLLM, SGLang, Ollama, LM Studio or moe-lens serve',
+      value: config.get<string>('server') || 'http://127.0.0.1:8080',
+      ignoreFocusOut: true,
+      validateInput: (value) => {
+        try {
+          normalizeEndpoint(value);
+          return undefined;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
+    });
+    if (!url) return false;
+    const endpoint = normalizeEndpoint(url);
+    if (!(await this.allowInsecure(endpoint))) return false;
+    const stored = await this.context.secrets.get(apiKeySecret(endpoint));
+    const typed = await vscode.window.showInputBox({
+      title: 'MoE Lens: Connect to a server (2/3): API key',
+      prompt: stored ? 'A key is stored for this server: leave empty to keep it, or enter a new one' : "Optional: leave empty for a server without a key. It is kept in VS Code's secret storage.",
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (typed === undefined) return false;
+    const apiKey = typed || stored;
+    const base: RemoteLoadOptions = { backend: 'remote', endpoint, ...(apiKey ? { apiKey } : {}) };
+    let info: ModelInfo;
+    try {
+      const models = await this.servers.list(base);
+      const model =
+        models.length === 1 ? models[0] : await vscode.window.showQuickPick(models, { title: 'MoE Lens: Connect to a server (3/3): model', ignoreFocusOut: true });
+      if (!model) return false;
+      info = await this.servers.inspect({ ...base, model });
+    } catch (error) {
+      const message = describeError(error);
+      this.log('warn', `Not connecting to ${endpoint}: ${message}`);
+      void vscode.window.showErrorMessage(`MoE Lens: cannot use ${endpoint}: ${message}`);
+      return false;
+    }
+    if (typed) await this.context.secrets.store(apiKeySecret(endpoint), typed);
+    await config.update('serverModel', info.remote?.model ?? info.name, vscode.ConfigurationTarget.Global);
+    await config.update('server', endpoint, vscode.ConfigurationTarget.Global);
+    this.log('info', `Model set to ${info.name} on ${endpoint} (${info.remote?.server}): ${formatCapabilities(info.capabilities)}`);
+    void vscode.window.showInformationMessage(`MoE Lens: connected to ${info.name} on ${endpoint} (${info.remote?.server}): ${formatCapabilities(info.capabilities)}`);
+    return true;
+  }
 
   recent(): string[] {
     const list = this.context.globalState.get<string[]>(RECENT_KEY, []);
@@ -48,18 +131,24 @@ export class ModelPicker {
       }
       await this.remember(modelPath);
     }
-    await vscode.workspace.getConfiguration(CONFIG_SECTION).update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
+    const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
+    // A local model ends the server connection (its address and key stay for the next Connect).
+    if (config.get<string>('server')) await config.update('server', '', vscode.ConfigurationTarget.Global);
+    await config.update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
     this.log('info', `Model set to ${modelPath || 'the demo model'}`);
     return true;
   }
 
   async pick(): Promise<void> {
-    type Item = vscode.QuickPickItem & { action: 'browse' | 'download' | 'demo' | 'recent'; path?: string };
-    const current = vscode.workspace.getConfiguration(CONFIG_SECTION).get<string>('modelPath', '');
+    type Item = vscode.QuickPickItem & { action: 'browse' | 'download' | 'demo' | 'recent' | 'connect'; path?: string };
+    const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
+    const server = config.get<string>('server', '');
+    const current = server ? '' : config.get<string>('modelPath', '');
     const items: Item[] = [
       { label: '$(folder-opened) Browse for a .gguf file…', action: 'browse' },
       { label: '$(cloud-download) Download from Hugging Face…', action: 'download' },
-      { label: '$(beaker) Built-in demo model', description: 'an 11 M-parameter MoE trained on prose and code; it continues text', action: 'demo', picked: !current },
+      { label: '$(remote) Connect to a server…', description: 'llama-server, vLLM, SGLang, Ollama, LM Studio, moe-lens serve', action: 'connect' },
+      { label: '$(beaker) Built-in demo model', description: 'an 11 M-parameter MoE trained on prose and code; it continues text', action: 'demo', picked: !current && !server },
     ];
     const recent = this.recent();
     if (recent.length) {
@@ -74,13 +163,17 @@ export class ModelPicker {
         });
       }
     }
-    const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model', placeHolder: current ? `Current: ${current}` : 'Current: demo model' });
+    const placeHolder = server ? `Current: ${config.get<string>('serverModel') || 'the first model'} on ${server}` : current ? `Current: ${current}` : 'Current: demo model';
+    const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model', placeHolder });
     if (!choice) return;
     switch (choice.action) {
       case 'browse':
         return this.browse();
       case 'download':
         await vscode.commands.executeCommand('moeLens.downloadModel');
+        return;
+      case 'connect':
+        await this.connect();
         return;
       case 'demo':
         await this.use('');
@@ -157,8 +250,8 @@ export class ModelPicker {
   }
 
   /** The first (best-quality) file option whose plan fits this machine, else the smallest; undefined offline. */
-  private async bestFit(options: string[]): Promise<{ uri: string; info: ModelInfo; fit: Fit } | undefined> {
-    let last: { uri: string; info: ModelInfo; fit: Fit } | undefined;
+  private async bestFit(options: string[]): Promise<{ uri: string; info: GgufModelInfo; fit: Fit } | undefined> {
+    let last: { uri: string; info: GgufModelInfo; fit: Fit } | undefined;
     for (const uri of options) {
       try {
         const info = await this.inspect(uri);

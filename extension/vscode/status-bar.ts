@@ -1,6 +1,6 @@
 // Status bar item: model, state, tokens/s of the last answer; click opens a quick pick of the model actions.
 import * as vscode from 'vscode';
-import { formatTokensPerSecond } from '../format';
+import { formatCapabilities, formatTokensPerSecond } from '../format';
 import type { ModelSummary } from '../protocol';
 
 const ICONS: Record<ModelSummary['state'], string> = {
@@ -16,14 +16,17 @@ export function statusText(model: ModelSummary, tokensPerSecond: number | undefi
   const name = model.label;
   const state = model.state === 'ready' || model.state === 'idle' ? '' : ` · ${model.state}`;
   const speed = tokensPerSecond !== undefined && Number.isFinite(tokensPerSecond) && model.state !== 'generating' ? ` · ${formatTokensPerSecond(tokensPerSecond)}` : '';
+  const remote = model.info?.remote;
   const tooltip = [
     `MoE Lens — ${name}`,
+    ...(remote ? [`Server: ${remote.endpoint} (${remote.server})`, `Capabilities: ${formatCapabilities(model.info!.capabilities)}`] : []),
     `State: ${model.state}${model.error ? ` (${model.error})` : ''}`,
     ...(tokensPerSecond !== undefined ? [`Last answer: ${formatTokensPerSecond(tokensPerSecond)}`] : []),
     `Routing capture: ${model.captureRouting ? 'on' : 'off'}`,
     'Click for model actions',
   ].join('\n');
-  return { text: `${ICONS[model.state]} ${name}${state}${speed}`, tooltip };
+  const where = remote ? ` @ ${new URL(remote.endpoint).host}` : '';
+  return { text: `${ICONS[model.state]} ${name}${where}${state}${speed}`, tooltip };
 }
 
 export class StatusBar implements vscode.Disposable {

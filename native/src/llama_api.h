@@ -20,11 +20,16 @@
   X(llama_free)                           \
   X(llama_model_get_vocab)                \
   X(llama_model_n_layer)                  \
+  X(llama_model_is_recurrent)             \
+  X(llama_model_is_hybrid)                \
+  X(llama_model_n_swa)                    \
   X(llama_n_ctx)                          \
   X(llama_n_batch)                        \
   X(llama_get_memory)                     \
   X(llama_memory_clear)                   \
   X(llama_memory_seq_rm)                  \
+  X(llama_memory_seq_pos_min)             \
+  X(llama_memory_seq_pos_max)             \
   X(llama_vocab_n_tokens)                 \
   X(llama_vocab_is_eog)                   \
   X(llama_tokenize)                       \
@@ -33,6 +38,7 @@
   X(llama_batch_free)                     \
   X(llama_decode)                         \
   X(llama_get_logits_ith)                 \
+  X(llama_synchronize)                    \
   X(llama_set_abort_callback)             \
   X(llama_sampler_chain_init)             \
   X(llama_sampler_chain_add)              \

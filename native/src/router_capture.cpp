@@ -33,6 +33,7 @@ int LayerOf(const char* name, const char* base) {
 void RouterCapture::Configure(const std::vector<int>& moeLayers, int nModelLayers, int k) {
   moeLayers_ = moeLayers;
   k_ = k;
+  lastLayerIsMoe_ = !moeLayers.empty() && moeLayers.back() == nModelLayers - 1;
   slotOfLayer_.assign(std::max(nModelLayers, 1), -1);
   for (size_t s = 0; s < moeLayers.size(); s++)
     if (moeLayers[s] >= 0 && moeLayers[s] < nModelLayers) slotOfLayer_[moeLayers[s]] = static_cast<int>(s);
@@ -147,9 +148,11 @@ bool RouterCapture::OnTensor(ggml_tensor* t, bool ask) {
       if (layer < 0 || layer >= static_cast<int>(slotOfLayer_.size())) continue;
       const int slot = slotOfLayer_[layer];
       if (slot >= 0) Read(slot, c, t);
+      // false cancels the rest of the graph compute (ggml_backend_sched_eval_callback)
+      if (cutAfterLastLayer && CanCut() && c == finalCandidate_ && slot + 1 == MoeLayerCount()) return false;
       break;
     }
-    return true;  // false would abort the compute
+    return true;
   }
   if (std::strncmp(t->name, "ffn_moe_", 8) != 0) return false;
   if (MaskFor(t->name)) return true;

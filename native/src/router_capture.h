@@ -52,6 +52,11 @@ class RouterCapture {
   void Configure(const std::vector<int>& moeLayers, int nModelLayers, int k);
 
   std::atomic<bool> enabled{false};
+  // Set per decode: once the last layer's routing is read, cancel the rest of the compute (its expert matmuls
+  // and the lm_head). Only for decodes whose logits nobody reads; only effective when CanCut().
+  bool cutAfterLastLayer = false;
+  // The last MoE layer is the model's last layer (nothing after it writes memory) and its node is known.
+  bool CanCut() const { return lastLayerIsMoe_ && finalCandidate_ >= 0; }
 
   // Start of a llama_decode of nTokens tokens (all of them outputs).
   void BeginDecode(int nTokens);
@@ -81,6 +86,7 @@ class RouterCapture {
   std::vector<int> moeLayers_;
   std::vector<int> slotOfLayer_;  // model layer -> MoE slot or -1
   int k_ = 0;
+  bool lastLayerIsMoe_ = false;
 
   int finalCandidate_ = -1;    // index into kWeightNodes, -1 while learning
   int learnedCandidate_ = -1;  // highest candidate seen while learning

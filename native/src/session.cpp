@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
 
@@ -80,6 +81,10 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
   model_ = g_llama.llama_model_load_from_file(params.path.c_str(), modelParams);
   if (!model_) return cancel->load() ? "cancelled" : "llama.cpp could not load the model";
   vocab_ = g_llama.llama_model_get_vocab(model_);
+  recurrentMemory_ = g_llama.llama_model_is_recurrent(model_) || g_llama.llama_model_is_hybrid(model_);
+  swaWindow_ = std::max(0, static_cast<int>(g_llama.llama_model_n_swa(model_)));
+  const char* allLogits = std::getenv("MOE_LENS_ALL_PROMPT_LOGITS");
+  allPromptLogits_ = allLogits && std::string(allLogits) == "1";
 
   capture_.Configure(params.moeLayers, g_llama.llama_model_n_layer(model_), params.expertsPerToken);
 
@@ -186,18 +191,11 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   result.routingCaptured = capture;
   ScopedIntervention scoped(capture_, params.intervention);
 
-  // Reuse the cached prefix; always decode at least the last prompt token to get its logits. State computed
-  // under another intervention is never reused.
-  size_t common = 0;
+  // State computed under another intervention is never reused (the prefix cache is keyed on it).
   if (!params.reusePrefix || cachedIntervention_ != params.intervention.key) cached_.clear();
   cachedIntervention_ = params.intervention.key;
-  while (common < cached_.size() && common < prompt.size() && cached_[common] == prompt[common]) common++;
-  if (common == prompt.size()) common--;
-  llama_memory_t memory = g_llama.llama_get_memory(ctx_);
-  if (!g_llama.llama_memory_seq_rm(memory, 0, static_cast<llama_pos>(common), -1)) {
-    g_llama.llama_memory_clear(memory, true);
-    common = 0;
-  }
+  const size_t common = ReusablePrefix(prompt);
+  if (common == 0) g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
   cached_.resize(common);
 
   double lastEmit = NowMs();
@@ -213,25 +211,37 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   };
 
   // Prompt, in batches. With capture on, every prompt token is an output: llama.cpp computes the last
-  // layer only for output rows, and we want that layer's routing for every token.
+  // layer only for output rows, and we want that layer's routing for every token. Nobody reads those rows'
+  // logits, though: each compute stops after the last layer's routing (no lm_head row per token, which costs
+  // as much as a third of the model's work with a 150k vocabulary), and the final prompt token is decoded
+  // on its own, in full, for the logits of the first sampled token.
   TokenChunk chunk;
   chunk.firstIndex = static_cast<int>(common);
   const int batchSize = batchSize_;
-  for (size_t i = common; i < prompt.size(); i += batchSize) {
-    const int n = static_cast<int>(std::min<size_t>(batchSize, prompt.size() - i));
+  for (size_t i = common, n = 0; i < prompt.size(); i += n) {
+    n = std::min<size_t>(batchSize, prompt.size() - i);
+    bool cut = capture && !allPromptLogits_ && capture_.CanCut();
+    if (cut && i + n == prompt.size()) {
+      if (n > 1) n--;
+      else cut = false;
+    }
+    capture_.cutAfterLastLayer = cut;
     int error = 0;
-    if (!DecodeTokens(&prompt[i], n, static_cast<int>(i), capture, capture, error)) {
+    const bool decoded = DecodeTokens(&prompt[i], static_cast<int>(n), static_cast<int>(i), capture, capture, error);
+    capture_.cutAfterLastLayer = false;
+    if (!decoded) {
       if (error == 2 || abort) result.stopReason = "aborted";
       else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
       result.evaluatedPromptTokens = static_cast<int>(i - common);
       flush(chunk, true);
       return result;
     }
-    for (int t = 0; t < n; t++) AppendToken(chunk, prompt[i + t], capture, t);
+    for (size_t t = 0; t < n; t++) AppendToken(chunk, prompt[i + t], capture, static_cast<int>(t));
     flush(chunk, false);
   }
   flush(chunk, true);
   result.evaluatedPromptTokens = static_cast<int>(prompt.size() - common);
+  g_llama.llama_synchronize(ctx_);  // llama_decode returns before a GPU has finished
   const double promptEnd = NowMs();
   result.promptMs = promptEnd - start;
 
@@ -292,6 +302,33 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   g_llama.llama_sampler_free(sampler);
   result.generateMs = NowMs() - promptEnd;
   return result;
+}
+
+size_t Session::ReusablePrefix(const std::vector<int32_t>& prompt) {
+  llama_memory_t memory = g_llama.llama_get_memory(ctx_);
+  // The memory must hold exactly the positions of cached_. A failed or aborted decode leaves recurrent state
+  // (and, in hybrid memory, the attention cells beside it) of the half-evaluated batch behind, because
+  // llama.cpp cannot remove it again: such memory is cleared, never continued.
+  if (g_llama.llama_memory_seq_pos_max(memory, 0) != static_cast<llama_pos>(cached_.size()) - 1) return 0;
+  size_t common = 0;
+  while (common < cached_.size() && common < prompt.size() && cached_[common] == prompt[common]) common++;
+  // Always decode at least the last prompt token: its logits give the first sampled token.
+  if (common == prompt.size()) common--;
+  if (common == 0) return 0;
+  const bool dropsSuffix = common < cached_.size();
+  if (!dropsSuffix) return common;  // the prompt extends the evaluated sequence: every memory keeps all of it
+  // Recurrent state (and the recurrent half of hybrid memory) exists for the last evaluated position only:
+  // llama.cpp cannot roll it back to an earlier one (without per-token snapshots, which we do not keep).
+  if (recurrentMemory_) return 0;
+  if (!g_llama.llama_memory_seq_rm(memory, 0, static_cast<llama_pos>(common), -1)) return 0;
+  // A sliding-window cache smaller than the context (swa_full off; llama.cpp's default context has it on)
+  // overwrites positions older than its window: the kept prefix is usable only if it still holds every position
+  // the next token attends to.
+  if (swaWindow_ > 0) {
+    const llama_pos first = g_llama.llama_memory_seq_pos_min(memory, 0);
+    if (first < 0 || first > std::max(0, static_cast<int>(common) - swaWindow_)) return 0;
+  }
+  return common;
 }
 
 bool Session::DecodeTokens(const int32_t* tokens, int n, int firstPos, bool allOutputs, bool capture, int& error) {

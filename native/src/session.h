@@ -127,9 +127,15 @@ class Session {
   ggml_threadpool* threadpool_ = nullptr;
   llama_batch batch_{};
   bool batchReady_ = false;
+  // How many leading tokens of cached_ the memory can keep for `prompt` (0: clear it and evaluate afresh).
+  size_t ReusablePrefix(const std::vector<int32_t>& prompt);
+
   std::vector<int32_t> cached_;  // tokens whose KV is in the context
   std::string cachedIntervention_;  // Intervention::key the cached tokens were computed under
   std::vector<llama_model_kv_override> kvOverrides_;
+  bool recurrentMemory_ = false;  // recurrent or hybrid: the state exists only for the last evaluated position
+  bool allPromptLogits_ = false;  // MOE_LENS_ALL_PROMPT_LOGITS=1: the lm_head for every captured prompt token (bench)
+  int swaWindow_ = 0;             // sliding-window attention layers keep only this many recent positions
   std::string overridePattern_;  // overrides_ points into it: must live as long as the model
   std::vector<llama_model_tensor_buft_override> overrides_;
 };

@@ -12,6 +12,7 @@ export const CLI = path.join(ROOT, 'bin', 'moe-lens.js');
 export const MOE = fixture('moe-llama.gguf');
 export const DENSE = fixture('dense-llama.gguf');
 export const QWEN = fixture('moe-qwen2.gguf');
+export const QWEN35 = fixture('moe-qwen35.gguf');
 
 export function newEngine(): EngineClient {
   return new EngineClient({ log: (level, message) => level === 'error' && console.error(`[engine] ${message}`) });
@@ -25,7 +26,8 @@ export interface Collected {
   text: string;
 }
 
-export async function collect(engine: EngineClient, request: GenerateRequest, signal?: AbortSignal): Promise<Collected> {
+/** Runs one generation on an EngineClient or an in-process LocalEngine and gathers what it streamed. */
+export async function collect(engine: Pick<EngineClient, 'generate'>, request: GenerateRequest, signal?: AbortSignal): Promise<Collected> {
   const frames: TokenFrame[] = [];
   const result = await engine.generate(request, { onFrame: (frame) => frames.push(frame), signal });
   // A TokenFrame is a RoutingBlock: the export's per-token unpacking serves here too.

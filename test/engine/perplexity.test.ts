@@ -15,21 +15,33 @@ const TEXT = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const TEXT_FILE = path.join(ROOT, 'README.md');
 const DEMO = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
 
-function llamaPerplexity(model: string, context: number, chunks: number): Promise<number> {
-  return new Promise((resolve, reject) => {
+function runLlamaPerplexity(model: string, context: number, chunks: number): Promise<number | string> {
+  return new Promise((resolve) => {
     execFile(
       path.join(binDir(), 'llama-perplexity'),
       ['-m', model, '-f', TEXT_FILE, '-c', String(context), '--chunks', String(chunks), '-t', '1'],
       { env: { ...process.env, LD_LIBRARY_PATH: binDir() }, timeout: 300_000, maxBuffer: 1 << 24 },
       (error, stdout, stderr) => {
-        // "Final estimate: PPL = x" (its log thread sometimes loses that last line at exit), else the running
-        // estimate after the last chunk, "[N]x,", which is the same number.
+        // "Final estimate: PPL = x", else the running estimate after the last chunk, "[N]x,", which is the same number.
         const match = /Final estimate: PPL = ([\d.]+)/.exec(stdout + stderr) ?? new RegExp(`\\[${chunks}\\]([\\d.]+)`).exec(stdout + stderr);
-        if (match) resolve(Number(match[1]));
-        else reject(new Error(`llama-perplexity gave no estimate: ${error?.message ?? ''}\n${(stdout + stderr).slice(-2000)}`));
+        resolve(match ? Number(match[1]) : `${error?.message ?? ''}\n${(stdout + stderr).slice(-2000)}`);
       },
     );
   });
+}
+
+/**
+ * llama-perplexity's estimate. Its log goes through a background thread that the process does not wait for at exit,
+ * so on a loaded machine the last lines (the estimate among them) are sometimes lost: it is run again, up to 3 times.
+ */
+async function llamaPerplexity(model: string, context: number, chunks: number): Promise<number> {
+  let last = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await runLlamaPerplexity(model, context, chunks);
+    if (typeof r === 'number') return r;
+    last = r;
+  }
+  throw new Error(`llama-perplexity gave no estimate in 3 runs: ${last}`);
 }
 
 const engine = newEngine();

@@ -1,7 +1,8 @@
 // MoE offload: the placement plan computed from GGUF tensor sizes (a GPU is simulated only here, at the
 // edge that cannot exist on this machine), and the placement llama.cpp reports after a real load.
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseBufferLog, planPlacement, type ModelFacts } from '../../extension/engine/model-file';
+import { modelFacts, parseBufferLog, planPlacement, readModelFile, type ModelFacts } from '../../extension/engine/model-file';
+import { buildVocab } from '../../scripts/fixtures/models';
 import { MOE, newEngine } from './helpers';
 
 const MiB = 2 ** 20;
@@ -20,6 +21,7 @@ const facts: ModelFacts = {
   trainContextLength: 512,
   expertBytesByLayer: new Map([0, 1, 2, 3].map((l) => [l, 100 * MiB])),
   weightBytes: 440 * MiB,
+  decodeBytesPerToken: 65 * MiB,
 };
 
 describe('placement plan', () => {
@@ -96,5 +98,18 @@ describe('offload options on a real load', () => {
     expect(info.placement.overriddenExpertLayers).toEqual([...Array(layers).keys()]);
     const total = info.placement.weights.reduce((n, w) => n + w.bytes, 0);
     expect(total).toBeGreaterThan(3.5 * 2 ** 20);
+  });
+});
+
+describe('decode bytes per token', () => {
+  it('counts every weight a decoded token reads: experts at top-k of n, one embedding row', async () => {
+    const facts = modelFacts(await readModelFile(MOE, await import('node-llama-cpp')));
+    const vocab = buildVocab().tokens.length;
+    // moe-llama, all F32, 4 layers: attention q, k, v, o = 64·64 + 2·64·32 + 64·64, two norms of 64, the router
+    // 64·8, experts 3 × 64·128·8 of which 2 of 8 are read; then the output 64·vocab, one row of token_embd and
+    // the output norm.
+    const perLayer = 12288 + 128 + 512 + (3 * 64 * 128 * 8 * 2) / 8;
+    expect(facts.decodeBytesPerToken).toBe(4 * (4 * perLayer + 64 * vocab + 64 + 64));
+    expect(facts.decodeBytesPerToken).toBeLessThan(facts.weightBytes);
   });
 });

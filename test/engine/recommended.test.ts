@@ -16,6 +16,7 @@ function facts(): ModelFacts {
     layers, moeLayers: [...Array(layers).keys()], experts: 128, expertsPerToken: 8, sharedExperts: 0,
     totalParams: 30e9, activeParams: 3e9, embeddingLength: 2048, vocabSize: 151_936, trainContextLength: 32768,
     expertBytesByLayer: new Map([...Array(layers).keys()].map((l) => [l, 0.5 * GiB])), weightBytes: 25 * GiB,
+    decodeBytesPerToken: 2.5 * GiB,
   };
 }
 const infoFor = (input: PlanInput) => modelInfo({ layers: 48, placement: planPlacement(facts(), input) });

@@ -3,7 +3,7 @@
 // gate weights within 1e-4.
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareRouting, loadReferenceModel, referenceForward } from '../reference/forward';
-import { collect, greedy, MOE, newEngine, QWEN } from './helpers';
+import { collect, fixture, greedy, MOE, newEngine, QWEN } from './helpers';
 
 const engine = newEngine();
 afterAll(() => engine.dispose());
@@ -11,6 +11,9 @@ afterAll(() => engine.dispose());
 describe.each([
   ['Mixtral-style llama', MOE],
   ['qwen2moe with shared experts', QWEN],
+  ['gpt-oss with attention sinks, sliding windows, biases and softmax over the chosen experts', fixture('moe-gptoss.gguf')],
+  ['deepseek2 with MLA, a dense first layer, sigmoid gating with selection bias, expert groups and routed scaling', fixture('moe-deepseek2.gguf')],
+  ["gemma4's MoE layers: a GELU MLP beside the experts, a router on the normalised residual, sliding and proportional-RoPE layers", fixture('moe-gemma4.gguf')],
 ])('router capture on the %s model', (_name, modelPath) => {
   it('equals the reference forward pass for every token and layer', async () => {
     // Flash attention off and an f32 KV cache: the reference then mirrors llama.cpp's arithmetic, so any

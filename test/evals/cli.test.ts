@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { registerEvalCommands } from '../../extension/cli/eval-commands';
 import { loadSuite } from '../../extension/evals/suite';
-import { FakeEngine } from './fake-engine';
+import { FakeEngine } from '../fake-engine';
+import { formatLoadTarget } from '../../extension/format';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'evals-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ describe('moe-lens eval', () => {
     const out = path.join(dir, 'run-table');
     await c.run('eval', BUILTIN, '--model', 'a.gguf', '--model', 'b.gguf', '--variant', 'plain', '--max-items', '2', '--out', out);
     expect(c.engines).toHaveLength(1);
-    expect(c.engines[0].loads.map((p) => path.basename(p))).toEqual(['a.gguf', 'b.gguf']);
+    expect(c.engines[0].loads.map((l) => path.basename(formatLoadTarget(l)))).toEqual(['a.gguf', 'b.gguf']);
     expect(c.engines[0].disposed).toBe(true);
     const stderr = c.err.join('');
     expect(stderr).toContain('4 samples');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeEngine } from './fake-engine';
+import { FakeEngine } from '../fake-engine';
 import { prepareInput, chunkByTokens, LongInputError, type Summarize } from '../../extension/evals/long-input';
 import type { LongInputConfig } from '../../extension/evals/types';
 import type { GenerateInput } from '../../extension/engine/types';

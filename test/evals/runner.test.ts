@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { FakeEngine } from './fake-engine';
+import { FakeEngine } from '../fake-engine';
+import { formatLoadTarget } from '../../extension/format';
 import { runEval, loadRun, listRuns, compareRuns, loadRunItem, readSamples } from '../../extension/evals/runner';
 import { DEFAULT_GENERATION, DEFAULT_LONG_INPUT, DEFAULT_METRICS } from '../../extension/evals/suite';
 import type { EvalItem, EvalProgress, EvalSuite, SampleRecord } from '../../extension/evals/types';
@@ -49,7 +50,7 @@ describe('runner', () => {
     const progress: EvalProgress[] = [];
     const run = await runEval({ suite: suite(), models: ['/m/one.gguf', '/m/two.gguf'], outDir: out, engine, onProgress: (p) => progress.push(p) });
 
-    expect(engine.loads).toEqual(['/m/one.gguf', '/m/two.gguf']);
+    expect(engine.loads.map((l) => formatLoadTarget(l))).toEqual(['/m/one.gguf', '/m/two.gguf']);
     expect(engine.unloads).toBe(2);
     expect(engine.disposed).toBe(false); // the caller's engine is left alone
     expect(run.info.status).toBe('completed');
@@ -162,7 +163,7 @@ describe('runner', () => {
 
     const fixed = new FakeEngine();
     const rerun = await runEval({ suite: suite(), models: ['/m/ok.gguf', '/m/broken.gguf'], variants: ['plain'], outDir: out, engine: fixed });
-    expect(fixed.loads).toEqual(['/m/broken.gguf']);
+    expect(fixed.loads.map((l) => formatLoadTarget(l))).toEqual(['/m/broken.gguf']);
     expect(rerun.samples).toHaveLength(6);
     expect(rerun.samples.every((s) => !s.error)).toBe(true);
   });

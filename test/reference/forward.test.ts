@@ -23,8 +23,14 @@ import {
   type ReferenceModel,
 } from './forward';
 
-const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'random-demo'] as const;
-const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2']);
+const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'moe-deepseek2', 'moe-gemma4', 'random-demo'] as const;
+// F32 weights and no f16 step anywhere (gemma4's GELU is ggml's f16 table, so it counts with the F16 models).
+const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'moe-deepseek2']);
+/**
+ * Compared in the exact config only: the reference's flash-attention kernels have no sink term (gpt-oss) and no
+ * MLA (deepseek2); gemma4's greedy steps on this prompt include near-ties (margin < 0.02) under f16 K/V.
+ */
+const EXACT_CONFIG_ONLY = new Set(['moe-gptoss', 'moe-deepseek2', 'moe-gemma4']);
 const SENTENCE = 'Hello world, the router picks two experts for every token.';
 const CODE = 'function add(a, b) {\n    return a + b; // sum\n}\nconst x = add(1, 2);';
 // chosen so that every greedy step has a clear top-1 margin in all four models and both configurations
@@ -104,7 +110,7 @@ describe.each(MODELS)('%s against llama.cpp', (name) => {
     g.margins.forEach((m, i) => expect(m).toBeGreaterThan(F32_MODELS.has(name) ? Math.max(1e-3, 4 * stepErr[i]) : 1.5 * stepErr[i]));
   });
 
-  it('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
+  it.skipIf(EXACT_CONFIG_ONLY.has(name))('library defaults (flash attention auto, F16 KV): greedy tokens match the reference in flash mode', async () => {
     const run = await llamaGreedy(model, prompt, N_GEN, { flashAttention: true });
     const g = referenceGreedy(ref('flash', 'f16'), prompt, N_GEN, { stopAtEos: true });
     expect(run.tokens).toEqual(g.tokens);

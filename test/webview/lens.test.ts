@@ -219,6 +219,24 @@ describe('lens states and explanation', () => {
     expect(tid('send')!.hasAttribute('disabled')).toBe(false);
   });
 
+  it('a server that reports no routing: the lens says why, for each reason', async () => {
+    const reasons = [
+      ['server-does-not-report', /does not report which experts/],
+      ['server-flag-off', /--enable-return-routed-experts/],
+      ['vllm-streaming', /not streamed/],
+      ['shape-unknown', /moeLens\.serverRoutingShape/],
+    ] as const;
+    for (const [reason, text] of reasons) {
+      unmount();
+      host = await mount();
+      const capabilities = { routingIds: false, gateWeights: false, tokenIds: false, tokenCounting: 'exact' as const, placement: false, interventions: false, concurrentRequests: true, routingAbsent: reason };
+      host.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'hi')], modelSummary({}, { name: 'served', capabilities, remote: { endpoint: 'http://127.0.0.1:8080', server: 'llama.cpp', model: 'served' } })) });
+      click(tid('lens-toggle'));
+      expect(tid('lens')!.dataset.state).toBe('no-routing');
+      expect(tid('lens-status')!.textContent).toMatch(text);
+    }
+  });
+
   it('capture off: the lens says so and offers to turn it on', async () => {
     const h = await mount();
     host = h;

@@ -3,7 +3,7 @@
 
 import type { WebviewToHost } from '../../extension/protocol';
 import { compareSummaries, float32Shortest, type RoutingSummary, type LayerStats } from '../../extension/routing';
-import { formatDecimal, formatPercent } from '../../extension/format';
+import { formatDecimal, formatPercent, routingAbsenceText } from '../../extension/format';
 import { button, dropdown, h, tabs, type Dropdown, type Tabs } from '../components';
 import type { Store, TurnModel } from '../store';
 import { ROLE_LABEL } from '../chat/turn-view';
@@ -133,7 +133,7 @@ export class LensPanel {
     // Status: why the lens may have nothing to show.
     const status: (string | Node)[] = [];
     if (!info) status.push('No model loaded. Select a model to see which experts each token uses.');
-    else if (!info.isMoe) status.push(`${info.name} is a dense model: it has no experts, so there is no routing to show. Chat works as usual.`);
+    else if (!info.capabilities.routingIds) status.push(routingAbsenceText(info.capabilities.routingAbsent, info.name));
     else if (!model.captureRouting) {
       status.push(
         'Routing capture is off: new tokens are generated without recording the router’s choices. ',
@@ -143,7 +143,8 @@ export class LensPanel {
     else if (!turn) status.push('Select a message: click its ◧ button or one of its tokens.');
     this.status.replaceChildren(...status);
     this.status.hidden = status.length === 0;
-    this.el.dataset.state = !info ? 'no-model' : !info.isMoe ? 'dense' : !model.captureRouting ? 'capture-off' : 'ok';
+    const absent = info?.capabilities.routingAbsent;
+    this.el.dataset.state = !info ? 'no-model' : !info.capabilities.routingIds ? (absent === 'dense-model' ? 'dense' : 'no-routing') : !model.captureRouting ? 'capture-off' : 'ok';
 
     this.renderLegend(ui.mode);
     const whatIf = this.hooks.whatIf?.();

@@ -5,10 +5,11 @@ import { ConversationHistory, MAX_PAST_CONVERSATIONS } from '../../../extension/
 import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
 import { EngineError } from '../../../extension/engine/errors';
 import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
-import { FakeEngine, frame, result, sleep } from './fake-engine';
+import { formatLoadTarget } from '../../../extension/format';
+import { chatFakeEngine, helloScript, type FakeEngine, frame, result, sleep } from './fake-engine';
 
 function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; stored?: unknown; isDemo?: boolean; path?: () => string; onPost?: (m: HostToWebview) => void } = {}) {
-  const engine = opts.engine ?? new FakeEngine();
+  const engine = opts.engine ?? chatFakeEngine();
   const posts: HostToWebview[] = [];
   let saved: unknown = opts.stored;
   const store = { load: () => saved, save: (d: unknown) => void (saved = JSON.parse(JSON.stringify(d))) };
@@ -80,7 +81,7 @@ describe('ChatController', () => {
   });
 
   it('stop during model load cancels the load, with a note', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.loadDelayMs = 2000;
     const t = setup({ engine });
     const p = t.controller.send('hi');
@@ -96,7 +97,7 @@ describe('ChatController', () => {
   });
 
   it('a message sent while busy gets a clear error and can be retried; nothing is lost', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.loadDelayMs = 100;
     const t = setup({ engine });
     const first = t.controller.send('first');
@@ -159,7 +160,7 @@ describe('ChatController', () => {
     expect(failed.errorActions).toEqual(['retry']);
     expect(t.session.state).toBe('error');
     expect(t.controller.isBusy).toBe(false);
-    t.engine.script = new FakeEngine().script;
+    t.engine.script = helloScript;
     const again = await t.controller.retry(id!);
     expect(t.controller.conversation.find((x) => x.id === again)?.status).toBe('complete');
     expect(t.engine.loads.length).toBe(2); // reloaded after the crash
@@ -167,7 +168,7 @@ describe('ChatController', () => {
   });
 
   it('model load failure: clear error, not stuck', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.failLoad = new EngineError('not-gguf', 'x.bin is not a GGUF file.');
     const t = setup({ engine });
     await t.controller.send('hi');
@@ -182,7 +183,7 @@ describe('ChatController', () => {
   });
 
   it("another model selected after a failed load: the old model's error is gone", async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.failLoad = new EngineError('not-gguf', 'x.bin is not a GGUF file.');
     const t = setup({ engine });
     await t.controller.send('hi');
@@ -215,11 +216,11 @@ describe('ChatController', () => {
     path = '/b.gguf';
     t.session.invalidate();
     await t.controller.send('3');
-    expect(t.engine.loads.map((l) => l.modelPath)).toEqual(['/a.gguf', '/b.gguf']);
+    expect(t.engine.loads.map((l) => formatLoadTarget(l))).toEqual(['/a.gguf', '/b.gguf']);
   });
 
   it('trims older turns to fit the context and says so', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.contextSize = 200; // budget = 200 - min(32, 100) = 168 "tokens" (chars + 4 per message)
     const t = setup({ engine });
     for (let i = 0; i < 4; i++) await t.controller.send(`message ${i} `.padEnd(50, '.'));
@@ -234,7 +235,7 @@ describe('ChatController', () => {
   });
 
   it('a message too long for the context is an error with advice', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.contextSize = 64;
     const t = setup({ engine });
     await t.controller.send('y'.repeat(500));
@@ -244,7 +245,7 @@ describe('ChatController', () => {
   });
 
   it('summarize: label, prompt with file and language, trimmed selection note', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     engine.contextSize = 400;
     const t = setup({ engine });
     const code = Array.from({ length: 60 }, (_, i) => `const v${i} = ${i};`).join('\n');
@@ -260,7 +261,7 @@ describe('ChatController', () => {
   });
 
   it('demo model: known before loading; the first answer carries the demo label', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     const pending = new ModelSession(engine, async () => ({ options: { modelPath: '/d' }, isDemo: true }), undefined, () => true);
     expect(pending.summary(true)).toMatchObject({ isDemo: true, state: 'idle', label: 'demo model' });
     const file = new ModelSession(engine, async () => ({ options: { modelPath: '/m/x.gguf' }, isDemo: false }), undefined, () => false, () => 'x.gguf');
@@ -344,7 +345,7 @@ describe('ChatController', () => {
   });
 
   it('a throwing post (webview gone) does not break the turn', async () => {
-    const engine = new FakeEngine();
+    const engine = chatFakeEngine();
     const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m' }, isDemo: false }));
     const c = new ChatController({ engine, session, settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 8 }, captureRouting: false }), post: () => { throw new Error('disposed'); } });
     await c.send('x');

@@ -1,19 +1,12 @@
-// A small scripted Engine for controller tests (no model, no process).
-import type { Engine, GenerateCallbacks, GenerateInput, GenerateRequest, GenerationResult, LoadOptions, ModelInfo, PerplexityResult, TokenFrame } from '../../../extension/engine/types';
-import { EngineError } from '../../../extension/engine/errors';
-import { modelInfo } from '../../model-info';
+// The chat tests' view of the one test engine (test/fake-engine.ts): character tokens, a 256-token context and a
+// scripted answer ("Hello" after a three-token prompt), plus frame and result builders for scripts.
+import type { GenerationResult, ModelInfo, TokenFrame } from '../../../extension/engine/types';
+import { FakeEngine, type Script } from '../../fake-engine';
+
+export { FakeEngine, charCount, sleep, type Script } from '../../fake-engine';
 
 export function fakeInfo(path: string, contextSize = 256): ModelInfo {
-  return modelInfo({
-    path,
-    name: 'fake',
-    totalParams: 1000,
-    activeParams: 500,
-    embeddingLength: 8,
-    contextSize,
-    fileBytes: 1234,
-    placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [{ device: 'CPU', bytes: 1234 }], expertBytesInRam: 800, expertBytesOnGpu: 0, planned: false, notes: [] },
-  });
+  return new FakeEngine({ contextSize }).info({ modelPath: path });
 }
 
 export function frame(phase: 'prompt' | 'generated', firstIndex: number, ids: number[], textDelta: string): TokenFrame {
@@ -28,78 +21,20 @@ export function frame(phase: 'prompt' | 'generated', firstIndex: number, ids: nu
   return { phase, firstIndex, ids: Int32Array.from(ids), texts: ids.map((id) => `<${id}>`), textDelta, experts, weights, k, layers };
 }
 
-export type Script = (req: GenerateRequest, cb: GenerateCallbacks) => Promise<GenerationResult>;
+/** The chat tests' default answer: prompt [1,2,3], then "Hel" + "lo". */
+export const helloScript: Script = async (_req, cb) => {
+  const prompt = [1, 2, 3];
+  cb.onFrame?.(frame('prompt', 0, prompt, ''));
+  cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
+  cb.onFrame?.(frame('generated', 4, [11], 'lo'));
+  return result('Hello', 'eos', prompt.length, 2);
+};
 
-/** Counts tokens as characters of the rendered chat (plus 4 per message). */
-export function charCount(input: GenerateInput): number {
-  if (input.kind === 'chat') return input.messages.reduce((n, m) => n + 4 + m.content.length, 0);
-  if (input.kind === 'text') return input.text.length;
-  return input.ids.length;
-}
-
-export class FakeEngine implements Engine {
-  model: ModelInfo | undefined;
-  loads: LoadOptions[] = [];
-  requests: GenerateRequest[] = [];
-  contextSize = 256;
-  loadDelayMs = 0;
-  failLoad: EngineError | undefined;
-  script: Script = async (req, cb) => {
-    const prompt = [1, 2, 3];
-    cb.onFrame?.(frame('prompt', 0, prompt, ''));
-    cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
-    cb.onFrame?.(frame('generated', 4, [11], 'lo'));
-    return result('Hello', 'eos', prompt.length, 2);
-  };
-
-  async inspect(options: LoadOptions): Promise<ModelInfo> {
-    return fakeInfo(options.modelPath, this.contextSize);
-  }
-  async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
-    this.loads.push(options);
-    this.model = undefined;
-    if (this.loadDelayMs) await sleep(this.loadDelayMs, signal);
-    if (signal?.aborted) throw new EngineError('aborted', 'load aborted');
-    if (this.failLoad) throw this.failLoad;
-    this.model = fakeInfo(options.modelPath, this.contextSize);
-    return this.model;
-  }
-  async unload(): Promise<void> {
-    this.model = undefined;
-  }
-  async tokenize(text: string): Promise<number[]> {
-    return [...text].map((c) => c.charCodeAt(0));
-  }
-  async detokenize(ids: number[]): Promise<string> {
-    return String.fromCharCode(...ids);
-  }
-  countCalls = 0;
-  async countTokens(input: GenerateInput): Promise<number> {
-    this.countCalls++;
-    return charCount(input);
-  }
-  async generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
-    if (!this.model) throw new EngineError('no-model', 'No model loaded.');
-    this.requests.push(request);
-    return this.script(request, callbacks);
-  }
-  async perplexity(): Promise<PerplexityResult> {
-    throw new EngineError('internal', 'the fake engine has no perplexity');
-  }
-
-  async dispose(): Promise<void> {}
+/** The test engine as the chat tests use it. */
+export function chatFakeEngine(): FakeEngine {
+  return new FakeEngine({ tokens: 'chars', contextSize: 256, script: helloScript, experts: 4 });
 }
 
 export function result(text: string, stopReason: GenerationResult['stopReason'], promptTokens: number, generatedTokens: number): GenerationResult {
   return { text, stopReason, promptTokens, generatedTokens, promptTokensPerSecond: 100, generatedTokensPerSecond: 42, timeToFirstTokenMs: 5, routingCaptured: true };
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }

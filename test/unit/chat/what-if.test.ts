@@ -5,10 +5,10 @@ import { ChatController } from '../../../extension/chat/controller';
 import { ModelSession } from '../../../extension/chat/session';
 import { firstDifference, interventionFor, whatIfLabel } from '../../../extension/chat/what-if';
 import type { HostToWebview, WhatIfState } from '../../../extension/protocol';
-import { FakeEngine, frame, result } from './fake-engine';
+import { chatFakeEngine, frame, result } from './fake-engine';
 
 function setup() {
-  const engine = new FakeEngine();
+  const engine = chatFakeEngine();
   const posts: HostToWebview[] = [];
   const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m.gguf' }, isDemo: false }));
   let n = 0;

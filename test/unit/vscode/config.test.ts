@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, affectsModel, loadOptionsFrom, parseConfig, parseGpuLayers, parseMoeOffload, samplingFrom } from '../../../extension/vscode/config';
+import { DEFAULTS, affectsModel, loadOptionsFrom, parseConfig, parseGpuLayers, parseMoeOffload, remoteOptionsFrom, samplingFrom } from '../../../extension/vscode/config';
 import manifest from '../../../package.json';
 
 const source = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
@@ -79,5 +79,16 @@ describe('parseConfig', () => {
     expect(affectsModel((s) => s === 'moeLens.moeOffload')).toBe(true);
     expect(affectsModel((s) => s === 'moeLens.expertsPerToken')).toBe(true);
     expect(affectsModel((s) => s === 'moeLens.temperature')).toBe(false);
+  });
+});
+
+describe('server settings', () => {
+  it('parses the server, its model, the routing shape and streaming; builds remote load options with the key', () => {
+    const c = parseConfig(source({ server: ' http://10.0.0.5:8000 ', serverModel: 'qwen', serverRoutingShape: '48x8', serverStream: false, contextSize: 8192 }));
+    expect(c).toMatchObject({ server: 'http://10.0.0.5:8000', serverModel: 'qwen', serverRoutingShape: { moeLayers: 48, expertsPerToken: 8 }, serverStream: false });
+    expect(remoteOptionsFrom(c, 'k')).toEqual({ backend: 'remote', endpoint: 'http://10.0.0.5:8000', model: 'qwen', apiKey: 'k', contextSize: 8192, routingShape: { moeLayers: 48, expertsPerToken: 8 }, stream: false });
+    expect(parseConfig(source({ serverRoutingShape: 'lots' })).serverRoutingShape).toBeUndefined();
+    expect(remoteOptionsFrom(parseConfig(source({ server: 'http://127.0.0.1:1' })), undefined)).toEqual({ backend: 'remote', endpoint: 'http://127.0.0.1:1' });
+    expect(affectsModel((s) => s === 'moeLens.server')).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPage, contentSecurityPolicy, escapeHtml, makeNonce } from '../../../extension/vscode/html';
 import { modelInfoBody, modelInfoPage } from '../../../extension/vscode/model-info-html';
-import { fakeInfo } from '../chat/fake-engine';
+import { FakeEngine, fakeInfo } from '../chat/fake-engine';
 
 const CSP_SOURCE = 'https://*.vscode-cdn.net';
 
@@ -42,7 +42,7 @@ describe('model panel html', () => {
   it('shows the facts and placement, escaped, with no script', () => {
     const info = fakeInfo('/models/<evil>.gguf');
     info.name = '<script>alert(1)</script>';
-    info.placement.notes = ['experts <in> RAM'];
+    info.placement!.notes = ['experts <in> RAM'];
     const page = modelInfoPage({ info, isDemo: true, source: 'loaded' }, CSP_SOURCE, 'n1');
     expect(page).not.toContain('<script>alert(1)</script>');
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
@@ -62,6 +62,16 @@ describe('model panel html', () => {
     const page = modelInfoPage({ info, isDemo: false, source: 'loaded' }, CSP_SOURCE, 'n1', ['https://x/media/model-panel.js']);
     expect(page.match(/<script[^>]*>/g)).toEqual(['<script type="module" nonce="n1" src="https://x/media/model-panel.js">']);
     expect(modelInfoBody({ info: { ...info, isMoe: false }, isDemo: false, source: 'loaded' })).not.toContain('<select');
+  });
+
+  it('a server model: the server, its capabilities and why there is no routing; no placement, no unknown figures', () => {
+    const info = new FakeEngine({ capabilities: { routingIds: false, gateWeights: false, placement: false, routingAbsent: 'server-flag-off' } }).info({ backend: 'remote', endpoint: 'http://10.0.0.5:8000', model: '<m>' });
+    delete info.placement;
+    delete info.totalParams;
+    delete info.fileBytes;
+    const body = modelInfoBody({ info, isDemo: false, source: 'loaded' });
+    for (const s of ['Server', 'http://10.0.0.5:8000', '&lt;m&gt;', 'Capabilities', 'no routing', '--enable-return-routed-experts', 'applied by the server']) expect(body).toContain(s);
+    for (const s of ['Where the tensors live', 'Total parameters', 'File']) expect(body).not.toContain(s);
   });
 
   it('shows an error without info', () => {
