@@ -1,13 +1,13 @@
 // Expert interventions on real llama.cpp: ablation, forcing and a top-k override give, for every prompt and
 // generated token in every MoE layer, the routing of the independent reference forward pass run with the same
-// intervention (ids identical, weights within 1e-4), on both MoE fixture architectures. The prefix cache never
+// intervention (ids identical, weights within 1e-4), on the Mixtral-style, qwen2moe, deepseek2 (sigmoid) and gpt-oss fixtures. The prefix cache never
 // reuses state computed under another intervention; dense models are refused.
 import { afterAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../extension/engine/errors';
 import { resolveIntervention } from '../../extension/engine/intervention';
 import type { Intervention, ModelInfo } from '../../extension/engine/types';
 import { compareRouting, loadReferenceModel, referenceForward, type ReferenceModel } from '../reference/forward';
-import { collect, DENSE, greedy, MOE, newEngine, QWEN, type Collected } from './helpers';
+import { collect, DENSE, fixture, greedy, MOE, newEngine, QWEN, type Collected } from './helpers';
 
 const engine = newEngine();
 afterAll(() => engine.dispose());
@@ -137,6 +137,51 @@ describe.each([
     expect(ok.result.generatedTokens).toBe(2);
     await expect(engine.load({ modelPath, expertsPerToken: 9 })).rejects.toSatisfy((e) => isEngineError(e, 'bad-intervention'));
     await expect(engine.load({ modelPath, expertsPerToken: 0 })).rejects.toThrow(/from 1 to 8/);
+  });
+});
+
+// Other gating rules. deepseek2: sigmoid scores with a selection bias and expert groups — an ablated expert must
+// be out of the biased selection and of its group's score, not only weightless. gpt-oss: a router bias and a
+// softmax over the chosen experts' logits. Their shapes differ (top-4 of 16 and a leading dense layer for
+// deepseek2), so the experts and layers come from the model.
+describe.each([
+  ['deepseek2 (sigmoid gating, selection bias, expert groups)', fixture('moe-deepseek2.gguf')],
+  ['gpt-oss (router bias, softmax over the chosen experts)', fixture('moe-gptoss.gguf')],
+])('interventions on the %s model', (_name, modelPath) => {
+  let reference: ReferenceModel;
+  let baseline: Collected;
+
+  it('runs the baseline', async () => {
+    await engine.load({ modelPath, ...EXACT });
+    reference = loadReferenceModel(modelPath, { attention: 'standard', kvCache: 'f32' });
+    baseline = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12) });
+    expectReferenceRouting(baseline, reference, new Map(), engine.model!.moeLayers.length);
+  });
+
+  it('ablation: the most used expert of every layer is never chosen and the routing equals the reference', async () => {
+    const model = engine.model!;
+    const ablate: Record<string, number[]> = {};
+    model.moeLayers.forEach((layer, slot) => {
+      const counts = new Map<number, number>();
+      for (const t of baseline.tokens) for (const e of t.experts[slot]) counts.set(e, (counts.get(e) ?? 0) + 1);
+      ablate[String(layer)] = [[...counts].sort((a, b) => b[1] - a[1])[0][0]];
+    });
+    const intervention: Intervention = { ablate };
+    const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
+    for (const t of run.tokens) model.moeLayers.forEach((layer, slot) => expect(t.experts[slot]).not.toContain(ablate[String(layer)][0]));
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
+  });
+
+  it('force with top-k experts (one expert group) and with a single expert: exactly those carry weight, equal to the reference', async () => {
+    const model = engine.model!;
+    const k = model.expertsPerToken;
+    const all = Array.from({ length: k }, (_, i) => i); // experts 0..k-1: the first expert group of deepseek2
+    const intervention: Intervention = { force: { [String(model.moeLayers[0])]: all, [String(model.moeLayers.at(-1))]: [k + 1] } };
+    const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
+    const last = model.moeLayers.length - 1;
+    expect(weighted(run, 0).every((ids) => [...ids].sort((a, b) => a - b).join() === all.join())).toBe(true);
+    expect(weighted(run, last).every((ids) => ids.length === 1 && ids[0] === k + 1)).toBe(true);
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
   });
 });
 
