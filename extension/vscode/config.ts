@@ -20,6 +20,8 @@ export interface MoeLensConfig {
   serverRoutingShape?: { moeLayers: number; expertsPerToken: number };
   /** Stream answers from the server (vLLM reports routing only when this is off). */
   serverStream: boolean;
+  /** Eval samples sent to the server at once (servers batch them). */
+  serverConcurrency: number;
   gpuLayers: 'auto' | 'max' | number;
   moeOffload: CpuMoe;
   /** 0 = the model's default (min(training context, 4096)). */
@@ -45,6 +47,7 @@ export const DEFAULTS: MoeLensConfig = {
   server: '',
   serverModel: '',
   serverStream: true,
+  serverConcurrency: 4,
   gpuLayers: 'auto',
   moeOffload: 'auto',
   contextSize: 0,
@@ -112,6 +115,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
     serverModel: typeof serverModel === 'string' ? serverModel.trim() : '',
     ...(shape && Number(shape[1]) > 0 && Number(shape[2]) > 0 ? { serverRoutingShape: { moeLayers: Number(shape[1]), expertsPerToken: Number(shape[2]) } } : {}),
     serverStream: typeof stream === 'boolean' ? stream : DEFAULTS.serverStream,
+    serverConcurrency: num(get('serverConcurrency'), DEFAULTS.serverConcurrency, 1, 64, true),
     gpuLayers: parseGpuLayers(get('gpuLayers')),
     moeOffload: parseMoeOffload(get('moeOffload')),
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),

@@ -16,7 +16,6 @@ import { progressText } from '../evals/progress';
 import { loadOptionsFrom, remoteOptionsFrom, type MoeLensConfig } from './config';
 
 /** Samples an eval sends a server at once (it batches them); the local engine runs one at a time. */
-const SERVER_CONCURRENCY = 4;
 import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
 
@@ -56,7 +55,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       seen.add(p);
       items.push({ label, description, path: p, picked });
     };
-    if (server) add(formatLoadTarget(server), `${config.serverModel || 'first model'} on ${server.endpoint}`, true, `current chat server (${SERVER_CONCURRENCY} requests at once)`);
+    if (server) add(formatLoadTarget(server), `${config.serverModel || 'first model'} on ${server.endpoint}`, true, `current chat server (${config.serverConcurrency} requests at once)`);
     if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), !server, 'current chat model');
     for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
     add('', 'Built-in demo model', !config.modelPath && !server, 'trained here: continues prose and code');
@@ -119,7 +118,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
             outDir,
             engine: createEngine,
             loadOptions,
-            ...(server ? { modelOptions: (m: string) => (m === formatLoadTarget(server) ? server : { ...loadOptions, modelPath: m }), concurrency: SERVER_CONCURRENCY } : {}),
+            ...(server ? { modelOptions: (m: string) => (m === formatLoadTarget(server) ? server : { ...loadOptions, modelPath: m }), concurrency: config.serverConcurrency } : {}),
             captureRouting: config.captureRouting,
             signal: abort.signal,
             onProgress: (p) => {

@@ -91,4 +91,12 @@ describe('server settings', () => {
     expect(remoteOptionsFrom(parseConfig(source({ server: 'http://127.0.0.1:1' })), undefined)).toEqual({ backend: 'remote', endpoint: 'http://127.0.0.1:1' });
     expect(affectsModel((s) => s === 'moeLens.server')).toBe(true);
   });
+
+  it('eval concurrency against a server: 4 by default, the setting clamped to 1..64', () => {
+    expect(parseConfig(source({})).serverConcurrency).toBe(4);
+    expect(parseConfig(source({ serverConcurrency: 8 })).serverConcurrency).toBe(8);
+    expect(parseConfig(source({ serverConcurrency: 0 })).serverConcurrency).toBe(1);
+    expect(parseConfig(source({ serverConcurrency: 100 })).serverConcurrency).toBe(64);
+    expect(parseConfig(source({ serverConcurrency: 'many' })).serverConcurrency).toBe(4);
+  });
 });
