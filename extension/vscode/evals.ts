@@ -38,7 +38,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const found = await vscode.workspace.findFiles('**/{suite,*.suite}.{yaml,yml}', '**/node_modules/**', 20);
     for (const uri of found) if (uri.fsPath !== builtin) items.push({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, file: uri.fsPath });
     items.push({ label: '$(folder-opened) Browse for a suite file…', browse: true });
-    const choice = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (1/3): suite' });
+    const choice = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (1/3): suite', ignoreFocusOut: true });
     if (!choice) return undefined;
     if (choice.file) return choice.file;
     const uris = await vscode.window.showOpenDialog({ title: 'Eval suite', canSelectMany: false, filters: { 'Suite (YAML)': ['yaml', 'yml'] } });
@@ -59,7 +59,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), !server, 'current chat model');
     for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
     add('', 'Built-in demo model', !config.modelPath && !server, 'trained here: continues prose and code');
-    const chosen = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (2/3): models', canPickMany: true });
+    const chosen = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (2/3): models', canPickMany: true, ignoreFocusOut: true });
     if (!chosen?.length) return undefined;
     const out: string[] = [];
     for (const c of chosen) out.push(c.path || demoModelFile());
@@ -89,7 +89,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const models = await pickModels(host, config, server);
     if (!models) return;
     const variantItems = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));
-    const variants = variantItems.length > 1 ? await vscode.window.showQuickPick(variantItems, { title: 'Run Long-Summary Eval (3/3): prompt variants', canPickMany: true }) : variantItems;
+    const variants = variantItems.length > 1 ? await vscode.window.showQuickPick(variantItems, { title: 'Run Long-Summary Eval (3/3): prompt variants', canPickMany: true, ignoreFocusOut: true }) : variantItems;
     if (!variants?.length) return;
 
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');

@@ -19,6 +19,9 @@ export class ModelPanel implements vscode.Disposable {
     return modelInfoPage(state, webview.cspSource, makeNonce(), [script]);
   }
 
+  /** The state the panel shows (JSON), to skip re-renders that would change nothing. */
+  private shownState: string | undefined;
+
   show(state: ModelPanelState): void {
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel('moeLens.modelInfo', 'MoE Lens: Model', vscode.ViewColumn.Active, {
@@ -27,7 +30,10 @@ export class ModelPanel implements vscode.Disposable {
         localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
       });
       this.panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'moe-lens.svg');
-      this.panel.onDidDispose(() => (this.panel = undefined));
+      this.panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.shownState = undefined;
+      });
       this.panel.webview.onDidReceiveMessage((m: { type?: string; value?: unknown }) => {
         if (m?.type === 'expertsPerToken' && Number.isInteger(m.value) && (m.value as number) >= 0) this.onExpertsPerToken(m.value as number);
       });
@@ -35,6 +41,7 @@ export class ModelPanel implements vscode.Disposable {
       this.panel.reveal();
     }
     this.panel.title = state.info ? `Model: ${state.info.name}` : 'MoE Lens: Model';
+    this.shownState = JSON.stringify(state);
     this.panel.webview.html = this.html(state);
   }
 
@@ -43,8 +50,14 @@ export class ModelPanel implements vscode.Disposable {
   }
 
   /** Refreshes the panel if it is open. */
+  /** Re-render an open panel. Only when its content changed: setting the html reloads the webview, which can take
+   * focus (and close a quick pick the user has open). */
   update(state: ModelPanelState): void {
-    if (this.panel) this.panel.webview.html = this.html(state);
+    if (!this.panel) return;
+    const key = JSON.stringify(state);
+    if (key === this.shownState) return;
+    this.shownState = key;
+    this.panel.webview.html = this.html(state);
   }
 
   dispose(): void {
