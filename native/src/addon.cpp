@@ -243,9 +243,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     GenerateParams p;
     p.prompt = TokensOf(o);
     p.sampling = SamplingOf(o.Get("sampling").As<Napi::Object>());
-    p.capture = BoolOr(o, "capture", true);
-    p.reusePrefix = BoolOr(o, "reusePrefix", true);
-    p.emitIntervalMs = DoubleOr(o, "emitIntervalMs", 30);
+    p.capture = BoolOr(o, "capture", p.capture);
+    p.reusePrefix = BoolOr(o, "reusePrefix", p.reusePrefix);
+    p.emitIntervalMs = DoubleOr(o, "emitIntervalMs", p.emitIntervalMs);
     p.intervention = InterventionOf(o);
     auto* worker = new GenerateWorker(info[1].As<Napi::Function>(), session_, std::move(p));
     // Cleared here, on the JS thread, before the work is queued: an abort() that comes before the worker starts
@@ -262,9 +262,9 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     auto o = info[0].As<Napi::Object>();
     EvaluateParams p;
     p.tokens = TokensOf(o);
-    p.firstOutput = IntOr(o, "firstOutput", 0);
-    p.capture = BoolOr(o, "capture", false);
-    p.expertNorms = BoolOr(o, "expertNorms", false);
+    p.firstOutput = IntOr(o, "firstOutput", p.firstOutput);
+    p.capture = BoolOr(o, "capture", p.capture);
+    p.expertNorms = BoolOr(o, "expertNorms", p.expertNorms);
     p.intervention = InterventionOf(o);
     auto* worker = new EvaluateWorker(env, session_, std::move(p));
     session_->abort = false;

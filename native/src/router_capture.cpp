@@ -72,25 +72,21 @@ void RouterCapture::Mask(ggml_tensor* t, const Intervention::Layer& layer) {
   const int64_t nExpert = t->ne[0];
   const int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
   const float minus = -INFINITY;
+  // A device buffer is copied out, masked and copied back (contiguous score nodes, as build_moe_ffn makes them).
   const bool host = t->buffer && g_llama.ggml_backend_buffer_is_host(t->buffer);
-  if (host) {
-    for (int64_t row = 0; row < rows; row++) {
-      char* base = static_cast<char*>(t->data) + (row % t->ne[1]) * t->nb[1] + (row / t->ne[1]) * t->nb[2];
-      for (int e : layer.masked)
-        if (e < nExpert) std::memcpy(base + e * t->nb[0], &minus, sizeof(float));
-    }
-    return;
-  }
-  // A device buffer: copy out, mask, copy back (contiguous score nodes, as build_moe_ffn makes them).
   const size_t bytes = g_llama.ggml_nbytes(t);
-  scratch_.resize(bytes);
-  g_llama.ggml_backend_tensor_get(t, scratch_.data(), 0, bytes);
+  uint8_t* data = static_cast<uint8_t*>(t->data);
+  if (!host) {
+    scratch_.resize(bytes);
+    g_llama.ggml_backend_tensor_get(t, scratch_.data(), 0, bytes);
+    data = scratch_.data();
+  }
   for (int64_t row = 0; row < rows; row++) {
-    uint8_t* base = scratch_.data() + (row % t->ne[1]) * t->nb[1] + (row / t->ne[1]) * t->nb[2];
+    uint8_t* base = data + (row % t->ne[1]) * t->nb[1] + (row / t->ne[1]) * t->nb[2];
     for (int e : layer.masked)
       if (e < nExpert) std::memcpy(base + e * t->nb[0], &minus, sizeof(float));
   }
-  g_llama.ggml_backend_tensor_set(t, scratch_.data(), 0, bytes);
+  if (!host) g_llama.ggml_backend_tensor_set(t, scratch_.data(), 0, bytes);
 }
 
 void RouterCapture::BeginDecode(int nTokens) {

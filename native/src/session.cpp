@@ -368,10 +368,10 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
   capture_.enabled = capture;
   capture_.expertNorms = capture && params.expertNorms;
   ScopedIntervention scoped(capture_, params.intervention);
-  // Each evaluation starts afresh, as llama-perplexity's chunks do; the prefix cache is gone.
+  // Each evaluation starts afresh, as llama-perplexity's chunks do; the prefix cache is gone. What this one leaves
+  // in the memory is never reused: with cached_ empty, the next Generate's ReusablePrefix clears it.
   g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
   cached_.clear();
-  cachedIntervention_.clear();
 
   const int nVocab = VocabSize();
   const size_t width = static_cast<size_t>(capture_.MoeLayerCount()) * capture_.K();
@@ -400,7 +400,6 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
     if (error != 0) {
       if (error == 2 || abort) result.aborted = true;
       else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
-      g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
       return result;
     }
     for (int t = 0; t < count; t++) {
@@ -419,7 +418,6 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
       result.logprobs.push_back(static_cast<double>(logits[tokens[pos + 1]] - max) - std::log(sum));
     }
   }
-  g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
   result.ms = NowMs() - start;
   return result;
 }
