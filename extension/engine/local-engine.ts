@@ -77,10 +77,10 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
   private async plan(options: LocalLoadOptions) {
     const { nlc, llama } = await this.runtime();
     const file = await readModelFile(options.modelPath, nlc);
-    const fileFacts = modelFacts(file);
+    // The override changes top-k and the active parameters only, not the experts or MoE layers that the check reads.
+    const facts = modelFacts(file, options.expertsPerToken);
     if (options.expertsPerToken !== undefined)
-      checkExpertsPerToken(options.expertsPerToken, { name: path.basename(file.path), experts: fileFacts.moeLayers.length ? fileFacts.experts : 0 });
-    const facts = options.expertsPerToken === undefined ? fileFacts : modelFacts(file, options.expertsPerToken);
+      checkExpertsPerToken(options.expertsPerToken, { name: path.basename(file.path), experts: facts.moeLayers.length ? facts.experts : 0 });
     if (options.requireMoe && facts.moeLayers.length === 0)
       throw new EngineError('not-moe', `${file.path} is a dense model (no experts); MoE Lens needs a Mixture-of-Experts model here`);
     const backend: Backend = llama.gpu === false ? 'cpu' : llama.gpu;
