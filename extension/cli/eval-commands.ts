@@ -3,11 +3,10 @@
 
 import type { Command } from 'commander';
 import { resolveModelArg } from '../engine/demo-model';
-import { formatDuration, formatMetric } from '../format';
+import { formatDuration, formatLoadTarget, formatMetric } from '../format';
 import { GROUP_TABLE, METRICS, formatGroupMetric } from '../evals/metrics/catalogue';
 import * as path from 'node:path';
 import type { Engine, RemoteLoadOptions } from '../engine/types';
-import { formatLoadTarget } from '../format';
 import { loadSuite } from '../evals/suite';
 import { runEval } from '../evals/runner';
 import { scoreFile, type ScoreResult } from '../evals/score';

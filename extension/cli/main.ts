@@ -9,8 +9,8 @@ import type { CpuMoe, Engine, LoadOptions, LocalLoadOptions, ModelInfo, RemoteLo
 import { isLoopbackHost } from '../engine/http';
 import { createServeHandler } from '../engine/serve';
 import { formatModelInfo } from './format';
-import { jsonlLines } from '../routing/export';
-import { registerEvalCommands } from './eval-commands';
+import { exportTokens, jsonlLines } from '../routing/export';
+import { registerEvalCommands, type EndpointOptions } from './eval-commands';
 import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
 import { formatIntervention, withExpertsPerToken } from '../engine/intervention';
 
@@ -53,13 +53,6 @@ function addModelOptions(command: Command): Command {
     .option('--threads <n>', 'CPU threads', parseInteger);
 }
 
-export interface RemoteCliOptions {
-  endpoint?: string;
-  model?: string;
-  apiKeyEnv?: string;
-  stream?: boolean;
-  routingShape?: { moeLayers: number; expertsPerToken: number };
-}
 
 function parseShape(value: string): { moeLayers: number; expertsPerToken: number } {
   const m = /^(\d+)[x,](\d+)$/.exec(value);
@@ -83,7 +76,7 @@ function apiKeyFrom(variable: string): string {
 }
 
 /** The server options of --endpoint and its companions. */
-export function remoteOptions(options: RemoteCliOptions & { context?: number }): RemoteLoadOptions {
+export function remoteOptions(options: EndpointOptions & { context?: number }): RemoteLoadOptions {
   return {
     backend: 'remote',
     endpoint: options.endpoint!,
@@ -95,7 +88,7 @@ export function remoteOptions(options: RemoteCliOptions & { context?: number }):
   };
 }
 
-function targetOptions(model: string | undefined, options: ModelOptions & RemoteCliOptions): LoadOptions {
+function targetOptions(model: string | undefined, options: ModelOptions & EndpointOptions): LoadOptions {
   if (options.endpoint) {
     if (model) throw new Error(`give either a model file (${model}) or --endpoint, not both`);
     return remoteOptions(options);
@@ -110,12 +103,13 @@ function* frameLines(frame: TokenFrame): Generator<string> {
     if (frame.textDelta) yield JSON.stringify({ index: frame.firstIndex, phase: frame.phase, text: frame.textDelta });
     return;
   }
-  for (const line of jsonlLines([frame])) {
-    if (frame.weights.length && frame.ids.every((id) => id >= 0)) yield line;
-    else {
-      const { id, weights: _w, experts, ...rest } = JSON.parse(line) as { id: number; weights: unknown; experts: number[][] };
-      yield JSON.stringify({ ...rest, ...(id >= 0 ? { id } : {}), ...(experts.length ? { experts } : {}) });
-    }
+  if (frame.weights.length && frame.ids.every((id) => id >= 0)) {
+    yield* jsonlLines([frame]);
+    return;
+  }
+  // No gate weights (or no token ids): leave out what the server did not give.
+  for (const t of exportTokens([frame])) {
+    yield JSON.stringify({ index: t.index, phase: t.phase, text: t.text, ...(t.id >= 0 ? { id: t.id } : {}), ...(t.experts.length ? { experts: t.experts } : {}) });
   }
 }
 
@@ -220,7 +214,7 @@ export function buildProgram(io: CliIo): Command {
   return program;
 }
 
-interface GenerateCliOptions extends ModelOptions, RemoteCliOptions, InterventionFlags {
+interface GenerateCliOptions extends ModelOptions, EndpointOptions, InterventionFlags {
   prompt: string;
   maxTokens: number;
   temperature: number;

@@ -13,6 +13,7 @@
 // `/apply-template` + `/tokenize`; vLLM: `/tokenize`), else the documented estimate `estimateTokens`.
 import { formatIntervention } from './intervention';
 import { EngineError, isAbort } from './errors';
+import type { LogFn } from './local-engine';
 import { HttpClient, isLoopbackHost } from './http';
 import { decodeSglangRouting, decodeVllmRouting, type DecodedRouting } from './server-routing';
 import type {
@@ -32,7 +33,6 @@ import type {
   TokenFrame,
 } from './types';
 
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 export interface RemoteEngineOptions {
   log?: LogFn;
@@ -72,6 +72,8 @@ interface ModelEntry {
   moe_lens?: MoeLensModelMeta;
 }
 
+const ESTIMATE_PIECE = 3;
+
 /**
  * The token estimate where a server has no tokenizer endpoint: one token per 3 characters (rounded up) — English
  * prose and code average nearer 4 with BPE vocabularies, so this over-counts and trimming stays on the safe side —
@@ -80,13 +82,11 @@ interface ModelEntry {
  */
 export function estimateTokens(input: GenerateInput): number {
   if (input.kind === 'tokens') return input.ids.length;
-  if (input.kind === 'text') return Math.ceil(input.text.length / 3);
-  return input.messages.reduce((n, m) => n + 8 + Math.ceil(m.content.length / 3), 0);
+  if (input.kind === 'text') return Math.ceil(input.text.length / ESTIMATE_PIECE);
+  return input.messages.reduce((n, m) => n + 8 + Math.ceil(m.content.length / ESTIMATE_PIECE), 0);
 }
 
-const ESTIMATE_PIECE = 3;
-
-export function detectServer(entry: ModelEntry | undefined, headers: Headers | undefined): ServerKind {
+export function detectServer(entry: ModelEntry | undefined): ServerKind {
   const owner = (entry?.owned_by ?? '').toLowerCase();
   if (entry?.moe_lens || owner === 'moe-lens') return 'moe-lens';
   if (owner === 'llamacpp' || entry?.meta?.n_ctx_train !== undefined) return 'llama.cpp';
@@ -94,8 +94,6 @@ export function detectServer(entry: ModelEntry | undefined, headers: Headers | u
   if (owner === 'sglang') return 'sglang';
   if (owner === 'library' || owner === 'ollama') return 'ollama';
   if (owner === 'organization_owner' || owner === 'lm-studio' || owner === 'lmstudio') return 'lm-studio';
-  const server = headers?.get('server')?.toLowerCase() ?? '';
-  if (server.includes('llama')) return 'llama.cpp';
   return 'openai-compatible';
 }
 
@@ -171,7 +169,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     const entries = await this.modelEntries(http, signal);
     const entry = options.model ? entries.find((e) => e.id === options.model) : entries[0];
     if (!entry) throw new EngineError('remote-http', `${base} does not serve "${options.model}" (it serves ${entries.map((e) => e.id).join(', ')})`);
-    const server = detectServer(entry, undefined);
+    const server = detectServer(entry);
     const meta = entry.moe_lens;
     // llama-server's meta.n_ctx is the context of one slot (its -c divided by -np).
     let contextSize = meta?.context_size ?? entry.max_model_len ?? entry.meta?.n_ctx ?? options.contextSize;
@@ -516,9 +514,7 @@ function samplingExtras(server: ServerKind, s: Partial<GenerateRequest['sampling
 }
 
 function stopReasonOf(finish: string | undefined): StopReason {
-  if (finish === 'length') return 'max-tokens';
-  if (finish === 'stop' || finish === 'eos') return 'eos';
-  return 'eos';
+  return finish === 'length' ? 'max-tokens' : 'eos';
 }
 
 const NO_IDS = new Int32Array(0);

@@ -191,9 +191,7 @@ export function createServeHandler(options: ServeOptions): http.RequestListener 
         signal: controller.signal,
         onFrame: (frame) => {
           if (!stream) return void frames.push(frame);
-          const m = chunkOf(frame, withRouting);
-          const routed = m.routed_experts;
-          delete m.routed_experts;
+          const { routed_experts: routed, ...m } = chunkOf(frame, withRouting);
           write({ id, object, created, model: info.name, choices: [choice(frame.textDelta, { moe_lens: m, ...(routed ? { sgl_ext: { routed_experts: routed } } : {}) })] });
         },
       });
@@ -250,14 +248,14 @@ export function createServeHandler(options: ServeOptions): http.RequestListener 
           case '/v1/completions':
             return await completion(false, body, req, res);
           case '/tokenize': {
-            model();
+            const loaded = model(); // refuses before any work when no model is loaded
             if (Array.isArray(body.messages)) return sendJson(res, 200, { count: await engine.countTokens(inputOf(true, body)), tokens: [] });
             const text = typeof body.prompt === 'string' ? body.prompt : typeof body.content === 'string' ? body.content : undefined;
             if (text === undefined) throw new HttpError(400, '"prompt" must be a string');
             const special = body.add_special_tokens !== false;
             const tokens = await engine.tokenize(text);
             const count = special ? await engine.countTokens({ kind: 'text', text }) : tokens.length;
-            return sendJson(res, 200, { count, tokens, max_model_len: model().contextSize });
+            return sendJson(res, 200, { count, tokens, max_model_len: loaded.contextSize });
           }
           case '/detokenize': {
             model();

@@ -3,7 +3,7 @@
 // enormous answer): each gives one clear EngineError, and a chat keeps every turn it had.
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { freePort } from './servers';
 import { RemoteEngine, estimateTokens, isInsecureRemote, normalizeEndpoint } from '../../extension/engine/remote-engine';
 import { EngineError, isEngineError } from '../../extension/engine/errors';
 import type { EngineErrorCode, TokenFrame } from '../../extension/engine/types';
@@ -172,10 +172,7 @@ describe('bad servers', () => {
   }
 
   it('connection refused: one line, after retrying', async () => {
-    const free = http.createServer();
-    await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
-    const port = (free.address() as AddressInfo).port;
-    await new Promise<void>((r) => free.close(() => r()));
+    const port = await freePort();
     await expectCode(new RemoteEngine({ attempts: 2, retryDelaysMs: [10] }).load({ backend: 'remote', endpoint: `http://127.0.0.1:${port}` }), 'remote-unavailable', /connection refused/);
   });
 

@@ -1,9 +1,10 @@
 // Real servers for the remote tests: llama.cpp's llama-server (built from the bundled llama.cpp source by
 // scripts/llama-tools.mjs, cached outside the repository) and `moe-lens serve`, each started on 127.0.0.1 and a
 // free port, waited for until it answers, and stopped by the test (process group kill: nothing is left running).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { binDir, buildTools } from '../../scripts/llama-tools.mjs';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const FIXTURE = path.join(ROOT, 'fixtures', 'moe-llama.gguf');
@@ -13,13 +14,10 @@ export const FIXTURE = path.join(ROOT, 'fixtures', 'moe-llama.gguf');
  */
 export const DEMO = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
 
-/**
- * Builds llama-server if it is not built yet (once per llama.cpp release, minutes) and returns the bin folder:
- * `node scripts/llama-tools.mjs llama-server` prints it last (run as a script, so this works under vitest and tsx).
- */
+/** Builds llama-server if it is not built yet (once per llama.cpp release, minutes) and returns the bin folder. */
 export function llamaToolsBin(): string {
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'llama-tools.mjs'), 'llama-server'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return out.trim().split('\n').pop()!;
+  buildTools(['llama-server']);
+  return binDir();
 }
 
 export async function freePort(): Promise<number> {
