@@ -30,7 +30,7 @@ export class TurnModel {
   constructor(
     turn: ChatTurn,
     experts: number,
-    private versions: Versions = new Versions(),
+    private versions: Versions,
   ) {
     const { routing, ...info } = turn;
     this.info = { ...info };

@@ -10,6 +10,7 @@ import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort, isEngineError } from '../engine/errors';
 import { formatIntervention, interventionFromSpecs, withExpertsPerToken } from '../engine/intervention';
+import { formatPerplexity } from '../format';
 import type { Engine, GenerateInput, Intervention, LoadOptions, LocalLoadOptions, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
@@ -354,7 +355,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
               { signal },
             );
             info.perplexity![modelPath] = { ...info.perplexity![modelPath], [name]: { perplexity: r.perplexity, stderr: r.stderr, context: r.context, chunks: r.chunks } };
-            emit({ kind: 'model', model: modelPath, message: `perplexity ${r.perplexity.toFixed(4)} (${name})` });
+            emit({ kind: 'model', model: modelPath, message: `perplexity ${formatPerplexity(r.perplexity)} (${name})` });
           } catch (error) {
             if (isAbort(error, signal)) { status = 'cancelled'; break outer; }
             const warning = `${modelLabel(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;

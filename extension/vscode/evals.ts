@@ -4,18 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine, RemoteLoadOptions } from '../engine/types';
-import { normalizeEndpoint } from '../engine/remote-engine';
 import { formatLoadTarget } from '../format';
-import { apiKeySecret } from './models';
 import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
 import type { EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
 import { describeError } from '../chat/session';
 import { progressText } from '../evals/progress';
-import { loadOptionsFrom, remoteOptionsFrom, type MoeLensConfig } from './config';
-
-/** Samples an eval sends a server at once (it batches them); the local engine runs one at a time. */
+import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
 
@@ -81,11 +77,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       return;
     }
     const config = host.config();
-    let server: RemoteLoadOptions | undefined;
-    if (config.server) {
-      const endpoint = normalizeEndpoint(config.server);
-      if (await host.picker.allowInsecure(endpoint)) server = remoteOptionsFrom({ ...config, server: endpoint }, await context.secrets.get(apiKeySecret(endpoint)));
-    }
+    const server = config.server ? await host.picker.serverOptions({ ...config, server: config.server }) : undefined;
     const models = await pickModels(host, config, server);
     if (!models) return;
     const variantItems = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));

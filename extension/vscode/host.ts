@@ -13,12 +13,12 @@ import { ModelSession, describeError, type ResolvedModel } from '../chat/session
 import { EngineError } from '../engine/errors';
 import { RemoteEngine, normalizeEndpoint } from '../engine/remote-engine';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
-import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, remoteOptionsFrom, samplingFrom, type MoeLensConfig } from './config';
+import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import { EvalsPanel } from './evals-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
-import { ModelPicker, apiKeySecret } from './models';
+import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
 
@@ -163,11 +163,10 @@ export class MoeLensHost implements vscode.Disposable {
   private async resolveModel(): Promise<ResolvedModel> {
     const c = this.config();
     if (c.server) {
-      const endpoint = normalizeEndpoint(c.server);
-      if (!(await this.picker.allowInsecure(endpoint)))
-        throw new EngineError('remote-unavailable', `Not sending to ${endpoint}: plain http:// to another machine was not confirmed. Select Model to choose another.`);
-      const apiKey = await this.deps.context.secrets.get(apiKeySecret(endpoint));
-      return { options: remoteOptionsFrom({ ...c, server: endpoint }, apiKey), isDemo: false };
+      const options = await this.picker.serverOptions({ ...c, server: c.server });
+      if (!options)
+        throw new EngineError('remote-unavailable', `Not sending to ${normalizeEndpoint(c.server)}: plain http:// to another machine was not confirmed. Select Model to choose another.`);
+      return { options, isDemo: false };
     }
     if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
     return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };

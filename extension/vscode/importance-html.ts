@@ -2,7 +2,7 @@
 // REAP scores and routing shares, as plain escaped HTML with no script (no vscode import). Colours are classes
 // (the CSP allows no style attributes): ten buckets of |Δ| relative to the largest, red where ablating hurts.
 import type { ImportanceResult } from '../engine/importance';
-import { formatDelta, formatDuration, formatPerplexity } from '../format';
+import { formatDecimal, formatDelta, formatDuration, formatPercent, formatPerplexity } from '../format';
 import { buildPage, escapeHtml } from './html';
 
 const BUCKETS = 10;
@@ -40,9 +40,9 @@ over ${escapeHtml(b.chunks)} chunks of ${escapeHtml(b.context)} tokens (llama-pe
 ${grid(r, r.deltaPerplexity, (v) => formatDelta(v), 'importance-delta', true)}</section>
 <section><h2>REAP score</h2>
 <p class="hint">Mean over the tokens routed to the expert of gate weight × the norm of its output (the cheap estimate of the same thing).</p>
-${grid(r, r.reap, (v) => v.toFixed(3), 'importance-reap', false)}</section>
+${grid(r, r.reap, (v) => formatDecimal(v, 3), 'importance-reap', false)}</section>
 <section><h2>Share of routed slots</h2>
-${grid(r, r.share, (v) => `${(v * 100).toFixed(1)}%`, 'importance-share', false)}</section>
+${grid(r, r.share, (v) => formatPercent(v), 'importance-share', false)}</section>
 </main>`;
 }
 

@@ -59,7 +59,6 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
         token.onCancellationRequested(() => controller.abort());
         progress.report({ message: 'loading the model' });
         const info = await deps.session.ensureLoaded(controller.signal);
-        if (!info.isMoe && title === 'expert importance') throw new Error(`${info.name} is a dense model: it has no experts`);
         await work(info, text, progress, controller.signal);
       });
     } catch (error) {
@@ -71,6 +70,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
   return [
     vscode.commands.registerCommand('moeLens.expertImportance', () =>
       run('expert importance', async (info, { text, source }, progress, signal) => {
+        if (!info.isMoe) throw new Error(`${info.name} is a dense model: it has no experts`);
         const context = await contextFor(deps.engine, info, text);
         let last = 0;
         const result = await runImportance(deps.engine, { text, context, chunks: MAX_CHUNKS }, {

@@ -49,7 +49,6 @@ export class ModelPanel implements vscode.Disposable {
     return !!this.panel;
   }
 
-  /** Refreshes the panel if it is open. */
   /** Re-render an open panel. Only when its content changed: setting the html reloads the webview, which can take
    * focus (and close a quick pick the user has open). */
   update(state: ModelPanelState): void {

@@ -4,13 +4,12 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { formatBytes, formatDuration } from '../format';
+import { formatBytes, formatCapabilities, formatDuration } from '../format';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
 import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
 import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
-import { formatCapabilities } from '../format';
 import { describeError } from '../chat/session';
-import { CONFIG_SECTION } from './config';
+import { CONFIG_SECTION, remoteOptionsFrom, type MoeLensConfig } from './config';
 
 const RECENT_KEY = 'moeLens.recentModels';
 const INSECURE_KEY = 'moeLens.insecureServersAllowed';
@@ -33,6 +32,16 @@ export class ModelPicker {
     private readonly inspect: (modelPath: string) => Promise<GgufModelInfo>,
     private readonly servers: ServerAccess,
   ) {}
+
+  /**
+   * The configured server's load options with its key from SecretStorage, or undefined when plain http:// to
+   * another machine was not confirmed.
+   */
+  async serverOptions(config: MoeLensConfig & { server: string }): Promise<RemoteLoadOptions | undefined> {
+    const endpoint = normalizeEndpoint(config.server);
+    if (!(await this.allowInsecure(endpoint))) return undefined;
+    return remoteOptionsFrom({ ...config, server: endpoint }, await this.context.secrets.get(apiKeySecret(endpoint)));
+  }
 
   /**
    * Asks once per address (remembered) before messages go over plain http:// to another machine; loopback and

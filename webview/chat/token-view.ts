@@ -54,10 +54,6 @@ export class TokenView {
     if (sel?.turnId === turn.id) this.active = sel.pos;
   }
 
-  setTurn(turn: TurnModel): void {
-    this.turn = turn;
-  }
-
   private onKey(e: KeyboardEvent): void {
     const n = this.turn.routing.count;
     if (n === 0) return;

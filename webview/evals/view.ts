@@ -294,9 +294,9 @@ export class EvalsView {
         { class: 'evals-charts' },
         // One scale for the distribution and the means: ROUGE × 100, as in every table.
         histogram(rougeL, { title: 'ROUGE-L F distribution (× 100)', format: (x) => formatMetric(x, METRICS.rougeL.unit).replace(/\.0$/, '') }),
-        bars(groups.map((g) => ({ label: label(g), value: g.rougeL?.mean })), { title: `${METRICS.rougeL.label} × 100`, max: 1, format: (x) => formatMetric(x, METRICS.rougeL.unit) }),
-        bars(groups.map((g) => ({ label: label(g), value: g.failureRates.any })), { title: METRICS.failureRate.label, max: 1, format: (x) => formatMetric(x, METRICS.failureRate.unit) }),
-        bars(groups.map((g) => ({ label: label(g), value: g.generatedTokensPerSecond?.mean })), { title: METRICS.generatedTokensPerSecond.label, format: (x) => formatMetric(x, METRICS.generatedTokensPerSecond.unit) }),
+        bars(groups.map((g) => ({ label: label(g), value: METRICS.rougeL.ofGroup(g) })), { title: `${METRICS.rougeL.label} × 100`, max: 1, format: (x) => formatMetric(x, METRICS.rougeL.unit) }),
+        bars(groups.map((g) => ({ label: label(g), value: METRICS.failureRate.ofGroup(g) })), { title: METRICS.failureRate.label, max: 1, format: (x) => formatMetric(x, METRICS.failureRate.unit) }),
+        bars(groups.map((g) => ({ label: label(g), value: METRICS.generatedTokensPerSecond.ofGroup(g) })), { title: METRICS.generatedTokensPerSecond.label, format: (x) => formatMetric(x, METRICS.generatedTokensPerSecond.unit) }),
       ),
     );
     section.append(this.renderGroups(groups));

@@ -33,6 +33,8 @@ function summaryOf(blocks: readonly RoutingBlock[], experts: number): RoutingSum
 
 export class WhatIfView {
   private state: WhatIfState | undefined;
+  /** The section built for `state`: the lens re-renders up to 4×/s while streaming, the comparison only changes in set(). */
+  private built: { state: WhatIfState; experts: number; el: HTMLElement } | undefined;
   private menu: HTMLElement | undefined;
   private readonly closeMenu = (e?: Event) => {
     if (e && this.menu?.contains(e.target as Node)) return;
@@ -42,10 +44,6 @@ export class WhatIfView {
   };
 
   constructor(private readonly hooks: WhatIfHooks) {}
-
-  get current(): WhatIfState | undefined {
-    return this.state;
-  }
 
   set(state: WhatIfState): void {
     this.state = state;
@@ -96,6 +94,14 @@ export class WhatIfView {
   render(): HTMLElement | undefined {
     const s = this.state;
     if (!s) return undefined;
+    const experts = this.hooks.experts();
+    if (this.built?.state === s && this.built.experts === experts) return this.built.el;
+    const el = this.build(s, experts);
+    this.built = { state: s, experts, el };
+    return el;
+  }
+
+  private build(s: WhatIfState, experts: number): HTMLElement {
     const close = button('✕', {
       testid: 'what-if-close',
       appearance: 'icon',
@@ -132,7 +138,6 @@ export class WhatIfView {
         this.answer(`Regenerated ${s.label}`, s.variant, first, 'what-if-variant'),
       ),
     );
-    const experts = this.hooks.experts();
     const a = summaryOf(s.original.routing, experts);
     const b = summaryOf(s.variant.routing, experts);
     if (a && b)

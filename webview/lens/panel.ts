@@ -35,7 +35,6 @@ export interface LensHooks {
   whatIf?(): HTMLElement | undefined;
 }
 
-const pct = formatPercent;
 
 function turnLabel(store: Store, t: TurnModel): string {
   const n = store.turns.indexOf(t) + 1;
@@ -339,7 +338,7 @@ export class LensPanel {
       const total = s.tokens;
       for (let e = 0; e < E; e++) {
         const v = L[which][e] ?? 0;
-        const label = `Layer ${this.store.layerId(L.layer)}, expert ${e}: ${L.top1[e] ?? 0} tokens top-1, ${L.topk[e] ?? 0} in top-${s.k} (${pct(total ? (L.topk[e] ?? 0) / total : 0)} of tokens)`;
+        const label = `Layer ${this.store.layerId(L.layer)}, expert ${e}: ${L.top1[e] ?? 0} tokens top-1, ${L.topk[e] ?? 0} in top-${s.k} (${formatPercent(total ? (L.topk[e] ?? 0) / total : 0)} of tokens)`;
         const cell = h('span', { role: 'gridcell', class: 'cell heat-cell', 'data-testid': 'heat-cell', 'data-layer': L.layer, 'data-expert': e, 'data-count': v, title: label, 'aria-label': label });
         const fill = h('span', { class: 'heat-fill' });
         fill.style.opacity = String(max ? v / max : 0);
@@ -357,7 +356,7 @@ export class LensPanel {
     fill.style.width = `${value === null ? 0 : Math.min(1, value / max) * 100}%`;
     wrap.append(fill);
     if (baseline !== null && Number.isFinite(baseline)) {
-      const tick = h('span', { class: 'bar-base', title: `uniform router: ${pct(baseline, 2)}` });
+      const tick = h('span', { class: 'bar-base', title: `uniform router: ${formatPercent(baseline, 2)}` });
       tick.style.left = `${Math.min(1, baseline / max) * 100}%`;
       wrap.append(tick);
     }
@@ -365,7 +364,7 @@ export class LensPanel {
   }
 
   private statCell(value: number | null, baseline: number | null, asPct: boolean, metric: string): HTMLElement {
-    const text = asPct ? pct(value) : formatDecimal(value, 2);
+    const text = asPct ? formatPercent(value) : formatDecimal(value, 2);
     return h('td', { 'data-metric': metric, 'data-value': value === null ? '' : String(value) }, h('span', { class: 'stat-value' }, text), this.bar(value, baseline));
   }
 
@@ -392,9 +391,9 @@ export class LensPanel {
           h('th', { scope: 'row', title: 'What a router choosing experts uniformly at random would score' }, 'uniform'),
           h('td', {}, formatDecimal(1, 2)),
           h('td', {}, '–'),
-          h('td', { title: `1/E = 1/${s.experts}` }, pct(b.keepTop1)),
-          h('td', { title: `1/C(E,k) = 1/C(${s.experts},${s.k})` }, pct(b.keepSet, 2)),
-          h('td', { title: `1 − C(E−k,k)/C(E,k)` }, pct(b.shareAny)),
+          h('td', { title: `1/E = 1/${s.experts}` }, formatPercent(b.keepTop1)),
+          h('td', { title: `1/C(E,k) = 1/C(${s.experts},${s.k})` }, formatPercent(b.keepSet, 2)),
+          h('td', { title: `1 − C(E−k,k)/C(E,k)` }, formatPercent(b.shareAny)),
         ),
       ),
     );
@@ -470,20 +469,20 @@ export class LensPanel {
         'thead',
         {},
         h('tr', {}, h('th', {}, 'Layer'), h('th', { title: 'Keep top-1: A / B' }, 'Keep top-1 A / B'), h('th', {}, `Keep top-${a.k} A / B`), h('th', {}, 'Load H A / B'), h('th', { title: 'Total variation distance between the two load distributions' }, 'Load dist.')),
-        h('tr', { class: 'baseline-row' }, h('th', {}, 'uniform'), h('td', {}, pct(a.baselines.keepTop1)), h('td', {}, pct(a.baselines.keepSet, 2)), h('td', {}, '1.00'), h('td', {}, '0')),
+        h('tr', { class: 'baseline-row' }, h('th', {}, 'uniform'), h('td', {}, formatPercent(a.baselines.keepTop1)), h('td', {}, formatPercent(a.baselines.keepSet, 2)), h('td', {}, '1.00'), h('td', {}, '0')),
       ),
     );
     const tbody = h('tbody', {});
     const ab = (x: number | null, y: number | null, f: (v: number | null) => string) => `${f(x)} / ${f(y)}`;
-    tbody.append(h('tr', { class: 'mean-row' }, h('th', {}, 'mean'), h('td', {}, ab(a.mean.keepTop1, b.mean.keepTop1, (v) => pct(v))), h('td', {}, ab(a.mean.keepSet, b.mean.keepSet, (v) => pct(v))), h('td', {}, ab(a.mean.loadEntropy, b.mean.loadEntropy, (v) => formatDecimal(v, 2))), h('td', {}, formatDecimal(c.meanLoadDistance, 2))));
+    tbody.append(h('tr', { class: 'mean-row' }, h('th', {}, 'mean'), h('td', {}, ab(a.mean.keepTop1, b.mean.keepTop1, (v) => formatPercent(v))), h('td', {}, ab(a.mean.keepSet, b.mean.keepSet, (v) => formatPercent(v))), h('td', {}, ab(a.mean.loadEntropy, b.mean.loadEntropy, (v) => formatDecimal(v, 2))), h('td', {}, formatDecimal(c.meanLoadDistance, 2))));
     for (const L of c.perLayer) {
       tbody.append(
         h(
           'tr',
           { 'data-layer': L.layer, 'data-testid': 'compare-row' },
           h('th', {}, `L${this.store.layerId(L.layer)}`),
-          h('td', {}, ab(L.a.keepTop1, L.b.keepTop1, (v) => pct(v))),
-          h('td', {}, ab(L.a.keepSet, L.b.keepSet, (v) => pct(v))),
+          h('td', {}, ab(L.a.keepTop1, L.b.keepTop1, (v) => formatPercent(v))),
+          h('td', {}, ab(L.a.keepSet, L.b.keepSet, (v) => formatPercent(v))),
           h('td', {}, ab(L.a.loadEntropy, L.b.loadEntropy, (v) => formatDecimal(v, 2))),
           h('td', { 'data-value': L.loadDistance }, formatDecimal(L.loadDistance, 2)),
         ),
