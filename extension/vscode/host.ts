@@ -217,7 +217,7 @@ export class MoeLensHost implements vscode.Disposable {
       { label: '$(output) Show Logs', command: 'moeLens.showLogs' },
     ];
     if (this.session.state === 'generating') actions.splice(1, 0, { label: '$(debug-stop) Stop Generation', command: 'moeLens.stopGeneration' });
-    const choice = await vscode.window.showQuickPick(actions, { title: `MoE Lens — ${this.session.summary(this.config().captureRouting).label}` });
+    const choice = await vscode.window.showQuickPick(actions, { title: `MoE Lens — ${this.session.summary(this.config().captureRouting).label}`, ignoreFocusOut: true });
     if (choice) await vscode.commands.executeCommand(choice.command);
   }
 

@@ -173,7 +173,7 @@ export class ModelPicker {
       }
     }
     const placeHolder = server ? `Current: ${config.get<string>('serverModel') || 'the first model'} on ${server}` : current ? `Current: ${current}` : 'Current: demo model';
-    const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model', placeHolder });
+    const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model', placeHolder, ignoreFocusOut: true });
     if (!choice) return;
     switch (choice.action) {
       case 'browse':
