@@ -82,6 +82,17 @@ export function formatDelta(value: number, decimals = 3): string {
   return value > 0 && Number(text) !== 0 ? `+${text}` : Number(text) === 0 ? (0).toFixed(decimals) : text;
 }
 
+/**
+ * A model's short name for tables, progress and titles: a GGUF file's name without directory and `.gguf`; for a
+ * server's model (keyed "MODEL @ ENDPOINT", as ModelInfo.path), the model's own short name (llama-server names
+ * its model by the file's full path).
+ */
+export function formatModelName(target: string): string {
+  const remote = / @ https?:\/\//.exec(target);
+  const model = remote ? target.slice(0, remote.index) : target;
+  return (model.split(/[\\/]/).filter(Boolean).pop() ?? model).replace(/\.gguf$/i, '');
+}
+
 /** What a load is about, for logs, progress and eval keys: the GGUF path, or "MODEL @ ENDPOINT" (as ModelInfo.path). */
 export function formatLoadTarget(options: LoadOptions): string {
   if (options.backend === 'remote') return `${options.model || 'default'} @ ${options.endpoint.replace(/\/+$/, '')}`;

@@ -255,6 +255,24 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     followBottom();
   }
 
+  /**
+   * The host asks for the input's focus when it shows the view (Open Chat, New Chat). Focus it only while this
+   * view has focus, or gains it within a moment (VS Code focuses the view beside its message): a late message,
+   * after the user moved to a picker or an editor, must not pull focus back here.
+   */
+  function focusInputIfViewFocused(): void {
+    if (document.hasFocus()) {
+      input.focus();
+      return;
+    }
+    const onFocus = (): void => {
+      clearTimeout(expire);
+      input.focus();
+    };
+    const expire = setTimeout(() => window.removeEventListener('focus', onFocus), 1000);
+    window.addEventListener('focus', onFocus, { once: true });
+  }
+
   /** Opening the lens shows something coloured: the lens's message (else the last one with routing) as tokens. */
   function setLensOpen(open: boolean): void {
     ui.lensOpen = open;
@@ -401,7 +419,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         }
         case 'view.focusInput':
           setView('chat');
-          input.focus();
+          focusInputIfViewFocused();
           break;
         case 'lens.show': {
           const t = msg.turnId ? store.get(msg.turnId) : undefined;

@@ -12,6 +12,7 @@
 // Token counting: exact through the server's tokenizer where it has one (llama-server and moe-lens serve:
 // `/apply-template` + `/tokenize`; vLLM: `/tokenize`), else the documented estimate `estimateTokens`.
 import { formatIntervention } from './intervention';
+import { formatModelName } from '../format';
 import { EngineError, isAbort } from './errors';
 import type { LogFn } from './local-engine';
 import { HttpClient, isLoopbackHost } from './http';
@@ -190,7 +191,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     const layers = meta?.layers ?? shape?.layers ?? 0;
     const info: ModelInfo = {
       path: `${entry.id} @ ${base}`,
-      name: entry.id,
+      name: formatModelName(entry.id),
       architecture: meta?.architecture ?? 'unknown',
       layers,
       moeLayers: meta?.moe_layers ?? (shape ? Array.from({ length: shape.layers }, (_, i) => i) : []),

@@ -1,8 +1,7 @@
 // Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
 
-import * as path from 'node:path';
 import { COMPARED, GROUP_TABLE, METRICS, formatGroupMetric, metricInfo } from './metrics/catalogue';
-import { formatMetric } from '../format';
+import { formatMetric, formatModelName } from '../format';
 import type { Failure } from './metrics/detectors';
 import type {
   Distribution,
@@ -27,14 +26,6 @@ export function distribution(values: number[]): Distribution | undefined {
     min: xs[0],
     max: xs[xs.length - 1],
   };
-}
-
-/** The model's file name without .gguf (the sample's name when the engine reports none). */
-export function modelLabel(modelPath: string): string {
-  // A server's model is keyed "MODEL @ ENDPOINT" (ModelInfo.path of a remote model).
-  const remote = / @ https?:\/\//.exec(modelPath);
-  if (remote) return modelPath.slice(0, remote.index);
-  return path.basename(modelPath).replace(/\.gguf$/i, '');
 }
 
 function values<T>(rows: T[], f: (x: T) => number | undefined): number[] {
@@ -78,7 +69,7 @@ export function summarizeGroup(model: string, variant: string, samples: SampleRe
   const { scored, failureRates, ...scores } = scoreStats(ok);
   const g: GroupSummary = {
     model,
-    modelName: samples[0]?.modelName ?? modelLabel(model),
+    modelName: samples[0]?.modelName ?? formatModelName(model),
     variant,
     samples: samples.length,
     errors: samples.filter((s) => s.error).length,
@@ -161,7 +152,7 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
         if (iv?.expertsPerToken) parts.push(`top-${iv.expertsPerToken}`);
         const what = parts.join(', ');
         const figure = info.perplexity?.[m]?.[name];
-        out.push(`| ${md(modelLabel(m))} | ${md(name)} | ${md(what)} | ${formatMetric(figure?.perplexity, METRICS.perplexity.unit)} |`);
+        out.push(`| ${md(formatModelName(m))} | ${md(name)} | ${md(what)} | ${formatMetric(figure?.perplexity, METRICS.perplexity.unit)} |`);
       }
     }
     out.push('');

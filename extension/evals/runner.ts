@@ -10,13 +10,13 @@ import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort, isEngineError } from '../engine/errors';
 import { formatIntervention, interventionFromSpecs, withExpertsPerToken } from '../engine/intervention';
-import { formatPerplexity } from '../format';
+import { formatModelName, formatPerplexity } from '../format';
 import type { Engine, GenerateInput, Intervention, LoadOptions, LocalLoadOptions, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
 import { RoutingAggregator } from '../routing/aggregate';
 import { routingSummaryStats } from '../routing/summary-stats';
-import { computeSummary, modelLabel, renderReport } from './aggregate';
+import { computeSummary, renderReport } from './aggregate';
 import type {
   EvalItem,
   EvalProgress,
@@ -273,7 +273,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
         : [];
       if (todo.length === 0 && scoring.length === 0) continue;
       if (signal?.aborted) { status = 'cancelled'; break; }
-      emit({ kind: 'model', model: modelPath, message: `loading ${modelLabel(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
+      emit({ kind: 'model', model: modelPath, message: `loading ${formatModelName(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
       let loadError: string | undefined;
       const base: LoadOptions = options.modelOptions?.(modelPath) ?? { ...options.loadOptions, modelPath };
       try {
@@ -285,7 +285,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
       }
       const loaded = loadError ? undefined : engine.model;
       if (loaded?.trainContextLength && loaded.contextSize > loaded.trainContextLength) {
-        const warning = `${modelLabel(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
+        const warning = `${formatModelName(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
         info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
         emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
       }
@@ -358,7 +358,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
             emit({ kind: 'model', model: modelPath, message: `perplexity ${formatPerplexity(r.perplexity)} (${name})` });
           } catch (error) {
             if (isAbort(error, signal)) { status = 'cancelled'; break outer; }
-            const warning = `${modelLabel(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;
+            const warning = `${formatModelName(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;
             info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
           }
         }
@@ -428,7 +428,7 @@ function errorRecord(model: string, variant: string, item: EvalItem, error: stri
     ...(item.title ? { title: item.title } : {}),
     variant,
     model,
-    modelName: modelLabel(model),
+    modelName: formatModelName(model),
     output: '',
     references: item.references.length,
     failures: [],
@@ -488,7 +488,7 @@ export async function runSample(
     ...(item.title ? { title: item.title } : {}),
     variant: variant.name,
     model: modelPath,
-    modelName: engine.model?.name || modelLabel(modelPath),
+    modelName: engine.model?.name || formatModelName(modelPath),
     output: result.text,
     references: item.references.length,
     metrics: scored.metrics,

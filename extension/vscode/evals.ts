@@ -9,11 +9,13 @@ import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
 import type { EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
+import type { EvalSuite } from '../evals/types';
 import { describeError } from '../chat/session';
 import { progressText } from '../evals/progress';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
+import { BACK, QuickSteps, type StepAnswer } from './quick-steps';
 
 export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, createEngine: () => Engine): EvalsWiring {
   let running: AbortController | undefined;
@@ -26,7 +28,10 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
 
   const outputRoot = (): string => runsDirs()[0];
 
-  async function pickSuite(): Promise<string | undefined> {
+  const WIZARD = 'Run Long-Summary Eval';
+
+  /** Step 1: the built-in suite, suites found in the workspace, or one browsed for; loaded (a bad one says why). */
+  async function chooseSuite(steps: QuickSteps): Promise<StepAnswer<EvalSuite>> {
     const builtin = vscode.Uri.joinPath(context.extensionUri, 'suites', 'builtin', 'suite.yaml').fsPath;
     type Item = vscode.QuickPickItem & { file?: string; browse?: boolean };
     const items: Item[] = [];
@@ -34,14 +39,26 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const found = await vscode.workspace.findFiles('**/{suite,*.suite}.{yaml,yml}', '**/node_modules/**', 20);
     for (const uri of found) if (uri.fsPath !== builtin) items.push({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, file: uri.fsPath });
     items.push({ label: '$(folder-opened) Browse for a suite file…', browse: true });
-    const choice = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (1/3): suite', ignoreFocusOut: true });
-    if (!choice) return undefined;
-    if (choice.file) return choice.file;
-    const uris = await vscode.window.showOpenDialog({ title: 'Eval suite', canSelectMany: false, filters: { 'Suite (YAML)': ['yaml', 'yml'] } });
-    return uris?.[0]?.fsPath;
+    const choice = await steps.one({ title: `${WIZARD}: suite`, step: 1, of: 3, items });
+    if (!choice || choice === BACK) return choice;
+    let file = choice.file;
+    if (!file) {
+      steps.close();
+      const uris = await vscode.window.showOpenDialog({ title: 'Eval suite', canSelectMany: false, filters: { 'Suite (YAML)': ['yaml', 'yml'] } });
+      file = uris?.[0]?.fsPath;
+      if (!file) return undefined;
+    }
+    try {
+      return loadSuite(file);
+    } catch (error) {
+      steps.close();
+      void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
+      return undefined;
+    }
   }
 
-  async function pickModels(host: MoeLensHost, config: MoeLensConfig, server: RemoteLoadOptions | undefined): Promise<string[] | undefined> {
+  /** Step 2: the models, the chat's (its server or file) checked. */
+  async function chooseModels(steps: QuickSteps, host: MoeLensHost, config: MoeLensConfig, server: RemoteLoadOptions | undefined): Promise<StepAnswer<string[]>> {
     const recent = host.picker.recent().filter((p) => fs.existsSync(p));
     type Item = vscode.QuickPickItem & { path: string };
     const seen = new Set<string>();
@@ -55,11 +72,50 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), !server, 'current chat model');
     for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
     add('', 'Built-in demo model', !config.modelPath && !server, 'trained here: continues prose and code');
-    const chosen = await vscode.window.showQuickPick(items, { title: 'Run Long-Summary Eval (2/3): models', canPickMany: true, ignoreFocusOut: true });
-    if (!chosen?.length) return undefined;
-    const out: string[] = [];
-    for (const c of chosen) out.push(c.path || demoModelFile());
-    return out;
+    const chosen = await steps.many({ title: `${WIZARD}: models`, step: 2, of: 3, items });
+    if (!chosen || chosen === BACK) return chosen;
+    return chosen.map((c) => c.path || demoModelFile());
+  }
+
+  /** Step 3: the prompt variants (all checked); skipped for a suite with one. */
+  async function chooseVariants(steps: QuickSteps, suite: EvalSuite): Promise<StepAnswer<string[]>> {
+    if (suite.variants.length < 2) return suite.variants.map((v) => v.name);
+    const items = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));
+    const chosen = await steps.many({ title: `${WIZARD}: prompt variants`, step: 3, of: 3, items });
+    if (!chosen || chosen === BACK) return chosen;
+    return chosen.map((v) => v.label);
+  }
+
+  /** The wizard: suite, models, variants, with Back; undefined when the user closed it. */
+  async function chooseRun(host: MoeLensHost, config: MoeLensConfig, server: RemoteLoadOptions | undefined): Promise<{ suite: EvalSuite; models: string[]; variants: string[] } | undefined> {
+    const steps = new QuickSteps();
+    try {
+      let suite: EvalSuite | undefined;
+      let models: string[] | undefined;
+      for (let step = 1; ; ) {
+        if (step === 1) {
+          const answer = await chooseSuite(steps);
+          if (!answer || answer === BACK) return undefined;
+          suite = answer;
+          step = 2;
+        } else if (step === 2) {
+          const answer = await chooseModels(steps, host, config, server);
+          if (!answer) return undefined;
+          if (answer === BACK) step = 1;
+          else {
+            models = answer;
+            step = 3;
+          }
+        } else {
+          const answer = await chooseVariants(steps, suite!);
+          if (!answer) return undefined;
+          if (answer === BACK) step = 2;
+          else return { suite: suite!, models: models!, variants: answer };
+        }
+      }
+    } finally {
+      steps.dispose();
+    }
   }
 
   async function runEvalCommand(host: MoeLensHost): Promise<void> {
@@ -67,22 +123,11 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       void vscode.window.showWarningMessage('MoE Lens: an eval is already running.');
       return;
     }
-    const suiteFile = await pickSuite();
-    if (!suiteFile) return;
-    let suite;
-    try {
-      suite = loadSuite(suiteFile);
-    } catch (error) {
-      void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
-      return;
-    }
     const config = host.config();
     const server = config.server ? await host.picker.serverOptions({ ...config, server: config.server }) : undefined;
-    const models = await pickModels(host, config, server);
-    if (!models) return;
-    const variantItems = suite.variants.map((v) => ({ label: v.name, description: v.description, picked: true }));
-    const variants = variantItems.length > 1 ? await vscode.window.showQuickPick(variantItems, { title: 'Run Long-Summary Eval (3/3): prompt variants', canPickMany: true, ignoreFocusOut: true }) : variantItems;
-    if (!variants?.length) return;
+    const chosen = await chooseRun(host, config, server);
+    if (!chosen) return;
+    const { suite, models, variants } = chosen;
 
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
     const outDir = path.join(outputRoot(), `${stamp}-${suite.name}`);
@@ -96,7 +141,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const abort = new AbortController();
     running = abort;
     const post = (body: EvalsResponse) => host.postEvals(body);
-    log('info', `Eval ${suite.name}: ${models.length} model(s), variants ${variants.map((v) => v.label).join(', ')} → ${outDir}`);
+    log('info', `Eval ${suite.name}: ${models.length} model(s), variants ${variants.join(', ')} → ${outDir}`);
     try {
       const run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `MoE Lens eval "${suite.name}"`, cancellable: true },
@@ -106,7 +151,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
           return runEval({
             suite,
             models,
-            variants: variants.map((v) => v.label),
+            variants,
             outDir,
             engine: createEngine,
             loadOptions,

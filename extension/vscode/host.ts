@@ -198,7 +198,7 @@ export class MoeLensHost implements vscode.Disposable {
     }
     const choice = await vscode.window.showQuickPick(
       past.map((c) => ({ label: c.title, description: `${new Date(c.savedAt).toLocaleString()} · ${c.turns} messages`, id: c.id })),
-      { title: 'MoE Lens: Open Past Conversation', placeHolder: 'The conversation open now is kept in this list' },
+      { title: 'MoE Lens: Open Past Conversation', placeHolder: 'The conversation open now is kept in this list', ignoreFocusOut: true },
     );
     if (!choice) return;
     if (!(await this.controller.openPast(choice.id))) void vscode.window.showWarningMessage('MoE Lens: that conversation is no longer there.');

@@ -29,7 +29,7 @@ async function pickText(): Promise<{ text: string; source: string } | undefined>
     choices.push({ id: 'active', label: editor.selection.isEmpty ? `Active file: ${name}` : `Selection in ${name}` });
   }
   choices.push({ id: 'file', label: 'Choose a text file…' });
-  const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'MoE Lens: which text?' });
+  const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'MoE Lens: which text?', ignoreFocusOut: true });
   if (!choice) return undefined;
   if (choice.id === 'active' && editor) {
     const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { BACK, QuickSteps } from './quick-steps';
 import { formatBytes, formatCapabilities, formatDuration } from '../format';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
 import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
@@ -61,55 +62,88 @@ export class ModelPicker {
     return true;
   }
 
-  /** Connect to a server: address, optional API key (SecretStorage), model from its list; checked before use. */
-  async connect(): Promise<boolean> {
+  /**
+   * Connect to a server: address, optional API key (SecretStorage), model from its list; checked before use. The
+   * steps share one open prompt (`steps`, Select Model's when it leads here) and have Back.
+   */
+  async connect(steps = new QuickSteps()): Promise<boolean> {
+    const title = 'MoE Lens: Connect to a server';
     const config = vscode.workspace.getConfiguration(CONFIG_SECTION);
-    const url = await vscode.window.showInputBox({
-      title: 'MoE Lens: Connect to a server (1/3): address',
-      prompt: 'An OpenAI-compatible server: llama-server, vLLM, SGLang, Ollama, LM Studio or moe-lens serve',
-      value: config.get<string>('server') || 'http://127.0.0.1:8080',
-      ignoreFocusOut: true,
-      validateInput: (value) => {
-        try {
-          normalizeEndpoint(value);
-          return undefined;
-        } catch (error) {
-          return (error as Error).message;
-        }
-      },
-    });
-    if (!url) return false;
-    const endpoint = normalizeEndpoint(url);
-    if (!(await this.allowInsecure(endpoint))) return false;
-    const stored = await this.context.secrets.get(apiKeySecret(endpoint));
-    const typed = await vscode.window.showInputBox({
-      title: 'MoE Lens: Connect to a server (2/3): API key',
-      prompt: stored ? 'A key is stored for this server: leave empty to keep it, or enter a new one' : "Optional: leave empty for a server without a key. It is kept in VS Code's secret storage.",
-      password: true,
-      ignoreFocusOut: true,
-    });
-    if (typed === undefined) return false;
-    const apiKey = typed || stored;
-    const base: RemoteLoadOptions = { backend: 'remote', endpoint, ...(apiKey ? { apiKey } : {}) };
-    let info: ModelInfo;
+    let endpoint = '';
     try {
-      const models = await this.servers.list(base);
-      const model =
-        models.length === 1 ? models[0] : await vscode.window.showQuickPick(models, { title: 'MoE Lens: Connect to a server (3/3): model', ignoreFocusOut: true });
-      if (!model) return false;
-      info = await this.servers.inspect({ ...base, model });
+      let typed: string | undefined;
+      let apiKey: string | undefined;
+      let models: string[] = [];
+      for (let step = 1; ; ) {
+        if (step === 1) {
+          const url = await steps.text({
+            title: `${title}: address`,
+            step: 1,
+            of: 3,
+            prompt: 'An OpenAI-compatible server: llama-server, vLLM, SGLang, Ollama, LM Studio or moe-lens serve',
+            value: endpoint || config.get<string>('server') || 'http://127.0.0.1:8080',
+            validate: (value) => {
+              try {
+                normalizeEndpoint(value);
+                return undefined;
+              } catch (error) {
+                return (error as Error).message;
+              }
+            },
+          });
+          if (!url || url === BACK) return false;
+          endpoint = normalizeEndpoint(url);
+          if (!(await this.allowInsecure(endpoint))) return false;
+          step = 2;
+        } else if (step === 2) {
+          const stored = await this.context.secrets.get(apiKeySecret(endpoint));
+          const key = await steps.text({
+            title: `${title}: API key`,
+            step: 2,
+            of: 3,
+            prompt: stored ? 'A key is stored for this server: leave empty to keep it, or enter a new one' : "Optional: leave empty for a server without a key. It is kept in VS Code's secret storage.",
+            password: true,
+          });
+          if (key === undefined) return false;
+          if (key === BACK) {
+            step = 1;
+            continue;
+          }
+          typed = key;
+          apiKey = key || stored;
+          models = await this.servers.list(this.remoteBase(endpoint, apiKey));
+          step = 3;
+        } else {
+          const model = models.length === 1 ? models[0] : await steps.one({ title: `${title}: model`, step: 3, of: 3, items: models.map((label) => ({ label })) });
+          if (!model) return false;
+          if (model === BACK) {
+            step = 2;
+            continue;
+          }
+          const name = typeof model === 'string' ? model : model.label;
+          const info = await this.servers.inspect({ ...this.remoteBase(endpoint, apiKey), model: name });
+          steps.close();
+          if (typed) await this.context.secrets.store(apiKeySecret(endpoint), typed);
+          await config.update('serverModel', info.remote?.model ?? info.name, vscode.ConfigurationTarget.Global);
+          await config.update('server', endpoint, vscode.ConfigurationTarget.Global);
+          this.log('info', `Model set to ${info.name} on ${endpoint} (${info.remote?.server}): ${formatCapabilities(info.capabilities)}`);
+          void vscode.window.showInformationMessage(`MoE Lens: connected to ${info.name} on ${endpoint} (${info.remote?.server}): ${formatCapabilities(info.capabilities)}`);
+          return true;
+        }
+      }
     } catch (error) {
+      steps.close();
       const message = describeError(error);
       this.log('warn', `Not connecting to ${endpoint}: ${message}`);
       void vscode.window.showErrorMessage(`MoE Lens: cannot use ${endpoint}: ${message}`);
       return false;
+    } finally {
+      steps.dispose();
     }
-    if (typed) await this.context.secrets.store(apiKeySecret(endpoint), typed);
-    await config.update('serverModel', info.remote?.model ?? info.name, vscode.ConfigurationTarget.Global);
-    await config.update('server', endpoint, vscode.ConfigurationTarget.Global);
-    this.log('info', `Model set to ${info.name} on ${endpoint} (${info.remote?.server}): ${formatCapabilities(info.capabilities)}`);
-    void vscode.window.showInformationMessage(`MoE Lens: connected to ${info.name} on ${endpoint} (${info.remote?.server}): ${formatCapabilities(info.capabilities)}`);
-    return true;
+  }
+
+  private remoteBase(endpoint: string, apiKey: string | undefined): RemoteLoadOptions {
+    return { backend: 'remote', endpoint, ...(apiKey ? { apiKey } : {}) };
   }
 
   recent(): string[] {
@@ -173,23 +207,31 @@ export class ModelPicker {
       }
     }
     const placeHolder = server ? `Current: ${config.get<string>('serverModel') || 'the first model'} on ${server}` : current ? `Current: ${current}` : 'Current: demo model';
-    const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: Select Model', placeHolder, ignoreFocusOut: true });
-    if (!choice) return;
-    switch (choice.action) {
-      case 'browse':
-        return this.browse();
-      case 'download':
-        await vscode.commands.executeCommand('moeLens.downloadModel');
+    // One open prompt from here into Connect's steps (see quick-steps.ts).
+    const steps = new QuickSteps();
+    try {
+      const choice = await steps.one({ title: 'MoE Lens: Select Model', items, placeholder: placeHolder });
+      if (!choice || choice === BACK) return;
+      if (choice.action === 'connect') {
+        await this.connect(steps);
         return;
-      case 'connect':
-        await this.connect();
-        return;
-      case 'demo':
-        await this.use('');
-        return;
-      case 'recent':
-        // A file that is gone (or was replaced by something unusable) is refused and dropped by use().
-        if (choice.path) await this.use(choice.path);
+      }
+      steps.close();
+      switch (choice.action) {
+        case 'browse':
+          return await this.browse();
+        case 'download':
+          await vscode.commands.executeCommand('moeLens.downloadModel');
+          return;
+        case 'demo':
+          await this.use('');
+          return;
+        case 'recent':
+          // A file that is gone (or was replaced by something unusable) is refused and dropped by use().
+          if (choice.path) await this.use(choice.path);
+      }
+    } finally {
+      steps.dispose();
     }
   }
 

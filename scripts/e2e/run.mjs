@@ -71,6 +71,41 @@ async function loadSpecs(phase) {
   return tests;
 }
 
+/** In the workbench page: a ring of the last focus moves (who took focus is what a failed picker test needs). */
+function traceFocus() {
+  const ring = [];
+  const describe = (el) => {
+    if (!el || el === document.body) return 'body';
+    if (el.tagName === 'IFRAME') {
+      const src = el.getAttribute('src') ?? '';
+      return `webview ${/purpose=(\w+)/.exec(src)?.[1] ?? ''} ${/extensionId=([\w.-]+)/.exec(src)?.[1] ?? ''}`.trim();
+    }
+    const part = el.closest('.quick-input-widget, .part, .editor-instance, .notifications-toasts');
+    const where = part ? `.${[...part.classList].slice(0, 2).join('.')}` : '';
+    return `${el.tagName.toLowerCase()}${el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : ''} in ${where || 'page'}`;
+  };
+  const t0 = Date.now();
+  document.addEventListener('focusin', (e) => {
+    ring.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${describe(e.target)}`);
+    if (ring.length > 12) ring.shift();
+  }, true);
+  window.__moeLensFocusTrace = () => ({ now: `${((Date.now() - t0) / 1000).toFixed(1)}s`, active: describe(document.activeElement), ring });
+}
+
+/** One line for a failure: where focus is, the last focus moves, and the quick input's state. */
+async function focusReport(page) {
+  return page
+    .evaluate(() => {
+      const f = window.__moeLensFocusTrace?.() ?? { now: '?', active: '?', ring: [] };
+      const qi = document.querySelector('.quick-input-widget');
+      const visible = !!qi && qi.style.display !== 'none' && qi.offsetParent !== null;
+      const title = qi?.querySelector('.quick-input-title')?.textContent ?? '';
+      const rows = [...(qi?.querySelectorAll('.monaco-list-row') ?? [])].slice(0, 5).map((r) => r.textContent?.trim().slice(0, 40));
+      return `focus at ${f.now}: ${f.active}; quick input ${visible ? `open "${title}" rows ${JSON.stringify(rows)}` : 'closed'}; focus moves: ${f.ring.join(' → ')}`;
+    })
+    .catch((error) => `focus report failed: ${error.message}`);
+}
+
 async function runPhase(phase, cs) {
   const tests = await loadSpecs(phase);
   if (!tests.length) {
@@ -110,6 +145,7 @@ async function runPhase(phase, cs) {
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
+    await page.addInitScript(traceFocus);
     await page.goto(`${server.url}?folder=${encodeURIComponent(workspace)}`);
     await waitForWorkbench(page);
     const env = { phase, runDir, workspace, server, userDataDir: server.userDataDir, extensionsDir, consoleErrors, settingsFile: path.join(server.userDataDir, 'User', 'settings.json') };
@@ -144,6 +180,7 @@ async function runPhase(phase, cs) {
         results.push({ phase, file: test.file, name: test.name, ok: false, ms: Date.now() - t0, error: String(error?.stack ?? error) });
         log(`FAIL ${phase} › ${test.name}: ${error?.message ?? error}`);
         log(`     screenshot: ${path.relative(ROOT, shot)}`);
+        log(`     ${await focusReport(page)}`);
       }
     }
     if (results.some((r) => !r.ok)) {

@@ -22,6 +22,13 @@ export const tests = [
       await sleep(300);
       await page.keyboard.press('Enter'); // the demo model is pre-selected
       await until(async () => /variants/.test(await title.innerText().catch(() => '')), { timeout: 10_000, message: 'the variant pick' });
+      // The wizard's steps share one open prompt: "3/3" in its title bar, and Back returns to the models.
+      assert.match(await pick.innerText(), /3\s*\/\s*3/);
+      await pick.locator('.quick-input-back, [aria-label="Back"], .codicon-quick-input-back').first().click();
+      await until(async () => /models/.test(await title.innerText().catch(() => '')), { timeout: 10_000, message: 'the model pick after Back' });
+      await sleep(300);
+      await page.keyboard.press('Enter');
+      await until(async () => /variants/.test(await title.innerText().catch(() => '')), { timeout: 10_000, message: 'the variant pick again' });
       await sleep(300);
       await page.keyboard.press('Enter'); // both variants
       const toast = page.locator('.notification-toast', { hasText: 'MoE Lens eval' }).first();

@@ -89,6 +89,8 @@ export const tests = [
       await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'sample.ts' }).first().waitFor({ state: 'visible', timeout: 10_000 });
       await input.press('Enter');
       await page.locator('.tab.active', { hasText: 'sample.ts' }).waitFor({ state: 'visible', timeout: 10_000 });
+      // The file may still be open with the selection an earlier test made; the whole file is scored without one.
+      await page.keyboard.press('Control+Home');
       await runCommand(page, 'MoE Lens: Expert Importance (Δ Perplexity per Expert)');
       const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Active file: sample.ts' });
       await row.waitFor({ state: 'visible', timeout: 10_000 });

@@ -6,8 +6,11 @@ import { formatDuration } from '../../extension/format';
 describe('progress text', () => {
   it('counts finished samples the same way everywhere, with what runs now and the time left', () => {
     expect(progressText({ kind: 'sample', done: 4, total: 10, resumed: 0, elapsedMs: 1, etaMs: 130_000, model: '/m/a.gguf', variant: 'plain', itemId: 'x7' })).toBe(
-      '4 of 10 done · a.gguf · plain · x7 · about 2 min 10 s left',
+      '4 of 10 done · a · plain · x7 · about 2 min 10 s left',
     );
+    // A server's model, keyed "MODEL @ ENDPOINT", by its own short name (llama-server's id is the file's path).
+    expect(progressText({ kind: 'sample', done: 1, total: 2, resumed: 0, elapsedMs: 1, model: '/srv/models/demo-moe.gguf @ http://127.0.0.1:8080', variant: 'plain' })).toBe('1 of 2 done · demo-moe · plain');
+    expect(progressText({ kind: 'sample', done: 1, total: 2, resumed: 0, elapsedMs: 1, model: 'Qwen/Qwen3-30B-A3B @ https://gpu.example:8000', variant: 'plain' })).toBe('1 of 2 done · Qwen3-30B-A3B · plain');
     expect(progressText({ kind: 'done', done: 10, total: 10, resumed: 2, elapsedMs: 1, etaMs: 0 })).toBe('10 of 10 done');
   });
 

@@ -55,7 +55,9 @@ describe('llama-server', () => {
     const engine = new RemoteEngine();
     const info = await engine.load(options());
     expect(info.remote).toMatchObject({ server: 'llama.cpp', endpoint: server.url });
-    expect(info.name).toMatch(/demo-moe\.gguf$/);
+    // llama-server's model id is the file's path; the name shown is the file's short name, the id is kept for requests.
+    expect(info.name).toBe('demo-moe');
+    expect(info.remote?.model).toMatch(/\/demo-moe\.gguf$/);
     expect(info.contextSize).toBe(512);
     expect(info.trainContextLength).toBe(512);
     expect(info.capabilities).toMatchObject({ routingIds: false, gateWeights: false, tokenIds: false, tokenCounting: 'exact', routingAbsent: 'server-does-not-report', concurrentRequests: true });

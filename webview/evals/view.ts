@@ -5,7 +5,7 @@
 import type { EvalsRequest, EvalsResponse, EvalItemView } from '../../extension/evals/protocol';
 import type { EvalProgress, LoadedRun, RunComparison, RunListEntry, SampleRecord, GroupSummary } from '../../extension/evals/types';
 import { GROUP_TABLE, METRICS, formatGroupMetric, type MetricId } from '../../extension/evals/metrics/catalogue';
-import { formatDecimal, formatMetric, formatPercent, formatTokensPerSecond } from '../../extension/format';
+import { formatDecimal, formatMetric, formatModelName, formatPercent, formatTokensPerSecond } from '../../extension/format';
 import { progressText } from '../../extension/evals/progress';
 import { h } from '../components';
 import { bars, histogram } from './charts';
@@ -245,7 +245,7 @@ export class EvalsView {
       });
       const open = h('button', { class: 'evals-link' }, r.id);
       open.addEventListener('click', () => this.open({ type: 'evals.openRun', dir: r.dir }));
-      const models = r.models.map((m) => m.split(/[\\/]/).pop()!).join(', ');
+      const models = r.models.map(formatModelName).join(', ');
       const started = r.startedAt.replace('T', ' ').slice(0, 19);
       open.title = `${r.suite} · ${models} · ${r.variants.join(', ')} · ${started}`;
       const status = h('td', {}, h('span', { class: `evals-status evals-status-${r.status}` }, r.status));
