@@ -170,7 +170,9 @@ export class ModelSession {
       if (signal.aborted) throw new EngineError('aborted', 'Model load cancelled.');
       this.loadedKey = key;
       this._info = info;
-      this.log('info', `Loaded ${info.name} (${info.architecture}, ${info.experts} experts, ${info.placement?.backend ?? info.remote?.server}) in ${Date.now() - started} ms`);
+      // A server may report neither the architecture nor the experts: say so rather than "unknown, 0 experts".
+      const facts = info.experts ? `${info.architecture}, ${info.experts} experts` : info.remote ? 'no model facts from the server' : `${info.architecture}, dense`;
+      this.log('info', `Loaded ${info.name} (${facts}, ${info.placement?.backend ?? info.remote?.server}) in ${Date.now() - started} ms`);
       this.set('ready');
       return info;
     } catch (error) {

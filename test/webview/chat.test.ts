@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 // The chat view against a fake host: startup, streaming, composer, errors, notes, code blocks, sanitizer.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { block } from '../routing/fixtures';
 import { click, mount, modelSummary, snapshot, tid, tids, turn, q, qa, unmount, type FakeHost } from './harness';
 
@@ -63,6 +63,43 @@ describe('composer', () => {
     expect(tid('stop')!.hidden).toBe(true);
     click(tid('new-chat'));
     expect(h.posted).toContainEqual({ type: 'chat.new' });
+  });
+});
+
+describe('input focus', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  it('the host\'s focus request focuses the input only while the view has focus or gains it at once', async () => {
+    vi.useFakeTimers();
+    host = await mount();
+    host.send({ type: 'snapshot', snapshot: snapshot([]) });
+    const input = tid('chat-input')!;
+    const focused: Element[] = [];
+    vi.spyOn(HTMLElement.prototype, 'focus').mockImplementation(function (this: HTMLElement) {
+      focused.push(this);
+    });
+    const inputFocused = () => focused.filter((el) => el === input || input.shadowRoot?.contains(el)).length;
+    const hasFocus = vi.spyOn(document, 'hasFocus');
+
+    hasFocus.mockReturnValue(true);
+    host.send({ type: 'view.focusInput' });
+    expect(inputFocused()).toBe(1);
+
+    // VS Code focuses the view just after its message: the input follows.
+    hasFocus.mockReturnValue(false);
+    host.send({ type: 'view.focusInput' });
+    expect(inputFocused()).toBe(1);
+    window.dispatchEvent(new FocusEvent('focus'));
+    expect(inputFocused()).toBe(2);
+
+    // A request whose view never gets focus (the user went to a picker) never pulls focus here later.
+    host.send({ type: 'view.focusInput' });
+    vi.advanceTimersByTime(1500);
+    window.dispatchEvent(new FocusEvent('focus'));
+    expect(inputFocused()).toBe(2);
   });
 });
 
