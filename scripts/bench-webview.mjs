@@ -144,8 +144,8 @@ window.__bench = (() => {
   }
   const send = (data) => window.dispatchEvent(new MessageEvent('message', { data }));
   const model = { isDemo: true, state: 'ready', captureRouting: true, info: {
-    path: '/bench.gguf', name: 'bench-moe', architecture: 'llama', layers: L, moeLayers: Array.from({ length: L }, (_, i) => i),
-    experts: E, expertsPerToken: K, sharedExperts: 0, isMoe: true, totalParams: 0, activeParams: 0, embeddingLength: 0, vocabSize: 32000,
+    path: '/bench.gguf', name: 'bench-moe', architecture: 'llama', layers: L,
+    routing: { moeLayers: Array.from({ length: L }, (_, i) => i), experts: E, expertsPerToken: K, sharedExperts: 0 }, totalParams: 0, activeParams: 0, embeddingLength: 0, vocabSize: 32000,
     trainContextLength: 32768, contextSize: 32768, fileBytes: 0, hasChatTemplate: true,
     placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 0, weights: [], expertBytesInRam: 0, expertBytesOnGpu: 0, planned: false, notes: [] } } };
   const pct = (arr, p) => { if (!arr.length) return 0; const s = [...arr].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))]; };
@@ -225,7 +225,7 @@ window.__bench = (() => {
 
   async function bigConversation(turns, per, tokens) {
     const app = window.__moeLens;
-    const snapshot = { protocolVersion: 1, turns: conversation(turns, per), model, moeLayers: model.info.moeLayers };
+    const snapshot = { protocolVersion: 1, turns: conversation(turns, per), model, moeLayers: model.info.routing.moeLayers };
     const tLoad = performance.now();
     send({ type: 'snapshot', snapshot });
     app.flush();
@@ -292,7 +292,7 @@ async function freshPage(state = null) {
   await page.evaluate(PAGE_HELPERS);
   await page.evaluate(() => {
     const b = window.__bench;
-    if (!window.__state) b.send({ type: 'snapshot', snapshot: { protocolVersion: 1, turns: [], model: b.model, moeLayers: b.model.info.moeLayers } });
+    if (!window.__state) b.send({ type: 'snapshot', snapshot: { protocolVersion: 1, turns: [], model: b.model, moeLayers: b.model.info.routing.moeLayers } });
     window.__moeLens.flush();
   });
 }

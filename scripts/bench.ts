@@ -53,7 +53,7 @@ async function main() {
   const context = await model.createContext({ contextSize, threads, batchSize: 512 });
 
   console.log(
-    `model: ${info.name} — ${info.layers} layers, ${info.experts} experts, top-${info.expertsPerToken}, ` +
+    `model: ${info.name} — ${info.layers} layers, ${info.routing?.experts ?? 0} experts, top-${info.routing?.expertsPerToken ?? 0}, ` +
       `${(info.totalParams / 1e6).toFixed(0)} M params (${(info.activeParams / 1e6).toFixed(0)} M active), backend ${info.placement.backend}, ` +
       `${threads} threads, context ${contextSize}, ${maxTokens} tokens, ${runs} interleaved runs`,
   );

@@ -76,9 +76,7 @@ export class FakeEngine implements Engine {
       name,
       architecture: 'fake-moe',
       layers,
-      moeLayers: Array.from({ length: layers }, (_, i) => i),
-      experts: this.options.experts ?? 8,
-      expertsPerToken: this.options.k ?? 2,
+      routing: { moeLayers: Array.from({ length: layers }, (_, i) => i), experts: this.options.experts ?? 8, expertsPerToken: this.options.k ?? 2, sharedExperts: 0 },
       totalParams: 1000,
       activeParams: 500,
       embeddingLength: 8,
@@ -180,10 +178,10 @@ export class FakeEngine implements Engine {
       text = await this.detokenize(ids);
       stopReason = 'max-tokens';
     }
-    const layers = model.moeLayers.length;
-    const k = model.expertsPerToken;
-    const E = model.experts;
-    const capture = (request.captureRouting ?? true) && model.capabilities.routingIds;
+    const layers = model.routing?.moeLayers.length ?? 0;
+    const k = model.routing?.expertsPerToken ?? 0;
+    const E = model.routing?.experts ?? 0;
+    const capture = (request.captureRouting ?? true) && model.capabilities.routingIds && model.routing !== undefined;
     const separator = this.options.tokens === 'chars' ? '' : ' ';
     for (let t = 0; t < ids.length; t++) {
       const experts = new Uint16Array(capture ? layers * k : 0);

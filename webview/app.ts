@@ -325,7 +325,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     const m = store.model;
     const info = m.info;
     setText(modelName, m.label);
-    const title = info ? `${info.path}\n${info.architecture}, ${info.layers} layers, ${info.isMoe ? `${info.experts} experts, top-${info.expertsPerToken}` : 'dense'}` : '';
+    const r = info?.routing;
+    const title = info ? `${info.path}\n${info.architecture}, ${info.layers ?? 0} layers, ${r ? `${r.experts} experts, top-${r.expertsPerToken}` : 'dense'}` : '';
     if (modelName.title !== title) modelName.title = title;
     const stateLabel: Record<string, string> = { idle: 'idle', starting: 'starting…', loading: 'loading…', ready: 'ready', generating: 'generating…', error: 'error' };
     setText(modelState, stateLabel[m.state] ?? m.state);
@@ -360,7 +361,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           for (const id of [...tokenTurns]) if (!ids.has(id)) tokenTurns.delete(id);
           if (ui.selected && !ids.has(ui.selected.turnId)) ui.selected = undefined;
           if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
-          ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
+          ui.mode = parseMode(ui.mode, store.model.info?.routing?.moeLayers.length ?? 0);
           highlighted = undefined;
           followBottom();
           flush();
@@ -413,7 +414,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         case 'model.state': {
           store.model = msg.model;
           installPalette(store.experts);
-          ui.mode = parseMode(ui.mode, store.model.info?.moeLayers?.length ?? 0);
+          ui.mode = parseMode(ui.mode, store.model.info?.routing?.moeLayers.length ?? 0);
           scheduler.invalidate();
           break;
         }

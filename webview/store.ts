@@ -97,12 +97,14 @@ export class Store {
 
   set model(model: ModelSummary) {
     this._model = model;
-    if (model.info?.moeLayers?.length) this.moeLayers = model.info.moeLayers;
+    const moeLayers = model.info?.routing?.moeLayers;
+    if (moeLayers?.length) this.moeLayers = moeLayers;
     this.modelVersion = this.versions.next();
   }
 
   get experts(): number {
-    return this.model.info?.experts ?? 1;
+    const info = this.model.info;
+    return info ? (info.routing?.experts ?? 0) : 1;
   }
 
   load(snapshot: Snapshot): void {
@@ -164,6 +166,6 @@ export class Store {
 
   /** Model layer id of routing layer position l (falls back to l). */
   layerId(l: number): number {
-    return this.moeLayers[l] ?? this.model.info?.moeLayers?.[l] ?? l;
+    return this.moeLayers[l] ?? this.model.info?.routing?.moeLayers[l] ?? l;
   }
 }

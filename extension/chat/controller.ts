@@ -99,7 +99,7 @@ export class ChatController {
       protocolVersion: PROTOCOL_VERSION,
       turns: this.turns,
       model: summary,
-      moeLayers: summary.info?.moeLayers ?? [],
+      moeLayers: summary.info?.routing?.moeLayers ?? [],
     };
   }
 

@@ -171,7 +171,7 @@ export class ModelSession {
       this.loadedKey = key;
       this._info = info;
       // A server may report neither the architecture nor the experts: say so rather than "unknown, 0 experts".
-      const facts = info.experts ? `${info.architecture}, ${info.experts} experts` : info.remote ? 'no model facts from the server' : `${info.architecture}, dense`;
+      const facts = info.routing?.experts ? `${info.architecture}, ${info.routing.experts} experts` : info.remote ? 'no model facts from the server' : `${info.architecture}, dense`;
       this.log('info', `Loaded ${info.name} (${facts}, ${info.placement?.backend ?? info.remote?.server}) in ${Date.now() - started} ms`);
       this.set('ready');
       return info;

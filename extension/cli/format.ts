@@ -4,6 +4,7 @@ import { formatBytes, formatCapabilities, formatCount } from '../format';
 
 export function formatModelInfo(info: ModelInfo): string {
   const p = info.placement;
+  const r = info.routing;
   const rows: [string, string][] = [
     ['model', info.name],
     ...(info.remote
@@ -16,8 +17,8 @@ export function formatModelInfo(info: ModelInfo): string {
     ['layers', info.layers ? String(info.layers) : '—'],
     [
       'experts',
-      info.isMoe
-        ? `${info.experts || '?'} per layer in ${info.moeLayers.length} MoE layers, ${info.expertsPerToken} used per token${info.sharedExperts ? `, ${info.sharedExperts} shared` : ''}`
+      r
+        ? `${r.experts || '?'} per layer in ${r.moeLayers.length} MoE layers, ${r.expertsPerToken} used per token${r.sharedExperts ? `, ${r.sharedExperts} shared` : ''}`
         : info.remote
           ? 'not reported by the server'
           : 'none (dense model)',
@@ -27,10 +28,31 @@ export function formatModelInfo(info: ModelInfo): string {
       : []),
     ['context', `${info.contextSize} tokens${info.trainContextLength ? ` (trained for ${info.trainContextLength})` : ''}`],
     ['chat template', info.remote ? "the server's" : info.hasChatTemplate ? 'yes' : 'no'],
-    ...(p ? placementRows(p, info.layers) : []),
+    ...(p ? placementRows(p, info.layers ?? 0) : []),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+}
+
+/**
+ * `inspect --json`: ModelInfo with `routing` flattened into the top-level fields scripts read (layers, moeLayers,
+ * experts, expertsPerToken, modelExpertsPerToken, sharedExperts, isMoe), 0, [] and false when a model has none.
+ */
+export function modelInfoJson(info: ModelInfo): Record<string, unknown> {
+  const { path, name, architecture, layers, routing, ...rest } = info;
+  return {
+    path,
+    name,
+    architecture,
+    layers: layers ?? 0,
+    moeLayers: routing?.moeLayers ?? [],
+    experts: routing?.experts ?? 0,
+    expertsPerToken: routing?.expertsPerToken ?? 0,
+    ...(routing?.modelExpertsPerToken !== undefined ? { modelExpertsPerToken: routing.modelExpertsPerToken } : {}),
+    sharedExperts: routing?.sharedExperts ?? 0,
+    isMoe: routing !== undefined,
+    ...rest,
+  };
 }
 
 function placementRows(p: PlacementReport, layers: number): [string, string][] {

@@ -74,7 +74,7 @@ export function registerInterventionCommands(program: Command, deps: ModelComman
     try {
       const info = await engine.load(withExpertsPerToken(deps.loadOptions(model, flags as never), flags.expertsPerToken));
       const result = await engine.perplexity(
-        { text, context: flags.context, chunks: flags.chunks, intervention, routing: info.isMoe ? 'counts' : 'none' },
+        { text, context: flags.context, chunks: flags.chunks, intervention, routing: info.routing ? 'counts' : 'none' },
         { onProgress: (p) => deps.stderr(`[${p.chunk}/${p.chunks}] perplexity ${formatPerplexity(p.perplexity)}\n`) },
       );
       const balance = loadBalance(result);
@@ -90,7 +90,7 @@ export function registerInterventionCommands(program: Command, deps: ModelComman
             tokensPerSecond: result.tokensPerSecond,
             ms: result.ms,
             model: info.name,
-            expertsPerToken: info.expertsPerToken,
+            expertsPerToken: info.routing?.expertsPerToken ?? 0,
             intervention: formatIntervention(intervention) || null,
             ...(result.routing ? { routing: { layers: result.routing.layers, counts: result.routing.counts, loadBalance: balance } } : {}),
           }) + '\n',
@@ -99,7 +99,7 @@ export function registerInterventionCommands(program: Command, deps: ModelComman
       }
       deps.stdout(
         `perplexity ${formatPerplexity(result.perplexity)} ± ${formatPerplexity(result.stderr)}: ${result.chunks} chunks of ${result.context} tokens, ` +
-          `${result.scored} scored of ${result.tokens}, top-${info.expertsPerToken}` +
+          `${result.scored} scored of ${result.tokens}, top-${info.routing?.expertsPerToken ?? 0}` +
           `${intervention ? `, ${formatIntervention(intervention)}` : ''} (${formatDuration(result.ms)}, ${result.tokensPerSecond.toFixed(0)} tok/s)\n`,
       );
       if (balance.length)

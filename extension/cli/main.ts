@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { CpuMoe, Engine, LoadOptions, LocalLoadOptions, ModelInfo, RemoteLoadOptions, TokenFrame } from '../engine/types';
 import { isLoopbackHost } from '../engine/http';
 import { createServeHandler } from '../engine/serve';
-import { formatModelInfo } from './format';
+import { formatModelInfo, modelInfoJson } from './format';
 import { exportTokens, jsonlLines } from '../routing/export';
 import { registerEvalCommands, type EndpointOptions } from './eval-commands';
 import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
@@ -136,7 +136,7 @@ export function buildProgram(io: CliIo): Command {
       const engine = io.createEngine();
       try {
         const info = await engine.inspect(loadOptions(model, options));
-        io.stdout(options.json ? JSON.stringify(info, null, 2) + '\n' : formatModelInfo(info));
+        io.stdout(options.json ? JSON.stringify(modelInfoJson(info), null, 2) + '\n' : formatModelInfo(info));
       } finally {
         await engine.dispose();
       }
@@ -273,7 +273,7 @@ async function generateCommand(engine: Engine, target: LoadOptions, options: Gen
       stopReason: result.stopReason,
       routingCaptured: result.routingCaptured,
       model: info.name,
-      expertsPerToken: info.expertsPerToken,
+      expertsPerToken: info.routing?.expertsPerToken ?? 0,
       intervention: formatIntervention(intervention) || null,
     };
     if (options.json) io.stdout(JSON.stringify(summary) + '\n');

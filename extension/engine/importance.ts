@@ -59,25 +59,26 @@ export async function runImportance(
 ): Promise<ImportanceResult> {
   const model = engine.model;
   if (!model) throw new EngineError('no-model', 'no model is loaded');
-  if (!model.isMoe) throw new EngineError('not-moe', `${model.name} is a dense model (no experts): there is no expert importance to measure`);
-  const layers = request.layers ?? model.moeLayers;
+  if (!model.routing) throw new EngineError('not-moe', `${model.name} is a dense model (no experts): there is no expert importance to measure`);
+  const { moeLayers, experts } = model.routing;
+  const layers = request.layers ?? moeLayers;
   for (const layer of layers)
-    if (!model.moeLayers.includes(layer))
-      throw new EngineError('bad-intervention', `layer ${layer} is not a MoE layer of ${model.name} (MoE layers: ${model.moeLayers.join(', ')})`);
+    if (!moeLayers.includes(layer))
+      throw new EngineError('bad-intervention', `layer ${layer} is not a MoE layer of ${model.name} (MoE layers: ${moeLayers.join(', ')})`);
   const start = performance.now();
   const base = { text: request.text, context: request.context, chunks: request.chunks };
   const baseline = await engine.perplexity({ ...base, routing: 'reap' }, { signal: callbacks.signal });
   const routing = baseline.routing!;
   const skip = renormalisesTopK(model);
-  const total = layers.length * model.experts;
+  const total = layers.length * experts;
   const perplexity: number[][] = [];
   let evaluations = baseline.perChunk.length;
   let reused = 0;
   let done = 0;
   for (const layer of layers) {
-    const slot = model.moeLayers.indexOf(layer);
+    const slot = moeLayers.indexOf(layer);
     const row: number[] = [];
-    for (let expert = 0; expert < model.experts; expert++) {
+    for (let expert = 0; expert < experts; expert++) {
       const affected = skip ? baseline.perChunk.filter((c) => c.usedExperts![slot].includes(expert)).map((c) => c.index) : undefined;
       let ablated: PerplexityResult | undefined;
       if (!affected || affected.length > 0)
@@ -94,13 +95,13 @@ export async function runImportance(
     }
     perplexity.push(row);
   }
-  const slots = layers.map((layer) => model.moeLayers.indexOf(layer));
+  const slots = layers.map((layer) => moeLayers.indexOf(layer));
   const routed = (slot: number) => routing.counts[slot].reduce((a, b) => a + b, 0);
   return {
     model: model.name,
     baseline: { perplexity: baseline.perplexity, stderr: baseline.stderr, tokens: baseline.tokens, chunks: baseline.chunks, context: baseline.context },
     layers,
-    experts: model.experts,
+    experts,
     perplexity,
     deltaPerplexity: perplexity.map((row) => row.map((p) => p - baseline.perplexity)),
     reap: slots.map((slot) => routing.reap![slot]),

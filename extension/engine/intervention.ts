@@ -66,7 +66,7 @@ export interface NativeIntervention {
   layers: { slot: number; force: boolean; masked: number[] }[];
 }
 
-type RoutingShape = Pick<ModelInfo, 'name' | 'isMoe' | 'moeLayers' | 'experts' | 'expertsPerToken'>;
+type RoutingShape = Pick<ModelInfo, 'name' | 'routing'>;
 
 function isEmpty(intervention: Intervention | undefined): boolean {
   const count = (m?: Record<string, number[]>) => Object.values(m ?? {}).reduce((n, e) => n + e.length, 0);
@@ -76,21 +76,21 @@ function isEmpty(intervention: Intervention | undefined): boolean {
 /** Expands `*`, validates against the model and computes the masks; undefined for no intervention. */
 export function resolveIntervention(intervention: Intervention | undefined, model: RoutingShape): ResolvedIntervention | undefined {
   if (isEmpty(intervention)) return undefined;
-  if (!model.isMoe) throw new EngineError('not-moe', `${model.name} is a dense model (no experts): there is nothing to ablate or force`);
+  if (!model.routing) throw new EngineError('not-moe', `${model.name} is a dense model (no experts): there is nothing to ablate or force`);
+  const { moeLayers, experts: expertCount, expertsPerToken: k } = model.routing;
   const bad = (message: string): never => {
     throw new EngineError('bad-intervention', message);
   };
-  const k = model.expertsPerToken;
-  const moe = new Map(model.moeLayers.map((layer, slot) => [layer, slot]));
-  const range = model.moeLayers.length ? `${model.moeLayers[0]}–${model.moeLayers[model.moeLayers.length - 1]}` : 'none';
+  const moe = new Map(moeLayers.map((layer, slot) => [layer, slot]));
+  const range = moeLayers.length ? `${moeLayers[0]}–${moeLayers[moeLayers.length - 1]}` : 'none';
   const expand = (map: Record<string, number[]> | undefined, kind: InterventionKind): Map<number, Set<number>> => {
     const out = new Map<number, Set<number>>();
     for (const [key, experts] of Object.entries(map ?? {})) {
       if (!Array.isArray(experts) || experts.some((e) => !Number.isInteger(e)))
         bad(`--${kind}: layer ${key} needs a list of expert numbers`);
       for (const e of experts)
-        if (e < 0 || e >= model.experts) bad(`--${kind}: expert ${e} is out of range: ${model.name} has ${model.experts} experts per layer (0–${model.experts - 1})`);
-      const layers = key === ALL ? model.moeLayers : [/^\d+$/.test(key) ? Number(key) : NaN];
+        if (e < 0 || e >= expertCount) bad(`--${kind}: expert ${e} is out of range: ${model.name} has ${expertCount} experts per layer (0–${expertCount - 1})`);
+      const layers = key === ALL ? moeLayers : [/^\d+$/.test(key) ? Number(key) : NaN];
       for (const layer of layers) {
         if (!moe.has(layer)) bad(`--${kind}: layer ${key} is not a MoE layer of ${model.name} (MoE layers: ${range})`);
         const set = out.get(layer) ?? new Set<number>();
@@ -111,11 +111,11 @@ export function resolveIntervention(intervention: Intervention | undefined, mode
       if (on.length > k) bad(`--force: ${on.length} experts forced in layer ${layer}, but ${model.name} uses ${k} per token`);
       const both = on.filter((e) => off.includes(e));
       if (both.length) bad(`expert ${both[0]} is both forced and ablated in layer ${layer}`);
-      masked = [...Array(model.experts).keys()].filter((e) => !on.includes(e));
+      masked = [...Array(expertCount).keys()].filter((e) => !on.includes(e));
     } else {
-      if (model.experts - off.length < k)
+      if (expertCount - off.length < k)
         bad(
-          `--ablate: ${off.length === model.experts ? 'every expert' : `${off.length} of ${model.experts} experts`} ablated in layer ${layer}; ` +
+          `--ablate: ${off.length === expertCount ? 'every expert' : `${off.length} of ${expertCount} experts`} ablated in layer ${layer}; ` +
             `the router needs at least the ${k} it picks per token`,
         );
       masked = off;

@@ -222,11 +222,11 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
         `the prompt has ${tokens.length} tokens but the context holds ${model.contextSize}; shorten it or raise the context size`,
       );
     const sampling: NativeSampling = { ...DEFAULT_SAMPLING, ...request.sampling, stop: [...(request.sampling?.stop ?? []), ...templateStops] };
-    const capture = (request.captureRouting ?? true) && model.isMoe;
+    const capture = (request.captureRouting ?? true) && model.routing !== undefined;
     const intervention = toNative(resolveIntervention(request.intervention, model));
     const stream = new AnswerStream(sampling.stop);
-    const k = model.expertsPerToken;
-    const layers = model.moeLayers.length;
+    const k = model.routing?.expertsPerToken ?? 0;
+    const layers = model.routing?.moeLayers.length ?? 0;
     const decoder = new TextDecoder('utf-8');
 
     const onChunk = (chunk: NativeChunk) => {
@@ -306,9 +306,10 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
     if (context > model.contextSize)
       throw new EngineError('context-overflow', `a perplexity context of ${context} tokens needs the model loaded with a context of at least that (it has ${model.contextSize})`);
     const plan = planChunks(tokens.length, context, request.chunks);
-    const routing = (request.routing ?? 'none') !== 'none' && model.isMoe;
+    const moe = (request.routing ?? 'none') !== 'none' ? model.routing : undefined;
+    const routing = moe !== undefined;
     const reap = routing && request.routing === 'reap';
-    const stats = routing ? new RoutingAccumulator(model.moeLayers, model.experts, model.expertsPerToken, reap) : undefined;
+    const stats = moe ? new RoutingAccumulator(moe.moeLayers, moe.experts, moe.expertsPerToken, reap) : undefined;
     const only = request.onlyChunks ? new Set(request.onlyChunks) : undefined;
     const sum = new NllSum();
     const perChunk: PerplexityChunk[] = [];

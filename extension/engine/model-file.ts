@@ -256,17 +256,23 @@ export function parseBufferLog(log: string): { weights: { device: string; bytes:
 
 export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: number, placement: PlacementReport): GgufModelInfo {
   const meta = file.info.metadata as { general?: { name?: string; tags?: unknown }; tokenizer?: { chat_template?: string } };
+  const isMoe = facts.moeLayers.length > 0;
   return {
     path: file.path,
     name: meta.general?.name || path.basename(file.path).replace(/\.gguf$/i, ''),
     architecture: file.architecture,
     layers: facts.layers,
-    moeLayers: facts.moeLayers,
-    experts: facts.experts,
-    expertsPerToken: facts.expertsPerToken,
-    ...(facts.modelExpertsPerToken !== undefined ? { modelExpertsPerToken: facts.modelExpertsPerToken } : {}),
-    sharedExperts: facts.sharedExperts,
-    isMoe: facts.moeLayers.length > 0,
+    ...(isMoe
+      ? {
+          routing: {
+            moeLayers: facts.moeLayers,
+            experts: facts.experts,
+            expertsPerToken: facts.expertsPerToken,
+            ...(facts.modelExpertsPerToken !== undefined ? { modelExpertsPerToken: facts.modelExpertsPerToken } : {}),
+            sharedExperts: facts.sharedExperts,
+          },
+        }
+      : {}),
     totalParams: facts.totalParams,
     activeParams: facts.activeParams,
     embeddingLength: facts.embeddingLength,
@@ -277,7 +283,7 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
     hasChatTemplate: typeof meta.tokenizer?.chat_template === 'string',
     continuesText: Array.isArray(meta.general?.tags) && meta.general.tags.includes(TEXT_CONTINUATION_TAG),
     placement,
-    capabilities: localCapabilities(facts.moeLayers.length > 0),
+    capabilities: localCapabilities(isMoe),
   };
 }
 

@@ -188,17 +188,22 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     const stream = options.stream ?? true;
     const capabilities = remoteCapabilities(server, shape !== undefined, stream, meta);
     const isMoe = meta ? meta.is_moe : shape !== undefined;
-    const layers = meta?.layers ?? shape?.layers ?? 0;
+    const layers = meta?.layers ?? shape?.layers;
     const info: ModelInfo = {
       path: `${entry.id} @ ${base}`,
       name: formatModelName(entry.id),
       architecture: meta?.architecture ?? 'unknown',
-      layers,
-      moeLayers: meta?.moe_layers ?? (shape ? Array.from({ length: shape.layers }, (_, i) => i) : []),
-      experts: meta?.experts ?? shapeHint?.experts ?? 0,
-      expertsPerToken: meta?.experts_per_token ?? shape?.k ?? 0,
-      sharedExperts: 0,
-      isMoe,
+      ...(layers !== undefined ? { layers } : {}),
+      ...(isMoe && shape
+        ? {
+            routing: {
+              moeLayers: meta?.moe_layers ?? Array.from({ length: shape.layers }, (_, i) => i),
+              experts: meta?.experts ?? shapeHint?.experts ?? 0,
+              expertsPerToken: shape.k,
+              sharedExperts: 0,
+            },
+          }
+        : {}),
       ...(entry.meta?.n_params ? { totalParams: entry.meta.n_params } : {}),
       ...(entry.meta?.n_vocab ? { vocabSize: entry.meta.n_vocab } : {}),
       ...(entry.meta?.n_embd ? { embeddingLength: entry.meta.n_embd } : {}),

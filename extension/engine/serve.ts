@@ -76,12 +76,12 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
 export function modelMeta(info: ModelInfo): MoeLensModelMeta {
   return {
     context_size: info.contextSize,
-    layers: info.layers,
-    moe_layers: info.moeLayers,
-    experts: info.experts,
-    experts_per_token: info.expertsPerToken,
+    layers: info.layers ?? 0,
+    moe_layers: info.routing?.moeLayers ?? [],
+    experts: info.routing?.experts ?? 0,
+    experts_per_token: info.routing?.expertsPerToken ?? 0,
     architecture: info.architecture,
-    is_moe: info.isMoe,
+    is_moe: info.routing !== undefined,
   };
 }
 

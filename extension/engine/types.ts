@@ -122,25 +122,35 @@ export interface PlacementReport {
   notes: string[];
 }
 
-export interface ModelInfo {
-  /**
-   * The GGUF path, or for a remote model `model @ endpoint`. For a server the routing block (layers, moeLayers,
-   * experts, expertsPerToken) is what it reports (`moe-lens serve`) or the configured routing shape, else 0 and [];
-   * the file facts below that a server does not report are absent.
-   */
-  path: string;
-  name: string;
-  architecture: string;
-  layers: number;
-  /** Layers with an expert router (equals `layers` for Mixtral). Routing arrays are indexed by these. */
+/**
+ * The model's experts, as loaded. Absent for a dense model and for a server that does not say (the capabilities'
+ * `routingAbsent` says which).
+ */
+export interface ModelRouting {
+  /** Layers with an expert router (equal to `layers` for Mixtral). Routing arrays are indexed by these. */
   moeLayers: number[];
+  /** Experts per MoE layer; 0 when a server's configured routing shape leaves it out. */
   experts: number;
   /** Experts used per token as loaded (LoadOptions.expertsPerToken when given). */
   expertsPerToken: number;
   /** The model's own top-k, when LoadOptions.expertsPerToken overrode it. */
   modelExpertsPerToken?: number;
   sharedExperts: number;
-  isMoe: boolean;
+}
+
+export interface ModelInfo {
+  /**
+   * The GGUF path, or for a remote model `model @ endpoint`. For a server, `layers` and `routing` are what it
+   * reports (`moe-lens serve`) or the configured routing shape, else absent, as are the file facts below that a
+   * server does not report.
+   */
+  path: string;
+  name: string;
+  architecture: string;
+  /** Blocks (transformer layers); absent when a server does not say. */
+  layers?: number;
+  /** Absent for a dense model and for a server that reports no experts. */
+  routing?: ModelRouting;
   totalParams?: number;
   activeParams?: number;
   embeddingLength?: number;
@@ -158,9 +168,9 @@ export interface ModelInfo {
   remote?: RemoteModelInfo;
 }
 
-/** A GGUF model run by the local engine: every file fact and the placement are known. */
+/** A GGUF model run by the local engine: every file fact and the placement are known (`routing` only for a MoE model). */
 export type GgufModelInfo = ModelInfo &
-  Required<Pick<ModelInfo, 'totalParams' | 'activeParams' | 'embeddingLength' | 'vocabSize' | 'trainContextLength' | 'fileBytes' | 'placement'>>;
+  Required<Pick<ModelInfo, 'layers' | 'totalParams' | 'activeParams' | 'embeddingLength' | 'vocabSize' | 'trainContextLength' | 'fileBytes' | 'placement'>>;
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -466,7 +466,7 @@ export async function runSample(
     summarize,
   );
   // Routing of the generated tokens, counted as the frames arrive (frames without routing are ignored).
-  const routing = new RoutingAggregator({ experts: engine.model?.experts ?? 0 });
+  const routing = new RoutingAggregator({ experts: engine.model?.routing?.experts ?? 0 });
   const capture = options.captureRouting ?? true;
   const result = await engine.generate(
     { input: prepared.input, sampling, captureRouting: capture, intervention },

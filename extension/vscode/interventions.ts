@@ -70,7 +70,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
   return [
     vscode.commands.registerCommand('moeLens.expertImportance', () =>
       run('expert importance', async (info, { text, source }, progress, signal) => {
-        if (!info.isMoe) throw new Error(`${info.name} is a dense model: it has no experts`);
+        if (!info.routing) throw new Error(`${info.name} is a dense model: it has no experts`);
         const context = await contextFor(deps.engine, info, text);
         let last = 0;
         const result = await runImportance(deps.engine, { text, context, chunks: MAX_CHUNKS }, {
@@ -100,7 +100,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
           },
         });
         void vscode.window.showInformationMessage(
-          `MoE Lens: perplexity of ${source} = ${formatPerplexity(r.perplexity)} ± ${formatPerplexity(r.stderr)} (${r.chunks} chunks of ${r.context} tokens, top-${info.expertsPerToken}, ${info.name})`,
+          `MoE Lens: perplexity of ${source} = ${formatPerplexity(r.perplexity)} ± ${formatPerplexity(r.stderr)} (${r.chunks} chunks of ${r.context} tokens, top-${info.routing?.expertsPerToken ?? 0}, ${info.name})`,
         );
       }),
     ),

@@ -1,6 +1,6 @@
 // The Model panel: plain HTML built from ModelInfo with escaping (no vscode import). Its one script,
 // media/model-panel.js, only posts the top-k control's choice (a local MoE model's).
-import type { ModelInfo, PlacementReport } from '../engine/types';
+import type { ModelInfo, ModelRouting, PlacementReport } from '../engine/types';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
 import { formatBytes, formatCapabilities, formatCount, formatPercent, routingAbsenceText } from '../format';
 import { buildPage, escapeHtml } from './html';
@@ -20,12 +20,12 @@ export interface ModelPanelState {
 }
 
 /** The top-k control: the model's own or 1..experts; media/model-panel.js posts the choice. */
-function topKControl(info: ModelInfo, setting: number): string {
-  const own = info.modelExpertsPerToken ?? info.expertsPerToken;
+function topKControl(routing: ModelRouting, setting: number): string {
+  const own = routing.modelExpertsPerToken ?? routing.expertsPerToken;
   const options = [`<option value="0"${setting === 0 ? ' selected' : ''}>the model's own (${escapeHtml(own)})</option>`];
-  for (let k = 1; k <= info.experts; k++) options.push(`<option value="${k}"${setting === k ? ' selected' : ''}>${k}</option>`);
+  for (let k = 1; k <= routing.experts; k++) options.push(`<option value="${k}"${setting === k ? ' selected' : ''}>${k}</option>`);
   return (
-    `${escapeHtml(info.expertsPerToken)} · <label for="top-k">load with</label> ` +
+    `${escapeHtml(routing.expertsPerToken)} · <label for="top-k">load with</label> ` +
     `<select id="top-k" data-testid="top-k">${options.join('')}</select> ` +
     `<span class="hint">(reloads the model; fewer experts per token is faster and usually worse)</span>`
   );
@@ -37,7 +37,7 @@ export function modelInfoBody(state: ModelPanelState): string {
     return `<main><h1>MoE Lens — model</h1><p class="error">${escapeHtml(state.error ?? 'No model information available.')}</p></main>`;
   }
   const p = info.placement;
-  const layersWithExperts = info.moeLayers.length;
+  const r = info.routing;
   const activeShare = info.totalParams && info.activeParams !== undefined ? ` (${formatPercent(info.activeParams / info.totalParams)})` : '';
   const known = (label: string, value: number | undefined, text = (v: number) => escapeHtml(v)) => (value === undefined ? [] : [row(label, text(value))]);
   const facts = [
@@ -50,13 +50,14 @@ export function modelInfoBody(state: ModelPanelState): string {
     row('Capabilities', escapeHtml(formatCapabilities(info.capabilities))),
     ...(info.capabilities.routingIds ? [] : [row('Routing', escapeHtml(routingAbsenceText(info.capabilities.routingAbsent, info.name)))]),
     row('Architecture', escapeHtml(info.architecture)),
-    row('Mixture of experts', info.isMoe ? 'yes' : info.remote ? 'not reported by the server' : 'no (dense model)'),
-    ...(info.isMoe || !info.remote
+    row('Mixture of experts', r ? 'yes' : info.remote ? 'not reported by the server' : 'no (dense model)'),
+    // A local dense model shows its zeros; a server that reports no experts, nothing.
+    ...(r || !info.remote
       ? [
-          row('Experts', escapeHtml(info.experts)),
-          row('Experts per token', info.isMoe && !info.remote ? topKControl(info, state.expertsPerTokenSetting ?? 0) : escapeHtml(info.expertsPerToken)),
-          ...(info.sharedExperts ? [row('Shared experts', escapeHtml(info.sharedExperts))] : []),
-          row('Layers', `${escapeHtml(info.layers)} (${escapeHtml(layersWithExperts)} with an expert router)`),
+          row('Experts', escapeHtml(r?.experts ?? 0)),
+          row('Experts per token', r && !info.remote ? topKControl(r, state.expertsPerTokenSetting ?? 0) : escapeHtml(r?.expertsPerToken ?? 0)),
+          ...(r?.sharedExperts ? [row('Shared experts', escapeHtml(r.sharedExperts))] : []),
+          row('Layers', `${escapeHtml(info.layers ?? 0)} (${escapeHtml(r?.moeLayers.length ?? 0)} with an expert router)`),
         ]
       : []),
     ...known('Total parameters', info.totalParams, (v) => escapeHtml(formatCount(v))),

@@ -122,7 +122,7 @@ export async function vsLlamaBench(opts: VsLlamaBenchOptions): Promise<void> {
   const engine = await loadEngine(model, threads, contextSize);
   const info = engine.model!;
   console.log(
-    `model: ${info.name} (${path.basename(model)}) — ${info.layers} layers, ${info.experts} experts, top-${info.expertsPerToken}, ` +
+    `model: ${info.name} (${path.basename(model)}) — ${info.layers} layers, ${info.routing?.experts ?? 0} experts, top-${info.routing?.expertsPerToken ?? 0}, ` +
       `vocabulary ${info.vocabSize}, ${(info.activeParams / 1e6).toFixed(0)} M active params, backend ${info.placement.backend}; ` +
       `${threads} threads, ${opts.rounds} interleaved rounds`,
   );

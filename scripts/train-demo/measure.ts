@@ -118,7 +118,9 @@ async function text(engine: EngineClient) {
 
 async function routing(engine: EngineClient, tokenize: (t: string) => Promise<number[]>) {
   const info = engine.model!;
-  const agg: Record<'prose' | 'code', RoutingAggregator> = { prose: new RoutingAggregator({ experts: info.experts }), code: new RoutingAggregator({ experts: info.experts }) };
+  if (!info.routing) throw new Error(`${info.name} is a dense model: it has no routing to measure`);
+  const { experts, moeLayers } = info.routing;
+  const agg: Record<'prose' | 'code', RoutingAggregator> = { prose: new RoutingAggregator({ experts }), code: new RoutingAggregator({ experts }) };
   for (const kind of ['prose', 'code'] as const) {
     const ids = await tokenize(heldoutText(kind));
     for (let c = 0; c < CHUNKS && (c + 1) * (CHUNK - 2) <= ids.length; c++) {
@@ -127,14 +129,14 @@ async function routing(engine: EngineClient, tokenize: (t: string) => Promise<nu
       for (const f of frames) if (f.phase === 'prompt') agg[kind].add(f);
     }
   }
-  const both = new RoutingAggregator({ experts: info.experts }).merge(agg.prose).merge(agg.code);
+  const both = new RoutingAggregator({ experts }).merge(agg.prose).merge(agg.code);
   const s = both.summary();
   const prose = agg.prose.summary();
   const code = agg.code.summary();
   const perLayer = s.perLayer.map((l, i) => {
     const slots = l.topk.reduce((a, b) => a + b, 0);
     return {
-      layer: info.moeLayers[i],
+      layer: moeLayers[i],
       expertShare: l.topk.map((n) => n / slots),
       minShare: Math.min(...l.topk) / slots,
       jsProseVsCode: jensenShannon(prose.perLayer[i].topk, code.perLayer[i].topk),

@@ -24,9 +24,9 @@ export function engineContract(target: ContractTarget): void {
     expect(c.placement).toBe(info.placement !== undefined);
     if (c.gateWeights) expect(c.routingIds).toBe(true);
     if (c.routingIds) {
-      expect(info.isMoe).toBe(true);
-      expect(info.moeLayers.length).toBeGreaterThan(0);
-      expect(info.expertsPerToken).toBeGreaterThan(0);
+      expect(info.routing).toBeDefined();
+      expect(info.routing!.moeLayers.length).toBeGreaterThan(0);
+      expect(info.routing!.expertsPerToken).toBeGreaterThan(0);
     } else expect(c.routingAbsent).toBeDefined();
     expect(info.contextSize).toBeGreaterThan(0);
     expect(['exact', 'estimate']).toContain(c.tokenCounting);
@@ -50,9 +50,10 @@ export function engineContract(target: ContractTarget): void {
     if (c.routingIds) expect(routed.length).toBeGreaterThan(0);
     else expect(routed).toEqual([]);
     for (const f of routed) {
-      expect([f.layers, f.k]).toEqual([info.moeLayers.length, info.expertsPerToken]);
+      const r = info.routing!;
+      expect([f.layers, f.k]).toEqual([r.moeLayers.length, r.expertsPerToken]);
       expect(f.experts.length).toBe(f.ids.length * f.layers * f.k);
-      if (info.experts) expect(Math.max(...f.experts)).toBeLessThan(info.experts);
+      if (r.experts) expect(Math.max(...f.experts)).toBeLessThan(r.experts);
       expect(f.weights.length).toBe(c.gateWeights ? f.experts.length : 0);
     }
   });

@@ -17,10 +17,7 @@ describe('engine on the Mixtral-style model', () => {
   it('reports the MoE configuration', () => {
     const info = engine.model!;
     expect(info.architecture).toBe('llama');
-    expect(info.isMoe).toBe(true);
-    expect(info.experts).toBe(8);
-    expect(info.expertsPerToken).toBe(2);
-    expect(info.moeLayers).toEqual([0, 1, 2, 3]);
+    expect(info.routing).toEqual({ moeLayers: [0, 1, 2, 3], experts: 8, expertsPerToken: 2, sharedExperts: 0 });
     expect(info.activeParams).toBeLessThan(info.totalParams);
     expect(info.contextSize).toBe(256);
     expect(info.placement.planned).toBe(false);
@@ -153,11 +150,11 @@ describe('engine on other models', () => {
     try {
       const info = await engine.load({ modelPath: QWEN, contextSize: 128 });
       expect(info.architecture).toBe('qwen2moe');
-      expect(info.sharedExperts).toBeGreaterThan(0);
+      expect(info.routing!.sharedExperts).toBeGreaterThan(0);
       const run = await collect(engine, { input: { kind: 'text', text: PROMPT }, sampling: greedy(6) });
       expect(run.tokens.length).toBe(run.result.promptTokens + run.result.generatedTokens);
       for (const token of run.tokens) {
-        expect(token.experts).toHaveLength(info.moeLayers.length);
+        expect(token.experts).toHaveLength(info.routing!.moeLayers.length);
         for (const weights of token.weights) {
           expect(weights[0]).toBeGreaterThanOrEqual(weights[1]);
           // qwen2moe does not renormalise the top-k softmax weights.
@@ -173,8 +170,7 @@ describe('engine on other models', () => {
     const engine = newEngine();
     try {
       const info = await engine.load({ modelPath: DENSE, contextSize: 128 });
-      expect(info.isMoe).toBe(false);
-      expect(info.experts).toBe(0);
+      expect(info.routing).toBeUndefined();
       const run = await collect(engine, { input: { kind: 'text', text: PROMPT }, sampling: greedy(5) });
       expect(run.result.generatedTokens).toBe(5);
       expect(run.result.routingCaptured).toBe(false);

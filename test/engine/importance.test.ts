@@ -22,7 +22,7 @@ describe.each([
     const request = { text: TEXT, context: 12, chunks: 6, layers: [1] };
     const progress: string[] = [];
     const result = await runImportance(engine, request, { onProgress: (p) => progress.push(`${p.done}/${p.total}:${p.layer}:${p.expert}`) });
-    const experts = engine.model!.experts;
+    const experts = engine.model!.routing!.experts;
     expect(progress).toHaveLength(experts);
     expect(progress[experts - 1]).toBe(`${experts}/${experts}:1:${experts - 1}`);
     expect(result.layers).toEqual([1]);

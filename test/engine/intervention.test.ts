@@ -48,7 +48,7 @@ describe.each([
     await engine.load({ modelPath, ...EXACT });
     reference = loadReferenceModel(modelPath, { attention: 'standard', kvCache: 'f32' });
     baseline = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12) });
-    busiest = engine.model!.moeLayers.map((_, slot) => {
+    busiest = engine.model!.routing!.moeLayers.map((_, slot) => {
       const counts = new Map<number, number>();
       for (const t of baseline.tokens) for (const e of t.experts[slot]) counts.set(e, (counts.get(e) ?? 0) + 1);
       return [...counts].sort((a, b) => b[1] - a[1])[0][0];
@@ -57,14 +57,14 @@ describe.each([
 
   it('ablation: the ablated experts are never chosen and the routing equals the reference', async () => {
     const model = engine.model!;
-    const intervention: Intervention = { ablate: { '*': [busiest[0]], [String(model.moeLayers[2])]: [busiest[2], (busiest[2] + 1) % model.experts] } };
+    const intervention: Intervention = { ablate: { '*': [busiest[0]], [String(model.routing!.moeLayers[2])]: [busiest[2], (busiest[2] + 1) % model.routing!.experts] } };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
     expect(run.result.routingCaptured).toBe(true);
     for (const t of run.tokens) {
-      model.moeLayers.forEach((_, slot) => expect(t.experts[slot]).not.toContain(busiest[0]));
+      model.routing!.moeLayers.forEach((_, slot) => expect(t.experts[slot]).not.toContain(busiest[0]));
       expect(t.experts[2]).not.toContain(busiest[2]);
     }
-    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.routing!.moeLayers.length);
     // it changed something: the baseline used the ablated experts
     expect(run.tokens.map((t) => t.experts)).not.toEqual(baseline.tokens.slice(0, run.tokens.length).map((t) => t.experts));
   });
@@ -72,13 +72,13 @@ describe.each([
   it('force with top-k experts: exactly those, weights by the router over them, equal to the reference', async () => {
     const model = engine.model!;
     const forced = [1, 6];
-    const intervention: Intervention = { force: { [String(model.moeLayers[1])]: forced } };
+    const intervention: Intervention = { force: { [String(model.routing!.moeLayers[1])]: forced } };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
     for (const t of run.tokens) {
       expect([...t.experts[1]].sort()).toEqual(forced);
       expect(t.weights[1][0] + t.weights[1][1]).toBeCloseTo(1, 5); // softmax over the forced pair
     }
-    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.routing!.moeLayers.length);
   });
 
   it('force with fewer than top-k: the forced expert takes all the weight, the other slot weight 0', async () => {
@@ -91,7 +91,7 @@ describe.each([
       expect(t.weights[0][0]).toBeCloseTo(1, 6);
       expect(t.weights[0][1]).toBe(0);
     }
-    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.routing!.moeLayers.length);
   });
 
   it('a chat whose second turn changes the intervention gives the tokens of a fresh run', async () => {
@@ -118,12 +118,12 @@ describe.each([
   it.each([1, 3])('experts per token %i at load: routing equals the reference with that top-k', async (k) => {
     await engine.load({ modelPath, ...EXACT, expertsPerToken: k });
     const model = engine.model!;
-    expect(model.expertsPerToken).toBe(k);
-    expect(model.modelExpertsPerToken).toBe(2);
+    expect(model.routing!.expertsPerToken).toBe(k);
+    expect(model.routing!.modelExpertsPerToken).toBe(2);
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(8) });
     expect(run.frames[0].k).toBe(k);
     const topk: ReferenceModel = { ...reference, hparams: { ...reference.hparams, nExpertUsed: k } };
-    expectReferenceRouting(run, topk, new Map(), model.moeLayers.length);
+    expectReferenceRouting(run, topk, new Map(), model.routing!.moeLayers.length);
   });
 
   it('a bad intervention is one clear error and the engine keeps working', async () => {
@@ -155,33 +155,33 @@ describe.each([
     await engine.load({ modelPath, ...EXACT });
     reference = loadReferenceModel(modelPath, { attention: 'standard', kvCache: 'f32' });
     baseline = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12) });
-    expectReferenceRouting(baseline, reference, new Map(), engine.model!.moeLayers.length);
+    expectReferenceRouting(baseline, reference, new Map(), engine.model!.routing!.moeLayers.length);
   });
 
   it('ablation: the most used expert of every layer is never chosen and the routing equals the reference', async () => {
     const model = engine.model!;
     const ablate: Record<string, number[]> = {};
-    model.moeLayers.forEach((layer, slot) => {
+    model.routing!.moeLayers.forEach((layer, slot) => {
       const counts = new Map<number, number>();
       for (const t of baseline.tokens) for (const e of t.experts[slot]) counts.set(e, (counts.get(e) ?? 0) + 1);
       ablate[String(layer)] = [[...counts].sort((a, b) => b[1] - a[1])[0][0]];
     });
     const intervention: Intervention = { ablate };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
-    for (const t of run.tokens) model.moeLayers.forEach((layer, slot) => expect(t.experts[slot]).not.toContain(ablate[String(layer)][0]));
-    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
+    for (const t of run.tokens) model.routing!.moeLayers.forEach((layer, slot) => expect(t.experts[slot]).not.toContain(ablate[String(layer)][0]));
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.routing!.moeLayers.length);
   });
 
   it('force with top-k experts (one expert group) and with a single expert: exactly those carry weight, equal to the reference', async () => {
     const model = engine.model!;
-    const k = model.expertsPerToken;
+    const k = model.routing!.expertsPerToken;
     const all = Array.from({ length: k }, (_, i) => i); // experts 0..k-1: the first expert group of deepseek2
-    const intervention: Intervention = { force: { [String(model.moeLayers[0])]: all, [String(model.moeLayers.at(-1))]: [k + 1] } };
+    const intervention: Intervention = { force: { [String(model.routing!.moeLayers[0])]: all, [String(model.routing!.moeLayers.at(-1))]: [k + 1] } };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
-    const last = model.moeLayers.length - 1;
+    const last = model.routing!.moeLayers.length - 1;
     expect(weighted(run, 0).every((ids) => [...ids].sort((a, b) => a - b).join() === all.join())).toBe(true);
     expect(weighted(run, last).every((ids) => ids.length === 1 && ids[0] === k + 1)).toBe(true);
-    expectReferenceRouting(run, reference, masksOf(intervention, model), model.moeLayers.length);
+    expectReferenceRouting(run, reference, masksOf(intervention, model), model.routing!.moeLayers.length);
   });
 });
 

@@ -47,7 +47,7 @@ describe.each(MODELS)('%s', (name, ggmlType) => {
     const engine = newEngine();
     try {
       const info = await engine.load({ modelPath: file, contextSize: 256 });
-      expect(info.moeLayers).toEqual([0, 1, 2, 3]);
+      expect(info.routing!.moeLayers).toEqual([0, 1, 2, 3]);
       expect(info.fileBytes).toBe(fs.statSync(file).size);
       const run = await collect(engine, { input: { kind: 'tokens', ids: prompt }, sampling: greedy(12), captureRouting: true });
       expect(run.tokens.filter((t) => t.phase === 'generated').map((t) => t.id)).toEqual(theirs);

@@ -32,7 +32,7 @@ describe.each([
     // Every row must match: no id difference is tolerated, not even at a near-tie.
     expect(routing.idMismatches).toEqual([]);
     expect(routing.nearTieFlips).toEqual([]);
-    expect(routing.compared).toBe(ids.length * engine.model!.moeLayers.length);
+    expect(routing.compared).toBe(ids.length * engine.model!.routing!.moeLayers.length);
     expect(routing.maxWeightDiff).toBeLessThan(1e-4);
   });
 

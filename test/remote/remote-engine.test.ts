@@ -70,6 +70,9 @@ describe('vLLM', () => {
     expect(info.remote).toEqual({ endpoint: s.url, server: 'vllm', model: 'Qwen/Qwen3-30B-A3B' });
     expect(info.contextSize).toBe(2048);
     expect(info.capabilities).toMatchObject({ routingIds: false, gateWeights: false, routingAbsent: 'vllm-streaming', placement: false, concurrentRequests: true });
+    // No routing shape configured: the experts are unknown, not zero.
+    expect(info.routing).toBeUndefined();
+    expect(info.layers).toBeUndefined();
     const frames: TokenFrame[] = [];
     const result = await engine.generate({ input: chat }, { onFrame: (f) => frames.push(f) });
     expect(result.text).toBe('Hi');
@@ -83,6 +86,7 @@ describe('vLLM', () => {
     const engine = new RemoteEngine();
     const info = await engine.load({ backend: 'remote', endpoint: s.url, stream: false, routingShape: { moeLayers: L, expertsPerToken: K, experts: 8 } });
     expect(info.capabilities.routingIds).toBe(true);
+    expect(info.routing).toEqual({ moeLayers: Array.from({ length: L }, (_, i) => i), experts: 8, expertsPerToken: K, sharedExperts: 0 });
     const frames: TokenFrame[] = [];
     const result = await engine.generate({ input: chat, sampling: { maxTokens: 5, topK: 20, repeatPenalty: 1.1 } }, { onFrame: (f) => frames.push(f) });
     const sent = s.requests.at(-1)!.body as Record<string, unknown>;
@@ -147,6 +151,7 @@ describe('SGLang', () => {
     const s = await stub(sglang(false));
     const unknown = await new RemoteEngine().load({ backend: 'remote', endpoint: s.url });
     expect(unknown.capabilities).toMatchObject({ routingIds: false, routingAbsent: 'shape-unknown' });
+    expect(unknown.routing).toBeUndefined();
     const engine = new RemoteEngine();
     await engine.load({ backend: 'remote', endpoint: s.url, routingShape: { moeLayers: L, expertsPerToken: K } });
     const result = await engine.generate({ input: chat });

@@ -55,14 +55,14 @@ describe('moe-lens serve', () => {
     const info = await engine.load({ backend: 'remote', endpoint: server.url });
     expect(info.remote?.server).toBe('moe-lens');
     expect(info.capabilities).toMatchObject({ routingIds: true, gateWeights: true, tokenIds: true, tokenCounting: 'exact', concurrentRequests: true });
-    expect([info.moeLayers.length, info.expertsPerToken, info.experts]).toEqual([4, 2, 8]);
+    expect([info.routing!.moeLayers.length, info.routing!.expertsPerToken, info.routing!.experts]).toEqual([4, 2, 8]);
     const frames: TokenFrame[] = [];
     await engine.generate(
       { input: { kind: 'text', text: PROMPT }, sampling: { maxTokens: 10, temperature: 0.9, seed: 7, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1 } },
       { onFrame: (f) => frames.push(f) },
     );
-    const L = info.moeLayers.length;
-    const k = info.expertsPerToken;
+    const L = info.routing!.moeLayers.length;
+    const k = info.routing!.expertsPerToken;
     const tokens = frames.flatMap((f) =>
       Array.from(f.ids, (id, t) => ({
         index: f.firstIndex + t,

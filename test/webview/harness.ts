@@ -21,7 +21,7 @@ export function turn(id: string, role: ChatTurn['role'], text: string, routing: 
 }
 
 export function snapshot(turns: ChatTurn[], model: ModelSummary = modelSummary()): Snapshot {
-  return { protocolVersion: 1, turns, model, moeLayers: model.info?.moeLayers ?? [] };
+  return { protocolVersion: 1, turns, model, moeLayers: model.info?.routing?.moeLayers ?? [] };
 }
 
 export async function mount(initialState?: unknown): Promise<FakeHost> {

@@ -212,7 +212,7 @@ describe('aggregates', () => {
 describe('lens states and explanation', () => {
   it('a dense model: the lens says there are no experts, chat still works', async () => {
     host = await mount();
-    host.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'hi')], modelSummary({}, { isMoe: false, experts: 0, expertsPerToken: 0, moeLayers: [], name: 'dense-toy' })) });
+    host.send({ type: 'snapshot', snapshot: snapshot([turn('a1', 'assistant', 'hi')], modelSummary({}, { routing: undefined, name: 'dense-toy' })) });
     click(tid('lens-toggle'));
     expect(tid('lens')!.dataset.state).toBe('dense');
     expect(tid('lens-status')!.textContent).toMatch(/no experts/);

@@ -171,11 +171,11 @@ export class LensPanel {
 
   private layerCount(): number {
     for (const t of this.store.turns) if (t.agg.layers) return t.agg.layers;
-    return this.store.moeLayers.length || this.store.model.info?.moeLayers?.length || 0;
+    return this.store.moeLayers.length || this.store.model.info?.routing?.moeLayers.length || 0;
   }
 
   private experts(): number {
-    let e = this.store.model.info?.experts ?? 0;
+    let e = this.store.model.info?.routing?.experts ?? 0;
     for (const t of this.store.turns) e = Math.max(e, t.agg.experts);
     return e;
   }

@@ -11,7 +11,7 @@ import {
   toNative,
 } from '../../../extension/engine/intervention';
 
-const MODEL = { name: 'toy', isMoe: true, moeLayers: [1, 2, 3, 5], experts: 8, expertsPerToken: 2 };
+const MODEL = { name: 'toy', routing: { moeLayers: [1, 2, 3, 5], experts: 8, expertsPerToken: 2, sharedExperts: 0 } };
 
 const code = (f: () => unknown): string | undefined => {
   try {
@@ -80,7 +80,7 @@ describe('resolveIntervention', () => {
   });
 
   it('refuses a dense model', () => {
-    expect(code(() => resolveIntervention({ ablate: { '0': [1] } }, { ...MODEL, isMoe: false, moeLayers: [], experts: 0 }))).toBe('not-moe');
+    expect(code(() => resolveIntervention({ ablate: { '0': [1] } }, { name: 'toy' }))).toBe('not-moe');
   });
 });
 
@@ -91,11 +91,12 @@ describe('formatIntervention and checkExpertsPerToken', () => {
   });
 
   it('top-k within 1..experts, dense refused', () => {
-    expect(code(() => checkExpertsPerToken(1, MODEL))).toBeUndefined();
-    expect(code(() => checkExpertsPerToken(8, MODEL))).toBeUndefined();
-    expect(code(() => checkExpertsPerToken(0, MODEL))).toBe('bad-intervention');
-    expect(code(() => checkExpertsPerToken(9, MODEL))).toBe('bad-intervention');
-    expect(code(() => checkExpertsPerToken(1.5, MODEL))).toBe('bad-intervention');
+    const TOY = { name: MODEL.name, experts: MODEL.routing.experts };
+    expect(code(() => checkExpertsPerToken(1, TOY))).toBeUndefined();
+    expect(code(() => checkExpertsPerToken(8, TOY))).toBeUndefined();
+    expect(code(() => checkExpertsPerToken(0, TOY))).toBe('bad-intervention');
+    expect(code(() => checkExpertsPerToken(9, TOY))).toBe('bad-intervention');
+    expect(code(() => checkExpertsPerToken(1.5, TOY))).toBe('bad-intervention');
     expect(code(() => checkExpertsPerToken(1, { name: 'd', experts: 0 }))).toBe('not-moe');
   });
 });

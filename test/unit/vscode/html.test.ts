@@ -54,14 +54,14 @@ describe('model panel html', () => {
   });
 
   it('has a top-k control for a MoE model: the model\'s own or 1..experts, the setting selected; its only script is the nonce\'d file', () => {
-    const info = { ...fakeInfo('/m.gguf'), isMoe: true, experts: 4, expertsPerToken: 1, modelExpertsPerToken: 2 };
+    const info = { ...fakeInfo('/m.gguf'), routing: { moeLayers: [0, 1], experts: 4, expertsPerToken: 1, modelExpertsPerToken: 2, sharedExperts: 0 } };
     const body = modelInfoBody({ info, isDemo: false, source: 'loaded', expertsPerTokenSetting: 1 });
     const options = [...body.matchAll(/<option value="(\d+)"( selected)?>([^<]*)<\/option>/g)].map((m) => `${m[1]}${m[2] ? '*' : ''}:${m[3]}`);
     expect(options).toEqual(["0:the model's own (2)", '1*:1', '2:2', '3:3', '4:4']);
     expect(body).toContain('data-testid="top-k"');
     const page = modelInfoPage({ info, isDemo: false, source: 'loaded' }, CSP_SOURCE, 'n1', ['https://x/media/model-panel.js']);
     expect(page.match(/<script[^>]*>/g)).toEqual(['<script type="module" nonce="n1" src="https://x/media/model-panel.js">']);
-    expect(modelInfoBody({ info: { ...info, isMoe: false }, isDemo: false, source: 'loaded' })).not.toContain('<select');
+    expect(modelInfoBody({ info: { ...info, routing: undefined }, isDemo: false, source: 'loaded' })).not.toContain('<select');
   });
 
   it('a server model: the server, its capabilities and why there is no routing; no placement, no unknown figures', () => {
