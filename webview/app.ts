@@ -326,7 +326,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     const info = m.info;
     setText(modelName, m.label);
     const r = info?.routing;
-    const title = info ? `${info.path}\n${info.architecture}, ${info.layers ?? 0} layers, ${r ? `${r.experts} experts, top-${r.expertsPerToken}` : 'dense'}` : '';
+    const facts = info && [info.architecture, info.layers ? `${info.layers} layers` : '', r ? `${r.experts} experts, top-${r.expertsPerToken}` : info.remote ? 'experts not reported' : 'dense'].filter(Boolean).join(', ');
+    const title = info ? `${info.path}\n${facts}` : '';
     if (modelName.title !== title) modelName.title = title;
     const stateLabel: Record<string, string> = { idle: 'idle', starting: 'starting…', loading: 'loading…', ready: 'ready', generating: 'generating…', error: 'error' };
     setText(modelState, stateLabel[m.state] ?? m.state);
