@@ -115,7 +115,7 @@ export class ModelPicker {
           step = 3;
         } else {
           const model = models.length === 1 ? models[0] : await steps.one({ title: `${title}: model`, step: 3, of: 3, items: models.map((label) => ({ label })) });
-          if (!model) return false;
+          if (!model || steps.closed) return false;
           if (model === BACK) {
             step = 2;
             continue;

@@ -36,7 +36,15 @@ export interface TextStep extends StepPosition {
 }
 
 export class QuickSteps implements vscode.Disposable {
-  private current: vscode.QuickInput | undefined;
+  private current: StepInput | undefined;
+  /** Inputs hidden by this class (replaced by the next step, or close()): their hiding is not the user's. */
+  private readonly released = new WeakSet<vscode.QuickInput>();
+  private closedByUser = false;
+
+  /** The user closed the prompt while a step's answer was being worked on: no later step is shown. */
+  get closed(): boolean {
+    return this.closedByUser;
+  }
 
   /** One item. */
   async one<T extends vscode.QuickPickItem>(spec: PickStep<T>): Promise<StepAnswer<T>> {
@@ -70,7 +78,10 @@ export class QuickSteps implements vscode.Disposable {
 
   /** Closes the prompt (before a file dialog, or when the work starts); a later step opens it again. */
   close(): void {
-    this.current?.dispose();
+    if (this.current) {
+      this.released.add(this.current);
+      this.current.dispose();
+    }
     this.current = undefined;
   }
 
@@ -108,6 +119,10 @@ export class QuickSteps implements vscode.Disposable {
 
   /** Shows `input` in place of the current step, then disposes that one: the quick input stays open throughout. */
   private run<T>(input: StepInput, wire: (resolve: (answer: T) => void, subs: vscode.Disposable[]) => void): Promise<StepAnswer<T>> {
+    if (this.closedByUser) {
+      input.dispose();
+      return Promise.resolve(undefined);
+    }
     return new Promise<StepAnswer<T>>((resolve) => {
       const subs: vscode.Disposable[] = [];
       let settled = false;
@@ -127,12 +142,16 @@ export class QuickSteps implements vscode.Disposable {
         input.onDidTriggerButton((button) => {
           if (button === vscode.QuickInputButtons.Back) finish(BACK);
         }),
-        input.onDidHide(() => {
-          if (this.current === input) this.current = undefined;
-          finish(undefined);
-        }),
       );
+      // Lives as long as the input (disposing it ends its events): Escape on an answered, busy step cancels the rest.
+      input.onDidHide(() => {
+        if (this.released.has(input)) return;
+        if (this.current === input) this.current = undefined;
+        if (settled) this.closedByUser = true;
+        else finish(undefined);
+      });
       const previous = this.current;
+      if (previous) this.released.add(previous);
       this.current = input;
       input.show();
       previous?.dispose();
