@@ -70,7 +70,6 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
   return [
     vscode.commands.registerCommand('moeLens.expertImportance', () =>
       run('expert importance', async (info, { text, source }, progress, signal) => {
-        if (!info.routing) throw new Error(`${info.name} is a dense model: it has no experts`);
         const context = await contextFor(deps.engine, info, text);
         let last = 0;
         const result = await runImportance(deps.engine, { text, context, chunks: MAX_CHUNKS }, {

@@ -72,7 +72,7 @@ export class ModelPicker {
     let endpoint = '';
     try {
       let typed: string | undefined;
-      let apiKey: string | undefined;
+      let base: RemoteLoadOptions | undefined;
       let models: string[] = [];
       for (let step = 1; ; ) {
         if (step === 1) {
@@ -110,18 +110,19 @@ export class ModelPicker {
             continue;
           }
           typed = key;
-          apiKey = key || stored;
-          models = await this.servers.list(this.remoteBase(endpoint, apiKey));
+          const apiKey = key || stored;
+          base = { backend: 'remote', endpoint, ...(apiKey ? { apiKey } : {}) };
+          models = await this.servers.list(base);
           step = 3;
         } else {
-          const model = models.length === 1 ? models[0] : await steps.one({ title: `${title}: model`, step: 3, of: 3, items: models.map((label) => ({ label })) });
+          const items = models.map((label) => ({ label }));
+          const model = items.length === 1 ? items[0] : await steps.one({ title: `${title}: model`, step: 3, of: 3, items });
           if (!model || steps.closed) return false;
           if (model === BACK) {
             step = 2;
             continue;
           }
-          const name = typeof model === 'string' ? model : model.label;
-          const info = await this.servers.inspect({ ...this.remoteBase(endpoint, apiKey), model: name });
+          const info = await this.servers.inspect({ ...base!, model: model.label });
           steps.close();
           if (typed) await this.context.secrets.store(apiKeySecret(endpoint), typed);
           await config.update('serverModel', info.remote?.model ?? info.name, vscode.ConfigurationTarget.Global);
@@ -140,10 +141,6 @@ export class ModelPicker {
     } finally {
       steps.dispose();
     }
-  }
-
-  private remoteBase(endpoint: string, apiKey: string | undefined): RemoteLoadOptions {
-    return { backend: 'remote', endpoint, ...(apiKey ? { apiKey } : {}) };
   }
 
   recent(): string[] {

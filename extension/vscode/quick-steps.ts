@@ -23,8 +23,6 @@ interface StepPosition {
 export interface PickStep<T extends vscode.QuickPickItem> extends StepPosition {
   items: readonly T[];
   placeholder?: string;
-  /** Items checked at the start, for many(). */
-  picked?: readonly T[];
 }
 
 export interface TextStep extends StepPosition {
@@ -97,7 +95,7 @@ export class QuickSteps implements vscode.Disposable {
     pick.matchOnDescription = true;
     pick.items = spec.items;
     // createQuickPick ignores items' `picked`: the checked items are set here.
-    if (many) pick.selectedItems = spec.picked ?? spec.items.filter((i) => i.picked);
+    if (many) pick.selectedItems = spec.items.filter((i) => i.picked);
     return this.run<readonly T[]>(pick, (resolve, subs) => {
       subs.push(
         pick.onDidAccept(() => {
