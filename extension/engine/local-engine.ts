@@ -4,7 +4,7 @@
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp';
 import path from 'node:path';
 import { EngineError } from './errors';
-import { describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, type Backend } from './model-file';
+import { describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, usableBackend, type Backend } from './model-file';
 import { checkExpertsPerToken, resolveIntervention, toNative } from './intervention';
 import { loadNativeAddon, type NativeChunk, type NativeSession, type NativeSampling } from './native';
 import { chunkTokens, NllSum, planChunks, RoutingAccumulator } from './perplexity';
@@ -20,24 +20,12 @@ import type {
   PerplexityChunk,
   PerplexityRequest,
   PerplexityResult,
-  SamplingOptions,
   TokenFrame,
 } from './types';
+import { DEFAULT_SAMPLING } from './sampling';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
-export const DEFAULT_SAMPLING: SamplingOptions = {
-  temperature: 0.7,
-  topK: 40,
-  topP: 0.95,
-  minP: 0.05,
-  repeatPenalty: 1.1,
-  repeatLastN: 64,
-  seed: 0,
-  maxTokens: 512,
-  stop: [],
-};
 
 /** How often token frames are handed on while tokens flow. */
 const FRAME_INTERVAL_MS = 30;
@@ -53,11 +41,13 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
   /** While a generation is being cancelled, llama.cpp's "failed to decode" errors are expected. */
   private aborting = false;
   model: GgufModelInfo | undefined;
+  /** The backend that really runs models, decided once from the GPU devices llama.cpp lists. */
+  private device?: { backend: Backend; note?: string };
 
   constructor(private readonly log: LogFn = () => {}) {}
 
-  private async runtime(): Promise<{ nlc: NodeLlamaCpp; llama: Llama }> {
-    if (!this.nlc || !this.llama) {
+  private async runtime(): Promise<{ nlc: NodeLlamaCpp; llama: Llama; device: { backend: Backend; note?: string } }> {
+    if (!this.nlc || !this.llama || !this.device) {
       // A real dynamic import: node-llama-cpp is ESM with top-level await.
       this.nlc = await import('node-llama-cpp');
       this.llama = await this.nlc.getLlama({
@@ -69,13 +59,14 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
         },
       });
       loadNativeAddon();
-      this.log('info', `llama.cpp backend: ${this.llama.gpu || 'cpu'}`);
+      this.device = usableBackend(this.llama.gpu, this.llama.gpu === false ? [] : await this.llama.getGpuDeviceNames());
+      this.log('info', `llama.cpp backend: ${this.device.backend}${this.device.note ? ` (${this.device.note})` : ''}`);
     }
-    return { nlc: this.nlc, llama: this.llama };
+    return { nlc: this.nlc, llama: this.llama, device: this.device };
   }
 
   private async plan(options: LocalLoadOptions) {
-    const { nlc, llama } = await this.runtime();
+    const { nlc, llama, device } = await this.runtime();
     const file = await readModelFile(options.modelPath, nlc);
     // The override changes top-k and the active parameters only, not the experts or MoE layers that the check reads.
     const facts = modelFacts(file, options.expertsPerToken);
@@ -83,7 +74,7 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
       checkExpertsPerToken(options.expertsPerToken, { name: path.basename(file.path), experts: facts.moeLayers.length ? facts.experts : 0 });
     if (options.requireMoe && facts.moeLayers.length === 0)
       throw new EngineError('not-moe', `${file.path} is a dense model (no experts); MoE Lens needs a Mixture-of-Experts model here`);
-    const backend: Backend = llama.gpu === false ? 'cpu' : llama.gpu;
+    const backend = device.backend;
     const contextSize = Math.max(64, options.contextSize ?? Math.min(facts.trainContextLength || 4096, 4096));
     const gpuLayers = backend === 'cpu' ? 0 : typeof options.gpuLayers === 'number' ? options.gpuLayers : facts.layers + 1;
     let freeVram: number | undefined;
@@ -94,6 +85,7 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
       contextVram = insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: gpuLayers }).gpuVram;
     }
     const placement = planPlacement(facts, { backend, gpuLayers, cpuMoe: options.cpuMoe ?? 'auto', freeVram, contextVram });
+    if (device.note) placement.notes.unshift(device.note);
     if (facts.trainContextLength && contextSize > facts.trainContextLength) {
       const note = `context ${contextSize} is larger than the ${facts.trainContextLength} tokens the model was trained for; expect degraded output past that`;
       placement.notes.push(note);

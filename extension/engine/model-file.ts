@@ -176,6 +176,19 @@ export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): M
 
 export type Backend = PlacementReport['backend'];
 
+/**
+ * The backend that really runs the model: the variant node-llama-cpp loaded is only a loader. A Vulkan loader with
+ * no usable GPU (llama.cpp skips software devices such as Mesa's llvmpipe) lists no GPU device, and the model then
+ * runs on the CPU; saying "vulkan" there would be a lie in `inspect` and the model panel.
+ */
+export function usableBackend(loaded: Exclude<Backend, 'cpu'> | false, gpuDevices: readonly string[]): { backend: Backend; note?: string } {
+  if (loaded === false) return { backend: 'cpu' };
+  if (gpuDevices.length === 0) return { backend: 'cpu', note: `${BACKEND_NAMES[loaded]} found no usable GPU; running on the CPU` };
+  return { backend: loaded };
+}
+
+const BACKEND_NAMES: Record<Exclude<Backend, 'cpu'>, string> = { cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Metal' };
+
 export interface PlanInput {
   backend: Backend;
   gpuLayers: number;

@@ -1,7 +1,7 @@
 // MoE offload: the placement plan computed from GGUF tensor sizes (a GPU is simulated only here, at the
 // edge that cannot exist on this machine), and the placement llama.cpp reports after a real load.
 import { afterAll, describe, expect, it } from 'vitest';
-import { modelFacts, parseBufferLog, planPlacement, readModelFile, type ModelFacts } from '../../extension/engine/model-file';
+import { modelFacts, parseBufferLog, planPlacement, readModelFile, usableBackend, type ModelFacts } from '../../extension/engine/model-file';
 import { buildVocab } from '../../scripts/fixtures/models';
 import { MOE, newEngine } from './helpers';
 
@@ -111,5 +111,23 @@ describe('decode bytes per token', () => {
     const perLayer = 12288 + 128 + 512 + (3 * 64 * 128 * 8 * 2) / 8;
     expect(facts.decodeBytesPerToken).toBe(4 * (4 * perLayer + 64 * vocab + 64 + 64));
     expect(facts.decodeBytesPerToken).toBeLessThan(facts.weightBytes);
+  });
+});
+
+describe('usable backend', () => {
+  it('a GPU variant with no GPU device (a Vulkan loader over a software driver) runs on the CPU and says why', () => {
+    expect(usableBackend('vulkan', [])).toEqual({ backend: 'cpu', note: 'Vulkan found no usable GPU; running on the CPU' });
+    expect(usableBackend('cuda', [])).toEqual({ backend: 'cpu', note: 'CUDA found no usable GPU; running on the CPU' });
+  });
+  it('a GPU variant with a device keeps its backend; the CPU variant is the CPU', () => {
+    expect(usableBackend('vulkan', ['AMD Radeon RX 7900'])).toEqual({ backend: 'vulkan' });
+    expect(usableBackend(false, [])).toEqual({ backend: 'cpu' });
+  });
+  it('the CPU plan of a model that a GPU-less loader reports is all RAM and no GPU layers', () => {
+    const { backend } = usableBackend('vulkan', []);
+    const plan = planPlacement(facts, { backend, gpuLayers: 5, cpuMoe: 'auto' });
+    expect(plan.backend).toBe('cpu');
+    expect(plan.gpuLayers).toBe(0);
+    expect(plan.weights).toEqual([{ device: 'CPU', bytes: 440 * MiB }]);
   });
 });
