@@ -32,44 +32,55 @@ Napi::Object ChunkToJs(Napi::Env env, const TokenChunk& chunk) {
   return out;
 }
 
-// A worker that settles a promise: rejected with the worker's error, resolved by the subclass's OnOK.
+// A worker on one session that settles a promise: rejected with the worker's error, resolved by the subclass's
+// OnOK through Resolve. It holds the session (a dispose during work frees the model when the work ends) and the
+// session's `busy` flag, released when the promise settles, on the JavaScript thread.
 template <typename Base>
-class PromiseWorker : public Base {
+class SessionWorker : public Base {
  public:
   template <typename... Args>
-  explicit PromiseWorker(Napi::Env env, Args&&... args) : Base(std::forward<Args>(args)...), deferred_(Napi::Promise::Deferred::New(env)) {}
+  SessionWorker(Napi::Env env, std::shared_ptr<Session> session, Args&&... args)
+      : Base(std::forward<Args>(args)...), deferred_(Napi::Promise::Deferred::New(env)), session_(std::move(session)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    session_->busy = false;
+    deferred_.Reject(e.Value());
+  }
 
  protected:
+  void Resolve(Napi::Value value) {
+    session_->busy = false;
+    deferred_.Resolve(value);
+  }
   Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Session> session_;
 };
 
-class LoadWorker : public PromiseWorker<Napi::AsyncWorker> {
+class LoadWorker : public SessionWorker<Napi::AsyncWorker> {
  public:
-  LoadWorker(Napi::Env env, std::shared_ptr<Session> session, LoadParams params, std::atomic<bool>* cancel)
-      : PromiseWorker(env, env), session_(std::move(session)), params_(std::move(params)), cancel_(cancel) {}
+  LoadWorker(Napi::Env env, std::shared_ptr<Session> session, LoadParams params, std::shared_ptr<std::atomic<bool>> cancel)
+      : SessionWorker(env, std::move(session), env), params_(std::move(params)), cancel_(std::move(cancel)) {}
 
-  void Execute() override { error_ = session_->Load(params_, log_, cancel_); }
+  void Execute() override { error_ = session_->Load(params_, log_, cancel_.get()); }
   void OnOK() override {
     auto result = Napi::Object::New(Env());
     result.Set("error", error_);
     result.Set("log", log_);
     result.Set("contextSize", session_->ContextSize());
-    deferred_.Resolve(result);
+    Resolve(result);
   }
 
  private:
-  std::shared_ptr<Session> session_;
   LoadParams params_;
-  std::atomic<bool>* cancel_;
+  // Shared with the JavaScript wrapper: either may outlive the other (a wrapper collected mid-load).
+  std::shared_ptr<std::atomic<bool>> cancel_;
   std::string error_, log_;
 };
 
-class GenerateWorker : public PromiseWorker<Napi::AsyncProgressQueueWorker<TokenChunk>> {
+class GenerateWorker : public SessionWorker<Napi::AsyncProgressQueueWorker<TokenChunk>> {
  public:
   GenerateWorker(Napi::Function onChunk, std::shared_ptr<Session> session, GenerateParams params)
-      : PromiseWorker(onChunk.Env(), onChunk), session_(std::move(session)), params_(std::move(params)) {}
+      : SessionWorker(onChunk.Env(), std::move(session), onChunk), params_(std::move(params)) {}
 
   void Execute(const ExecutionProgress& progress) override {
     result_ = session_->Generate(params_, [&](TokenChunk&& chunk) { progress.Send(&chunk, 1); });
@@ -91,19 +102,18 @@ class GenerateWorker : public PromiseWorker<Napi::AsyncProgressQueueWorker<Token
     out.Set("generateMs", result_.generateMs);
     out.Set("firstTokenMs", result_.firstTokenMs);
     out.Set("routingCaptured", result_.routingCaptured);
-    deferred_.Resolve(out);
+    Resolve(out);
   }
 
  private:
-  std::shared_ptr<Session> session_;
   GenerateParams params_;
   GenerateResult result_;
 };
 
-class EvaluateWorker : public PromiseWorker<Napi::AsyncWorker> {
+class EvaluateWorker : public SessionWorker<Napi::AsyncWorker> {
  public:
   EvaluateWorker(Napi::Env env, std::shared_ptr<Session> session, EvaluateParams params)
-      : PromiseWorker(env, env), session_(std::move(session)), params_(std::move(params)) {}
+      : SessionWorker(env, std::move(session), env), params_(std::move(params)) {}
 
   void Execute() override { result_ = session_->Evaluate(params_); }
   void OnOK() override {
@@ -117,11 +127,10 @@ class EvaluateWorker : public PromiseWorker<Napi::AsyncWorker> {
     out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, result_.experts));
     out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, result_.weights));
     out.Set("norms", CopyToTyped<float, Napi::Float32Array>(env, result_.norms));
-    deferred_.Resolve(out);
+    Resolve(out);
   }
 
  private:
-  std::shared_ptr<Session> session_;
   EvaluateParams params_;
   EvaluateResult result_;
 };
@@ -195,6 +204,12 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return *session_;
   }
 
+  // One computation at a time on a context: a second one is refused here, before it reaches llama.cpp.
+  void Claim(Napi::Env env) {
+    if (Live(env).busy.exchange(true))
+      throw Napi::Error::New(env, "busy: a computation is already running on this model");
+  }
+
   Napi::Value Load(const Napi::CallbackInfo& info) {
     auto o = info[0].As<Napi::Object>();
     LoadParams p;
@@ -212,14 +227,15 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     auto layers = o.Get("moeLayers").As<Napi::Array>();
     for (uint32_t i = 0; i < layers.Length(); i++) p.moeLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());
     session_ = std::make_shared<Session>();
-    cancelLoad_ = false;
-    auto* worker = new LoadWorker(info.Env(), session_, std::move(p), &cancelLoad_);
+    session_->busy = true;
+    cancelLoad_ = std::make_shared<std::atomic<bool>>(false);
+    auto* worker = new LoadWorker(info.Env(), session_, std::move(p), cancelLoad_);
     worker->Queue();
     return worker->Promise();
   }
 
   Napi::Value CancelLoad(const Napi::CallbackInfo& info) {
-    cancelLoad_ = true;
+    *cancelLoad_ = true;
     return info.Env().Undefined();
   }
 
@@ -247,6 +263,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     p.reusePrefix = BoolOr(o, "reusePrefix", p.reusePrefix);
     p.emitIntervalMs = DoubleOr(o, "emitIntervalMs", p.emitIntervalMs);
     p.intervention = InterventionOf(o);
+    Claim(env);
     auto* worker = new GenerateWorker(info[1].As<Napi::Function>(), session_, std::move(p));
     // Cleared here, on the JS thread, before the work is queued: an abort() that comes before the worker starts
     // (cleared on the worker it was lost, and the answer ran to its token limit) stops this generation.
@@ -266,6 +283,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     p.capture = BoolOr(o, "capture", p.capture);
     p.expertNorms = BoolOr(o, "expertNorms", p.expertNorms);
     p.intervention = InterventionOf(o);
+    Claim(env);
     auto* worker = new EvaluateWorker(env, session_, std::move(p));
     session_->abort = false;
     worker->Queue();
@@ -277,7 +295,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return info.Env().Undefined();
   }
 
-  // Workers hold their own reference, so a dispose during work frees the model when the work ends.
+  // Workers hold their own reference (SessionWorker), so a dispose during work frees the model when the work ends.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     if (session_) session_->abort = true;
     session_.reset();
@@ -285,7 +303,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   }
 
   std::shared_ptr<Session> session_;
-  std::atomic<bool> cancelLoad_{false};
+  std::shared_ptr<std::atomic<bool>> cancelLoad_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 Napi::Value Init(const Napi::CallbackInfo& info) {

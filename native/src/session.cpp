@@ -39,11 +39,14 @@ const char* const kExpertTensors = "ffn_(up|down|gate|gate_up)_(ch|)exps";
 
 }  // namespace
 
+void LlamaDeleter::operator()(llama_model* model) const { g_llama.llama_model_free(model); }
+void LlamaDeleter::operator()(llama_context* ctx) const { g_llama.llama_free(ctx); }
+void LlamaDeleter::operator()(ggml_threadpool* pool) const { g_llama.ggml_threadpool_free(pool); }
+void LlamaDeleter::operator()(llama_sampler* sampler) const { g_llama.llama_sampler_free(sampler); }
+
+// The members free themselves in reverse order: the context before the thread pool and the model it uses.
 Session::~Session() {
   if (batchReady_) g_llama.llama_batch_free(batch_);
-  if (ctx_) g_llama.llama_free(ctx_);
-  if (threadpool_) g_llama.ggml_threadpool_free(threadpool_);
-  if (model_) g_llama.llama_model_free(model_);
 }
 
 std::string Session::Load(const LoadParams& params, std::string& log, const std::atomic<bool>* cancel) {
@@ -78,15 +81,15 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
   };
   modelParams.progress_callback_user_data = const_cast<std::atomic<bool>*>(cancel);
 
-  model_ = g_llama.llama_model_load_from_file(params.path.c_str(), modelParams);
+  model_.reset(g_llama.llama_model_load_from_file(params.path.c_str(), modelParams));
   if (!model_) return cancel->load() ? "cancelled" : "llama.cpp could not load the model";
-  vocab_ = g_llama.llama_model_get_vocab(model_);
-  recurrentMemory_ = g_llama.llama_model_is_recurrent(model_) || g_llama.llama_model_is_hybrid(model_);
-  swaWindow_ = std::max(0, static_cast<int>(g_llama.llama_model_n_swa(model_)));
+  vocab_ = g_llama.llama_model_get_vocab(model_.get());
+  recurrentMemory_ = g_llama.llama_model_is_recurrent(model_.get()) || g_llama.llama_model_is_hybrid(model_.get());
+  swaWindow_ = std::max(0, static_cast<int>(g_llama.llama_model_n_swa(model_.get())));
   const char* allLogits = std::getenv("MOE_LENS_ALL_PROMPT_LOGITS");
   allPromptLogits_ = allLogits && std::string(allLogits) == "1";
 
-  capture_.Configure(params.moeLayers, g_llama.llama_model_n_layer(model_), params.expertsPerToken);
+  capture_.Configure(params.moeLayers, g_llama.llama_model_n_layer(model_.get()), params.expertsPerToken);
 
   auto ctxParams = g_llama.llama_context_default_params();
   ctxParams.n_ctx = params.contextSize;
@@ -102,24 +105,24 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
   if (params.f32KvCache) ctxParams.type_k = ctxParams.type_v = GGML_TYPE_F32;
   ctxParams.cb_eval = &RouterCapture::Callback;
   ctxParams.cb_eval_user_data = &capture_;
-  ctx_ = g_llama.llama_init_from_model(model_, ctxParams);
+  ctx_.reset(g_llama.llama_init_from_model(model_.get(), ctxParams));
   if (!ctx_) return "llama.cpp could not create a context of " + std::to_string(params.contextSize) + " tokens";
   // A persistent CPU thread pool: without one, ggml starts and joins threads for every graph compute, and
   // router capture splits each decode into one compute per MoE layer.
   if (g_llama.ggml_threadpool_new && g_llama.ggml_threadpool_free) {
     auto poolParams = g_llama.ggml_threadpool_params_default(ctxParams.n_threads);
-    threadpool_ = g_llama.ggml_threadpool_new(&poolParams);
-    if (threadpool_) g_llama.llama_attach_threadpool(ctx_, threadpool_, threadpool_);
+    threadpool_.reset(g_llama.ggml_threadpool_new(&poolParams));
+    if (threadpool_) g_llama.llama_attach_threadpool(ctx_.get(), threadpool_.get(), threadpool_.get());
   }
-  batchSize_ = static_cast<int>(g_llama.llama_n_batch(ctx_));  // llama.cpp may clamp it to the context
+  batchSize_ = static_cast<int>(g_llama.llama_n_batch(ctx_.get()));  // llama.cpp may clamp it to the context
   batch_ = g_llama.llama_batch_init(batchSize_, 0, 1);
   batchReady_ = true;
   g_llama.llama_set_abort_callback(
-      ctx_, [](void* data) { return static_cast<std::atomic<bool>*>(data)->load(); }, &abort);
+      ctx_.get(), [](void* data) { return static_cast<std::atomic<bool>*>(data)->load(); }, &abort);
   return "";
 }
 
-int Session::ContextSize() const { return ctx_ ? static_cast<int>(g_llama.llama_n_ctx(ctx_)) : 0; }
+int Session::ContextSize() const { return ctx_ ? static_cast<int>(g_llama.llama_n_ctx(ctx_.get())) : 0; }
 int Session::VocabSize() const { return vocab_ ? g_llama.llama_vocab_n_tokens(vocab_) : 0; }
 
 std::vector<int32_t> Session::Tokenize(const std::string& text, bool addSpecial, bool parseSpecial) const {
@@ -195,7 +198,7 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   if (!params.reusePrefix || cachedIntervention_ != params.intervention.key) cached_.clear();
   cachedIntervention_ = params.intervention.key;
   const size_t common = ReusablePrefix(prompt);
-  if (common == 0) g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
+  if (common == 0) g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_.get()), true);
   cached_.resize(common);
 
   double lastEmit = NowMs();
@@ -241,11 +244,12 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   }
   flush(chunk, true);
   result.evaluatedPromptTokens = static_cast<int>(prompt.size() - common);
-  g_llama.llama_synchronize(ctx_);  // llama_decode returns before a GPU has finished
+  g_llama.llama_synchronize(ctx_.get());  // llama_decode returns before a GPU has finished
   const double promptEnd = NowMs();
   result.promptMs = promptEnd - start;
 
-  llama_sampler* sampler = g_llama.llama_sampler_chain_init(g_llama.llama_sampler_chain_default_params());
+  std::unique_ptr<llama_sampler, LlamaDeleter> owner(g_llama.llama_sampler_chain_init(g_llama.llama_sampler_chain_default_params()));
+  llama_sampler* sampler = owner.get();
   if (sampling.repeatPenalty != 1.0f && sampling.repeatLastN != 0)
     g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_penalties(VocabSize(), sampling.repeatLastN, sampling.repeatPenalty, 0.0f, 0.0f));
   if (sampling.temperature <= 0.0f) {
@@ -268,7 +272,7 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   result.stopReason = "max-tokens";
   while (result.generatedTokens < sampling.maxTokens) {
     if (abort) { result.stopReason = "aborted"; break; }
-    const int32_t token = g_llama.llama_sampler_sample(sampler, ctx_, -1);
+    const int32_t token = g_llama.llama_sampler_sample(sampler, ctx_.get(), -1);
     if (result.generatedTokens == 0) result.firstTokenMs = NowMs() - start;
     g_llama.llama_sampler_accept(sampler, token);
     if (g_llama.llama_vocab_is_eog(vocab_, token)) { result.stopReason = "eos"; break; }
@@ -299,13 +303,12 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
     flush(chunk, false);
   }
   flush(chunk, true);
-  g_llama.llama_sampler_free(sampler);
   result.generateMs = NowMs() - promptEnd;
   return result;
 }
 
 size_t Session::ReusablePrefix(const std::vector<int32_t>& prompt) {
-  llama_memory_t memory = g_llama.llama_get_memory(ctx_);
+  llama_memory_t memory = g_llama.llama_get_memory(ctx_.get());
   // The memory must hold exactly the positions of cached_. A failed or aborted decode leaves recurrent state
   // (and, in hybrid memory, the attention cells beside it) of the half-evaluated batch behind, because
   // llama.cpp cannot remove it again: such memory is cleared, never continued.
@@ -342,7 +345,7 @@ bool Session::DecodeTokens(const int32_t* tokens, int n, int firstPos, bool allO
   }
   batch.n_tokens = n;
   if (capture) capture_.BeginDecode(n);
-  error = g_llama.llama_decode(ctx_, batch);
+  error = g_llama.llama_decode(ctx_.get(), batch);
   if (capture) capture_.EndDecode();
   if (error != 0) return false;
   cached_.insert(cached_.end(), tokens, tokens + n);
@@ -370,7 +373,7 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
   ScopedIntervention scoped(capture_, params.intervention);
   // Each evaluation starts afresh, as llama-perplexity's chunks do; the prefix cache is gone. What this one leaves
   // in the memory is never reused: with cached_ empty, the next Generate's ReusablePrefix clears it.
-  g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_), true);
+  g_llama.llama_memory_clear(g_llama.llama_get_memory(ctx_.get()), true);
   cached_.clear();
 
   const int nVocab = VocabSize();
@@ -395,7 +398,7 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
     }
     batch.n_tokens = count;
     if (capture) capture_.BeginDecode(count);
-    const int error = g_llama.llama_decode(ctx_, batch);
+    const int error = g_llama.llama_decode(ctx_.get(), batch);
     if (capture) capture_.EndDecode();
     if (error != 0) {
       if (error == 2 || abort) result.aborted = true;
@@ -410,7 +413,7 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
       }
       if (pos < params.firstOutput || pos >= n - 1) continue;
       // log softmax of the next token, in double, as llama-perplexity's log_softmax.
-      const float* logits = g_llama.llama_get_logits_ith(ctx_, t);
+      const float* logits = g_llama.llama_get_logits_ith(ctx_.get(), t);
       float max = logits[0];
       for (int v = 1; v < nVocab; v++) max = std::max(max, logits[v]);
       double sum = 0;

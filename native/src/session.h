@@ -95,6 +95,14 @@ struct GenerateResult {
   std::string errorCode;  // with error: context-overflow | empty-prompt | decode-failed (mapped to EngineError codes in JS)
 };
 
+// Frees what llama.cpp allocated, through the function table the addon resolved at start-up.
+struct LlamaDeleter {
+  void operator()(llama_model* model) const;
+  void operator()(llama_context* ctx) const;
+  void operator()(ggml_threadpool* pool) const;
+  void operator()(llama_sampler* sampler) const;
+};
+
 class Session {
  public:
   ~Session();
@@ -111,6 +119,9 @@ class Session {
   EvaluateResult Evaluate(const EvaluateParams& params);
 
   std::atomic<bool> abort{false};
+  // Set on the JavaScript thread while a load, generation or evaluation is queued or running: llama.cpp's context
+  // is not safe for two computations at once, so the addon refuses a second one instead of corrupting the first.
+  std::atomic<bool> busy{false};
   int ContextSize() const;
   int VocabSize() const;
 
@@ -119,12 +130,13 @@ class Session {
   bool DecodeTokens(const int32_t* tokens, int n, int firstPos, bool allOutputs, bool capture, int& error);
   void AppendToken(TokenChunk& chunk, int32_t token, bool capture, int row);
 
-  llama_model* model_ = nullptr;
-  llama_context* ctx_ = nullptr;
+  // Declaration order is release order reversed: the context goes first, then the thread pool, then the model.
+  std::unique_ptr<llama_model, LlamaDeleter> model_;
+  std::unique_ptr<ggml_threadpool, LlamaDeleter> threadpool_;
+  std::unique_ptr<llama_context, LlamaDeleter> ctx_;
   const llama_vocab* vocab_ = nullptr;
   int batchSize_ = 0;  // llama_n_batch after load (llama.cpp may clamp the requested size)
   RouterCapture capture_;
-  ggml_threadpool* threadpool_ = nullptr;
   llama_batch batch_{};
   bool batchReady_ = false;
   // How many leading tokens of cached_ the memory can keep for `prompt` (0: clear it and evaluate afresh).
