@@ -138,6 +138,12 @@ export type WebviewToHost =
   | { type: 'routing.export'; format: 'jsonl' | 'csv'; turnIds: string[] }
   /** Regenerate an assistant turn with the same seed under an intervention on one expert (the lens grid's action). */
   | { type: 'lens.whatIf'; turnId: string; layer: number; expert: number; action: WhatIfAction }
+  /** Open the lens in an editor tab on a message (default: the last one with routing); an open tab follows it. */
+  | { type: 'lens.openInEditor'; turnId?: string }
+  /** The sidebar's lens was opened on another message: an open editor-tab lens follows it. */
+  | { type: 'lens.follow'; turnId: string }
+  /** "Keep this answer": the what-if's regenerated answer replaces the original in the conversation. */
+  | { type: 'lens.keepWhatIf'; whatIfId: string }
   | { type: 'evals.request'; body: EvalsRequest }
   /** An unexpected error inside the webview, for the host's output channel (the webview keeps running). */
   | { type: 'webview.error'; message: string };

@@ -50,6 +50,11 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   const store = new Store();
   const saved = host.getState<Partial<UiState>>();
   const ui: UiState = { ...DEFAULT_UI, ...(saved && saved.v === 1 ? saved : {}) };
+  /** The lens in an editor tab (extension/vscode/lens-panel.ts): the followed message's tokens beside the lens, no composer. */
+  const editorMode = root.dataset.mode === 'lens';
+  if (editorMode) ui.lensOpen = true;
+  /** The message the sidebar's lens was last opened on, told to the host (an editor-tab lens follows it). */
+  let followed: string | undefined;
   const stats: AppStats = { messages: 0, frames: 0, tokensReceived: 0, tokensRendered: 0, flushes: 0 };
   const tokenTurns = new Set(ui.tokenTurns);
   let pendingTokens = 0;
@@ -91,6 +96,10 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (dirty.has('recolor')) transcript.recolor();
     transcript.flush(dirty);
     markSelectedTurn();
+    if (!editorMode && ui.lensTurn && ui.lensTurn !== followed) {
+      followed = ui.lensTurn;
+      host.post({ type: 'lens.follow', turnId: followed });
+    }
     stats.tokensRendered += pendingTokens;
     pendingTokens = 0;
     if (wasAtBottom) {
@@ -203,9 +212,11 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   const whatIf: WhatIfView = new WhatIfView({
     post: (m) => host.post(m),
     selection: () => ui.selected,
-    heatmap: (summary, testid): HTMLElement => lens.heatmap(summary, 'topk', testid),
+    heatGrid: (summary, testid, max, diff): HTMLElement => lens.heatGrid(summary, 'topk', testid, max, diff),
     invalidate: () => scheduler.invalidate('lens'),
     experts: () => store.experts,
+    turnId: () => selectedTurnModel()?.id,
+    editor: editorMode,
   });
   const lens: LensPanel = new LensPanel(store, {
     post: (m) => host.post(m),
@@ -244,7 +255,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   let evalsMounted = false;
   // Screen readers hear when an answer finishes (the transcript itself is not a live region while streaming).
   const announcer = h('div', { class: 'sr-only', 'aria-live': 'polite', 'data-testid': 'announcer' });
-  const app = h('div', { class: 'app', 'data-testid': 'app' }, header, chatView, evalsView, announcer);
+  const app = h('div', { class: editorMode ? 'app lens-editor' : 'app', 'data-testid': 'app' }, header, chatView, evalsView, announcer);
   root.append(app);
 
   function sendInput(): void {
@@ -362,6 +373,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           for (const id of [...tokenTurns]) if (!ids.has(id)) tokenTurns.delete(id);
           if (ui.selected && !ids.has(ui.selected.turnId)) ui.selected = undefined;
           if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
+          whatIf.retain(ids);
           ui.mode = parseMode(ui.mode, store.model.info?.routing?.moeLayers.length ?? 0);
           highlighted = undefined;
           followBottom();
@@ -372,6 +384,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           const { model, replaced } = store.put(msg.turn);
           if (!replaced && ui.autoTokens) tokenTurns.add(model.id);
           if (replaced && ui.selected?.turnId === model.id) ui.selected = undefined;
+          if (replaced) whatIf.drop(model.id);
           // A new question (typed, Summarize Selection, Retry) brings the transcript back to its answer.
           if (!replaced && model.info.role === 'user') followBottom();
           scheduler.invalidate();
@@ -426,11 +439,19 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         case 'lens.show': {
           const t = msg.turnId ? store.get(msg.turnId) : undefined;
           if (t) ui.lensTurn = t.id;
+          if (t && editorMode) {
+            // The editor tab shows the message it follows as tokens, brought into view.
+            tokenTurns.add(t.id);
+            revealTurn = t.id;
+            scheduler.invalidate(`turn:${t.id}`);
+          }
           setView('chat');
           setLensOpen(true);
           break;
         }
         case 'lens.whatIf':
+          // A new comparison brings the lens to the answer it regenerated (it is shown with that message).
+          if (msg.whatIf.status === 'running' && store.get(msg.whatIf.turnId)) ui.lensTurn = msg.whatIf.turnId;
           whatIf.set(msg.whatIf);
           if (!ui.lensOpen) setLensOpen(true);
           break;

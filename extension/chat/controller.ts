@@ -3,7 +3,7 @@
 import type { ChatMessage, Engine, ModelInfo, SamplingOptions, TokenFrame } from '../engine/types';
 import { isAbort, isEngineError } from '../engine/errors';
 import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type RoutingBlock, type Snapshot, type WhatIfAction, type WhatIfState } from '../protocol';
-import { answerOf, firstDifference, interventionFor, turnAnswer, whatIfLabel } from './what-if';
+import { answerOf, firstDifference, interventionFor, keptAnswer, turnAnswer, whatIfLabel } from './what-if';
 import { FrameBatcher, frameToBlock, type Timers } from './batcher';
 import { compactRouting, decodeConversation, encodeConversation } from './codec';
 import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
@@ -69,6 +69,8 @@ export class ChatController {
   private readonly summaries = new Map<string, SelectionInput>();
   /** Identifies the open conversation in the history. */
   private conversationId: string;
+  /** The last what-if results, for Keep this answer. */
+  private readonly whatIfs = new Map<string, WhatIfState>();
 
   constructor(private readonly o: ChatControllerOptions) {
     this.newId = o.newId ?? defaultId;
@@ -449,7 +451,22 @@ export class ChatController {
       if (this.active === active) this.active = undefined;
     }
     post();
+    this.whatIfs.set(state.id, state);
+    if (this.whatIfs.size > 8) this.whatIfs.delete(this.whatIfs.keys().next().value!);
     return state;
+  }
+
+  /** Keep this answer: a completed what-if's answer replaces the turn it regenerated, saved like any answer. */
+  keepWhatIf(id: string): boolean {
+    const w = this.whatIfs.get(id);
+    const i = w ? this.turns.findIndex((t) => t.id === w.turnId) : -1;
+    const kept = w && i >= 0 && !this.active ? keptAnswer(this.turns[i], w) : undefined;
+    if (!kept) return false;
+    this.turns[i] = kept;
+    this.whatIfs.delete(id);
+    this.safePost({ type: 'chat.turnAdded', turn: kept });
+    this.scheduleSave(true);
+    return true;
   }
 
   /** Starts over; the conversation so far is kept in the history, to reopen. */

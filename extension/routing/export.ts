@@ -1,6 +1,7 @@
 // Routing export: JSONL (the CLI's format, one object per token) and CSV (one row per token × layer × rank,
 // RFC 4180). Pure: no vscode, no DOM. Weights are written as the shortest decimal that reads back as the
-// same float32 (see float32Shortest).
+// same float32 (see float32Shortest). The CLI numbers tokens by their position in the model's context; the chat's
+// export (messageTokens) numbers them as the lens does: the message (from 1) and the token within it (from 1).
 
 import type { RoutingBlock } from '../protocol';
 import { float32Shortest } from './math';
@@ -41,21 +42,53 @@ export function* exportTokens(blocks: Iterable<RoutingBlock>): Generator<JsonlTo
   }
 }
 
-/** One JSON line per token: {"index","phase","id","text","experts":[[...] per layer],"weights":[[...]]}. */
-export function* jsonlLines(blocks: Iterable<RoutingBlock>): Generator<string> {
-  for (const tok of exportTokens(blocks)) {
-    yield JSON.stringify({ index: tok.index, phase: tok.phase, id: tok.id, text: tok.text, experts: tok.experts, weights: tok.weights });
+/** The routing of one message of a conversation; `message` is its number in the conversation, from 1. */
+export interface MessageRouting {
+  message: number;
+  blocks: readonly RoutingBlock[];
+}
+
+export type MessageToken = JsonlToken & { message: number };
+
+/** The tokens of some messages, each numbered within its message from 1 (as the lens and the what-if number them). */
+export function* messageTokens(messages: Iterable<MessageRouting>): Generator<MessageToken> {
+  for (const m of messages) {
+    let index = 0;
+    for (const tok of exportTokens(m.blocks)) yield { message: m.message, ...tok, index: ++index };
   }
+}
+
+/** One JSON line per token: {["message",]"index","phase","id","text","experts":[[...] per layer],"weights":[[...]]}. */
+function* jsonl(tokens: Iterable<JsonlToken & { message?: number }>): Generator<string> {
+  for (const tok of tokens) {
+    yield JSON.stringify({ ...(tok.message !== undefined ? { message: tok.message } : {}), index: tok.index, phase: tok.phase, id: tok.id, text: tok.text, experts: tok.experts, weights: tok.weights });
+  }
+}
+
+/** The CLI's JSON lines: "index" is the token's position in the context. */
+export function jsonlLines(blocks: Iterable<RoutingBlock>): Generator<string> {
+  return jsonl(exportTokens(blocks));
 }
 
 /** JSONL text: lines separated and terminated by "\n" (empty string for no tokens). */
 export function toJsonl(blocks: Iterable<RoutingBlock>): string {
+  return joinLines(jsonlLines(blocks), '\n');
+}
+
+/** The chat's JSONL: "message" and "index" numbered from 1, "index" within the message. */
+export function messagesToJsonl(messages: Iterable<MessageRouting>): string {
+  return joinLines(jsonl(messageTokens(messages)), '\n');
+}
+
+function joinLines(lines: Iterable<string>, end: string): string {
   let out = '';
-  for (const line of jsonlLines(blocks)) out += line + '\n';
+  for (const line of lines) out += line + end;
   return out;
 }
 
 export const CSV_HEADER = 'token_index,token,layer,rank,expert,weight';
+/** The chat's CSV: the message (from 1) and the token within it (from 1) first. */
+export const MESSAGE_CSV_HEADER = 'message,token_index,token,layer,rank,expert,weight';
 
 /**
  * A text field for CSV. Token texts are model output (untrusted): a cell starting with = + - @, a tab or a CR is
@@ -73,23 +106,36 @@ export interface CsvOptions {
   header?: boolean;
 }
 
-/** CSV rows (without line terminators): header, then one row per token × layer × rank. */
-export function* csvRows(blocks: Iterable<RoutingBlock>, options: CsvOptions = {}): Generator<string> {
-  if (options.header !== false) yield CSV_HEADER;
-  for (const tok of exportTokens(blocks)) {
+/** CSV rows of tokens (one per token × layer × rank), each prefixed by the token's message when it has one. */
+function* csvBody(tokens: Iterable<JsonlToken & { message?: number }>, options: CsvOptions): Generator<string> {
+  for (const tok of tokens) {
     const text = csvField(tok.text);
+    const first = tok.message !== undefined ? `${tok.message},${tok.index}` : String(tok.index);
     for (let l = 0; l < tok.experts.length; l++) {
       const layer = options.layerIds?.[l] ?? l;
       for (let r = 0; r < tok.experts[l].length; r++) {
-        yield `${tok.index},${text},${layer},${r},${tok.experts[l][r]},${tok.weights[l][r]}`;
+        yield `${first},${text},${layer},${r},${tok.experts[l][r]},${tok.weights[l][r]}`;
       }
     }
   }
 }
 
+/** CSV rows (without line terminators): header, then one row per token × layer × rank. */
+export function* csvRows(blocks: Iterable<RoutingBlock>, options: CsvOptions = {}): Generator<string> {
+  if (options.header !== false) yield CSV_HEADER;
+  yield* csvBody(exportTokens(blocks), options);
+}
+
 /** CSV text with CRLF line breaks (RFC 4180), the last line terminated too. */
 export function toCsv(blocks: Iterable<RoutingBlock>, options: CsvOptions = {}): string {
-  let out = '';
-  for (const row of csvRows(blocks, options)) out += row + '\r\n';
-  return out;
+  return joinLines(csvRows(blocks, options), '\r\n');
+}
+
+/** The chat's CSV (MESSAGE_CSV_HEADER), CRLF line breaks. */
+export function messagesToCsv(messages: Iterable<MessageRouting>, options: CsvOptions = {}): string {
+  const rows = function* () {
+    if (options.header !== false) yield MESSAGE_CSV_HEADER;
+    yield* csvBody(messageTokens(messages), options);
+  };
+  return joinLines(rows(), '\r\n');
 }

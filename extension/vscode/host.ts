@@ -16,6 +16,7 @@ import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
 import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
 import { EvalsPanel } from './evals-panel';
+import { LensEditorPanel } from './lens-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
 import { ModelPicker } from './models';
@@ -52,6 +53,8 @@ export class MoeLensHost implements vscode.Disposable {
   readonly status: StatusBar;
   private readonly history: ConversationHistory;
   readonly evalsPanel: EvalsPanel;
+  /** The lens in an editor tab: gets every chat message the sidebar gets. */
+  readonly lensPanel: LensEditorPanel;
   private readonly subs: vscode.Disposable[] = [];
 
   constructor(private readonly deps: HostDeps) {
@@ -69,7 +72,9 @@ export class MoeLensHost implements vscode.Disposable {
         return c.server ? c.serverModel || c.server : path.basename(c.modelPath);
       },
     );
-    this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.controller.postSnapshot(), log);
+    // A (re)started sidebar gets its own snapshot (the editor-tab lens keeps its state).
+    this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.view.post({ type: 'snapshot', snapshot: this.controller.snapshot() }), log);
+    this.lensPanel = new LensEditorPanel(context.extensionUri, (m) => this.onMessage(m), () => ({ type: 'snapshot', snapshot: this.controller.snapshot() }));
     this.controller = new ChatController({
       engine,
       session: this.session,
@@ -77,7 +82,10 @@ export class MoeLensHost implements vscode.Disposable {
         const c = this.config();
         return { systemPrompt: c.systemPrompt, sampling: samplingFrom(c), captureRouting: c.captureRouting };
       },
-      post: (m) => this.view.post(m),
+      post: (m) => {
+        this.view.post(m);
+        this.lensPanel.post(m);
+      },
       store: {
         load: () => context.workspaceState.get(CONVERSATION_KEY),
         save: (data) => context.workspaceState.update(CONVERSATION_KEY, data),
@@ -108,6 +116,7 @@ export class MoeLensHost implements vscode.Disposable {
       this.view,
       this.panel,
       this.evalsPanel,
+      this.lensPanel,
       this.status,
       this.session.onDidChange(() => {
         this.refreshStatus();
@@ -270,11 +279,24 @@ export class MoeLensHost implements vscode.Disposable {
         return;
       case 'lens.whatIf':
         // From the webview: only a known action on whole numbers (the engine validates layer and expert).
-        if (['ablate-layer', 'ablate-all', 'force'].includes(message.action) && Number.isInteger(message.layer) && Number.isInteger(message.expert))
+        if (['ablate-layer', 'ablate-all', 'force'].includes(message.action) && Number.isInteger(message.layer) && Number.isInteger(message.expert)) {
+          // The comparison is shown side by side in the editor tab (the sidebar keeps a compact one).
+          this.lensPanel.show(String(message.turnId), true);
           void this.controller.whatIf(String(message.turnId), message.layer, message.expert, message.action);
+        }
+        return;
+      case 'lens.openInEditor':
+        this.openLensInEditor(typeof message.turnId === 'string' ? message.turnId : undefined);
+        return;
+      case 'lens.follow':
+        if (typeof message.turnId === 'string') this.lensPanel.follow(message.turnId);
+        return;
+      case 'lens.keepWhatIf':
+        if (!this.controller.keepWhatIf(String(message.whatIfId)))
+          void vscode.window.showWarningMessage('MoE Lens: that answer cannot be kept any more (the message changed, or an answer is being generated).');
         return;
       case 'routing.export':
-        exportRouting(this.controller.conversation, message.format === 'csv' ? 'csv' : 'jsonl', Array.isArray(message.turnIds) ? message.turnIds : []).catch(
+        exportRouting(this.controller.conversation, message.format === 'csv' ? 'csv' : 'jsonl', Array.isArray(message.turnIds) ? message.turnIds : [], this.controller.snapshot().moeLayers).catch(
           (error: unknown) => void vscode.window.showErrorMessage(`MoE Lens: export failed: ${describeError(error)}`),
         );
         return;
@@ -287,6 +309,15 @@ export class MoeLensHost implements vscode.Disposable {
       default:
         log('debug', `Unhandled webview message ${(message as { type: string }).type}`);
     }
+  }
+
+  /** The lens in an editor tab, on a message (default: the last answer with routing). */
+  openLensInEditor(turnId?: string): void {
+    const turns = this.controller.conversation;
+    const known = turns.find((t) => t.id === turnId);
+    const routed = turns.filter((t) => t.routing.length > 0);
+    const target = known ?? routed.filter((t) => t.role === 'assistant').pop() ?? routed.pop();
+    this.lensPanel.show(target?.id);
   }
 
   private async insertCode(code: string): Promise<void> {
@@ -361,6 +392,7 @@ export class MoeLensHost implements vscode.Disposable {
     reg('moeLens.modelActions', () => this.modelActions());
     reg('moeLens.openConversation', () => this.openConversation());
     reg('moeLens.openEvals', () => this.evalsPanel.show());
+    reg('moeLens.openLensInEditor', () => this.openLensInEditor());
     reg('moeLens.downloadModel', (uri) => this.picker.download(typeof uri === 'string' ? uri : undefined));
     reg('moeLens.summarizeSelection', () => this.summarizeSelection());
     reg('moeLens.newChat', async () => {

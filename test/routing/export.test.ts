@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, float32Shortest, normalizeRoutingBlock, toCsv, toJsonl } from '../../extension/routing';
+import { csvField, float32Shortest, messagesToCsv, messagesToJsonl, normalizeRoutingBlock, toCsv, toJsonl } from '../../extension/routing';
 import { block } from './fixtures';
 
 describe('export', () => {
@@ -57,5 +57,27 @@ describe('export', () => {
     const fromArrays = normalizeRoutingBlock({ ...b, ids: [101, 102], experts: Array.from(b.experts), weights: Array.from(b.weights) } as never);
     expect(fromArrays.ids).toBeInstanceOf(Int32Array);
     expect(toJsonl([fromArrays])).toBe(toJsonl([b]));
+  });
+
+  it("the chat's export numbers tokens as the lens does: message from 1, token within it from 1 (not the context position)", () => {
+    // Message 1: a prompt of 2 tokens at positions 0..1; message 2: an answer of 2 tokens at context positions 14..15.
+    const messages = [
+      { message: 1, blocks: [{ ...block(0, 2), phase: 'prompt' as const }] },
+      { message: 2, blocks: [block(2, 3, 14), block(3, 4, 15)] },
+    ];
+    const csv = messagesToCsv(messages, { layerIds: [4, 9] }).split('\r\n');
+    expect(csv[0]).toBe('message,token_index,token,layer,rank,expert,weight');
+    expect(csv.slice(1, 5)).toEqual(['1,1,Hel,4,0,0,0.75', '1,1,Hel,4,1,1,0.25', '1,1,Hel,9,0,2,0.5', '1,1,Hel,9,1,3,0.5']);
+    expect(csv.filter((r) => /^\d/.test(r)).map((r) => r.split(',').slice(0, 2).join(','))).toEqual([...Array(4).fill('1,1'), ...Array(4).fill('1,2'), ...Array(4).fill('2,1'), ...Array(4).fill('2,2')]);
+    expect(csv[9]).toBe('2,1,", ""x""",4,0,1,0.75');
+    expect(csv.pop()).toBe('');
+    const jsonl = messagesToJsonl(messages).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(jsonl.map((t) => [t.message, t.index, t.phase, t.id])).toEqual([
+      [1, 1, 'prompt', 101],
+      [1, 2, 'prompt', 102],
+      [2, 1, 'generated', 103],
+      [2, 2, 'generated', 104],
+    ]);
+    expect(messagesToJsonl(messages).split('\n')[2]).toBe('{"message":2,"index":1,"phase":"generated","id":103,"text":", \\"x\\"","experts":[[1,3],[2,3]],"weights":[[0.75,0.25],[0.5,0.5]]}');
   });
 });

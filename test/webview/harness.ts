@@ -24,7 +24,8 @@ export function snapshot(turns: ChatTurn[], model: ModelSummary = modelSummary()
   return { protocolVersion: 1, turns, model, moeLayers: model.info?.routing?.moeLayers ?? [] };
 }
 
-export async function mount(initialState?: unknown): Promise<FakeHost> {
+/** Mounts the sidebar app, or with `mode` 'lens' the editor-tab lens (the page's #root data-mode). */
+export async function mount(initialState?: unknown, mode?: string): Promise<FakeHost> {
   const posted: WebviewToHost[] = [];
   const fake = { state: initialState as unknown };
   (globalThis as unknown as { acquireVsCodeApi: unknown }).acquireVsCodeApi = () => ({
@@ -35,6 +36,7 @@ export async function mount(initialState?: unknown): Promise<FakeHost> {
   document.body.replaceChildren();
   const root = document.createElement('div');
   root.id = 'root';
+  if (mode) root.dataset.mode = mode;
   document.body.append(root);
   const { startApp } = await import('../../webview/app');
   const app = startApp(root);

@@ -36,7 +36,9 @@ describe('colour by expert', () => {
     click(tids('turn-lens-toggle')[1]);
     const spans = tokensOf('a1');
     expect(spans.map((s) => s.dataset.index)).toEqual(['0', '1', '2', '3']);
-    expect(spans.map((s) => s.textContent)).toEqual(['Hel', 'lo', ', "x"', '\n']);
+    // The newline token shows a visible ↵ before its line break (a bare "\n" has no width to click).
+    expect(spans.map((s) => s.textContent)).toEqual(['Hel', 'lo', ', "x"', '↵\n']);
+    expect(spans.map((s) => s.classList.contains('tok-nl'))).toEqual([false, false, false, true]);
     // Default: most frequent top-1 over layers (ties → lowest id): t0 {0,2}→0, t1 {0,3}→0, t2 {1,2}→1, t3 {1,0}→0.
     expect(spans.map((s) => s.dataset.expert)).toEqual(['0', '0', '1', '0']);
 
@@ -74,7 +76,9 @@ describe('one token', () => {
     click(tids('turn-lens-toggle')[1]);
     click(tokensOf('a1')[2]);
     const detail = tid('token-detail')!;
-    expect(detail.dataset.index).toBe('2');
+    // Numbered within the message from 1: the third token is token 3 (its span's position is 2).
+    expect(detail.dataset.number).toBe('3');
+    expect(q('.token-head', detail)!.textContent).toBe('", \\"x\\"" token 3 of 4 · id 103 · generated');
     const cells = tids('grid-cell', detail);
     expect(cells).toHaveLength(2 * 4);
     const chosen = cells.filter((c) => c.dataset.weight !== undefined).map((c) => [c.dataset.layer, c.dataset.expert, c.dataset.rank, c.dataset.weight]);
@@ -100,10 +104,10 @@ describe('one token', () => {
     const spans = tokensOf('a1');
     expect(spans.filter((s) => s.tabIndex === 0).map((s) => s.dataset.index)).toEqual(['1']);
     key(spans[1], 'ArrowRight');
-    expect(tid('token-detail')!.dataset.index).toBe('2');
+    expect(tid('token-detail')!.dataset.number).toBe('3');
     expect(tokensOf('a1').filter((s) => s.tabIndex === 0).map((s) => s.dataset.index)).toEqual(['2']);
     key(tokensOf('a1')[2], 'End');
-    expect(tid('token-detail')!.dataset.index).toBe('3');
+    expect(tid('token-detail')!.dataset.number).toBe('4');
     key(tokensOf('a1')[3], 'ArrowLeft');
     const weights = tids('grid-cell').filter((c) => c.dataset.weight).map((c) => `${c.dataset.layer}:${c.dataset.expert}=${c.dataset.weight}`);
     expect(weights).toEqual(['0:1=0.75', '0:3=0.25', '1:2=0.5', '1:3=0.5']);
@@ -189,8 +193,36 @@ describe('aggregates', () => {
     expect(tid('compare-heatmap-a')).not.toBeNull();
     expect(tid('compare-heatmap-b')).not.toBeNull();
     expect(tids('compare-row')).toHaveLength(2);
+    // One answer only: its prompt against it.
     expect((tid('compare-a') as HTMLElement & { value: string }).value).toBe('u1');
     expect((tid('compare-b') as HTMLElement & { value: string }).value).toBe('a1');
+  });
+
+  it('compare defaults to the last two answers, whichever message the lens shows', async () => {
+    host = await mount();
+    const turns = [
+      turn('u1', 'user', 'Hello', [{ ...block(0, 2), phase: 'prompt' }]),
+      turn('a1', 'assistant', 'Hel lo', [block(0, 4)]),
+      turn('u2', 'user', 'More', [{ ...block(0, 2), phase: 'prompt' }]),
+      turn('a2', 'assistant', 'Hel', [block(1, 3)]),
+    ];
+    host.send({ type: 'snapshot', snapshot: snapshot(turns) });
+    click(tids('turn-lens-toggle')[2]); // the lens on the second prompt
+    click(tid('lens-tab-compare'));
+    expect((tid('compare-a') as HTMLElement & { value: string }).value).toBe('a1');
+    expect((tid('compare-b') as HTMLElement & { value: string }).value).toBe('a2');
+    expect(q('.compare .summary')!.textContent).toBe('A: 4 tokens · B: 2 tokens');
+  });
+
+  it('every heat map has a colour scale from 0 to its largest count', async () => {
+    await conversation();
+    click(tids('turn-lens-toggle')[1]);
+    click(tid('lens-tab-message'));
+    const counts = tids('heat-cell', tid('heatmap')!).map((c) => Number(c.dataset.count));
+    const scale = tid('heat-scale', tid('aggregates')!)!;
+    expect(Number(scale.dataset.max)).toBe(Math.max(...counts));
+    expect(Number(scale.dataset.max)).toBe(3);
+    expect(scale.getAttribute('aria-label')).toBe('Colour scale: 0 to 3 tokens in top-2');
   });
 
   it('export buttons post routing.export with the format and turn ids', async () => {
@@ -289,7 +321,7 @@ describe("a user message's own tokens", () => {
     expect(spans.map((s) => s.classList.contains('seg-template') || s.classList.contains('seg-history'))).toEqual([true, true, false, false]);
     expect(q('[data-turn-id="u1"] [data-testid="prompt-segments"]')!.textContent).toBe('2 tokens of your message · 1 earlier message evaluated again · 1 chat template (dimmed)');
     spans[0].dispatchEvent(new Event('pointerover', { bubbles: true }));
-    expect(spans[0].title).toMatch(/^chat template · #0 /);
+    expect(spans[0].title).toMatch(/^chat template · token 1 "Hel" id 101/);
     // Segments that arrive with a later update re-mark the tokens already shown.
     host.send({ type: 'chat.turnUpdated', turn: { ...(({ routing: _r, ...rest }) => rest)(user), promptSegments: [{ start: 0, end: 4, role: 'message' }] } });
     host.app.flush();
@@ -308,5 +340,39 @@ describe('the Lens button', () => {
     expect(tokensOf('a1').map((s) => s.dataset.expert)).toEqual(['0', '0', '1', '0']);
     expect(tids('turn-lens-toggle')[1].getAttribute('aria-pressed')).toBe('true');
     expect(tids('turn-lens-toggle')[1].textContent).toBe('◧ Tokens');
+  });
+});
+
+describe('the lens in an editor tab', () => {
+  it('the sidebar offers it from the lens and from each message, and tells the host which message its lens shows', async () => {
+    const h = await conversation();
+    click(tids('turn-open-lens')[0]);
+    click(tid('lens-toggle'));
+    click(tid('lens-pop-out'));
+    expect(h.posted.filter((m) => m.type === 'lens.openInEditor')).toEqual([
+      { type: 'lens.openInEditor', turnId: 'u1' },
+      { type: 'lens.openInEditor', turnId: 'a1' },
+    ]);
+    click(tids('turn-lens-toggle')[0]);
+    click(q('[data-turn-id="a1"] .turn-header'));
+    expect(h.posted.filter((m) => m.type === 'lens.follow').map((m) => (m as { turnId: string }).turnId)).toEqual(['a1', 'u1', 'a1']);
+  });
+
+  it('shows the message it follows as tokens beside the lens, without composer or close, and moves with lens.show', async () => {
+    host = await mount(undefined, 'lens');
+    host.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'Hello', [{ ...block(0, 2), phase: 'prompt' }]), turn('a1', 'assistant', 'Hel lo, "x"', [block(0, 4)])]) });
+    host.send({ type: 'lens.show', turnId: 'a1' });
+    expect(tid('app')!.classList.contains('lens-editor')).toBe(true);
+    expect(tid('lens')!.hidden).toBe(false);
+    expect(tokensOf('a1')).toHaveLength(4);
+    expect(tid('lens-title')!.textContent).toBe('#2 Model: Hel lo, "x"');
+    host.send({ type: 'lens.show', turnId: 'u1' });
+    expect(tokensOf('u1')).toHaveLength(2);
+    expect(tid('lens-title')!.textContent).toBe('#1 You: Hello');
+    // It streams with the conversation: new routing of the followed message shows at once.
+    host.send({ type: 'chat.frames', turnId: 'u1', textDelta: '', routing: [{ ...block(2, 4, 2), phase: 'prompt' }] });
+    expect(tokensOf('u1')).toHaveLength(4);
+    // The editor tab does not steer itself through the host.
+    expect(host.posted.filter((m) => m.type === 'lens.follow')).toEqual([]);
   });
 });

@@ -19,6 +19,11 @@ export interface TokenViewHooks {
 
 export const SEGMENT_LABEL: Record<PromptSegmentRole, string> = { message: 'your message', template: 'chat template', system: 'system prompt', history: 'earlier message evaluated again' };
 
+/** A token's text as shown: each line break gets a visible ↵ before it, so a newline token has width to select. */
+export function visibleText(text: string): string {
+  return text.replace(/\r?\n/g, '↵$&');
+}
+
 function segmentRole(segments: PromptSegment[] | undefined, pos: number): PromptSegmentRole | undefined {
   if (!segments) return undefined;
   for (const s of segments) if (pos >= s.start && pos < s.end) return s.role;
@@ -167,6 +172,9 @@ export class TokenView {
     if (t.text === '') {
       s.textContent = '∅';
       s.classList.add('tok-empty');
+    } else if (t.text.includes('\n')) {
+      s.textContent = visibleText(t.text);
+      s.classList.add('tok-nl');
     } else s.textContent = t.text;
     return s;
   }
@@ -179,7 +187,8 @@ export class TokenView {
     const expert = s.dataset.expert;
     const agree = s.dataset.agree;
     const seg = s.dataset.seg as PromptSegmentRole | undefined; // set by span()
-    const label = `${seg && seg !== 'message' ? `${SEGMENT_LABEL[seg]} · ` : ''}#${t.index} ${JSON.stringify(t.text)} id ${t.id}` + (expert !== undefined ? ` · top-1 expert ${expert}` : agree !== undefined ? ` · path agreement ${Math.round(Number(agree) * 100)}%` : '');
+    // Numbered within the message from 1, as in the lens, the what-if and the exports.
+    const label = `${seg && seg !== 'message' ? `${SEGMENT_LABEL[seg]} · ` : ''}token ${pos + 1} ${JSON.stringify(t.text)} id ${t.id}` + (expert !== undefined ? ` · top-1 expert ${expert}` : agree !== undefined ? ` · path agreement ${Math.round(Number(agree) * 100)}%` : '');
     s.title = label;
     s.setAttribute('aria-label', label);
   }

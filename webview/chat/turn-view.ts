@@ -68,7 +68,14 @@ export class TurnView {
       onClick: () => this.hooks.toggleTokens(this.turn.id),
     });
     this.toggle.setAttribute('aria-pressed', String(hooks.isTokenView(turn.id)));
-    const header = h('div', { class: 'turn-header' }, this.roleEl, h('span', { class: 'spacer' }), this.toggle);
+    const openLens = button('↗', {
+      testid: 'turn-open-lens',
+      appearance: 'icon',
+      title: 'Open in editor: this message in the expert lens, in an editor tab',
+      attrs: { class: 'turn-open-lens', 'aria-label': 'Open this message in the lens editor tab' },
+      onClick: () => this.hooks.post({ type: 'lens.openInEditor', turnId: this.turn.id }),
+    });
+    const header = h('div', { class: 'turn-header' }, this.roleEl, h('span', { class: 'spacer' }), this.toggle, openLens);
     header.addEventListener('click', (e) => {
       if (!(e.target as HTMLElement).closest('vscode-button')) this.hooks.selectTurn(this.turn.id);
     });

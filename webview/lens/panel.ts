@@ -9,6 +9,7 @@ import type { Store, TurnModel } from '../store';
 import { ROLE_LABEL } from '../chat/turn-view';
 import { explanation } from './explain';
 import { installPalette } from './palette';
+import './lens.css';
 
 export type LensTab = 'token' | 'message' | 'conversation' | 'compare';
 
@@ -41,6 +42,20 @@ function turnLabel(store: Store, t: TurnModel): string {
   const who = ROLE_LABEL[t.info.role] ?? t.info.role;
   const text = t.info.display.replace(/\s+/g, ' ').trim();
   return `#${n} ${who}: ${text.length > 32 ? text.slice(0, 31) + '…' : text || '(empty)'}`;
+}
+
+/** The colour scale under a heat map: 0 … max (counts), or −max … 0 … +max (a difference, two hues). */
+export function heatScale(max: number, unit: string, diverging = false, testid = 'heat-scale'): HTMLElement {
+  const bar = h('span', { class: diverging ? 'scale-bar diverging' : 'scale-bar' });
+  const ends = diverging ? [`−${max}`, '0', `+${max}`] : ['0', String(max)];
+  return h(
+    'div',
+    { class: 'heat-scale', 'data-testid': testid, 'data-max': max, role: 'img', 'aria-label': diverging ? `Colour scale: −${max} (blue) to +${max} ${unit} (red)` : `Colour scale: 0 to ${max} ${unit}` },
+    h('span', { class: 'scale-end' }, ends[0]),
+    bar,
+    ...ends.slice(1).map((t, i, all) => h('span', { class: i === all.length - 1 ? 'scale-end' : 'scale-mid' }, t)),
+    h('span', { class: 'muted scale-unit' }, unit),
+  );
 }
 
 /** The header row of a layer × expert grid: `L \ E`, then the expert numbers. */
@@ -80,6 +95,13 @@ export class LensPanel {
       this.hooks.setUi({ explainOpen: !this.hooks.ui().explainOpen });
     });
     const close = button('✕', { testid: 'lens-close', appearance: 'icon', title: 'Close the expert lens', onClick: () => this.hooks.close() });
+    const popOut = button('↗', {
+      testid: 'lens-pop-out',
+      appearance: 'icon',
+      title: 'Open the lens in an editor tab (full width)',
+      attrs: { 'aria-label': 'Open the lens in an editor tab' },
+      onClick: () => this.hooks.post({ type: 'lens.openInEditor', turnId: this.hooks.selectedTurn()?.id }),
+    });
     this.status = h('div', { class: 'lens-status', 'data-testid': 'lens-status', role: 'status' });
     this.explainEl = explanation();
     this.legend = h('div', { class: 'legend', 'data-testid': 'lens-legend', 'aria-label': 'Expert colours' });
@@ -101,7 +123,7 @@ export class LensPanel {
     this.el = h(
       'section',
       { class: 'lens', 'data-testid': 'lens', 'aria-label': 'Expert lens' },
-      h('div', { class: 'lens-bar' }, h('strong', {}, 'Expert lens'), this.title, h('span', { class: 'spacer' }), close),
+      h('div', { class: 'lens-bar' }, h('strong', {}, 'Expert lens'), this.title, h('span', { class: 'spacer' }), popOut, close),
       h('div', { class: 'lens-controls' }, h('label', { class: 'control-label' }, 'Colour by'), this.layerSelect.el, this.numbersBtn, explainLink),
       this.status,
       this.explainEl,
@@ -216,13 +238,15 @@ export class LensPanel {
     const tok = turn && sel ? turn.routing.token(sel.pos) : undefined;
     if (!turn || !tok || !sel) return h('p', { class: 'muted', 'data-testid': 'token-detail-empty' }, 'Select a token: click it, or focus the tokens and use the arrow keys.');
     const E = Math.max(this.experts(), turn.agg.experts);
-    const root = h('div', { class: 'token-detail', 'data-testid': 'token-detail', 'data-index': tok.index, 'data-turn-id': turn.id });
+    // One numbering everywhere (token view, what-if, exports): within the message, from 1.
+    const number = sel.pos + 1;
+    const root = h('div', { class: 'token-detail', 'data-testid': 'token-detail', 'data-pos': sel.pos, 'data-number': number, 'data-turn-id': turn.id });
     root.append(
       h(
         'div',
         { class: 'token-head' },
         h('code', { class: 'token-text' }, JSON.stringify(tok.text)),
-        h('span', { class: 'muted' }, ` token #${tok.index} · id ${tok.id} · ${tok.phase === 'prompt' ? 'prompt' : 'generated'}`),
+        h('span', { class: 'muted' }, ` token ${number} of ${turn.routing.count} · id ${tok.id} · ${tok.phase === 'prompt' ? 'prompt' : 'generated'}`),
       ),
     );
     if (tok.layers === 0) {
@@ -278,7 +302,7 @@ export class LensPanel {
       }
     }
     if (cache.chosen[0]) cache.chosen[0].tabIndex = 0;
-    grid.setAttribute('aria-label', `Gate weights of token #${tok.index}: rows are layers, columns experts`);
+    grid.setAttribute('aria-label', `Gate weights of token ${number}: rows are layers, columns experts`);
     root.append(h('div', { class: 'section-label' }, `Gate weights: ${layers} layers × ${E} experts, top-${k} filled by weight`), grid);
     return root;
   }
@@ -326,27 +350,38 @@ export class LensPanel {
     }
   }
 
+  /** A heat map of tokens per layer × expert with its colour scale. */
   heatmap(s: RoutingSummary, which: 'topk' | 'top1', testid = 'heatmap'): HTMLElement {
+    const values = s.perLayer.map((L) => Array.from({ length: s.experts }, (_, e) => L[which][e] ?? 0));
+    const max = Math.max(0, ...values.flat());
+    return h('div', { class: 'heat-wrap' }, this.heatGrid(s, which, testid, max), heatScale(max, which === 'topk' ? `tokens in top-${s.k}` : 'tokens top-1'));
+  }
+
+  /** The heat map's grid: one cell per layer and expert, filled by `value / max` (or by |value| in two hues when `diff`). */
+  heatGrid(s: RoutingSummary, which: 'topk' | 'top1', testid: string, max: number, diff?: number[][]): HTMLElement {
     const E = s.experts;
     const grid = h('div', { class: 'grid heat', role: 'grid', 'data-testid': testid, 'data-which': which, 'aria-label': `Tokens per layer and expert (${which === 'topk' ? 'in top-k' : 'top-1'})` });
     grid.style.gridTemplateColumns = `auto repeat(${E}, minmax(8px, 1fr))`;
-    let max = 0;
-    for (const L of s.perLayer) for (const v of L[which]) max = Math.max(max, v);
     grid.append(gridHead(E));
-    for (const L of s.perLayer) {
+    s.perLayer.forEach((L, i) => {
       const row = h('div', { role: 'row', class: 'grid-row' }, h('span', { role: 'rowheader', class: 'grid-label' }, `L${this.store.layerId(L.layer)}`));
       const total = s.tokens;
       for (let e = 0; e < E; e++) {
-        const v = L[which][e] ?? 0;
-        const label = `Layer ${this.store.layerId(L.layer)}, expert ${e}: ${L.top1[e] ?? 0} tokens top-1, ${L.topk[e] ?? 0} in top-${s.k} (${formatPercent(total ? (L.topk[e] ?? 0) / total : 0)} of tokens)`;
+        const d = diff?.[i]?.[e];
+        const v = d ?? L[which][e] ?? 0;
+        const where = `Layer ${this.store.layerId(L.layer)}, expert ${e}`;
+        const label =
+          d !== undefined
+            ? `${where}: ${d > 0 ? '+' : ''}${d} tokens in top-${s.k} (regenerated − original)`
+            : `${where}: ${L.top1[e] ?? 0} tokens top-1, ${L.topk[e] ?? 0} in top-${s.k} (${formatPercent(total ? (L.topk[e] ?? 0) / total : 0)} of tokens)`;
         const cell = h('span', { role: 'gridcell', class: 'cell heat-cell', 'data-testid': 'heat-cell', 'data-layer': L.layer, 'data-expert': e, 'data-count': v, title: label, 'aria-label': label });
-        const fill = h('span', { class: 'heat-fill' });
-        fill.style.opacity = String(max ? v / max : 0);
+        const fill = h('span', { class: d === undefined ? 'heat-fill' : d < 0 ? 'heat-fill less' : 'heat-fill more' });
+        fill.style.opacity = String(max ? Math.abs(v) / max : 0);
         cell.append(fill);
         row.append(cell);
       }
       grid.append(row);
-    }
+    });
     return grid;
   }
 
@@ -450,9 +485,12 @@ export class LensPanel {
     const ui = this.hooks.ui();
     const candidates = this.store.turns.filter((t) => t.hasRouting);
     if (candidates.length < 2) return h('p', { class: 'muted', 'data-testid': 'compare-empty' }, 'Compare needs two messages with routing.');
-    const sel = this.hooks.selectedTurn();
-    const aId = candidates.some((t) => t.id === ui.compareA) ? ui.compareA! : (candidates[candidates.length - 2].id);
-    let bId = candidates.some((t) => t.id === ui.compareB) ? ui.compareB! : sel && sel.hasRouting ? sel.id : candidates[candidates.length - 1].id;
+    // By default the last two answers (else the last two messages with routing), never a prompt against its own answer
+    // when there are two answers to compare.
+    const answers = candidates.filter((t) => t.info.role === 'assistant');
+    const [defA, defB] = (answers.length >= 2 ? answers : candidates).slice(-2);
+    const aId = candidates.some((t) => t.id === ui.compareA) ? ui.compareA! : defA.id;
+    let bId = candidates.some((t) => t.id === ui.compareB) ? ui.compareB! : defB.id;
     if (bId === aId) bId = candidates.find((t) => t.id !== aId)!.id;
     const options = candidates.map((t) => ({ value: t.id, label: turnLabel(this.store, t) }));
     const da = dropdown({ testid: 'compare-a', label: 'Message A', onChange: (v) => this.hooks.setUi({ compareA: v }) });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ChatController } from '../../../extension/chat/controller';
 import { ModelSession } from '../../../extension/chat/session';
 import { firstDifference, interventionFor, whatIfLabel } from '../../../extension/chat/what-if';
+import { decodeConversation } from '../../../extension/chat/codec';
 import type { HostToWebview, WhatIfState } from '../../../extension/protocol';
 import { chatFakeEngine, frame, result } from './fake-engine';
 
@@ -13,7 +14,9 @@ function setup() {
   const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m.gguf' }, isDemo: false }));
   let n = 0;
   let seed = 7; // like moeLens.seed -1: a new seed each time the settings are read
+  const saved: { data?: unknown } = {};
   const controller = new ChatController({
+    store: { load: () => undefined, save: (data) => void (saved.data = data) },
     engine,
     session,
     settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 32, seed: seed++, temperature: 0.8 }, captureRouting: true }),
@@ -22,7 +25,7 @@ function setup() {
     newId: () => `id${n++}`,
   });
   const whatIfs = () => posts.flatMap((m) => (m.type === 'lens.whatIf' ? [m.whatIf] : []));
-  return { engine, controller, whatIfs };
+  return { engine, controller, whatIfs, posts, saved };
 }
 
 describe('what-if regeneration', () => {
@@ -52,6 +55,32 @@ describe('what-if regeneration', () => {
     expect(state.firstDifference).toBe(1);
     // the conversation is as it was
     expect(t.controller.conversation.map((x) => x.content)).toEqual(['hi', 'Hello']);
+  });
+
+  it('Keep this answer: the regenerated answer replaces the original in the conversation, is posted and saved', async () => {
+    const t = setup();
+    await t.controller.send('hi');
+    const assistant = t.controller.conversation[1];
+    t.engine.script = async (_req, cb) => {
+      cb.onFrame?.(frame('prompt', 0, [1, 2, 3], ''));
+      cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
+      cb.onFrame?.(frame('generated', 4, [12], 'p!'));
+      return result('Help!', 'eos', 3, 2);
+    };
+    const state = (await t.controller.whatIf(assistant.id, 0, 1, 'ablate-all')) as WhatIfState;
+    expect(t.controller.keepWhatIf('unknown')).toBe(false);
+    expect(t.controller.keepWhatIf(state.id)).toBe(true);
+    const kept = t.controller.conversation[1];
+    expect(kept).toMatchObject({ id: assistant.id, role: 'assistant', content: 'Help!', display: 'Help!', status: 'complete', seed: assistant.seed });
+    expect(kept.notes).toEqual(['Regenerated without expert 1 in any layer (kept from a what-if).']);
+    expect(kept.stats).toBeUndefined();
+    expect(kept.routing.flatMap((b) => Array.from(b.ids))).toEqual([10, 12]);
+    // The webview replaces the turn (routing included), and the conversation is saved with it.
+    expect(t.posts.filter((m) => m.type === 'chat.turnAdded').pop()).toMatchObject({ turn: { id: assistant.id, content: 'Help!' } });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(decodeConversation(t.saved.data).map((x) => x.content)).toEqual(['hi', 'Help!']);
+    // Kept once: the original it replaced is gone.
+    expect(t.controller.keepWhatIf(state.id)).toBe(false);
   });
 
   it('an engine error is reported on the comparison, not the chat', async () => {
