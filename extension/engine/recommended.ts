@@ -19,17 +19,42 @@ export function isMoeRecommendation(r: Recommendation): boolean {
   return /utiliz\w* a Mixture of Experts architecture/i.test(r.description);
 }
 
-/** The list ships in node-llama-cpp's CLI folder, which its package exports do not expose: import the file itself. */
-export async function moeRecommendations(): Promise<Recommendation[]> {
-  const main = require.resolve('node-llama-cpp');
-  let dir = path.dirname(main);
+/**
+ * A file of node-llama-cpp's dist folder that its package exports do not expose (the CLI's recommended list, its
+ * model URI resolver), imported by path.
+ */
+export async function importNodeLlamaCppFile<T>(relative: string): Promise<T> {
+  let dir = path.dirname(require.resolve('node-llama-cpp'));
   while (!fs.existsSync(path.join(dir, 'cli', 'recommendedModels.js'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("node-llama-cpp's recommended model list was not found");
+    if (parent === dir) throw new Error(`node-llama-cpp's ${relative} was not found`);
     dir = parent;
   }
-  const mod = (await import(pathToFileURL(path.join(dir, 'cli', 'recommendedModels.js')).href)) as { recommendedModels: Recommendation[] };
-  return mod.recommendedModels.filter(isMoeRecommendation);
+  return (await import(pathToFileURL(path.join(dir, relative)).href)) as T;
+}
+
+/** node-llama-cpp's descriptions as it ships them have typos; what we show is corrected here. */
+const CORRECTIONS: [RegExp, string][] = [
+  [/\bchain of though\b/g, 'chain of thought'],
+  [/\bare using chain of thought\b/g, 'use chain of thought'],
+  [/\bis using chain of thought\b/g, 'uses chain of thought'],
+  [/\bto the improve\b/g, 'to improve'],
+  [/\bMixtures of Experts \(MoE\) is\b/g, 'Mixture of Experts (MoE) is'],
+  [/\bMixtures of Experts \(MoE\) version\b/g, 'Mixture of Experts (MoE) version'],
+  [/\bMistal AI\b/g, 'Mistral AI'],
+  [/\bresponses quality\b/g, 'response quality'],
+  [/\bfor an assistant-like chat use cases\b/g, 'for assistant-like chat use cases'],
+  [/\b(\d+) billion parameters version\b/g, '$1-billion-parameter version'],
+];
+
+export function correctDescription(text: string): string {
+  return CORRECTIONS.reduce((t, [typo, fix]) => t.replace(typo, fix), text);
+}
+
+/** node-llama-cpp's recommended MoE models, names trimmed and descriptions corrected. */
+export async function moeRecommendations(): Promise<Recommendation[]> {
+  const { recommendedModels } = await importNodeLlamaCppFile<{ recommendedModels: Recommendation[] }>('cli/recommendedModels.js');
+  return recommendedModels.filter(isMoeRecommendation).map((r) => ({ ...r, name: r.name.trim(), description: correctDescription(r.description) }));
 }
 
 export type Fit =

@@ -2,7 +2,7 @@
 // machine, from the engine's own placement plan.
 import { describe, expect, it } from 'vitest';
 import { planPlacement, type ModelFacts } from '../../extension/engine/model-file';
-import { describeFit, fitOnMachine, isMoeRecommendation, moeRecommendations } from '../../extension/engine/recommended';
+import { correctDescription, describeFit, fitOnMachine, isMoeRecommendation, moeRecommendations } from '../../extension/engine/recommended';
 import type { PlanInput } from '../../extension/engine/model-file';
 import { modelInfo } from '../model-info';
 import { newEngine } from './helpers';
@@ -28,6 +28,16 @@ describe("node-llama-cpp's recommended MoE models", () => {
     for (const moe of ['gpt-oss 20B', 'gpt-oss 120B', 'Qwen 3.6 35B A3B', 'Gemma 4 26B A4B MoE']) expect(names).toContain(moe);
     for (const dense of ['Gemma 4 31B', 'Qwen 3.6 27B', 'Qwen 3 8B']) expect(names).not.toContain(dense);
     for (const m of list) expect(m.fileOptions.every((u) => u.startsWith('hf:'))).toBe(true);
+  });
+
+  it("shows node-llama-cpp's names and descriptions without its typos", async () => {
+    const list = await moeRecommendations();
+    const text = list.map((m) => `${m.name}\n${m.description}`).join('\n');
+    expect(text).not.toMatch(/chain of though\b|to the improve|Mistal AI|responses quality|Mixtures of Experts \(MoE\) is|an assistant-like chat use cases/);
+    for (const m of list) expect(m.name).toBe(m.name.trim());
+    expect(correctDescription('gpt-oss models are using chain of though (CoT) to reason. Mixtures of Experts (MoE) is a technique … work together to the improve the overall performance. Created by Mistal AI.')).toBe(
+      'gpt-oss models use chain of thought (CoT) to reason. Mixture of Experts (MoE) is a technique … work together to improve the overall performance. Created by Mistral AI.',
+    );
   });
 
   it('tells MoE descriptions from dense ones that mention MoE', () => {
