@@ -21,6 +21,11 @@ export function formatCount(n: number | undefined): string {
   return String(n);
 }
 
+/** A count with its noun, singular for one: "1 sample", "10 samples" (`plural` for irregular nouns). */
+export function formatNoun(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
 const missing = (v: number | undefined | null): v is undefined | null => v === undefined || v === null || !Number.isFinite(v);
 
 /** A share or rate as a percentage: 0.276 → "27.6%" (digits after the point); missing → "–". */

@@ -164,10 +164,11 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
         process.removeListener('SIGINT', onSigint);
       }
       if (opts.json) {
-        out(JSON.stringify({ out: run.dir, status: run.info.status, samples: run.info.samples, summary: run.summary }, null, 2) + '\n');
+        out(JSON.stringify({ out: run.dir, status: run.info.status, samples: run.info.samples, ...(run.info.warnings?.length ? { warnings: run.info.warnings } : {}), summary: run.summary }, null, 2) + '\n');
       } else {
         out(runTable(run.summary.groups));
         out(`\n${run.info.status}: ${run.info.samples.done}/${run.info.samples.total} samples in ${run.dir} (report.md, samples.jsonl)\n`);
+        for (const w of run.info.warnings ?? []) out(`warning: ${w}\n`);
         const t = run.info.throughput;
         if (t) out(`throughput: ${t.samples} samples in ${formatDuration(t.wallMs)} at concurrency ${t.concurrency}: ${t.samplesPerMinute.toFixed(1)} samples/min, ${t.generatedTokensPerSecond.toFixed(1)} generated tok/s\n`);
       }

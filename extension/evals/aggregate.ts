@@ -35,7 +35,7 @@ function values<T>(rows: T[], f: (x: T) => number | undefined): number[] {
 /** Score aggregates of scored summaries (a run's group, or a `score` file). */
 export interface ScoreStats {
   scored: number;
-  failureRates: { refusal: number; blank: number; repetition: number; any: number };
+  failureRates: { refusal: number; blank: number; repetition: number; debris: number; any: number };
   rouge1?: Distribution;
   rouge2?: Distribution;
   rougeL?: Distribution;
@@ -49,7 +49,7 @@ export function scoreStats(rows: { metrics?: SampleMetrics; failures: Failure[] 
     rows.length ? rows.filter((x) => (kind ? x.failures.some((f) => f.kind === kind) : x.failures.length > 0)).length / rows.length : 0;
   const stats: ScoreStats = {
     scored: rows.filter((x) => x.metrics?.rouge).length,
-    failureRates: { refusal: rate('refusal'), blank: rate('blank'), repetition: rate('repetition'), any: rate() },
+    failureRates: { refusal: rate('refusal'), blank: rate('blank'), repetition: rate('repetition'), debris: rate('debris'), any: rate() },
   };
   const set = (key: 'rouge1' | 'rouge2' | 'rougeL' | 'summaryWords' | 'compression', f: (m: SampleMetrics) => number | undefined) => {
     const d = distribution(values(rows, (x) => (x.metrics ? f(x.metrics) : undefined)));
@@ -127,6 +127,8 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
   const g = info.generation;
   out.push(`- Generation: maxTokens ${g.maxTokens}, temperature ${g.temperature}, seed ${g.seed}; long inputs: ${info.longInput.strategy}`);
   out.push(`- Samples: ${info.samples.done} of ${info.samples.total} (${info.samples.errors} errors, ${info.samples.resumed} resumed)`, '');
+  // Above the scores: a context beyond a model's training makes them say little about the model.
+  for (const w of info.warnings ?? []) out.push(`> **Warning:** ${md(w)}`, '');
 
   out.push('## Scores', '');
   out.push('ROUGE F-measure ×100, means over the samples that have the value; – where none has it.', '');
@@ -174,7 +176,7 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
   const columns = summary.groups.map((x) => ({ model: x.model, variant: x.variant, label: `${x.modelName} / ${x.variant}` }));
   const itemIds = [...new Set(samples.map((s) => s.itemId))];
   if (itemIds.length && columns.length) {
-    out.push('## Items (ROUGE-L F ×100; flags: R refusal, B blank, P repetition, T truncated, M map-reduce)', '');
+    out.push('## Items (ROUGE-L F ×100; flags: R refusal, B blank, P repetition, D code debris, T truncated, M map-reduce)', '');
     out.push(`| Item | ${columns.map((c) => md(c.label)).join(' | ')} |`);
     out.push(`|---|${columns.map(() => '---:').join('|')}|`);
     for (const id of itemIds) {
@@ -183,7 +185,7 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
         if (!s) return '';
         if (s.error) return 'error';
         const flags =
-          s.failures.map((f) => ({ refusal: 'R', blank: 'B', repetition: 'P' })[f.kind]).join('') +
+          s.failures.map((f) => ({ refusal: 'R', blank: 'B', repetition: 'P', debris: 'D' })[f.kind]).join('') +
           (s.strategy?.strategy === 'truncate-middle' ? 'T' : s.strategy?.strategy === 'map-reduce' ? 'M' : '');
         return `${formatMetric(METRICS.rougeL.ofSample?.(s), METRICS.rougeL.unit)}${flags ? ` ${flags}` : ''}`;
       });

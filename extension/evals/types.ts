@@ -1,7 +1,7 @@
 // Types of the long-summary evaluations: suites, samples, runs, aggregates, comparisons. No runtime code.
 import type { MetricInfo } from './metrics/catalogue';
 
-import type { Failure, RefusalResult, BlankResult, RepetitionStats } from './metrics/detectors';
+import type { Failure, RefusalResult, BlankResult, RepetitionStats, DebrisResult } from './metrics/detectors';
 import type { MultiRougeScores } from './metrics/rouge';
 import type { RoutingSummaryStats } from '../routing/summary-stats';
 import type { StopReason } from '../engine/types';
@@ -140,6 +140,8 @@ export interface SampleMetrics {
   refusal: RefusalResult;
   blank: BlankResult;
   repetition: RepetitionStats;
+  /** Absent in runs scored before the debris detector existed. */
+  debris?: DebrisResult;
 }
 
 /** One line of samples.jsonl. */
@@ -219,7 +221,7 @@ export interface GroupSummary {
   rouge1?: Distribution;
   rouge2?: Distribution;
   rougeL?: Distribution;
-  failureRates: { refusal: number; blank: number; repetition: number; any: number };
+  failureRates: { refusal: number; blank: number; repetition: number; debris: number; any: number };
   summaryWords?: Distribution;
   compression?: Distribution;
   timeToFirstTokenMs?: Distribution;

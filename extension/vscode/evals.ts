@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine, RemoteLoadOptions } from '../engine/types';
-import { formatLoadTarget } from '../format';
+import { formatLoadTarget, formatNoun } from '../format';
 import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
 import type { EvalsResponse } from '../evals/protocol';
@@ -141,7 +141,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const abort = new AbortController();
     running = abort;
     const post = (body: EvalsResponse) => host.postEvals(body);
-    log('info', `Eval ${suite.name}: ${models.length} model(s), variants ${variants.join(', ')} → ${outDir}`);
+    log('info', `Eval ${suite.name}: ${formatNoun(models.length, 'model')}, variants ${variants.join(', ')} → ${outDir}`);
     try {
       const run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `MoE Lens eval "${suite.name}"`, cancellable: true },
@@ -171,10 +171,13 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       post({ type: 'evals.run', run });
       const cancelled = abort.signal.aborted;
       const report = path.join(run.dir, 'report.md');
-      const action = await vscode.window.showInformationMessage(
-        `MoE Lens: eval ${cancelled ? 'cancelled' : 'finished'} — ${run.samples.length} sample(s) in ${vscode.workspace.asRelativePath(run.dir)}.`,
-        ...(fs.existsSync(report) ? ['Open Report'] : []),
-      );
+      // What the user should know about the results (a context beyond a model's training) makes it a warning.
+      const warnings = run.info.warnings ?? [];
+      const message =
+        `MoE Lens: eval ${cancelled ? 'cancelled' : 'finished'} — ${formatNoun(run.samples.length, 'sample')} in ${vscode.workspace.asRelativePath(run.dir)}.` +
+        warnings.map((w) => ` Warning: ${w}.`).join('');
+      const buttons = fs.existsSync(report) ? ['Open Report'] : [];
+      const action = await (warnings.length ? vscode.window.showWarningMessage(message, ...buttons) : vscode.window.showInformationMessage(message, ...buttons));
       if (action === 'Open Report') await vscode.window.showTextDocument(vscode.Uri.file(report));
     } catch (error) {
       log('error', `Eval failed: ${describeError(error)}`);

@@ -55,7 +55,7 @@ describe('moe-lens eval', () => {
     const stdout = c.out.join('');
     expect(stdout).toMatch(/^model\s+variant\s+n\s+ROUGE-1\s+ROUGE-2\s+ROUGE-L\s+Refusal/);
     // Units from the metric catalogue: rates in %, speeds in tok/s, durations in ms.
-    expect(stdout).toMatch(/\na\s+plain\s+2\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+%\s+\d+%\s+\d+%\s+\d+\s+\d+ ms\s+[\d.]+ tok\/s\s+[\d.]+ tok\/s/);
+    expect(stdout).toMatch(/\na\s+plain\s+2\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+%\s+\d+%\s+\d+%\s+\d+%\s+\d+\s+\d+ ms\s+[\d.]+ tok\/s\s+[\d.]+ tok\/s/);
     expect(stdout).toMatch(/\na\s+plain\s+2\s+\d+\.\d/);
     expect(stdout).toContain(`completed: 4/4 samples in ${out}`);
     expect(readFileSync(path.join(out, 'samples.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { detectBlank, detectFailures, detectRefusal, repetitionStats } from '../../extension/evals/metrics/detectors';
+import {
+  compressionRatio,
+  detectBlank,
+  detectDebris,
+  detectFailures,
+  detectRefusal,
+  longestPeriodicRun,
+  repetitionStats,
+  showWhitespace,
+} from '../../extension/evals/metrics/detectors';
 
 const NORMAL = [
   'The report reviews how federal agencies used emergency powers between 2001 and 2020. It finds that most ' +
@@ -54,7 +63,7 @@ describe('blank detector', () => {
   it('only punctuation', () => expect(detectBlank('... --- !!!').kind).toBe('punctuation'));
   it('too few words', () => {
     const r = detectBlank('Summary: none.');
-    expect(r).toEqual({ blank: true, kind: 'too-short', words: 2 });
+    expect(r).toMatchObject({ blank: true, kind: 'too-short', words: 2 });
   });
   it('respects minWords', () => expect(detectBlank('One two three.', { minWords: 3 }).blank).toBe(false));
   it('a normal summary is not blank', () => expect(detectBlank(NORMAL[0]).blank).toBe(false));
@@ -62,7 +71,37 @@ describe('blank detector', () => {
     const f = detectFailures('   ').failures;
     expect(f).toHaveLength(1);
     expect(f[0].kind).toBe('blank');
-    expect(f[0].evidence).toBe('"   "');
+    expect(f[0].evidence).toBe('"⟨3 spaces⟩"');
+  });
+  it('mostly whitespace: ~40 line breaks, then a few words, says where the words start', () => {
+    const text = '\n'.repeat(40) + 'The model routes every token to two experts.' + '\n'.repeat(30);
+    const r = detectBlank(text);
+    expect(r).toMatchObject({ blank: true, kind: 'mostly-whitespace', words: 8, leadingWhitespace: 40, emptyLines: 70, lines: 71 });
+    const f = detectFailures(text).failures;
+    expect(f.map((x) => x.kind)).toEqual(['blank']);
+    // 40 + 30 line breaks and 7 spaces of 114 characters: 77 / 114.
+    expect(f[0].message).toBe('mostly whitespace: 68% of 114 characters, 70 of 71 lines empty');
+    expect(f[0].evidence).toBe('"⟨40 line breaks⟩The model routes every token to two experts.⟨30 line breaks⟩"');
+  });
+  it('a blank line between list items is not mostly whitespace', () => {
+    const text = Array.from({ length: 12 }, (_, i) => `- Item ${i + 1} of the findings, with details.`).join('\n\n');
+    expect(detectBlank(text).blank).toBe(false);
+  });
+  it('mostly symbols, with the share in the message', () => {
+    const text = 'Summary of the main points: }}} ]]] ))) ;;; {{{ ### *** %%% &&& ~~~ ||| >>> <<< ((( !!!';
+    const r = detectBlank(text);
+    expect(r.kind).toBe('symbols');
+    // 22 letters (Summary of the main points), 46 symbols (":" and 15 groups of 3): 46 / 68.
+    expect(r.symbolShare).toBeCloseTo(46 / 68, 12);
+    expect(detectFailures(text).failures.map((f) => f.message)).toEqual(['mostly symbols: 68% of the non-space characters are neither letters nor digits']);
+  });
+  it('a list of yearly figures is not symbols', () => {
+    const text = '2019: 4.1 %, 2020: 3.8 %, 2021: 3.5 %, 2022: 3.6 %, 2023: 3.7 %.';
+    expect(detectBlank(text).blank).toBe(false);
+    expect(detectFailures(text).failures).toEqual([]);
+  });
+  it('shows runs of whitespace counted', () => {
+    expect(showWhitespace('a\nb\n\n\nc     d  e')).toBe('a⏎b⟨3 line breaks⟩c⟨5 spaces⟩d  e');
   });
 });
 
@@ -114,9 +153,75 @@ describe('repetition detector', () => {
     expect(r.flagged).toBe(false);
   });
 
+  it('finds the longest periodic stretch with its unit, place and copies', () => {
+    // "0x" × 6 from offset 4 ("0x0x0x0x0x0x" = 12 characters), then a lone "0": the stretch with period 2 runs to the end.
+    expect(longestPeriodicRun('abc 0x0x0x0x0x0x0 end')).toEqual({ unit: '0x', start: 4, length: 13, copies: 6 });
+    // The shortest unit wins: "0000…" is "0" × n, not "00" × n/2.
+    expect(longestPeriodicRun('x 00000000 y')).toEqual({ unit: '0', start: 2, length: 8, copies: 8 });
+    // Fewer than 4 copies, or units without a letter or digit (markdown rules, whitespace) are not loops.
+    expect(longestPeriodicRun('abcabcabc')).toBeUndefined();
+    expect(longestPeriodicRun('--------------------------- \n\n\n\n\n\n')).toBeUndefined();
+  });
+
+  it('flags a character loop with where it starts', () => {
+    const text = 'The gate selects experts. ' + '0x'.repeat(12) + ', and so on.';
+    const r = repetitionStats(text);
+    expect(r.periodicRun).toEqual({ unit: '0x', start: 26, length: 24, copies: 12 });
+    const f = detectFailures(text).failures;
+    expect(f.map((x) => x.kind)).toEqual(['repetition']);
+    expect(f[0].message).toBe('"0x" repeats 12 times from character 27');
+    expect(f[0].evidence).toBe('0x'.repeat(12));
+  });
+
+  it('compression ratio: prose deflates to about half, a loop to a fifth; short texts have none', () => {
+    expect(compressionRatio(NORMAL[2])!).toBeGreaterThan(0.45);
+    expect(compressionRatio('It loops. '.repeat(20))!).toBeLessThan(0.2);
+    expect(compressionRatio('A short answer.')).toBeUndefined();
+    // Whitespace runs count as one space: forty line breaks do not make prose compressible.
+    expect(compressionRatio(NORMAL[0].replace(/ /g, '\n\n\n\n'))).toBeCloseTo(compressionRatio(NORMAL[0])!, 12);
+  });
+
+  it('flags few distinct words', () => {
+    const text = 'the model the experts of the model the router the model of the experts the model the router of the model the experts';
+    const r = repetitionStats(text);
+    expect(r.words).toBe(23);
+    expect(r.distinct1).toBeCloseTo(5 / 23, 12);
+    expect(r.reasons).toContain('5 distinct words in 23 (distinct-1 0.22)');
+  });
+
   it.each(NORMAL)('does not flag a normal summary (%#)', (text) => {
     const r = repetitionStats(text);
     expect(r.flagged).toBe(false);
     expect(r.repeatedNgramRate).toBeLessThan(0.05);
+  });
+});
+
+describe('code debris detector', () => {
+  it('flags code lines in a prose summary, with their line numbers', () => {
+    const text = 'The file defines the router.\n    def forward(self, x):\n        return self.gate(x);\n    }\n});';
+    const r = detectDebris(text);
+    expect(r).toMatchObject({ flagged: true, lines: 5, codeLines: 4 });
+    expect(r.examples).toEqual([
+      { line: 2, text: 'def forward(self, x):' },
+      { line: 3, text: 'return self.gate(x);' },
+      { line: 4, text: '}' },
+    ]);
+    const f = detectFailures(text).failures;
+    expect(f.map((x) => x.kind)).toEqual(['debris']);
+    expect(f[0].evidence).toBe('line 2: def forward(self, x): · line 3: return self.gate(x); · line 4: }');
+  });
+
+  it('code named in backticks, list items ending in semicolons and markdown tables are prose', () => {
+    for (const text of [
+      'The runner calls `runEval()` for each model and writes `report.md`; `loadSuite(file)` reads `suite.yaml` = the settings.',
+      'The agency:\n- lacked trained auditors in three offices;\n- had not evaluated two programs since 2012;\n- kept no records.',
+      '| Year | Rate |\n|---|---:|\n| 2019 | 4.1 % |\n| 2020 | 3.8 % |',
+    ]) {
+      expect(detectDebris(text)).toMatchObject({ flagged: false, codeLines: 0 });
+    }
+  });
+
+  it('a blank output of braces is blank, not debris', () => {
+    expect(detectFailures('}\n});\n]);').failures.map((f) => f.kind)).toEqual(['blank']);
   });
 });

@@ -85,7 +85,7 @@ describe('runner', () => {
     expect(report).toContain('| one | plain | 3 |');
     // The scores table renders from the metric catalogue: its labels, rates in %, speeds in tok/s.
     expect(report).toContain('| Model | Variant | n | ROUGE-1 F (mean) | ROUGE-2 F (mean) | ROUGE-L F (mean) | Refusal rate |');
-    expect(report).toMatch(/\| one \| plain \| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+% \| \d+% \| \d+% \| \d+ \| \d+ ms \| [\d.]+ tok\/s \| [\d.]+ tok\/s \|/);
+    expect(report).toMatch(/\| one \| plain \| 3 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+% \| \d+% \| \d+% \| \d+% \| \d+ \| \d+ ms \| [\d.]+ tok\/s \| [\d.]+ tok\/s \|/);
     expect(report).toContain('## Items');
     const info = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
     expect(info).toMatchObject({ status: 'completed', models: ['/m/one.gguf', '/m/two.gguf'], variants: ['plain', 'intro'] });
@@ -219,6 +219,21 @@ describe('runner', () => {
     const groups = run.summary.groups;
     expect(groups.find((g) => g.model.includes('refuser'))!.failureRates.refusal).toBe(1);
     expect(groups.find((g) => g.model.includes('looper'))!.failureRates.repetition).toBe(1);
+  });
+
+  it('a context beyond what the model was trained for is said in run.json and in report.md, above the scores', async () => {
+    class ShortTrained extends FakeEngine {
+      override info(options: Parameters<FakeEngine['info']>[0]) {
+        return { ...super.info(options), trainContextLength: 512 };
+      }
+    }
+    const out = outDir();
+    const run = await runEval({ suite: suite({ contextSize: 8192 }), models: ['/m/short.gguf'], variants: ['plain'], outDir: out, engine: new ShortTrained() });
+    const warning = 'short runs at a context of 8192 tokens, more than the 512 it was trained for: expect degraded output';
+    expect(run.info.warnings).toEqual([warning]);
+    const report = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(report).toContain(`> **Warning:** ${warning}`);
+    expect(report.indexOf('**Warning:**')).toBeLessThan(report.indexOf('## Scores'));
   });
 
   it('a running run is listed with the samples it has so far (not the count run.json had at the start)', async () => {

@@ -172,6 +172,56 @@ describe('evals view', () => {
     expect(evidence.textContent).toBe("I'm sorry, but I can't summarize this document");
   });
 
+  it("brings an opened sample's detail into view", () => {
+    mount();
+    handleEvalsMessage({ type: 'evals.run', run: loadedRun() });
+    const scrolled: Element[] = [];
+    const original = HTMLElement.prototype.scrollIntoView;
+    HTMLElement.prototype.scrollIntoView = function (this: HTMLElement) {
+      scrolled.push(this);
+    };
+    try {
+      [...root.querySelectorAll<HTMLElement>('table.evals-samples tbody tr')].find((tr) => tr.textContent!.startsWith('b-item'))!.click();
+    } finally {
+      HTMLElement.prototype.scrollIntoView = original;
+    }
+    expect(scrolled).toHaveLength(1);
+    expect(scrolled[0]).toBe(root.querySelector('.evals-sample'));
+    expect(scrolled[0].getAttribute('aria-label')).toBe('Sample b-item');
+  });
+
+  it('labels every bin of the ROUGE-L histogram with its range and its count', () => {
+    mount();
+    handleEvalsMessage({ type: 'evals.run', run: loadedRun() });
+    const chart = [...root.querySelectorAll('svg.evals-chart')].find((svg) => svg.getAttribute('aria-label')!.startsWith('ROUGE-L F × 100: samples per range'))!;
+    expect([...chart.querySelectorAll('.evals-bin-edge')].map((t) => t.textContent)).toEqual(['0', '10', '20', '30', '40', '50', '60', '70', '80', '90', '100']);
+    // ROUGE-L 0.1, 0.4 and 0.7: one sample in each of the bins 10–20, 40–50 and 70–80.
+    expect([...chart.querySelectorAll('.evals-bin-count')].map((t) => t.textContent)).toEqual(['1', '1', '1']);
+    expect([...chart.querySelectorAll('rect title')].map((t) => t.textContent).filter((t) => !t!.endsWith(': 0'))).toEqual(['10–20: 1', '40–50: 1', '70–80: 1']);
+  });
+
+  it('says above the scores when a model ran beyond its trained context', () => {
+    mount();
+    const run = loadedRun();
+    const warning = 'alpha runs at a context of 8192 tokens, more than the 512 it was trained for: expect degraded output';
+    run.info = { ...run.info, warnings: [warning] };
+    handleEvalsMessage({ type: 'evals.run', run });
+    const note = root.querySelector('.evals-run .evals-warning')!;
+    expect(note.textContent).toBe(`Warning: ${warning}`);
+    // Before the charts and tables.
+    expect(note.compareDocumentPosition(root.querySelector('.evals-charts')!) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+  });
+
+  it('flags code debris with its evidence', () => {
+    mount();
+    const run = loadedRun();
+    run.samples.push(sample('d-item', 'alpha', 0.2, 'The module loads the router.\nself.gate = nn.Linear(d, n)\nreturn x;\n}\n});'));
+    handleEvalsMessage({ type: 'evals.run', run });
+    const flag = [...root.querySelectorAll('table.evals-samples tbody tr')].find((tr) => tr.textContent!.startsWith('d-item'))!.querySelector('.evals-flag-debris')!;
+    expect(flag.textContent).toBe('debris');
+    expect(flag.getAttribute('title')).toContain('line 2: self.gate = nn.Linear(d, n)');
+  });
+
   it('renders a comparison with the best value marked', () => {
     mount();
     const comparison: RunComparison = {

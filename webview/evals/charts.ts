@@ -33,7 +33,7 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
   const bins = options.bins ?? 10;
   const width = options.width ?? 320;
   const height = options.height ?? 140;
-  const pad = { left: 28, right: 8, top: 20, bottom: 22 };
+  const pad = { left: 10, right: 10, top: 30, bottom: 22 };
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
@@ -48,24 +48,25 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
   const plotH = height - pad.top - pad.bottom;
   const bw = plotW / bins;
   const fmt = options.format;
+  const edge = (i: number) => min + (i * (max - min)) / bins;
   counts.forEach((c, i) => {
     const h = (c / top) * plotH;
-    const rect = svgEl('rect', {
-      x: pad.left + i * bw + 1,
-      y: pad.top + plotH - h,
-      width: Math.max(1, bw - 2),
-      height: h,
-      class: 'evals-bar',
-    });
+    const x = pad.left + i * bw;
+    const rect = svgEl('rect', { x: x + 1, y: pad.top + plotH - h, width: Math.max(1, bw - 2), height: h, class: 'evals-bar' });
     const tip = svgEl('title');
-    tip.textContent = `${fmt(min + (i * (max - min)) / bins)}–${fmt(min + ((i + 1) * (max - min)) / bins)}: ${c}`;
+    tip.textContent = `${fmt(edge(i))}–${fmt(edge(i + 1))}: ${c}`;
     rect.append(tip);
     svg.append(rect);
+    // Each bar's count above it (empty bins stay unlabelled).
+    if (c > 0) svg.append(svgText(x + bw / 2, pad.top + plotH - h - 3, String(c), { class: 'evals-chart-label evals-bin-count', 'text-anchor': 'middle' }));
   });
   svg.append(svgEl('line', { x1: pad.left, y1: pad.top + plotH, x2: width - pad.right, y2: pad.top + plotH, class: 'evals-axis' }));
-  svg.append(svgText(pad.left, height - 6, fmt(min), { class: 'evals-chart-label' }));
-  svg.append(svgText(width - pad.right, height - 6, fmt(max), { class: 'evals-chart-label', 'text-anchor': 'end' }));
-  svg.append(svgText(pad.left - 4, pad.top + 8, String(top), { class: 'evals-chart-label', 'text-anchor': 'end' }));
+  // Every bin edge on the axis, or every other one when the bins are narrow.
+  const step = bw >= 24 ? 1 : 2;
+  for (let i = 0; i <= bins; i += step) {
+    const anchor = i === 0 ? 'start' : i === bins ? 'end' : 'middle';
+    svg.append(svgText(pad.left + i * bw, height - 6, fmt(edge(i)), { class: 'evals-chart-label evals-bin-edge', 'text-anchor': anchor }));
+  }
   return svg;
 }
 

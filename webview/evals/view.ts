@@ -284,6 +284,8 @@ export class EvalsView {
         { class: 'evals-meta' },
         `${info.status} · ${info.samples.done}/${info.samples.total} samples · ${info.mode} mode · maxTokens ${info.generation.maxTokens}, temperature ${info.generation.temperature}, seed ${info.generation.seed} · long inputs: ${info.longInput.strategy}`,
       ),
+      // Above the scores: e.g. a context beyond what a model was trained for, which makes them say little.
+      ...(info.warnings ?? []).map((w) => h('p', { class: 'evals-warning', role: 'note' }, h('strong', {}, 'Warning: '), w)),
     );
     const groups = run.summary.groups;
     const label = (g: GroupSummary) => `${g.modelName} / ${g.variant}`;
@@ -293,7 +295,7 @@ export class EvalsView {
         'div',
         { class: 'evals-charts' },
         // One scale for the distribution and the means: ROUGE × 100, as in every table.
-        histogram(rougeL, { title: 'ROUGE-L F distribution (× 100)', format: (x) => formatMetric(x, METRICS.rougeL.unit).replace(/\.0$/, '') }),
+        histogram(rougeL, { title: 'ROUGE-L F × 100: samples per range', format: (x) => formatMetric(x, METRICS.rougeL.unit).replace(/\.0$/, '') }),
         bars(groups.map((g) => ({ label: label(g), value: METRICS.rougeL.ofGroup(g) })), { title: `${METRICS.rougeL.label} × 100`, max: 1, format: (x) => formatMetric(x, METRICS.rougeL.unit) }),
         bars(groups.map((g) => ({ label: label(g), value: METRICS.failureRate.ofGroup(g) })), { title: METRICS.failureRate.label, max: 1, format: (x) => formatMetric(x, METRICS.failureRate.unit) }),
         bars(groups.map((g) => ({ label: label(g), value: METRICS.generatedTokensPerSecond.ofGroup(g) })), { title: METRICS.generatedTokensPerSecond.label, format: (x) => formatMetric(x, METRICS.generatedTokensPerSecond.unit) }),
@@ -368,6 +370,8 @@ export class EvalsView {
         this.item = undefined;
         this.request({ type: 'evals.openItem', dir: run.dir, itemId: s.itemId });
         this.render();
+        // The detail opens below the table, often below the fold: bring it into view.
+        this.container.querySelector('.evals-sample')?.scrollIntoView({ block: 'start' });
       };
       const tr = h('tr', {
         class: `${s.failures.length || s.error ? 'evals-flagged' : ''}${this.sample?.key === s.key ? ' evals-selected' : ''}` || undefined,

@@ -22,7 +22,7 @@ export type MetricInfo = Omit<MetricDef, 'ofGroup' | 'ofSample'>;
 
 export type MetricId =
   | 'rouge1' | 'rouge2' | 'rougeL' | 'rougeLMedian'
-  | 'refusalRate' | 'blankRate' | 'repetitionRate' | 'failureRate'
+  | 'refusalRate' | 'blankRate' | 'repetitionRate' | 'debrisRate' | 'failureRate'
   | 'summaryWords' | 'compression' | 'timeToFirstTokenMs' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'loadEntropy'
   | 'perplexity';
 
@@ -44,6 +44,7 @@ export const METRICS: Record<MetricId, MetricDef> = {
   refusalRate: def('refusalRate', 'Refusal rate', 'Refusal', 'rate', 'lower', (g) => g.failureRates.refusal),
   blankRate: def('blankRate', 'Blank rate', 'Blank', 'rate', 'lower', (g) => g.failureRates.blank),
   repetitionRate: def('repetitionRate', 'Repetition rate', 'Repetition', 'rate', 'lower', (g) => g.failureRates.repetition),
+  debrisRate: def('debrisRate', 'Code debris rate', 'Debris', 'rate', 'lower', (g) => g.failureRates.debris),
   failureRate: def('failureRate', 'Any failure rate', 'Any failure', 'rate', 'lower', (g) => g.failureRates.any),
   summaryWords: def('summaryWords', 'Summary words (mean)', 'Words', 'count', 'higher', (g) => g.summaryWords?.mean, (s) => s.metrics?.summaryWords),
   compression: def('compression', 'Summary ÷ document length (mean)', 'Compr.', 'ratio', 'lower', (g) => g.compression?.mean, (s) => s.metrics?.compression),
@@ -57,13 +58,13 @@ export const METRICS: Record<MetricId, MetricDef> = {
 
 /** The metrics of a run's per model × variant table (CLI, report.md, the runs view), in column order. */
 export const GROUP_TABLE: MetricId[] = [
-  'rouge1', 'rouge2', 'rougeL', 'refusalRate', 'blankRate', 'repetitionRate',
+  'rouge1', 'rouge2', 'rougeL', 'refusalRate', 'blankRate', 'repetitionRate', 'debrisRate',
   'summaryWords', 'timeToFirstTokenMs', 'promptTokensPerSecond', 'generatedTokensPerSecond', 'loadEntropy',
 ];
 
 /** The comparison's rows, in order. */
 export const COMPARED: MetricId[] = [
-  'rouge1', 'rouge2', 'rougeL', 'rougeLMedian', 'refusalRate', 'blankRate', 'repetitionRate', 'failureRate',
+  'rouge1', 'rouge2', 'rougeL', 'rougeLMedian', 'refusalRate', 'blankRate', 'repetitionRate', 'debrisRate', 'failureRate',
   'summaryWords', 'timeToFirstTokenMs', 'promptTokensPerSecond', 'generatedTokensPerSecond', 'loadEntropy', 'perplexity',
 ];
 

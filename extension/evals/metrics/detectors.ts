@@ -1,11 +1,14 @@
-// Failure detectors for model summaries: refusal, blank / near-blank output, repetition. Each returns its evidence
-// (the matched span, the repeated span, the offending text) so the views can show why a sample was flagged.
+// Failure detectors for model summaries: refusal, blank / near-blank output (whitespace or symbols), repetition
+// (word loops, character loops, text that compresses too well) and code debris in prose. Each returns its evidence
+// (the matched span, the repeated span, the offending lines) so the views can show why a sample was flagged.
 // The word-based detectors take the text's words (`words(text)`) when the caller has them already.
+// test/evals/detector-corpus.json holds real degenerate answers and good summaries every default must keep apart.
 
+import { deflateRawSync } from 'node:zlib';
 import { ngramCounts } from './rouge';
-import { formatDecimal, formatPercent } from '../../format';
+import { formatDecimal, formatNoun, formatPercent } from '../../format';
 
-export type FailureKind = 'refusal' | 'blank' | 'repetition';
+export type FailureKind = 'refusal' | 'blank' | 'repetition' | 'debris';
 
 export interface Failure {
   kind: FailureKind;
@@ -84,14 +87,35 @@ export function detectRefusal(text: string, options: RefusalOptions = {}): Refus
 export interface BlankOptions {
   /** Fewer words than this is near-blank. Default 5. */
   minWords?: number;
+  /** Mostly whitespace from this share of the characters on. Default 0.5 (prose is about 0.15, a bullet list 0.2). */
+  maxWhitespaceShare?: number;
+  /**
+   * Mostly whitespace, too, from this share of the lines being empty, with at least 10 of them: a few lines of text
+   * between runs of blank lines. Default 0.5 (a list with a blank line between its items stays under it).
+   */
+  maxEmptyLineShare?: number;
+  /**
+   * Mostly symbols from this share of the non-space characters being neither letters nor digits. Default 0.5
+   * (prose is under 0.05, a list of figures such as "2019: 4.1 %, 2020: 3.8 %" about 0.35).
+   */
+  maxSymbolShare?: number;
 }
 
-export type BlankKind = 'empty' | 'whitespace' | 'punctuation' | 'too-short';
+export type BlankKind = 'empty' | 'whitespace' | 'punctuation' | 'too-short' | 'mostly-whitespace' | 'symbols';
 
 export interface BlankResult {
   blank: boolean;
   kind?: BlankKind;
   words: number;
+  /** Whitespace characters ÷ characters (0 for an empty text). */
+  whitespaceShare?: number;
+  /** Characters neither letter, digit nor whitespace ÷ non-space characters (0 when there is none). */
+  symbolShare?: number;
+  /** Whitespace characters before the first other character. */
+  leadingWhitespace?: number;
+  /** Empty (or whitespace-only) lines, and all lines. */
+  emptyLines?: number;
+  lines?: number;
 }
 
 export function detectBlank(text: string, options: BlankOptions = {}, textWords = words(text)): BlankResult {
@@ -99,9 +123,26 @@ export function detectBlank(text: string, options: BlankOptions = {}, textWords 
   const n = textWords.length;
   if (text.length === 0) return { blank: true, kind: 'empty', words: 0 };
   if (text.trim().length === 0) return { blank: true, kind: 'whitespace', words: 0 };
-  if (n === 0) return { blank: true, kind: 'punctuation', words: 0 };
-  if (n < minWords) return { blank: true, kind: 'too-short', words: n };
-  return { blank: false, words: n };
+  const chars = [...text];
+  const space = chars.filter((c) => /\s/u.test(c)).length;
+  const symbols = chars.filter((c) => !/[\s\p{L}\p{N}]/u.test(c)).length;
+  const lines = text.split('\n');
+  const stats = {
+    words: n,
+    whitespaceShare: space / chars.length,
+    symbolShare: symbols / (chars.length - space),
+    leadingWhitespace: text.length - text.trimStart().length,
+    emptyLines: lines.filter((l) => l.trim() === '').length,
+    lines: lines.length,
+  };
+  const emptyLineShare = stats.emptyLines / stats.lines;
+  if (n === 0) return { blank: true, kind: 'punctuation', ...stats };
+  if (n < minWords) return { blank: true, kind: 'too-short', ...stats };
+  if (stats.whitespaceShare >= (options.maxWhitespaceShare ?? 0.5) || (stats.emptyLines >= 10 && emptyLineShare >= (options.maxEmptyLineShare ?? 0.5))) {
+    return { blank: true, kind: 'mostly-whitespace', ...stats };
+  }
+  if (stats.symbolShare >= (options.maxSymbolShare ?? 0.5)) return { blank: true, kind: 'symbols', ...stats };
+  return { blank: false, ...stats };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -121,8 +162,24 @@ export interface RepetitionOptions {
   minRepeatedSpanShare?: number;
   /** Flag when distinct-2 falls below this (with at least 20 words). Default 0.4. */
   minDistinct2?: number;
+  /** Flag when distinct-1 (distinct words ÷ words) falls below this (with at least 20 words). Default 0.3. */
+  minDistinct1?: number;
   /** Words considered (from the start). Default 4000. */
   maxWords?: number;
+  /**
+   * Flag when the text (whitespace runs as one space) deflates to less than this share of its bytes. Default 0.3:
+   * prose and lists deflate to 0.45–0.65, a loop to under 0.2.
+   */
+  minCompressionRatio?: number;
+  /** Only texts of at least this many bytes (whitespace runs as one space) get a compression ratio. Default 64. */
+  minCompressionBytes?: number;
+  /**
+   * Flag a stretch of at least this many characters that repeats a unit holding a letter or digit at least 4 times
+   * ("0x0x0x…", "2000000000…"). Default 20 (a figure such as "1,000,000,000,000" is 17).
+   */
+  minPeriodicChars?: number;
+  /** The longest unit such a stretch repeats. Default 32. */
+  maxPeriod?: number;
 }
 
 export interface RepetitionStats {
@@ -139,6 +196,10 @@ export interface RepetitionStats {
   longestRepeatedSpanCount: number;
   /** Share of the words covered by the copies of that span. */
   longestRepeatedSpanShare: number;
+  /** Deflated bytes ÷ bytes of the text with whitespace runs as one space; absent for short texts. */
+  compressionRatio?: number;
+  /** The longest stretch of characters repeating a short unit of letters or digits. */
+  periodicRun?: PeriodicRun;
   flagged: boolean;
   reasons: string[];
 }
@@ -147,6 +208,52 @@ export interface RepetitionStats {
 function distinctRatio(tokens: string[], n: number): number {
   const total = tokens.length - n + 1;
   return total <= 0 ? 1 : ngramCounts(tokens, n).size / total;
+}
+
+export interface PeriodicRun {
+  /** The repeated unit, as it first occurs. */
+  unit: string;
+  /** Character offset of the stretch in the text. */
+  start: number;
+  /** Characters of the stretch (whole copies and a partial last one). */
+  length: number;
+  /** Whole copies of the unit in the stretch. */
+  copies: number;
+}
+
+/**
+ * The longest stretch of `text` (its first maxChars) holding at least minCopies copies of a unit of at most maxPeriod
+ * characters with a letter or digit in it (rules of dashes are markdown, runs of whitespace are the blank detector's).
+ * The shortest unit wins among equally long stretches, so "0000" has the unit "0".
+ */
+export function longestPeriodicRun(text: string, maxPeriod = 32, minCopies = 4, maxChars = 20000): PeriodicRun | undefined {
+  const s = text.length > maxChars ? text.slice(0, maxChars) : text;
+  let best: PeriodicRun | undefined;
+  for (let p = 1; p <= maxPeriod && 2 * p <= s.length; p++) {
+    // run = characters i with s[i] === s[i + p] in a row; the stretch is the run plus one unit.
+    let run = 0;
+    for (let i = 0; i + p <= s.length; i++) {
+      if (i + p < s.length && s[i] === s[i + p]) {
+        run++;
+        continue;
+      }
+      const start = i - run;
+      const length = run + p;
+      if (length >= minCopies * p && (!best || length > best.length)) {
+        const unit = s.slice(start, start + p);
+        if (/[\p{L}\p{N}]/u.test(unit)) best = { unit, start, length, copies: Math.floor(length / p) };
+      }
+      run = 0;
+    }
+  }
+  return best;
+}
+
+/** Deflated size ÷ size of `text` with its whitespace runs as one space; undefined under minBytes. */
+export function compressionRatio(text: string, minBytes = 64): number | undefined {
+  const bytes = Buffer.from(text.replace(/\s+/g, ' ').trim(), 'utf8');
+  if (bytes.length < minBytes) return undefined;
+  return deflateRawSync(bytes, { level: 9 }).length / bytes.length;
 }
 
 /** Longest repeated non-overlapping span of `ids` (suffix DP over pairs, O(n²) time, O(n) memory). */
@@ -208,6 +315,15 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
     reasons.push(`a ${span.length}-word span occurs ${count} times (${formatPercent(spanShare, 0)} of the words)`);
   }
   if (lower.length >= 20 && distinct2 < minD2) reasons.push(`distinct-2 is ${formatDecimal(distinct2)}`);
+  if (lower.length >= 20 && distinct1 < (options.minDistinct1 ?? 0.3)) {
+    reasons.push(`${new Set(lower).size} distinct words in ${lower.length} (distinct-1 ${formatDecimal(distinct1)})`);
+  }
+  const periodicRun = longestPeriodicRun(text, options.maxPeriod ?? 32);
+  if (periodicRun && periodicRun.length >= (options.minPeriodicChars ?? 20)) {
+    reasons.push(`${JSON.stringify(periodicRun.unit)} repeats ${periodicRun.copies} times from character ${periodicRun.start + 1}`);
+  }
+  const ratio = compressionRatio(text, options.minCompressionBytes ?? 64);
+  if (ratio !== undefined && ratio < (options.minCompressionRatio ?? 0.3)) reasons.push(`the text deflates to ${formatPercent(ratio, 0)} of its size`);
   return {
     words: lower.length,
     n,
@@ -218,23 +334,85 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
     longestRepeatedSpan: spanWords.join(' '),
     longestRepeatedSpanCount: count,
     longestRepeatedSpanShare: spanShare,
+    ...(ratio !== undefined ? { compressionRatio: ratio } : {}),
+    ...(periodicRun ? { periodicRun } : {}),
     flagged: reasons.length > 0,
     reasons,
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Code debris in a prose summary
+
+export interface DebrisOptions {
+  /** Flag at least this many lines that look like code… Default 2. */
+  minCodeLines?: number;
+  /** …when they are at least this share of the non-empty lines. Default 0.3. */
+  minCodeLineShare?: number;
+  /** Or flag when code symbols ({ } [ ] ; = < > \\) are at least this share of the non-space characters. Default 0.08. */
+  maxCodeSymbolShare?: number;
+  /** …and there are at least this many of them. Default 6. */
+  minCodeSymbols?: number;
+}
+
+export interface DebrisResult {
+  flagged: boolean;
+  /** Non-empty lines, and those that look like code (`inline code` left out). */
+  lines: number;
+  codeLines: number;
+  /** Code symbols ÷ non-space characters. */
+  codeSymbolShare: number;
+  /** The first lines that look like code or hold code symbols, with their line numbers (1-based). */
+  examples: { line: number; text: string }[];
+}
+
+const CODE_SYMBOL = /[{}[\];=<>\\]/g;
+/** A line of code: a statement end, a lone bracket, a keyword statement, an operator of code, an assignment. */
+const CODE_LINE = [
+  /[;{]\s*$/,
+  /^[\s})\]]*[})\]][\s})\];,]*$/,
+  /^\s*(?:def|class|import|from|return|const|let|var|function|fn|pub|elif|else|for|while|if|try|except|catch|switch|case|package|using|namespace|#include|#define)\b.*[(){}=:;]/,
+  /=>|==|!=|:=|::|&&|\|\||\+=|\w\[\w*\]|^\s*[\w.]+\s*=\s*\S/,
+  /^\s*(?:0x[0-9a-f]+\s*,?\s*)+$/i,
+];
+/** Four words in a row: a line of prose, even where it ends like code ("- had not been evaluated since 2012;"). */
+const PROSE_RUN = /\p{L}{2,}[ ,]+\p{L}{2,}[ ,]+\p{L}{2,}[ ,]+\p{L}{2,}/u;
+
+export function detectDebris(text: string, options: DebrisOptions = {}): DebrisResult {
+  // Inline `code` is how prose names code, and a markdown table's bars are not code either.
+  const prose = text.replace(/`[^`\n]+`/g, 'code');
+  const lines = prose.split('\n');
+  const original = text.split('\n');
+  const examples: DebrisResult['examples'] = [];
+  let nonEmpty = 0;
+  let codeLines = 0;
+  lines.forEach((line, i) => {
+    if (!line.trim() || /^\s*```/.test(line)) return;
+    nonEmpty++;
+    const code = !PROSE_RUN.test(line) && CODE_LINE.some((re) => re.test(line));
+    if (code) codeLines++;
+    if ((code || (line.match(CODE_SYMBOL) ?? []).length >= 2) && examples.length < 3) examples.push({ line: i + 1, text: original[i].trim() });
+  });
+  const nonSpace = prose.replace(/\s+/g, '').length;
+  const symbols = (prose.match(CODE_SYMBOL) ?? []).length;
+  const codeSymbolShare = nonSpace ? symbols / nonSpace : 0;
+  const byLines = codeLines >= (options.minCodeLines ?? 2) && codeLines / Math.max(1, nonEmpty) >= (options.minCodeLineShare ?? 0.3);
+  const bySymbols = symbols >= (options.minCodeSymbols ?? 6) && codeSymbolShare >= (options.maxCodeSymbolShare ?? 0.08);
+  return { flagged: byLines || bySymbols, lines: nonEmpty, codeLines, codeSymbolShare, examples };
+}
 
 export interface DetectorOptions {
   refusal?: RefusalOptions;
   blank?: BlankOptions;
   repetition?: RepetitionOptions;
+  debris?: DebrisOptions;
 }
 
 export interface Detections {
   refusal: RefusalResult;
   blank: BlankResult;
   repetition: RepetitionStats;
+  debris: DebrisResult;
   failures: Failure[];
 }
 
@@ -242,19 +420,52 @@ function clip(text: string, max = 300): string {
   return text.length <= max ? text : text.slice(0, max - 1) + '…';
 }
 
+/** Whitespace made visible for evidence: runs of line breaks or spaces are counted ("⟨40 line breaks⟩"). */
+export function showWhitespace(text: string): string {
+  return text.replace(/\s{3,}|\n/g, (run) => {
+    const breaks = run.split('\n').length - 1;
+    return breaks >= 2 ? `⟨${breaks} line breaks⟩` : breaks === 1 ? '⏎' : `⟨${run.length} spaces⟩`;
+  });
+}
+
+function blankMessage(b: BlankResult, length: number): string {
+  const lead = b.leadingWhitespace ? ` after ${formatNoun(b.leadingWhitespace, 'whitespace character')}` : '';
+  switch (b.kind!) {
+    case 'empty':
+      return 'empty output';
+    case 'whitespace':
+      return `whitespace only (${length} characters)`;
+    case 'punctuation':
+      return `no words, only symbols${lead}`;
+    case 'too-short':
+      return `only ${formatNoun(b.words, 'word')}${lead}`;
+    case 'mostly-whitespace':
+      return `mostly whitespace: ${formatPercent(b.whitespaceShare, 0)} of ${length} characters, ${b.emptyLines} of ${b.lines} lines empty`;
+    case 'symbols':
+      return `mostly symbols: ${formatPercent(b.symbolShare, 0)} of the non-space characters are neither letters nor digits`;
+  }
+}
+
 /** Runs every detector and lists the failures with their evidence. */
 export function detectFailures(text: string, options: DetectorOptions = {}, textWords = words(text)): Detections {
   const refusal = detectRefusal(text, options.refusal);
   const blank = detectBlank(text, options.blank, textWords);
   const repetition = repetitionStats(text, options.repetition, textWords);
+  const debris = detectDebris(text, options.debris);
   const failures: Failure[] = [];
   if (refusal.refused) failures.push({ kind: 'refusal', message: `refusal (${refusal.pattern})`, evidence: clip(refusal.span ?? '') });
-  if (blank.blank) {
-    const what = { empty: 'empty output', whitespace: 'whitespace only', punctuation: 'no words, only punctuation', 'too-short': `only ${blank.words} word(s)` }[blank.kind!];
-    failures.push({ kind: 'blank', message: what, evidence: JSON.stringify(clip(text, 120)) });
-  }
+  if (blank.blank) failures.push({ kind: 'blank', message: blankMessage(blank, text.length), evidence: JSON.stringify(clip(showWhitespace(text), 160)) });
   if (repetition.flagged) {
-    failures.push({ kind: 'repetition', message: repetition.reasons.join('; '), evidence: clip(repetition.longestRepeatedSpan) });
+    const run = repetition.periodicRun;
+    const charLoop = run && repetition.reasons.some((r) => r.startsWith(JSON.stringify(run.unit)));
+    const evidence = charLoop ? text.slice(run.start, run.start + run.length) : repetition.longestRepeatedSpan || text;
+    failures.push({ kind: 'repetition', message: repetition.reasons.join('; '), evidence: clip(evidence) });
   }
-  return { refusal, blank, repetition, failures };
+  // Debris in a blank output is the blank detector's (an output of only braces has no prose to be debris in).
+  if (debris.flagged && !blank.blank) {
+    const where = debris.examples.map((e) => `line ${e.line}: ${e.text}`).join(' · ');
+    const message = `code in a prose summary: ${debris.codeLines} of ${debris.lines} lines look like code, code symbols are ${formatPercent(debris.codeSymbolShare, 0)} of the characters`;
+    failures.push({ kind: 'debris', message, evidence: clip(where || text) });
+  }
+  return { refusal, blank, repetition, debris, failures };
 }

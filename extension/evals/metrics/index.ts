@@ -44,6 +44,7 @@ export function scoreSummary(
       refusal: detections.refusal,
       blank: detections.blank,
       repetition: detections.repetition,
+      debris: detections.debris,
     },
     failures: detections.failures,
   };
