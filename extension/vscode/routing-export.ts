@@ -22,6 +22,9 @@ export async function exportRouting(turns: readonly ChatTurn[], format: 'jsonl' 
   const text = format === 'csv' ? messagesToCsv(messages, { layerIds }) : messagesToJsonl(messages);
   if (uri.scheme === 'file') await fs.promises.writeFile(uri.fsPath, text, 'utf8');
   else await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
-  void vscode.window.showInformationMessage(`MoE Lens: routing of ${chosen.length} turn(s) saved to ${uri.fsPath}.`);
+  // Not awaited: the toast's Open opens the file whenever it is clicked.
+  void vscode.window.showInformationMessage(`MoE Lens: routing of ${chosen.length} turn(s) saved to ${uri.fsPath}.`, 'Open').then((action) => {
+    if (action === 'Open') void vscode.window.showTextDocument(uri);
+  });
   return uri.fsPath;
 }
