@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EngineError } from '../engine/errors';
-import { runImportance, type ImportanceResult } from '../engine/importance';
+import { noiseReason, runImportance, type ImportanceResult } from '../engine/importance';
 import { formatIntervention, interventionFromSpecs, withExpertsPerToken } from '../engine/intervention';
 import type { Engine, Intervention, LoadOptions, PerplexityResult } from '../engine/types';
 import { entropy } from '../routing/math';
@@ -135,21 +135,40 @@ export function registerInterventionCommands(program: Command, deps: ModelComman
   );
 }
 
+/**
+ * The importance tables: Δ perplexity (a change within noise, its 95% interval containing 0, in parentheses), the
+ * intervals' half-widths, REAP and shares; a hint to use more chunks when there are few or most changes are noise.
+ */
 export function formatImportance(r: ImportanceResult): string {
   const header = ['layer', ...Array.from({ length: r.experts }, (_, e) => `e${e}`)];
-  const table = (title: string, rows: number[][], cell: (v: number) => string) => {
-    const body = rows.map((row, i) => [String(r.layers[i]), ...row.map(cell)]);
+  const table = <T>(title: string, rows: T[][], cell: (v: T, i: number, e: number) => string) => {
+    const body = rows.map((row, i) => [String(r.layers[i]), ...row.map((v, e) => cell(v, i, e))]);
     const widths = header.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
     const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
     return `${title}\n${line(header)}\n${body.map(line).join('\n')}\n`;
   };
+  const n = r.noise;
+  const hint = n.moreChunks
+    ? `\nhint: ${noiseReason(n)}. More chunks narrow the intervals: --chunks ${n.suggestedChunks}` +
+      (n.maxChunks < n.suggestedChunks ? ` (this text holds ${n.maxChunks} chunks of ${r.baseline.context} tokens: give a longer text or a smaller --context)` : '') +
+      '\n'
+    : '';
   return (
     `${r.model}: baseline perplexity ${formatPerplexity(r.baseline.perplexity)} ± ${formatPerplexity(r.baseline.stderr)} ` +
     `(${r.baseline.chunks} chunks of ${r.baseline.context} tokens); ${r.evaluations} chunk evaluations, ${r.reused} reused, ${formatDuration(r.ms)}\n\n` +
-    table('Δ perplexity with the expert ablated', r.deltaPerplexity, (v) => formatDelta(v)) +
+    table(
+      `Δ perplexity with the expert ablated; (in parentheses) within noise: its ${n.level * 100}% interval over the ${n.chunks} chunks contains 0`,
+      r.deltaPerplexity,
+      (v, i, e) => (r.significant[i][e] ? formatDelta(v) : `(${formatDelta(v)})`),
+    ) +
+    '\n' +
+    table(`± half-width of that interval (paired t over chunks; exact bounds in --json)`, r.deltaLow, (low, i, e) =>
+      Number.isFinite(low) ? `±${((r.deltaHigh[i][e] - low) / 2).toFixed(3)}` : '—',
+    ) +
     '\n' +
     table('REAP (mean gate weight × ||expert output|| over its tokens)', r.reap, (v) => v.toFixed(3)) +
     '\n' +
-    table('share of routed slots', r.share, (v) => `${(v * 100).toFixed(1)}%`)
+    table('share of routed slots', r.share, (v) => `${(v * 100).toFixed(1)}%`) +
+    hint
   );
 }

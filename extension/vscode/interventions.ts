@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { describeError, type ModelSession } from '../chat/session';
 import { isAbort } from '../engine/errors';
-import { runImportance } from '../engine/importance';
+import { noiseReason, runImportance } from '../engine/importance';
 import type { Engine, ModelInfo } from '../engine/types';
 import { formatPerplexity } from '../format';
 import { makeNonce } from './html';
@@ -19,6 +19,8 @@ export interface InterventionCommandDeps {
 
 /** At most this many chunks (of at most 512 tokens) per run, to keep importance to minutes on a CPU. */
 const MAX_CHUNKS = 8;
+/** Expert Importance's "Again with more chunks" stops here (each chunk costs one pass per expert it touches). */
+const MOST_CHUNKS = 64;
 
 /** The text to score: the active file (its selection if any) or a file the user picks. */
 async function pickText(): Promise<{ text: string; source: string } | undefined> {
@@ -40,18 +42,21 @@ async function pickText(): Promise<{ text: string; source: string } | undefined>
   return { text: Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'), source: path.basename(uri.fsPath) };
 }
 
-/** Chunk size for a text: the model's context, at most 512, and small enough for two chunks. */
-async function contextFor(engine: Engine, info: ModelInfo, text: string): Promise<number> {
+/** The smallest chunk Expert Importance and Perplexity use. */
+const MIN_CONTEXT = 16;
+
+/** Chunk size for a text: the model's context, at most 512, small enough for `spread` chunks but at least MIN_CONTEXT. */
+async function contextFor(engine: Engine, info: ModelInfo, text: string, spread = 2): Promise<number> {
   const tokens = (await engine.tokenize(text)).length + 1;
-  const context = Math.min(info.contextSize, 512, Math.floor(tokens / 2));
-  if (context < 16) throw new Error(`the text has ${tokens} tokens; scoring it needs at least 32`);
+  const context = Math.min(info.contextSize, 512, Math.max(MIN_CONTEXT, Math.floor(tokens / spread)));
+  if (tokens < 2 * context) throw new Error(`the text has ${tokens} tokens; scoring it needs at least ${2 * context}`);
   return context;
 }
 
 export function registerInterventionCommands(deps: InterventionCommandDeps): vscode.Disposable[] {
   let panel: vscode.WebviewPanel | undefined;
-  const run = async (title: string, work: (info: ModelInfo, text: { text: string; source: string }, progress: vscode.Progress<{ message?: string; increment?: number }>, signal: AbortSignal) => Promise<void>) => {
-    const text = await pickText();
+  type Text = { text: string; source: string };
+  const run = async (title: string, text: Text | undefined, work: (info: ModelInfo, text: Text, progress: vscode.Progress<{ message?: string; increment?: number }>, signal: AbortSignal) => Promise<void>) => {
     if (!text) return;
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MoE Lens: ${title}`, cancellable: true }, async (progress, token) => {
@@ -67,28 +72,38 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
       void vscode.window.showErrorMessage(`MoE Lens: ${title} failed: ${describeError(error)}`);
     }
   };
+  // Importance over `chunks` chunks of the text (contexts shrink so the text holds them); when the result is mostly
+  // noise or has few chunks, the panel and a notification offer the same text again with more.
+  const importance = (text: Text | undefined, chunks: number): Promise<void> =>
+    run('expert importance', text, async (info, { text, source }, progress, signal) => {
+      const context = await contextFor(deps.engine, info, text, chunks);
+      let last = 0;
+      const result = await runImportance(deps.engine, { text, context, chunks }, {
+        signal,
+        onProgress: (p) => {
+          progress.report({ message: `${p.done} of ${p.total} experts (layer ${p.layer}, expert ${p.expert})`, increment: ((p.done - last) / p.total) * 100 });
+          last = p.done;
+        },
+      });
+      if (!panel) {
+        panel = vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] });
+        panel.onDidDispose(() => (panel = undefined));
+      } else panel.reveal();
+      // More chunks than the text holds at the smallest context would change nothing.
+      const more = Math.min(MOST_CHUNKS, result.noise.suggestedChunks, Math.floor(result.baseline.tokens / MIN_CONTEXT));
+      const offer = result.noise.moreChunks && more > result.noise.chunks ? `Again with ${more} chunks` : undefined;
+      const again = offer ? `“${offer}” in the notification, or a longer text` : 'this text holds no more, run it on a longer text or selection';
+      panel.title = `Expert importance: ${source}`;
+      panel.webview.html = importancePage(result, source, panel.webview.cspSource, makeNonce(), again);
+      if (offer)
+        void vscode.window
+          .showInformationMessage(`MoE Lens: expert importance of ${source}: ${noiseReason(result.noise)}.`, offer)
+          .then((choice) => choice === offer && importance({ text, source }, more));
+    });
   return [
-    vscode.commands.registerCommand('moeLens.expertImportance', () =>
-      run('expert importance', async (info, { text, source }, progress, signal) => {
-        const context = await contextFor(deps.engine, info, text);
-        let last = 0;
-        const result = await runImportance(deps.engine, { text, context, chunks: MAX_CHUNKS }, {
-          signal,
-          onProgress: (p) => {
-            progress.report({ message: `${p.done} of ${p.total} experts (layer ${p.layer}, expert ${p.expert})`, increment: ((p.done - last) / p.total) * 100 });
-            last = p.done;
-          },
-        });
-        if (!panel) {
-          panel = vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] });
-          panel.onDidDispose(() => (panel = undefined));
-        } else panel.reveal();
-        panel.title = `Expert importance: ${source}`;
-        panel.webview.html = importancePage(result, source, panel.webview.cspSource, makeNonce());
-      }),
-    ),
-    vscode.commands.registerCommand('moeLens.perplexity', () =>
-      run('perplexity', async (info, { text, source }, progress, signal) => {
+    vscode.commands.registerCommand('moeLens.expertImportance', async () => importance(await pickText(), MAX_CHUNKS)),
+    vscode.commands.registerCommand('moeLens.perplexity', async () =>
+      run('perplexity', await pickText(), async (info, { text, source }, progress, signal) => {
         const context = await contextFor(deps.engine, info, text);
         let last = 0;
         const r = await deps.engine.perplexity({ text, context, chunks: MAX_CHUNKS }, {

@@ -71,5 +71,25 @@ describe('moe-lens perplexity and importance', () => {
     expect(result.deltaPerplexity[0]).toHaveLength(8);
     expect(result.reap[1]).toHaveLength(8);
     expect(run.stderr).toMatch(/\[16\/16\] layer 2 expert 7/);
+    // an interval per expert and a flag that says whether it excludes 0; two chunks ask for more
+    for (let i = 0; i < 2; i++)
+      for (let e = 0; e < 8; e++) {
+        const [low, high, delta] = [result.deltaLow[i][e], result.deltaHigh[i][e], result.deltaPerplexity[i][e]];
+        expect(low).toBeLessThanOrEqual(delta + 1e-9);
+        expect(high).toBeGreaterThanOrEqual(delta - 1e-9);
+        expect(result.significant[i][e]).toBe(low > 0 || high < 0);
+      }
+    expect(result.noise).toMatchObject({ level: 0.95, chunks: 2, cells: 16, moreChunks: true, suggestedChunks: 8 });
+  });
+
+  it('importance as text: changes within noise in parentheses, the half-widths, and the hint to use more chunks', async () => {
+    const run = await runCli('importance', MOE, '--file', TEXT, '--context', '16', '--chunks', '2', '--layers', '1', '--quiet');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    const delta = lines[lines.findIndex((l) => l.startsWith('Δ perplexity')) + 2];
+    expect(delta.trim().split(/\s+/)).toEqual(['1', ...Array.from({ length: 8 }, () => expect.stringMatching(/^\(?([+-]\d+\.\d{3}|0\.000)\)?$/))]);
+    const half = lines[lines.findIndex((l) => l.startsWith('± half-width')) + 2];
+    expect(half.trim().split(/\s+/)).toEqual(['1', ...Array.from({ length: 8 }, () => expect.stringMatching(/^±\d+\.\d{3}$/))]);
+    expect(run.stdout).toMatch(/\nhint: only 2 chunks; \d+ of 8 changes are within noise .*--chunks 8/);
   });
 });
