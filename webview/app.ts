@@ -8,6 +8,7 @@ import { connectHost, type Host } from './host';
 import { Scheduler, type Dirty } from './scheduler';
 import { Store } from './store';
 import { Transcript } from './chat/transcript';
+import { Tour } from './chat/tour';
 import { LensPanel, type LensUi } from './lens/panel';
 import { WhatIfView } from './lens/interventions';
 import { parseMode } from './lens/color';
@@ -94,6 +95,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     if (userScrolledUp) stickBottom = transcript.atBottom;
     const wasAtBottom = stickBottom;
     if (dirty.has('recolor')) transcript.recolor();
+    tour.follow();
     transcript.flush(dirty);
     markSelectedTurn();
     if (!editorMode && ui.lensTurn && ui.lensTurn !== followed) {
@@ -198,6 +200,10 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       isTokenView: (turnId) => tokenTurns.has(turnId),
       colorMode: () => ui.mode,
       selection: () => ui.selected,
+      continuesText,
+      plainText: continuesText,
+      send: (text) => sendText(text),
+      tour: () => tour.start(),
     },
     () => {
       // Our own scroll to the bottom while streaming: nothing to re-window (the periodic pass covers it).
@@ -237,7 +243,20 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     whatIf: (): HTMLElement | undefined => whatIf.render(),
   });
 
-  const input = textArea({ testid: 'chat-input', placeholder: 'Ask the model… (Enter sends, Shift+Enter for a new line)', label: 'Message' });
+  // The demo tour sends two texts and then shows both answers as tokens, with the lens open on the last.
+  const tour = new Tour(store, {
+    send: (text) => sendText(text),
+    showTokens: (ids) => {
+      for (const id of ids) {
+        tokenTurns.add(id);
+        scheduler.invalidate(`turn:${id}`);
+      }
+      ui.lensTurn = ids[ids.length - 1];
+      setLensOpen(true);
+    },
+  });
+
+  const input = textArea({ testid: 'chat-input', placeholder: '', label: 'Message' });
   const send = button('Send', { testid: 'send', appearance: 'primary', onClick: () => sendInput() });
   const stop = button('Stop', { testid: 'stop', appearance: 'secondary', onClick: () => host.post({ type: 'chat.stop' }) });
   const newChat = button('New chat', { testid: 'new-chat', appearance: 'secondary', onClick: () => host.post({ type: 'chat.new' }) });
@@ -250,7 +269,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   });
   const composer = h('footer', { class: 'composer' }, input.el, h('div', { class: 'composer-actions' }, newChat, h('span', { class: 'spacer' }), stop, send));
 
-  const chatView = h('div', { class: 'chat-view', 'data-testid': 'chat-view' }, transcript.el, lens.el, composer);
+  const chatView = h('div', { class: 'chat-view', 'data-testid': 'chat-view' }, tour.el, transcript.el, lens.el, composer);
   const evalsView = h('div', { class: 'evals-view', 'data-testid': 'evals-view', hidden: true });
   let evalsMounted = false;
   // Screen readers hear when an answer finishes (the transcript itself is not a live region while streaming).
@@ -259,11 +278,19 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   root.append(app);
 
   function sendInput(): void {
-    const text = input.value;
-    if (!text.trim() || store.generating) return;
+    if (sendText(input.value)) input.value = '';
+  }
+
+  function sendText(text: string): boolean {
+    if (!text.trim() || store.generating) return false;
     host.post({ type: 'chat.send', text });
-    input.value = '';
     followBottom();
+    return true;
+  }
+
+  /** The model continues text rather than answering (the built-in demo; known as the demo before it loads). */
+  function continuesText(): boolean {
+    return store.model.info ? store.model.info.continuesText : store.model.isDemo;
   }
 
   /**
@@ -344,6 +371,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     setText(modelState, stateLabel[m.state] ?? m.state);
     setAttr(modelState, 'data-state', m.state);
     setHidden(demoLabel, !m.isDemo);
+    setAttr(input.el, 'placeholder', continuesText() ? 'Start a text for the model to continue… (Enter sends, Shift+Enter for a new line)' : 'Ask the model… (Enter sends, Shift+Enter for a new line)');
     setHidden(modelError, !m.error);
     setText(modelError, m.error ?? '');
     const generating = store.generating;

@@ -9,6 +9,7 @@ import { compactRouting, decodeConversation, encodeConversation } from './codec'
 import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
 import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
+import { resolveSampling } from '../engine/sampling';
 import { attributePromptTokens } from './attribution';
 import type { ConversationHistory } from './history';
 import { ModelSession, describeError, errorActionsFor } from './session';
@@ -16,7 +17,8 @@ import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type Selectio
 
 export interface ChatSettings {
   systemPrompt: string;
-  sampling: Partial<SamplingOptions> & { maxTokens: number };
+  /** What the user set; the rest fits the loaded model (`resolveSampling`). */
+  sampling: Partial<SamplingOptions>;
   captureRouting: boolean;
 }
 
@@ -76,7 +78,7 @@ export class ChatController {
     this.newId = o.newId ?? defaultId;
     this.conversationId = this.newId();
     this.log = o.log ?? (() => {});
-    this.batcher = new FrameBatcher((m) => this.safePost(m), o.flushIntervalMs ?? 30, o.timers);
+    this.batcher = new FrameBatcher((m) => this.safePost(m), o.flushIntervalMs, o.timers);
     let restored: ChatTurn[] = [];
     try {
       restored = decodeConversation(o.store?.load());
@@ -153,15 +155,18 @@ export class ChatController {
     return this.answer(user);
   }
 
-  /** Summarizes an editor selection into the chat; the selection is cut to fit the context if needed. */
+  /**
+   * Summarizes an editor selection into the chat; the selection is cut to fit the context if needed, and a
+   * conversation that cannot hold it as well goes to the history (the summary starts a new one).
+   */
   async summarize(selection: SelectionInput): Promise<string | undefined> {
-    const lines = normalizeSelection(selection.code).totalLines;
+    const { code, totalLines } = normalizeSelection(selection.code);
     const user: ChatTurn = {
       id: this.newId(),
       role: 'user',
-      display: summarizeLabel(selection, lines, lines),
-      content: selection.code,
-      source: { fileName: selection.fileName, languageId: selection.languageId, startLine: selection.startLine, endLine: selection.startLine + lines - 1, code: selection.code },
+      display: summarizeLabel(selection, totalLines, totalLines),
+      content: code,
+      source: { fileName: selection.fileName, languageId: selection.languageId, startLine: selection.startLine, endLine: selection.startLine + totalLines - 1, code },
       status: 'complete',
       routing: [],
     };
@@ -176,13 +181,36 @@ export class ChatController {
   private summarizePreparer(user: ChatTurn, selection: SelectionInput) {
     return async (info: ModelInfo) => {
       const s = this.o.settings();
-      const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
-      const prompt = await buildSummarizePrompt(selection, this.systemMessage(s), budget, this.counter());
+      const budget = promptBudget(info.contextSize, resolveSampling(s.sampling, info).maxTokens);
+      const system = this.systemMessage(s);
+      const continues = info.continuesText ? { modelLabel: this.o.session.summary(false).label } : undefined;
+      const prompt = await buildSummarizePrompt(selection, system, budget, this.counter(), continues);
       user.content = prompt.content;
       user.display = prompt.display;
       user.notes = prompt.notes.length ? [...prompt.notes] : undefined;
+      if (user.source) user.source = { ...user.source, code: prompt.code };
+      const history = this.historyBefore(user);
+      if (history.length && (await this.counter()([...(system ? [system] : []), ...history, { role: 'user', content: prompt.content }])) > budget) {
+        this.moveToNewChat(user);
+        this.addNote(user, 'New chat: the conversation before could not hold this selection too; it is kept in the history.');
+      }
       this.updated(user);
     };
+  }
+
+  /** Keeps `turns` in the history as the open conversation; what follows is a new conversation. */
+  private keepInHistory(turns: ChatTurn[]): void {
+    void this.o.history?.add(turns, this.conversationId).catch((error: unknown) => this.log('warn', `Keeping the conversation failed: ${describeError(error)}`));
+    this.conversationId = this.newId();
+  }
+
+  /** The turns from `first` on become a new conversation; the ones before go to the history. */
+  private moveToNewChat(first: ChatTurn): void {
+    const at = this.turns.indexOf(first);
+    if (at <= 0) return;
+    this.keepInHistory(this.turns.slice(0, at));
+    this.turns = this.turns.slice(at);
+    this.postSnapshot();
   }
 
   private newAssistant(): ChatTurn {
@@ -234,15 +262,22 @@ export class ChatController {
     const s = this.o.settings();
     let sawGenerated = false;
     let generationStarted = false;
+    // What the user waits for: Send → first generated token in the host, the model load included.
+    const sentAt = Date.now();
+    let firstTokenAt: number | undefined;
+    let modelLoadMs: number | undefined;
     /** The messages the prompt was rendered from, to tell the user's own tokens from the template's. */
     let rendered: ChatMessage[] | undefined;
     try {
+      const wasLoaded = this.o.session.isLoaded;
       const info = await this.o.session.ensureLoaded(signal);
+      if (!wasLoaded) modelLoadMs = Date.now() - sentAt;
       if (signal.aborted) throw new Error('aborted');
       if (prepare) await prepare(info);
 
-      // Fit history + this message into the context.
-      const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
+      // Fit history + this message into the context, leaving room for the answer.
+      const sampling = resolveSampling(s.sampling, info);
+      const budget = promptBudget(info.contextSize, sampling.maxTokens);
       const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
       rendered = fit.messages;
       const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
@@ -269,6 +304,7 @@ export class ChatController {
         if (block) target.routing.push(block); // compacted when the answer ends
         if (!isPrompt) {
           sawGenerated = true;
+          firstTokenAt ??= Date.now();
           if (frame.textDelta) {
             assistant.content += frame.textDelta;
             assistant.display = assistant.content;
@@ -277,11 +313,11 @@ export class ChatController {
         this.batcher.push(target.id, isPrompt ? '' : frame.textDelta, block);
         this.scheduleSave(false);
       };
-      if (s.sampling.seed !== undefined) assistant.seed = s.sampling.seed;
+      assistant.seed = sampling.seed;
       const result = await this.o.engine.generate(
         {
           input: { kind: 'chat', messages: fit.messages },
-          sampling: s.sampling,
+          sampling,
           captureRouting: s.captureRouting,
           // The first message of a conversation is evaluated whole, so its prompt routing covers the system
           // prompt too (not a prefix cached from another conversation).
@@ -300,11 +336,12 @@ export class ChatController {
         generatedTokens: result.generatedTokens,
         promptTokensPerSecond: result.promptTokensPerSecond,
         generatedTokensPerSecond: result.generatedTokensPerSecond,
-        timeToFirstTokenMs: result.timeToFirstTokenMs,
+        timeToFirstTokenMs: firstTokenAt !== undefined ? firstTokenAt - sentAt : result.timeToFirstTokenMs,
+        ...(modelLoadMs !== undefined ? { modelLoadMs } : {}),
         stopReason: result.stopReason,
       };
       if (result.stopReason === 'context-full') this.addNote(assistant, 'The answer stopped because the context is full. Start a new chat to continue.');
-      if (result.stopReason === 'max-tokens') this.addNote(assistant, `The answer reached the maximum of ${s.sampling.maxTokens} tokens (setting moeLens.maxTokens).`);
+      if (result.stopReason === 'max-tokens') this.addNote(assistant, `The answer reached the maximum of ${sampling.maxTokens} tokens (setting moeLens.maxTokens).`);
       this.o.session.clearError();
     } catch (error) {
       this.batcher.flush();
@@ -417,7 +454,8 @@ export class ChatController {
     const blocks: RoutingBlock[] = [];
     try {
       const info = await this.o.session.ensureLoaded(abort.signal);
-      const budget = promptBudget(info.contextSize, s.sampling.maxTokens);
+      const sampling = resolveSampling(s.sampling, info);
+      const budget = promptBudget(info.contextSize, sampling.maxTokens);
       const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
       active.phase = 'generating';
       this.o.session.setGenerating(true);
@@ -425,7 +463,7 @@ export class ChatController {
         {
           input: { kind: 'chat', messages: fit.messages },
           // The seed the answer was generated with (the setting's default draws a new one for every answer).
-          sampling: { ...s.sampling, ...(assistant.seed !== undefined ? { seed: assistant.seed } : {}) },
+          sampling: { ...sampling, ...(assistant.seed !== undefined ? { seed: assistant.seed } : {}) },
           captureRouting: true,
           reuseCache: false,
           intervention: interventionFor(action, layer, expert),
@@ -473,8 +511,7 @@ export class ChatController {
   newChat(): void {
     if (this.active) this.stop();
     this.active = undefined;
-    void this.o.history?.add(this.turns, this.conversationId).catch((error: unknown) => this.log('warn', `Keeping the conversation failed: ${describeError(error)}`));
-    this.conversationId = this.newId();
+    this.keepInHistory(this.turns);
     this.turns = [];
     this.summaries.clear();
     this.postSnapshot();

@@ -16,7 +16,8 @@ export interface SummarizePrompt {
   /** Short label shown in the transcript. */
   display: string;
   notes: string[];
-  /** Lines of the selection that made it into the prompt. */
+  /** The part of the selection that made it into the prompt, and its lines. */
+  code: string;
   keptLines: number;
   totalLines: number;
 }
@@ -34,13 +35,27 @@ export function baseName(fileName: string): string {
   return parts[parts.length - 1] || fileName;
 }
 
+/** "line 5" or "lines 5–20": how every label and note writes a range of the selection's lines. */
+export function formatLineRange(startLine: number, lines: number): string {
+  return lines === 1 ? `line ${startLine}` : `lines ${startLine}–${startLine + lines - 1}`;
+}
+
+/** Lines of code as the selection counts them: CRLF line ends as LF, trailing newlines dropped. */
+export function countLines(code: string): number {
+  return normalizeSelection(code).totalLines;
+}
+
+/**
+ * What the model reads. Its range is written in ASCII: a vocabulary without "–" spells it as three byte tokens,
+ * which the token view shows as three pieces of one character.
+ */
 export function renderSummarizePrompt(sel: SelectionInput, code: string, trimmed: boolean): string {
   const fence = fenceFor(code);
-  const lines = code.split('\n').length;
-  const endLine = sel.startLine + lines - 1;
+  const lines = countLines(code);
+  const range = lines === 1 ? `line ${sel.startLine}` : `lines ${sel.startLine}-${sel.startLine + lines - 1}`;
   const lang = sel.languageId && /^[\w+#.-]+$/.test(sel.languageId) ? sel.languageId : '';
   return [
-    `Summarize the following ${sel.languageId || 'code'} from \`${baseName(sel.fileName)}\` (lines ${sel.startLine}–${endLine}).`,
+    `Summarize the following ${sel.languageId || 'code'} from \`${baseName(sel.fileName)}\` (${range}).`,
     'Explain what it does, its inputs and outputs, and anything surprising. Be concise.',
     ...(trimmed ? ['Note: the selection was cut to fit the context; only its beginning is shown.'] : []),
     '',
@@ -50,11 +65,15 @@ export function renderSummarizePrompt(sel: SelectionInput, code: string, trimmed
   ].join('\n');
 }
 
+/** The transcript's label: the selection's range, and how much of it was sent when it was cut. */
 export function summarizeLabel(sel: SelectionInput, keptLines: number, totalLines: number): string {
-  const end = sel.startLine + totalLines - 1;
-  const range = totalLines === 1 ? `line ${sel.startLine}` : `lines ${sel.startLine}–${end}`;
-  const cut = keptLines < totalLines ? ` (first ${keptLines} lines sent)` : '';
-  return `Summarize \`${baseName(sel.fileName)}\` ${range}${cut}`;
+  const cut = keptLines < totalLines ? ` (first ${keptLines} of ${totalLines} lines sent)` : '';
+  return `Summarize \`${baseName(sel.fileName)}\` ${formatLineRange(sel.startLine, totalLines)}${cut}`;
+}
+
+/** What a model that continues text (not an assistant) does with Summarize Selection instead. */
+export function continueNote(modelLabel: string): string {
+  return `The ${modelLabel} cannot summarize: it continues text. It is given the code alone and continues it.`;
 }
 
 /** The selection as it is sent: CRLF line ends as LF, trailing newlines dropped; and its line count. */
@@ -66,23 +85,29 @@ export function normalizeSelection(raw: string): { code: string; totalLines: num
 /**
  * Builds the prompt; when system + prompt exceed `budget` tokens the selection is cut (by lines, or by
  * characters for one huge line) with a binary search over token counts, and a visible note says so.
+ * `continues`: the model continues text (not an assistant), so it is given the code alone, with a note naming
+ * `modelLabel` that says so.
  */
 export async function buildSummarizePrompt(
   sel: SelectionInput,
   system: ChatMessage | undefined,
   budget: number,
   count: CountTokens,
+  continues?: { modelLabel: string },
 ): Promise<SummarizePrompt> {
   const { code, totalLines } = normalizeSelection(sel.code);
   const measure = (text: string) => count([...(system ? [system] : []), { role: 'user', content: text }]);
+  const render = (text: string, trimmed: boolean) => (continues ? text : renderSummarizePrompt(sel, text, trimmed));
+  const label = (kept: number) => summarizeLabel(sel, kept, totalLines);
+  const instead = continues ? [continueNote(continues.modelLabel)] : [];
 
-  const full = renderSummarizePrompt(sel, code, false);
+  const full = render(code, false);
   if ((await measure(full)) <= budget) {
-    return { content: full, display: summarizeLabel(sel, totalLines, totalLines), notes: [], keptLines: totalLines, totalLines };
+    return { content: full, display: label(totalLines), notes: instead, code, keptLines: totalLines, totalLines };
   }
 
   // Largest prefix (in characters, snapped to line ends where possible) that fits.
-  const fits = async (chars: number) => (await measure(renderSummarizePrompt(sel, code.slice(0, chars), true))) <= budget;
+  const fits = async (chars: number) => (await measure(render(code.slice(0, chars), true))) <= budget;
   let lo = 0;
   let hi = code.length;
   while (lo < hi) {
@@ -97,16 +122,10 @@ export async function buildSummarizePrompt(
     throw new Error(`The context is too small to hold even the start of the selection (${budget} tokens available).`);
   }
   const kept = code.slice(0, cut);
-  const keptLines = kept.split('\n').length;
+  const keptLines = countLines(kept);
   const note =
     keptLines < totalLines
-      ? `Selection trimmed to its first ${keptLines} of ${totalLines} lines to fit the model's context.`
-      : `Selection trimmed to its first ${kept.length} of ${code.length} characters to fit the model's context.`;
-  return {
-    content: renderSummarizePrompt(sel, kept, true),
-    display: summarizeLabel(sel, keptLines, totalLines),
-    notes: [note],
-    keptLines,
-    totalLines,
-  };
+      ? `Selection cut to its first ${keptLines} of ${totalLines} lines (${formatLineRange(sel.startLine, keptLines)}) to fit the model's context.`
+      : `Selection cut to its first ${kept.length} of ${code.length} characters to fit the model's context.`;
+  return { content: render(kept, true), display: label(keptLines), notes: [...instead, note], code: kept, keptLines, totalLines };
 }

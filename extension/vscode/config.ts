@@ -1,13 +1,19 @@
 // The one typed accessor for `contributes.configuration` (section `moeLens`). No runtime `vscode` import:
 // callers pass `vscode.workspace.getConfiguration(CONFIG_SECTION)` (anything with `get`), so parsing is
 // unit-tested with plain vitest.
+import { DEFAULT_SAMPLING } from '../engine/sampling';
 import type { CpuMoe, LocalLoadOptions, RemoteLoadOptions, SamplingOptions } from '../engine/types';
 
 export const CONFIG_SECTION = 'moeLens';
 
 export interface ConfigSource {
   get<T>(key: string): T | undefined;
+  /** Where a value comes from (VS Code's `WorkspaceConfiguration.inspect`); without it, any value counts as set. */
+  inspect?<T>(key: string): { globalValue?: T; workspaceValue?: T; workspaceFolderValue?: T } | undefined;
 }
+
+/** Sampling settings that, left unset, take the loaded model's value (engine/sampling.ts `modelSampling`). */
+export const MODEL_SAMPLING_KEYS = ['temperature', 'topK', 'topP', 'minP', 'repeatPenalty'] as const;
 
 export interface MoeLensConfig {
   /** Absolute path of the GGUF to use; '' = the built-in demo model. Ignored while `server` is set. */
@@ -30,11 +36,13 @@ export interface MoeLensConfig {
   threads: number;
   /** Experts per token (top-k) of a MoE model; 0 = the model's own. */
   expertsPerToken: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  repeatPenalty: number;
+  /** The sampling settings the user set; one left unset (undefined) takes the loaded model's value. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  /** 0 = fit the loaded model (a quarter of its context; a text-continuation model: one paragraph). */
   maxTokens: number;
   /** -1 = a new random seed for every answer. */
   seed: number;
@@ -53,12 +61,7 @@ export const DEFAULTS: MoeLensConfig = {
   contextSize: 0,
   threads: 0,
   expertsPerToken: 0,
-  temperature: 0.7,
-  topK: 40,
-  topP: 0.95,
-  minP: 0.05,
-  repeatPenalty: 1.1,
-  maxTokens: 512,
+  maxTokens: 0,
   seed: -1,
   systemPrompt: 'You are a helpful assistant. Answer concisely.',
   captureRouting: true,
@@ -109,6 +112,17 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
   const serverModel = get('serverModel');
   const shape = /^\s*(\d+)\s*[x,]\s*(\d+)\s*$/.exec(String(get('serverRoutingShape') ?? ''));
   const stream = get('serverStream');
+  // A sampling setting counts only where the user wrote it (VS Code's `get` returns the manifest's default otherwise).
+  const userSet = (key: keyof MoeLensConfig) => {
+    try {
+      const where = source.inspect ? source.inspect<unknown>(key) : { globalValue: get(key) };
+      return where !== undefined && [where.globalValue, where.workspaceValue, where.workspaceFolderValue].some((v) => v !== undefined);
+    } catch {
+      return false;
+    }
+  };
+  const sampling = (key: (typeof MODEL_SAMPLING_KEYS)[number], min: number, max: number, integer = false) =>
+    userSet(key) ? { [key]: num(get(key), DEFAULT_SAMPLING[key], min, max, integer) } : {};
   return {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
     server: typeof server === 'string' ? server.trim() : '',
@@ -121,12 +135,12 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
     threads: num(get('threads'), DEFAULTS.threads, 0, 1024, true),
     expertsPerToken: num(get('expertsPerToken'), DEFAULTS.expertsPerToken, 0, 1 << 16, true),
-    temperature: num(get('temperature'), DEFAULTS.temperature, 0, 5),
-    topK: num(get('topK'), DEFAULTS.topK, 0, 100000, true),
-    topP: num(get('topP'), DEFAULTS.topP, 0, 1),
-    minP: num(get('minP'), DEFAULTS.minP, 0, 1),
-    repeatPenalty: num(get('repeatPenalty'), DEFAULTS.repeatPenalty, 0, 10),
-    maxTokens: num(get('maxTokens'), DEFAULTS.maxTokens, 1, 1 << 20, true),
+    ...sampling('temperature', 0, 5),
+    ...sampling('topK', 0, 100000, true),
+    ...sampling('topP', 0, 1),
+    ...sampling('minP', 0, 1),
+    ...sampling('repeatPenalty', 0, 10),
+    maxTokens: num(get('maxTokens'), DEFAULTS.maxTokens, 0, 1 << 20, true),
     seed: num(get('seed'), DEFAULTS.seed, -1, 0xffffffff, true),
     systemPrompt: typeof systemPrompt === 'string' ? systemPrompt : DEFAULTS.systemPrompt,
     captureRouting: typeof capture === 'boolean' ? capture : DEFAULTS.captureRouting,
@@ -157,14 +171,13 @@ export function remoteOptionsFrom(config: MoeLensConfig, apiKey: string | undefi
   };
 }
 
-export function samplingFrom(config: MoeLensConfig, random: () => number = Math.random): Partial<SamplingOptions> & { maxTokens: number } {
+/** The sampling the user set; what is left out fits the loaded model (engine/sampling.ts `resolveSampling`). */
+export function samplingFrom(config: MoeLensConfig, random: () => number = Math.random): Partial<SamplingOptions> {
+  const set: Partial<SamplingOptions> = {};
+  for (const key of MODEL_SAMPLING_KEYS) if (config[key] !== undefined) set[key] = config[key];
   return {
-    temperature: config.temperature,
-    topK: config.topK,
-    topP: config.topP,
-    minP: config.minP,
-    repeatPenalty: config.repeatPenalty,
-    maxTokens: config.maxTokens,
+    ...set,
+    ...(config.maxTokens > 0 ? { maxTokens: config.maxTokens } : {}),
     seed: config.seed >= 0 ? config.seed : Math.floor(random() * 0xffffffff),
   };
 }

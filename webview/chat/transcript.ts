@@ -7,12 +7,13 @@ import { h } from '../components';
 import type { Dirty } from '../scheduler';
 import type { Store } from '../store';
 import { TurnView, type TranscriptHooks } from './turn-view';
+import { EmptyState, type EmptyStateHooks } from './starters';
 
 /** The scrolling list of turns. */
 export class Transcript {
   readonly el: HTMLElement;
   private list: HTMLElement;
-  private empty: HTMLElement;
+  private empty: EmptyState;
   private views = new Map<string, TurnView>();
   private order: TurnView[] = [];
   private needWindow = true;
@@ -22,12 +23,12 @@ export class Transcript {
 
   constructor(
     private store: Store,
-    private hooks: TranscriptHooks,
+    private hooks: TranscriptHooks & EmptyStateHooks & { continuesText(): boolean },
     onScroll: () => void,
   ) {
-    this.empty = h('div', { class: 'empty', 'data-testid': 'transcript-empty' }, 'Ask the model something. Every token of the prompt and the answer records which experts the router chose.');
+    this.empty = new EmptyState(hooks);
     this.list = h('div', { class: 'turns' });
-    this.el = h('div', { class: 'transcript', 'data-testid': 'transcript', role: 'log', 'aria-live': 'off', 'aria-label': 'Conversation' }, this.empty, this.list);
+    this.el = h('div', { class: 'transcript', 'data-testid': 'transcript', role: 'log', 'aria-live': 'off', 'aria-label': 'Conversation' }, this.empty.el, this.list);
     this.el.addEventListener('scroll', onScroll, { passive: true });
   }
 
@@ -99,7 +100,8 @@ export class Transcript {
     else if (this.seen.structure !== this.store.structureVersion) this.reconcile();
     this.seen = { load: this.store.loadVersion, structure: this.store.structureVersion };
     if (dirty.has('window')) this.needWindow = true;
-    this.empty.hidden = this.order.length > 0;
+    this.empty.el.hidden = this.order.length > 0;
+    if (!this.empty.el.hidden) this.empty.update(this.hooks.continuesText());
     for (const v of this.order) {
       if (v.update(dirty.has(`turn:${v.turn.id}`))) this.needWindow = true;
     }

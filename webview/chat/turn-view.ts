@@ -5,6 +5,7 @@
 
 import type { ChatTurn, ErrorAction, PromptSegment, PromptSegmentRole, WebviewToHost } from '../../extension/protocol';
 import { formatTokensPerSecond } from '../../extension/format';
+import { countLines, formatLineRange } from '../../extension/chat/summarize';
 import { button, h, setAttrs } from '../components';
 import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
 import type { TurnModel } from '../store';
@@ -15,6 +16,8 @@ export interface TranscriptHooks extends TokenViewHooks {
   selectTurn(turnId: string): void;
   toggleTokens(turnId: string): void;
   isTokenView(turnId: string): boolean;
+  /** The model continues text (not an assistant): its answers are shown as plain text, with no code blocks. */
+  plainText?(): boolean;
 }
 
 export const ROLE_LABEL: Record<string, string> = { user: 'You', assistant: 'Model', system: 'System' };
@@ -181,6 +184,11 @@ export class TurnView {
   }
 
   private renderText(source: string): DocumentFragment {
+    if (this.turn.info.role === 'assistant' && this.hooks.plainText?.()) {
+      const plain = document.createDocumentFragment();
+      plain.append(h('div', { class: 'plain-text' }, source));
+      return plain;
+    }
     const frag = renderMarkdown(source);
     decorateCodeBlocks(frag, { copy: (code) => this.hooks.post({ type: 'chat.copy', text: code }), insert: (code) => this.hooks.post({ type: 'chat.insertCode', code }) }, codeButton);
     return frag;
@@ -189,10 +197,10 @@ export class TurnView {
   /** The code a Summarize Selection turn sent: a chip that opens the range, and the code itself, collapsed. */
   private sourceChip(source: NonNullable<ChatTurn['source']>): HTMLElement {
     const file = source.fileName.split(/[\\/]/).pop() ?? source.fileName;
-    const lines = source.startLine === source.endLine ? `line ${source.startLine}` : `lines ${source.startLine}–${source.endLine}`;
+    const lines = formatLineRange(source.startLine, source.endLine - source.startLine + 1);
     const open = button(`${file} ${lines}`, { testid: 'source-open', appearance: 'secondary', title: `Open ${source.fileName} at ${lines}`, onClick: () => this.hooks.post({ type: 'editor.reveal', turnId: this.turn.id }) });
     const code = h('pre', { class: 'source-code' }, h('code', {}, source.code));
-    return h('div', { class: 'source-chip', 'data-testid': 'source-chip' }, open, h('details', {}, h('summary', {}, `Code sent (${source.code.split('\n').length} lines)`), code));
+    return h('div', { class: 'source-chip', 'data-testid': 'source-chip' }, open, h('details', {}, h('summary', {}, `Code sent (${countLines(source.code)} lines)`), code));
   }
 
   private errorButton(action: ErrorAction): HTMLElement {

@@ -3,6 +3,7 @@ import { ChatController, type ChatSettings } from '../../../extension/chat/contr
 import { ModelSession } from '../../../extension/chat/session';
 import { ConversationHistory, MAX_PAST_CONVERSATIONS } from '../../../extension/chat/history';
 import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
+import { DEFAULT_SAMPLING, TEXT_CONTINUATION_SAMPLING } from '../../../extension/engine/sampling';
 import { EngineError } from '../../../extension/engine/errors';
 import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
 import { formatLoadTarget } from '../../../extension/format';
@@ -244,20 +245,101 @@ describe('ChatController', () => {
     expect(t.controller.conversation[1].errorActions).toEqual(['new-chat', 'open-settings']);
   });
 
-  it('summarize: label, prompt with file and language, trimmed selection note', async () => {
+  it('summarize: label, prompt with file and language, the cut selection counted once', async () => {
     const engine = chatFakeEngine();
     engine.contextSize = 400;
     const t = setup({ engine });
-    const code = Array.from({ length: 60 }, (_, i) => `const v${i} = ${i};`).join('\n');
+    // A selection that ends at the start of the next line (its trailing newline is not a line).
+    const code = Array.from({ length: 60 }, (_, i) => `const v${i} = ${i};`).join('\r\n') + '\r\n';
     await t.controller.summarize({ fileName: '/w/src/app.ts', languageId: 'typescript', code, startLine: 10 });
     const [user, assistant] = t.controller.conversation;
-    expect(user.display).toMatch(/^Summarize `app.ts` lines 10–69 \(first \d+ lines sent\)$/);
+    const kept = Number(/first (\d+) of 60 lines sent/.exec(user.display)?.[1]);
+    expect(user.display).toBe(`Summarize \`app.ts\` lines 10–69 (first ${kept} of 60 lines sent)`);
+    expect(kept).toBeGreaterThan(1);
+    expect(user.notes).toEqual([`Selection cut to its first ${kept} of 60 lines (lines 10–${10 + kept - 1}) to fit the model's context.`]);
+    // The model reads the range in ASCII (no byte tokens for "–"), and only the kept lines.
+    expect(user.content).toContain(`(lines 10-${10 + kept - 1}).`);
     expect(user.content).toContain('```typescript');
-    expect(user.content).toContain('const v0 = 0;');
-    expect(user.content).not.toContain('const v59 = 59;');
-    expect(user.notes?.[0]).toMatch(/Selection trimmed to its first \d+ of 60 lines/);
+    expect(user.content).toContain(`const v${kept - 1} = ${kept - 1};`);
+    expect(user.content).not.toContain(`const v${kept} = ${kept};`);
+    // The chip: the selection's range, and the code that was sent (the same count).
+    expect(user.source).toMatchObject({ startLine: 10, endLine: 69 });
+    expect(user.source?.code.split('\n').length).toBe(kept);
     expect(assistant.status).toBe('complete');
     expect(t.posts).toContainEqual({ type: 'lens.show', turnId: user.id }); // the lens opens on the code's routing
+  });
+
+  it('summarize: a conversation that cannot hold the selection too goes to the history; the summary starts a new one', async () => {
+    const engine = chatFakeEngine();
+    engine.contextSize = 400;
+    const t = setup({ engine });
+    t.engine.script = async (req, cb) => {
+      const text = 'z'.repeat(120);
+      await helloScript(req, cb);
+      return result(text, 'eos', 3, 120);
+    };
+    await t.controller.send('first question');
+    const before = t.controller.conversation.map((c) => c.id);
+    const code = Array.from({ length: 12 }, (_, i) => `let a${i} = ${i};`).join('\n');
+    await t.controller.summarize({ fileName: 'b.js', languageId: 'javascript', code, startLine: 1 });
+    const [user, assistant] = t.controller.conversation;
+    expect(t.controller.conversation.length).toBe(2);
+    expect(user.display).toBe('Summarize `b.js` lines 1–12');
+    expect(user.notes).toEqual(['New chat: the conversation before could not hold this selection too; it is kept in the history.']);
+    expect(assistant.status).toBe('complete');
+    expect(t.history.list().map((c) => c.title)).toEqual(['first question']);
+    expect(before).not.toContain(user.id);
+    // The summary's prompt held no earlier message.
+    expect(t.engine.requests[1].input).toEqual({ kind: 'chat', messages: [{ role: 'user', content: user.content }] });
+  });
+
+  it('summarize on a text-continuation model: it says what it does instead, and sends the code alone', async () => {
+    const engine = chatFakeEngine();
+    const info = engine.info.bind(engine);
+    engine.info = (o) => ({ ...info(o), continuesText: true });
+    const t = setup({ engine, isDemo: true });
+    await t.controller.summarize({ fileName: 'c.py', languageId: 'python', code: 'x = 1\ny = 2\n', startLine: 3 });
+    const [user] = t.controller.conversation;
+    expect(user.display).toBe('Summarize `c.py` lines 3–4');
+    expect(user.notes).toEqual(['The demo model cannot summarize: it continues text. It is given the code alone and continues it.']);
+    expect(user.content).toBe('x = 1\ny = 2');
+  });
+
+  it('answer length, temperature and stops fit the loaded model where the user set none', async () => {
+    const plain = setup({ settings: { sampling: {} } });
+    await plain.controller.send('a');
+    // An assistant model: a quarter of the 256-token context, the general defaults, no stop.
+    expect(plain.engine.requests[0].sampling).toMatchObject({ maxTokens: 64, temperature: DEFAULT_SAMPLING.temperature, stop: [] });
+
+    const engine = chatFakeEngine();
+    engine.contextSize = 512;
+    const info = engine.info.bind(engine);
+    engine.info = (o) => ({ ...info(o), continuesText: true });
+    const demo = setup({ engine, isDemo: true, settings: { sampling: {} } });
+    await demo.controller.send('a');
+    expect(demo.engine.requests[0].sampling).toMatchObject({ ...TEXT_CONTINUATION_SAMPLING, stop: ['\n\n'] });
+    // What the user set wins; an answer length the user set is generated whole (no paragraph stop).
+    demo.settings.sampling = { maxTokens: 40, temperature: 0.2 };
+    await demo.controller.send('b');
+    expect(demo.engine.requests[1].sampling).toMatchObject({ maxTokens: 40, temperature: 0.2, topP: DEFAULT_SAMPLING.topP, stop: [] });
+  });
+
+  it('three turns on a 512-token text-continuation model: the third prompt still holds the first turn', async () => {
+    const engine = chatFakeEngine();
+    engine.contextSize = 512;
+    const info = engine.info.bind(engine);
+    engine.info = (o) => ({ ...info(o), continuesText: true });
+    // Every answer runs to the answer length it is given (character tokens: one character each).
+    engine.script = async (req, cb) => {
+      const n = req.sampling?.maxTokens ?? 0;
+      cb.onFrame?.(frame('generated', 0, [1], 'w'.repeat(n)));
+      return result('w'.repeat(n), 'max-tokens', 10, n);
+    };
+    const t = setup({ engine, isDemo: true, settings: { sampling: {} } });
+    for (const text of ['To install the package', 'def read_config(path):', 'The main purpose']) await t.controller.send(text);
+    const third = t.engine.requests[2].input;
+    expect(third.kind === 'chat' && third.messages[0]).toEqual({ role: 'user', content: 'To install the package' });
+    expect(t.controller.conversation[4].notes ?? []).not.toContainEqual(expect.stringMatching(/left out/));
   });
 
   it('demo model: known before loading; the first answer carries the demo label', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, affectsModel, loadOptionsFrom, parseConfig, parseGpuLayers, parseMoeOffload, remoteOptionsFrom, samplingFrom } from '../../../extension/vscode/config';
+import { DEFAULT_SAMPLING } from '../../../extension/engine/sampling';
+import { DEFAULTS, MODEL_SAMPLING_KEYS, affectsModel, loadOptionsFrom, parseConfig, parseGpuLayers, parseMoeOffload, remoteOptionsFrom, samplingFrom } from '../../../extension/vscode/config';
 import manifest from '../../../package.json';
 
 const source = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
@@ -49,9 +50,9 @@ describe('parseConfig', () => {
 
   it('clamps and coerces values', () => {
     const c = parseConfig(
-      source({ modelPath: '  /m/x.gguf ', temperature: -1, topP: 3, topK: 12.6, maxTokens: 0, seed: -5, contextSize: '8192', captureRouting: 'yes', systemPrompt: '', moeOffload: '4', threads: 2 }),
+      source({ modelPath: '  /m/x.gguf ', temperature: -1, topP: 3, topK: 12.6, maxTokens: -4, seed: -5, contextSize: '8192', captureRouting: 'yes', systemPrompt: '', moeOffload: '4', threads: 2 }),
     );
-    expect(c).toMatchObject({ modelPath: '/m/x.gguf', temperature: 0, topP: 1, topK: 13, maxTokens: 1, seed: -1, contextSize: 8192, captureRouting: true, systemPrompt: '', moeOffload: 4, threads: 2 });
+    expect(c).toMatchObject({ modelPath: '/m/x.gguf', temperature: 0, topP: 1, topK: 13, maxTokens: 0, seed: -1, contextSize: 8192, captureRouting: true, systemPrompt: '', moeOffload: 4, threads: 2 });
   });
 
   it('survives a throwing source', () => {
@@ -70,9 +71,21 @@ describe('parseConfig', () => {
     const c = parseConfig(source({ moeOffload: 'all', gpuLayers: 'max', contextSize: 0, seed: 42 }));
     expect(loadOptionsFrom(c, '/a.gguf')).toEqual({ modelPath: '/a.gguf', gpuLayers: 'max', cpuMoe: 'all' });
     expect(loadOptionsFrom(parseConfig(source({ expertsPerToken: 1 })), '/a.gguf')).toMatchObject({ expertsPerToken: 1 });
-    expect(samplingFrom(c)).toMatchObject({ seed: 42, maxTokens: 512, temperature: 0.7 });
+    // Nothing set: only the seed; the rest fits the loaded model.
+    expect(samplingFrom(c)).toEqual({ seed: 42 });
+    expect(samplingFrom(parseConfig(source({ maxTokens: 64, temperature: 0.2, seed: 1 })))).toEqual({ maxTokens: 64, temperature: 0.2, seed: 1 });
     const random = samplingFrom(parseConfig(source({ seed: -1 })), () => 0.5);
     expect(random.seed).toBe(Math.floor(0.5 * 0xffffffff));
+  });
+
+  it('a sampling setting counts only where the user set it (the manifest default is the model default)', () => {
+    const props = (manifest as { contributes: { configuration: { properties: Record<string, { default?: unknown }> } } }).contributes.configuration.properties;
+    for (const key of MODEL_SAMPLING_KEYS) expect(props[`moeLens.${key}`].default, key).toBe(DEFAULT_SAMPLING[key]);
+    const manifestDefaults = { get: <T>(key: string) => props[`moeLens.${key}`]?.default as T };
+    const inspected = (user: Record<string, unknown>) => ({ ...manifestDefaults, inspect: <T>(key: string) => ({ globalValue: user[key] as T | undefined }) });
+    expect(parseConfig(inspected({})).temperature).toBeUndefined();
+    expect(samplingFrom(parseConfig(inspected({})), () => 0)).toEqual({ seed: 0 });
+    expect(parseConfig(inspected({ temperature: 0.7 })).temperature).toBe(0.7);
   });
 
   it('knows which settings reload the model', () => {
