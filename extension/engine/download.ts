@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './errors';
 import { importNodeLlamaCppFile } from './recommended';
-import { formatBytes } from '../format';
+import { formatBytes, formatDuration, formatPercent } from '../format';
 import type { EngineErrorCode } from './types';
 
 export type DownloadFailure = 'offline' | 'refused' | 'timeout' | 'stalled' | 'not-found' | 'http' | 'disk-full' | 'write-failed' | 'bad-uri';
@@ -369,4 +369,12 @@ async function fetchPart(
     controller.abort();
     await handle?.close();
   }
+}
+
+/** For the progress notification: "42% · 1.20 GiB of 2.87 GiB · 11.3 MiB/s · 2 min 30 s left" */
+export function downloadProgressText(p: DownloadProgress): string {
+  const speed = p.bytesPerSecond > 0 ? ` · ${formatBytes(p.bytesPerSecond)}/s` : '';
+  const left = p.secondsLeft !== undefined && Number.isFinite(p.secondsLeft) ? ` · ${formatDuration(p.secondsLeft * 1000)} left` : '';
+  if (!p.totalBytes) return `${formatBytes(p.bytes)}${speed}`;
+  return `${formatPercent(p.bytes / p.totalBytes, 0)} · ${formatBytes(p.bytes)} of ${formatBytes(p.totalBytes)}${speed}${left}`;
 }

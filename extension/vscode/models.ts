@@ -5,7 +5,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { BACK, QuickSteps } from './quick-steps';
-import { formatBytes, formatCapabilities, formatDuration } from '../format';
+import { formatBytes, formatCapabilities } from '../format';
+import { download, downloadProgressText, planDownload, type DownloadPlan } from '../engine/download';
+import { isAbort } from '../engine/errors';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
 import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
 import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
@@ -313,11 +315,15 @@ export class ModelPicker {
     return last;
   }
 
-  /** Downloads `hf:` / https URIs with node-llama-cpp's downloader into global storage. */
+  /**
+   * Downloads an `hf:` URI or https URL into global storage: sizes it first and asks (size, free disk, folder),
+   * then a cancellable progress notification with percent, speed and time left; a failure names its cause and
+   * offers Retry (which continues a partial file).
+   */
   async download(uriArg?: string): Promise<string | undefined> {
     const recommended = uriArg ? undefined : await this.chooseRecommended();
     if (!uriArg && recommended === undefined) return undefined;
-    const modelUri =
+    const modelUri = (
       uriArg ??
       (recommended !== 'custom' ? recommended : undefined) ??
       (await vscode.window.showInputBox({
@@ -326,52 +332,68 @@ export class ModelPicker {
         placeHolder: 'hf:unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M',
         ignoreFocusOut: true,
         validateInput: (v) => (/^(hf:[^\s/]+\/[^\s]+|https?:\/\/\S+)$/.test(v.trim()) ? undefined : 'Use hf:<user>/<repo>[:quant] or an https:// URL'),
-      }));
+      }))
+    )?.trim();
     if (!modelUri) return undefined;
-    const dirPath = vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath;
-    await fs.promises.mkdir(dirPath, { recursive: true });
-    try {
-      const file = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `MoE Lens: downloading ${modelUri}`, cancellable: true },
-        async (progress, token) => {
-          const { createModelDownloader } = await import('node-llama-cpp');
-          const abort = new AbortController();
-          const sub = token.onCancellationRequested(() => abort.abort());
-          let reported = 0;
-          try {
-            const downloader = await createModelDownloader({
-              modelUri: modelUri.trim(),
-              dirPath,
-              onProgress: ({ totalSize, downloadedSize, estimatedTimeLeft }) => {
-                if (!totalSize) return;
-                const pct = (downloadedSize / totalSize) * 100;
-                const left = Number.isFinite(estimatedTimeLeft) && estimatedTimeLeft > 0 ? `, ${formatDuration(estimatedTimeLeft)} left` : '';
-                progress.report({ increment: pct - reported, message: `${formatBytes(downloadedSize)} of ${formatBytes(totalSize)}${left}` });
-                reported = pct;
+    const dir = vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath;
+    for (;;) {
+      try {
+        const plan = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `MoE Lens: checking ${modelUri}…`, cancellable: true },
+          (_progress, token) => planDownload(modelUri, dir, { signal: abortOn(token) }),
+        );
+        if (!(await this.confirmDownload(plan, dir))) return undefined;
+        const file = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `MoE Lens: downloading ${path.basename(plan.file)}`, cancellable: true },
+          (progress, token) => {
+            let shown = 0;
+            return download(plan, {
+              signal: abortOn(token),
+              onProgress: (p) => {
+                const share = p.totalBytes ? p.bytes / p.totalBytes : undefined;
+                progress.report({ increment: share === undefined ? undefined : (share - shown) * 100, message: downloadProgressText(p) });
+                if (share !== undefined) shown = share;
               },
             });
-            return await downloader.download({ signal: abort.signal });
-          } finally {
-            sub.dispose();
-          }
-        },
-      );
-      this.log('info', `Downloaded ${modelUri} to ${file}`);
-      if (await this.use(file)) void vscode.window.showInformationMessage(`MoE Lens: downloaded ${path.basename(file)}; it is now the chat model.`);
-      return file;
-    } catch (error) {
-      const cancelled = error instanceof Error && (error.name === 'AbortError' || /abort|cancel/i.test(error.message));
-      if (cancelled) {
-        this.log('info', `Download of ${modelUri} cancelled`);
-        void vscode.window.showInformationMessage('MoE Lens: download cancelled.');
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
+          },
+        );
+        this.log('info', `Downloaded ${modelUri} to ${file}`);
+        if (await this.use(file)) void vscode.window.showInformationMessage(`MoE Lens: downloaded ${path.basename(file)}; it is now the chat model.`);
+        return file;
+      } catch (error) {
+        if (isAbort(error)) {
+          this.log('info', `Download of ${modelUri} cancelled`);
+          void vscode.window.showInformationMessage('MoE Lens: download cancelled.');
+          return undefined;
+        }
+        const message = describeError(error);
         this.log('error', `Download of ${modelUri} failed: ${message}`);
-        void vscode.window.showErrorMessage(`MoE Lens: download failed: ${message}`);
+        const again = await vscode.window.showErrorMessage(`MoE Lens: cannot download ${modelUri}: ${message}`, 'Retry');
+        if (again !== 'Retry') return undefined;
       }
-      return undefined;
     }
   }
+
+  /** The size, the free disk and the folder, before a byte is fetched (modal). */
+  private async confirmDownload(plan: DownloadPlan, dir: string): Promise<boolean> {
+    const size = plan.totalBytes === undefined ? 'size unknown (the server does not say)' : formatBytes(plan.totalBytes);
+    const files = plan.parts.length > 1 ? ` in ${plan.parts.length} files` : '';
+    const present = plan.presentBytes > 0 ? ` ${formatBytes(plan.presentBytes)} of it is already here (a download that stopped) and is not fetched again.` : '';
+    const free = plan.freeBytes === undefined ? '' : ` ${formatBytes(plan.freeBytes)} free on that disk.`;
+    const answer = await vscode.window.showInformationMessage(
+      `Download ${path.basename(plan.file)}: ${size}${files}?`,
+      { modal: true, detail: `From ${plan.uri}\nInto ${dir}.${free}${present}` },
+      'Download',
+    );
+    return answer === 'Download';
+  }
+}
+
+/** An AbortSignal that fires when VS Code's cancel button is pressed. */
+function abortOn(token: vscode.CancellationToken): AbortSignal {
+  const abort = new AbortController();
+  token.onCancellationRequested(() => abort.abort());
+  return abort.signal;
 }
 
 const quantOf = (uri: string) => /:([\w.-]+)$/.exec(uri)?.[1] ?? path.basename(uri).replace(/\.gguf$/i, '');

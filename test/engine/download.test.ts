@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DownloadError, PARTIAL_SUFFIX, checkHost, download, planDownload, type DownloadProgress } from '../../extension/engine/download';
+import { DownloadError, PARTIAL_SUFFIX, checkHost, download, downloadProgressText, planDownload, type DownloadProgress } from '../../extension/engine/download';
 import { isAbort } from '../../extension/engine/errors';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -215,5 +215,14 @@ describe('Download Model: a file served here', () => {
     expect(await download(await planDownload(`${base}/big-00001-of-00003.gguf`, target))).toBe(path.join(target, 'big-00001-of-00003.gguf'));
     expect(requests.filter((r) => r.method === 'GET').map((r) => r.url)).toEqual(['/big-00001-of-00003.gguf', '/big-00003-of-00003.gguf']);
     parts.forEach((p, i) => expect(fs.readFileSync(path.join(target, `big-0000${i + 1}-of-00003.gguf`)).equals(p)).toBe(true));
+  });
+});
+
+describe("Download Model: the progress notification's line", () => {
+  it('percent, bytes, speed and time left; bytes and speed alone when the size is unknown', () => {
+    const GiB = 2 ** 30;
+    expect(downloadProgressText({ bytes: 1.2 * GiB, totalBytes: 2.87 * GiB, bytesPerSecond: 11.3 * 2 ** 20, secondsLeft: 150 })).toBe('42% · 1.20 GiB of 2.87 GiB · 11.3 MiB/s · 2 min 30 s left');
+    expect(downloadProgressText({ bytes: 0, totalBytes: GiB, bytesPerSecond: 0, secondsLeft: undefined })).toBe('0% · 0 B of 1.00 GiB');
+    expect(downloadProgressText({ bytes: 5 * 2 ** 20, totalBytes: undefined, bytesPerSecond: 2 ** 20, secondsLeft: undefined })).toBe('5.0 MiB · 1.0 MiB/s');
   });
 });
