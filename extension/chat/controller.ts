@@ -280,6 +280,9 @@ export class ChatController {
       const budget = promptBudget(info.contextSize, sampling.maxTokens);
       const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
       rendered = fit.messages;
+      // What the model reads, in one line (the e2e test checks that a third answer still reads the first message).
+      const opening = fit.messages.find((m) => m.role !== 'system')?.content.replace(/\s+/g, ' ').slice(0, 60) ?? '';
+      this.log('info', `Prompt: ${fit.messages.length} messages, ${fit.promptTokens} of ${budget} tokens (answer up to ${sampling.maxTokens}), ${fit.droppedMessages} earlier left out; it starts "${opening}"`);
       const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
       if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
       if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {

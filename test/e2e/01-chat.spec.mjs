@@ -1,7 +1,10 @@
-// The sidebar chat with the built-in demo model: open, stream, stop, persist across a reload.
+// The sidebar chat with the built-in demo model: open, stream, stop, persist across a reload; the demo's starters
+// and a three-turn conversation at the answer length that fits the model.
 import assert from 'node:assert/strict';
-import { chatFrame, clickStopOnFirstText, openChat, recordStreaming, runCommand, sendPrompt, turns, turnText, until, waitForWorkbench, watchForFirstText } from '../../scripts/e2e/driver.mjs';
-import { processesMatching, sleep } from '../../scripts/e2e/lib.mjs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chatFrame, clickStopOnFirstText, openChat, recordStreaming, runCommand, sendPrompt, setSettingInUi, sideBarWidth, turns, turnText, until, waitForWorkbench, watchForFirstText } from '../../scripts/e2e/driver.mjs';
+import { OUT_DIR, extensionLogFile, processesMatching, sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
 
@@ -22,6 +25,9 @@ export const tests = [
       await frame.locator('[data-testid="transcript-empty"]').waitFor({ state: 'visible', timeout: 10_000 });
       // Activation is lazy: opening the view must not fork the engine or load a model.
       assert.equal(engineProcesses().length, 0, 'engine process started on activation');
+      // The demo continues text: the empty state offers texts to start from, and the input asks for one.
+      assert.ok((await frame.locator('[data-testid="starter"]').count()) >= 4, 'no starter texts for the demo');
+      assert.match(String(await frame.locator('[data-testid="chat-input"]').getAttribute('placeholder')), /continue/i);
       await shot('chat-view-empty');
     },
   },
@@ -166,6 +172,60 @@ export const tests = [
       assert.ok((await again.locator('[data-testid="turn-stopped"]').count()) >= 1, 'stopped turn lost its status');
       assert.ok(!/generating/i.test(await again.locator('[data-testid="model-state"]').innerText()), 'state stuck in generating after reload');
       await shot('after-reload');
+    },
+  },
+  {
+    name: 'three turns with the demo at the answer length that fits it: the third answer still reads the first message',
+    timeout: 240_000,
+    async run({ page, env, shot, log }) {
+      const frame = chatFrame(page);
+      const settings = JSON.parse(fs.readFileSync(env.settingsFile, 'utf8'));
+      // The harness fixes an answer length; 0 is the default, the length that fits the model.
+      await setSettingInUi(page, 'moeLens.maxTokens', 0);
+      await until(() => /"moeLens\.maxTokens": 0/.test(fs.readFileSync(env.settingsFile, 'utf8')), { timeout: 10_000, message: 'the setting written' });
+      try {
+        await runCommand(page, 'View: Close All Editors');
+        await frame.locator('[data-testid="new-chat"]').click();
+        await frame.locator('[data-testid="starter"]').first().waitFor({ state: 'visible', timeout: 10_000 });
+        const logFile = extensionLogFile(env.userDataDir);
+        const logStart = logFile ? fs.readFileSync(logFile, 'utf8').length : 0;
+        // Turn 1 from a starter (clicking it sends it), turns 2 and 3 typed.
+        const first = await frame.locator('[data-testid="starter"]').first().getAttribute('title');
+        await frame.locator('[data-testid="starter"]').first().click();
+        const answered = async (n) => {
+          const answer = turns(frame, 'assistant').nth(n - 1);
+          await until(async () => (await answer.locator('[data-testid="turn-stats"], [data-testid="turn-error"]').count()) > 0, { timeout: 90_000, message: `answer ${n}` });
+          assert.equal(await answer.locator('[data-testid="turn-error"]').count(), 0, `answer ${n} failed`);
+          log(`answer ${n}: ${JSON.stringify((await turnText(answer)).slice(0, 80))}`);
+        };
+        await answered(1);
+        await sendPrompt(frame, 'def read_config(path):');
+        await answered(2);
+        await sendPrompt(frame, 'The main purpose of the module is');
+        await answered(3);
+        assert.equal(await turns(frame).count(), 6);
+        // No turn says that earlier messages were left out, and the log shows what the third answer read.
+        const notes = await frame.locator('[data-testid="turn-note"]').allInnerTexts();
+        assert.ok(!notes.some((n) => /left out/.test(n)), `a message was left out: ${notes.join(' | ')}`);
+        const prompts = [...(extensionLogFile(env.userDataDir) ? fs.readFileSync(extensionLogFile(env.userDataDir), 'utf8').slice(logStart) : '').matchAll(/Prompt: (\d+) messages, .*?, (\d+) earlier left out; it starts "(.*)"/g)];
+        assert.equal(prompts.length, 3, 'three prompts in the log');
+        const [, messages, dropped, opening] = prompts[2];
+        log(`third prompt: ${messages} messages, ${dropped} left out, starts ${JSON.stringify(opening)}`);
+        assert.equal(Number(messages), 5);
+        assert.equal(Number(dropped), 0);
+        assert.ok(first && first.startsWith(opening.slice(0, 30)), `the third prompt starts ${JSON.stringify(opening)}, not the first message ${JSON.stringify(first)}`);
+        // Plain text for a model that continues text: no code blocks with Copy / Insert.
+        assert.equal(await turns(frame, 'assistant').locator('[data-testid="code-copy"]').count(), 0, 'a continuation was rendered as a code block');
+        await shot('three-turns');
+        const before = (await page.locator('.part.sidebar').boundingBox())?.width;
+        if (await sideBarWidth(page, 320)) {
+          await page.locator('.part.sidebar').screenshot({ path: path.join(OUT_DIR, 'dev', 'three-turns-sidebar-320.png') });
+          if (before) await sideBarWidth(page, before);
+        }
+      } finally {
+        await setSettingInUi(page, 'moeLens.maxTokens', settings['moeLens.maxTokens'] ?? 0);
+        await runCommand(page, 'View: Close All Editors');
+      }
     },
   },
 ];

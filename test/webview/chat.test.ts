@@ -337,3 +337,63 @@ describe('stableSplit (streaming markdown)', () => {
     expect(stableSplit('no blank line yet')).toBe(0);
   });
 });
+
+describe('a model that continues text (the demo)', () => {
+  const continues = (patch = {}) => modelSummary(patch, { continuesText: true });
+
+  it('the empty state offers texts to start from (clicking one sends it) and the input asks for a text to continue', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([], continues()) });
+    const starters = tids('starter');
+    expect(starters.map((s) => s.dataset.kind)).toEqual(expect.arrayContaining(['prose', 'markdown', 'python', 'shell']));
+    expect(tid('chat-input')!.getAttribute('placeholder')).toMatch(/^Start a text for the model to continue/);
+    click(starters[0]);
+    expect(h.posted).toContainEqual({ type: 'chat.send', text: starters[0].title });
+    // An assistant: no starters, and the input asks.
+    h.send({ type: 'snapshot', snapshot: snapshot([], modelSummary({ isDemo: false })) });
+    h.app.flush();
+    expect(tids('starter')).toHaveLength(0);
+    expect(tid('transcript-empty')!.textContent).toMatch(/^Ask the model something/);
+    expect(tid('chat-input')!.getAttribute('placeholder')).toMatch(/^Ask the model/);
+  });
+
+  it('answers are plain text: indented or fenced lines are no code blocks with Copy / Insert', async () => {
+    const h = await mount();
+    host = h;
+    const text = 'the module.\n\n    if x:\n        return 1\n```ts\nlet a\n```';
+    h.send({ type: 'snapshot', snapshot: snapshot([turn('u1', 'user', 'The main purpose of'), turn('a1', 'assistant', text)], continues()) });
+    expect(tids('code-copy')).toHaveLength(0);
+    expect(q('[data-role="assistant"] pre')).toBeNull();
+    expect(q('[data-role="assistant"] .plain-text')!.textContent).toBe(text);
+  });
+
+  it('the tour sends a prose and a Python text one after the other, then shows both answers as tokens in the lens', async () => {
+    const h = await mount();
+    host = h;
+    h.send({ type: 'snapshot', snapshot: snapshot([], continues()) });
+    click(tid('tour-start'));
+    const sends = () => h.posted.filter((m) => m.type === 'chat.send').map((m) => (m as { text: string }).text);
+    expect(sends()).toEqual(['To install the package on a Debian system, run']);
+    expect(tid('tour-text')!.textContent).toMatch(/^Tour 1 of 3/);
+    const answer = (n: number, status: 'streaming' | 'complete') => turn(`a${n}`, 'assistant', ' words', [block(0, 2)], { status });
+    h.send({ type: 'chat.turnAdded', turn: turn('u1', 'user', sends()[0]) });
+    h.send({ type: 'chat.turnAdded', turn: answer(1, 'streaming') });
+    h.app.flush();
+    expect(sends()).toHaveLength(1); // waits for the answer
+    h.send({ type: 'chat.turnUpdated', turn: answer(1, 'complete') });
+    h.app.flush();
+    expect(sends()[1]).toMatch(/^def read_config/);
+    expect(tid('tour-text')!.textContent).toMatch(/^Tour 2 of 3/);
+    h.send({ type: 'chat.turnAdded', turn: turn('u2', 'user', sends()[1]) });
+    h.send({ type: 'chat.turnAdded', turn: answer(2, 'complete') });
+    h.app.flush();
+    expect(sends()).toHaveLength(2);
+    expect(tid('tour-text')!.textContent).toMatch(/^Tour 3 of 3.*routing atlas/);
+    expect(tid('lens-toggle')!.getAttribute('aria-pressed')).toBe('true');
+    const answers = qa('[data-role="assistant"] [data-testid="turn-lens-toggle"]');
+    expect(answers.map((b) => b.getAttribute('aria-pressed'))).toEqual(['true', 'true']);
+    click(tid('tour-close'));
+    expect(tid('tour')!.hidden).toBe(true);
+  });
+});

@@ -23,6 +23,15 @@ function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; st
   return { engine, posts, controller, session, store, history, get saved() { return saved; }, settings };
 }
 
+/** The chat test engine as a model that continues text (the demo's GGUF tag). */
+function continuationEngine(contextSize = 256): FakeEngine {
+  const engine = chatFakeEngine();
+  engine.contextSize = contextSize;
+  const info = engine.info.bind(engine);
+  engine.info = (o) => ({ ...info(o), continuesText: true });
+  return engine;
+}
+
 describe('ChatController', () => {
   it('streams an answer: prompt routing on the user turn, generated routing and text on the assistant turn', async () => {
     const t = setup();
@@ -294,10 +303,7 @@ describe('ChatController', () => {
   });
 
   it('summarize on a text-continuation model: it says what it does instead, and sends the code alone', async () => {
-    const engine = chatFakeEngine();
-    const info = engine.info.bind(engine);
-    engine.info = (o) => ({ ...info(o), continuesText: true });
-    const t = setup({ engine, isDemo: true });
+    const t = setup({ engine: continuationEngine(), isDemo: true });
     await t.controller.summarize({ fileName: 'c.py', languageId: 'python', code: 'x = 1\ny = 2\n', startLine: 3 });
     const [user] = t.controller.conversation;
     expect(user.display).toBe('Summarize `c.py` lines 3–4');
@@ -311,11 +317,7 @@ describe('ChatController', () => {
     // An assistant model: a quarter of the 256-token context, the general defaults, no stop.
     expect(plain.engine.requests[0].sampling).toMatchObject({ maxTokens: 64, temperature: DEFAULT_SAMPLING.temperature, stop: [] });
 
-    const engine = chatFakeEngine();
-    engine.contextSize = 512;
-    const info = engine.info.bind(engine);
-    engine.info = (o) => ({ ...info(o), continuesText: true });
-    const demo = setup({ engine, isDemo: true, settings: { sampling: {} } });
+    const demo = setup({ engine: continuationEngine(512), isDemo: true, settings: { sampling: {} } });
     await demo.controller.send('a');
     expect(demo.engine.requests[0].sampling).toMatchObject({ ...TEXT_CONTINUATION_SAMPLING, stop: ['\n\n'] });
     // What the user set wins; an answer length the user set is generated whole (no paragraph stop).
@@ -325,10 +327,7 @@ describe('ChatController', () => {
   });
 
   it('three turns on a 512-token text-continuation model: the third prompt still holds the first turn', async () => {
-    const engine = chatFakeEngine();
-    engine.contextSize = 512;
-    const info = engine.info.bind(engine);
-    engine.info = (o) => ({ ...info(o), continuesText: true });
+    const engine = continuationEngine(512);
     // Every answer runs to the answer length it is given (character tokens: one character each).
     engine.script = async (req, cb) => {
       const n = req.sampling?.maxTokens ?? 0;
@@ -345,7 +344,7 @@ describe('ChatController', () => {
   it('demo model: known before loading; the first answer carries the demo label', async () => {
     const engine = chatFakeEngine();
     const pending = new ModelSession(engine, async () => ({ options: { modelPath: '/d' }, isDemo: true }), undefined, () => true);
-    expect(pending.summary(true)).toMatchObject({ isDemo: true, state: 'idle', label: 'demo model' });
+    expect(pending.summary(true)).toMatchObject({ isDemo: true, state: 'idle', label: 'MoE Lens demo' });
     const file = new ModelSession(engine, async () => ({ options: { modelPath: '/m/x.gguf' }, isDemo: false }), undefined, () => false, () => 'x.gguf');
     expect(file.summary(true)).toMatchObject({ isDemo: false, label: 'x.gguf' });
     expect(engine.loads.length).toBe(0);
