@@ -261,3 +261,21 @@ export async function setSettingInUi(page, id, value) {
   await input.fill(String(value));
   await input.press('Tab');
 }
+
+/** Drags the sash between the side bar and the editor so that the side bar is `width` px wide. */
+export async function sideBarWidth(page, width) {
+  const bar = await page.locator('.part.sidebar').boundingBox();
+  const handle = await page.evaluate(() => {
+    const side = document.querySelector('.part.sidebar')?.getBoundingClientRect();
+    const sashes = [...document.querySelectorAll('.monaco-sash.vertical')].map((s) => s.getBoundingClientRect());
+    const near = sashes.find((r) => side && Math.abs(r.left + r.width / 2 - side.right) < 6);
+    return near ? { x: near.left + near.width / 2, y: near.top + near.height / 2 } : undefined;
+  });
+  if (!bar || !handle) return false;
+  await page.mouse.move(handle.x, handle.y);
+  await page.mouse.down();
+  await page.mouse.move(bar.x + width, handle.y, { steps: 8 });
+  await page.mouse.up();
+  await sleep(400);
+  return true;
+}

@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { answerSaveDialog, chatFrame, openChat, runCommand, selectDropdown, sendPrompt, setSettingInUi, turns, until } from '../../scripts/e2e/driver.mjs';
+import { answerSaveDialog, chatFrame, openChat, panelFrame, runCommand, selectDropdown, sendPrompt, setSettingInUi, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
 import { OUT_DIR, ROOT, extensionLogFile, sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -34,6 +34,13 @@ const S = {
 };
 
 const byIndex = (index) => S.cli.tokens.find((t) => t.index === index);
+/** A token's text as the token view shows it: a line break gets a visible ↵ before it, an empty text is ∅. */
+const shown = (text) => (text === '' ? '∅' : text.replace(/\r?\n/g, '↵$&'));
+/** The chat's export line of a CLI token: numbered as the lens numbers it (message, token within it, from 1). */
+const chatLine = (line, message, index) => {
+  const t = JSON.parse(line);
+  return JSON.stringify({ message, index, phase: t.phase, id: t.id, text: t.text, experts: t.experts, weights: t.weights });
+};
 
 /** The extension's "MoE Lens" output channel, as written to its log file. */
 function extensionLog(userDataDir) {
@@ -96,10 +103,12 @@ function modeTop1(tok) {
 async function expectGridOf(frame, index) {
   const tok = byIndex(index);
   assert.ok(tok, `the CLI trace has no token ${index}`);
+  // The lens numbers tokens within the message from 1 (the CLI by context position).
+  const number = S.generated.findIndex((t) => t.index === index) + 1;
   const detail = frame.locator('[data-testid="token-detail"]');
-  await until(async () => Number(await detail.getAttribute('data-index').catch(() => -1)) === index, { timeout: 10_000, message: `token-detail of #${index}` });
+  await until(async () => Number(await detail.getAttribute('data-number').catch(() => -1)) === number, { timeout: 10_000, message: `token-detail of token ${number} (#${index})` });
   const head = await detail.locator('.token-head').innerText();
-  assert.ok(head.includes(`token #${index}`) && head.includes(`id ${tok.id}`) && head.includes('generated'), `token head "${head}" ≠ #${index} id ${tok.id}`);
+  assert.ok(head.includes(`token ${number} of ${S.generated.length}`) && head.includes(`id ${tok.id}`) && head.includes('generated'), `token head "${head}" ≠ token ${number} of ${S.generated.length}, id ${tok.id}`);
   assert.ok(head.includes(JSON.stringify(tok.text)), `token head "${head}" lacks the text ${JSON.stringify(tok.text)}`);
   const layers = tok.experts.length;
   const k = tok.experts[0].length;
@@ -218,7 +227,7 @@ export const tests = [
         S.generated.map((t) => t.index),
         'the answer tokens shown differ from the CLI trace (greedy, same prompt): the chat and the CLI did not generate the same answer',
       );
-      spans.forEach((s, i) => assert.equal(s.text, S.generated[i].text === '' ? '∅' : S.generated[i].text, `text of token #${s.index}`));
+      spans.forEach((s, i) => assert.equal(s.text, shown(S.generated[i].text), `text of token #${s.index}`));
       const stats = (await assistant.locator('[data-testid="turn-stats"]').innerText()).replace(/\u00a0/g, ' ');
       log(`answer: ${S.generated.length} tokens; stats: ${stats.replace(/\s+/g, ' ')}`);
       await shot('lens-answer-tokens');
@@ -323,14 +332,15 @@ export const tests = [
       assert.match(jsonl.toast, /routing of 1 turn\(s\) saved/);
       const got = jsonl.text.split('\n');
       assert.equal(got.pop(), '', 'JSONL ends with a newline');
-      const want = S.cli.lines.filter((l) => JSON.parse(l).phase === 'generated');
+      // The answer is message 2 of the conversation; its tokens are numbered from 1 (the CLI: context positions).
+      const want = S.cli.lines.filter((l) => JSON.parse(l).phase === 'generated').map((l, i) => chatLine(l, 2, i + 1));
       assert.equal(got.length, want.length, 'JSONL lines of the answer');
       got.forEach((line, i) => assert.equal(line, want[i], `JSONL line ${i} (token #${S.generated[i].index}) differs from the CLI`));
 
       const csv = await exportVia(page, frame, 'export-csv', 'message', path.join(S.exportDir, 'answer.csv'));
       const field = (s) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-      let wantCsv = 'token_index,token,layer,rank,expert,weight\r\n';
-      for (const t of S.generated) t.experts.forEach((row, l) => row.forEach((e, r) => (wantCsv += `${t.index},${field(t.text)},${S.moeLayers[l]},${r},${e},${t.weights[l][r]}\r\n`)));
+      let wantCsv = 'message,token_index,token,layer,rank,expert,weight\r\n';
+      S.generated.forEach((t, i) => t.experts.forEach((row, l) => row.forEach((e, r) => (wantCsv += `2,${i + 1},${field(t.text)},${S.moeLayers[l]},${r},${e},${t.weights[l][r]}\r\n`))));
       assert.equal(csv.text, wantCsv, 'CSV of the answer differs from the CLI trace');
 
       // The conversation: the prompt's routing (user turn) and the answer's, i.e. the whole CLI trace.
@@ -342,7 +352,68 @@ export const tests = [
       assert.match(all.toast, /routing of 2 turn\(s\) saved/);
       const allLines = all.text.split('\n').slice(0, -1);
       assert.equal(allLines.length, S.cli.lines.length, `conversation JSONL has ${allLines.length} tokens, the CLI ${S.cli.lines.length} (prompt ${S.cli.done.promptTokens})`);
-      allLines.forEach((line, i) => assert.equal(line, S.cli.lines[i], `conversation JSONL line ${i} differs from the CLI`));
+      const prompt = S.cli.done.promptTokens;
+      allLines.forEach((line, i) => assert.equal(line, i < prompt ? chatLine(S.cli.lines[i], 1, i + 1) : chatLine(S.cli.lines[i], 2, i - prompt + 1), `conversation JSONL line ${i} differs from the CLI`));
+    },
+  },
+  {
+    name: 'lens: in an editor tab at full width (following its message), and compact in a 320 px sidebar',
+    timeout: 90_000,
+    async run({ page, shot }) {
+      assert.ok(S.cli, 'no CLI trace: the first lens test failed');
+      const frame = chatFrame(page);
+      await page.setViewportSize({ width: 1400, height: 900 });
+      await frame.locator('[data-testid="lens-pop-out"]').click();
+      const panel = await panelFrame(page, '.lens-editor [data-testid="lens"]');
+      await until(async () => /^#2 Model:/.test(await panel.locator('[data-testid="lens-title"]').innerText()), { timeout: 10_000, message: 'the editor tab on the answer' });
+      // The answer as tokens beside the lens; a token's grid, all expert columns inside the lens.
+      const answer = panel.locator('[data-testid="turn"][data-role="assistant"]').last();
+      await until(async () => (await answer.locator('[data-testid="token"]').count()) === S.generated.length, { timeout: 10_000, message: "the answer's tokens in the editor tab" });
+      const middle = Math.floor(S.generated.length / 2);
+      await answer.locator(`[data-testid="token"][data-pos="${middle}"]`).click();
+      await expectGridOf(panel, S.generated[middle].index);
+      const fit = await panel.locator('[data-testid="lens"]').evaluate((lens) => {
+        const grid = lens.querySelector('[data-testid="token-grid"]');
+        return { lens: lens.getBoundingClientRect().right, grid: grid.getBoundingClientRect().right, width: lens.getBoundingClientRect().width };
+      });
+      assert.ok(fit.grid <= fit.lens, `the grid (right ${fit.grid}) is cut off by the lens (right ${fit.lens})`);
+      assert.ok(fit.width >= 600, `the editor-tab lens is ${fit.width}px wide, not the editor's width beside the tokens`);
+      await shot('lens-editor-token');
+      // The message's aggregates: the per-layer table at full width, nothing clipped, every heat map with its scale.
+      await panel.locator('[data-testid="lens-tab-message"]').click();
+      await panel.locator('[data-testid="layer-stats"]').waitFor({ state: 'visible', timeout: 10_000 });
+      const table = await panel.locator('.table-wrap').first().evaluate((w) => ({ scroll: w.scrollWidth, client: w.clientWidth }));
+      assert.ok(table.scroll <= table.client, `the per-layer table overflows its box (${table.scroll} > ${table.client}px)`);
+      const max = Number(await panel.locator('[data-testid="heat-scale"]').first().getAttribute('data-max'));
+      const counts = await panel.locator('[data-testid="heatmap"] [data-testid="heat-cell"]').evaluateAll((cs) => cs.map((c) => Number(c.dataset.count)));
+      assert.equal(max, Math.max(...counts), "the heat map's scale does not end at its largest count");
+      await shot('lens-editor-message');
+      // It follows the message the sidebar's lens is opened on.
+      await turns(frame, 'user').last().locator('.turn-header .role').click();
+      await until(async () => /^#1 You:/.test(await panel.locator('[data-testid="lens-title"]').innerText()), { timeout: 10_000, message: 'the editor tab following the prompt' });
+      await assistantTurn(frame).locator('.turn-header .role').click();
+      await until(async () => /^#2 Model:/.test(await panel.locator('[data-testid="lens-title"]').innerText()), { timeout: 10_000, message: 'the editor tab back on the answer' });
+
+      // The sidebar at 320 px: the lens's tabs all visible (wrapped, not cut), nothing wider than the lens.
+      const before = (await page.locator('.part.sidebar').boundingBox()).width;
+      assert.ok(await sideBarWidth(page, 320), 'the side bar sash was not found');
+      try {
+        await frame.locator('[data-testid="lens-tab-message"]').click();
+        await frame.locator('[data-testid="layer-stats"]').waitFor({ state: 'visible', timeout: 10_000 });
+        const fits = await frame.locator('[data-testid="lens"]').evaluate((lens) => {
+          const box = lens.getBoundingClientRect();
+          const tabs = [...lens.querySelectorAll('vscode-panel-tab')].map((t) => ({ text: t.textContent, right: t.getBoundingClientRect().right, width: t.getBoundingClientRect().width }));
+          const wrap = lens.querySelector('.table-wrap');
+          return { width: box.width, right: box.right, scroll: lens.scrollWidth, client: lens.clientWidth, tabs, table: wrap.scrollWidth - wrap.clientWidth };
+        });
+        assert.ok(fits.width <= 330, `the sidebar lens is ${fits.width}px wide`);
+        for (const t of fits.tabs) assert.ok(t.right <= fits.right && t.width > 20, `the lens tab "${t.text}" is cut off (right ${t.right} > ${fits.right})`);
+        assert.ok(fits.scroll <= fits.client, `the sidebar lens scrolls sideways (${fits.scroll} > ${fits.client}px)`);
+        assert.ok(fits.table <= 0, `the per-layer table scrolls sideways inside the lens by ${fits.table}px`);
+        await page.locator('.part.sidebar').screenshot({ path: path.join(OUT_DIR, phase, 'lens-sidebar-320.png') });
+      } finally {
+        await sideBarWidth(page, before);
+      }
     },
   },
   {

@@ -2,7 +2,7 @@
 // sees them in the four theme kinds, at 1400×900 and in a 320 px sidebar. Screenshots land in
 // test-output/e2e/dev/theme-*.png; the checks are that everything is there and readable text has contrast.
 import assert from 'node:assert/strict';
-import { chatFrame, openChat, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, openChat, runCommand, sendPrompt, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
 import { OUT_DIR, sleep } from '../../scripts/e2e/lib.mjs';
 import * as path from 'node:path';
 
@@ -38,24 +38,6 @@ async function setTheme(page, name) {
 }
 
 const THEME_CLASS = { 'Dark Modern': 'vs-dark', 'Light Modern': 'vs', 'Dark High Contrast': 'hc-black', 'Light High Contrast': 'hc-light' };
-
-/** Drags the sash between the side bar and the editor so that the side bar is `width` px wide. */
-async function sideBarWidth(page, width) {
-  const bar = await page.locator('.part.sidebar').boundingBox();
-  const handle = await page.evaluate(() => {
-    const side = document.querySelector('.part.sidebar')?.getBoundingClientRect();
-    const sashes = [...document.querySelectorAll('.monaco-sash.vertical')].map((s) => s.getBoundingClientRect());
-    const near = sashes.find((r) => side && Math.abs(r.left + r.width / 2 - side.right) < 6);
-    return near ? { x: near.left + near.width / 2, y: near.top + near.height / 2 } : undefined;
-  });
-  if (!bar || !handle) return false;
-  await page.mouse.move(handle.x, handle.y);
-  await page.mouse.down();
-  await page.mouse.move(bar.x + width, handle.y, { steps: 8 });
-  await page.mouse.up();
-  await sleep(400);
-  return true;
-}
 
 /** WCAG contrast of two [r, g, b] colours (0–255). */
 function contrast(a, b) {
@@ -135,7 +117,7 @@ export const tests = [
         await page.locator('.part.sidebar').screenshot({ path: file });
         shots.push(file);
         const header = await chatFrame(page).locator('[data-testid="model-name"]').innerText();
-        assert.equal(header.trim(), 'demo model', `${name} at 320 px: the model name reads "${header}"`);
+        assert.equal(header.trim(), 'MoE Lens demo', `${name} at 320 px: the model name reads "${header}"`);
       }
       await setTheme(page, 'Dark Modern');
       assert.equal(shots.length, 8);
