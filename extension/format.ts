@@ -75,6 +75,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
+/** A short wait for people: "420 ms", "7.3 s", then as formatDuration ("1 min 05 s"). */
+export function formatWait(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
+  return formatDuration(ms);
+}
+
 /** A perplexity as llama-perplexity prints it: four decimals ("12.3456"). */
 export function formatPerplexity(value: number): string {
   return Number.isFinite(value) ? value.toFixed(4) : '—';

@@ -56,7 +56,8 @@ export interface ChatTurn {
   errorActions?: ErrorAction[];
   /** Routing of this turn's tokens: prompt tokens for user turns, generated tokens for assistant turns. */
   routing: RoutingBlock[];
-  stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'>;
+  /** In the chat, `timeToFirstTokenMs` is the wait from Send to the first token, `modelLoadMs` (when it loaded) included. */
+  stats?: Pick<GenerationResult, 'promptTokens' | 'generatedTokens' | 'promptTokensPerSecond' | 'generatedTokensPerSecond' | 'timeToFirstTokenMs' | 'stopReason'> & { modelLoadMs?: number };
   /** Assistant turns: the sampling seed the answer was generated with (a what-if regenerates with it). */
   seed?: number;
   /** Visible notes, e.g. "older turns trimmed to fit the context", "selection trimmed". */

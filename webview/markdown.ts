@@ -160,40 +160,25 @@ export function renderMarkdown(source: string): DocumentFragment {
 }
 
 /**
- * Where a streaming markdown text can be split: the end of the last blank line that is not inside a fenced
- * code block. Everything before it renders once; only the tail is re-parsed per frame.
+ * Where a streaming markdown text can be split: the end of the last finished top-level block. marked's lexer
+ * gives the blocks; only the last one can still change as text arrives (a paragraph becoming a setext heading, a
+ * list or indented code taking more lines, an open code fence), so everything before it renders once and only
+ * the tail is parsed again per update. 0 when there is no finished block (or the lexer's pieces do not spell
+ * the text, e.g. after a CR).
  */
 export function stableSplit(source: string): number {
-  let inFence = false;
-  let fence = '';
-  let pos = 0;
-  const candidates: number[] = [];
-  while (pos < source.length) {
-    const nl = source.indexOf('\n', pos);
-    if (nl < 0) break; // the last (incomplete) line never closes a block
-    const line = source.slice(pos, nl);
-    const m = /^ {0,3}(`{3,}|~{3,})/.exec(line);
-    if (m) {
-      if (!inFence) {
-        inFence = true;
-        fence = m[1];
-      } else if (m[1][0] === fence[0] && m[1].length >= fence.length && line.trim() === m[1]) {
-        inFence = false;
-      }
-    } else if (!inFence && line.trim() === '') {
-      candidates.push(nl + 1);
-    }
-    pos = nl + 1;
+  let tokens: { type: string; raw: string }[];
+  try {
+    tokens = marked.lexer(source);
+  } catch {
+    return 0;
   }
-  // A split is safe when the text after it starts a new block (not a list item or indented continuation,
-  // which could join the block before it). The last candidate with something after it wins.
-  for (let i = candidates.length - 1; i >= 0; i--) {
-    const after = source.slice(candidates[i], candidates[i] + 16);
-    if (after.length === 0 || /^\s*$/.test(after)) continue;
-    if (/^(\s|[-*+]\s|\d+[.)]\s|>)/.test(after)) continue;
-    return candidates[i];
-  }
-  return 0;
+  let last = tokens.length - 1;
+  while (last > 0 && tokens[last].type === 'space') last--;
+  let split = 0;
+  for (let i = 0; i < last; i++) split += tokens[i].raw.length;
+  if (split === 0 || !source.startsWith(tokens.slice(0, last).map((t) => t.raw).join(''))) return 0;
+  return split;
 }
 
 export interface CodeActions {

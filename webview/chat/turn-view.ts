@@ -4,7 +4,7 @@
 // turn's versions (text, routing, info) and by what the app marks dirty (token view on/off, colours).
 
 import type { ChatTurn, ErrorAction, PromptSegment, PromptSegmentRole, WebviewToHost } from '../../extension/protocol';
-import { formatTokensPerSecond } from '../../extension/format';
+import { formatTokensPerSecond, formatWait } from '../../extension/format';
 import { countLines, formatLineRange } from '../../extension/chat/summarize';
 import { button, h, setAttrs } from '../components';
 import { decorateCodeBlocks, renderMarkdown, stableSplit } from '../markdown';
@@ -172,7 +172,7 @@ export class TurnView {
       this.stableEl.replaceChildren();
       this.stableLen = 0;
     }
-    // Scan only past the stable prefix (it ends after a blank line outside any code fence).
+    // Lex only past the stable prefix (it ends after the last finished block).
     const split = this.stableLen + stableSplit(text.slice(this.stableLen));
     if (split > this.stableLen) {
       this.stableEl.append(this.renderText(text.slice(this.stableLen, split)));
@@ -244,7 +244,7 @@ export class TurnView {
     if (s && info.role === 'assistant') {
       const bits = [`${s.generatedTokens} tokens`];
       if (s.generatedTokensPerSecond) bits.push(formatTokensPerSecond(s.generatedTokensPerSecond));
-      if (s.timeToFirstTokenMs) bits.push(`first token ${Math.round(s.timeToFirstTokenMs)} ms`);
+      if (s.timeToFirstTokenMs) bits.push(`first token ${formatWait(s.timeToFirstTokenMs)}${s.modelLoadMs !== undefined ? `, incl. model load ${formatWait(s.modelLoadMs)}` : ''}`);
       if (s.stopReason && s.stopReason !== 'eos') bits.push(`stop: ${s.stopReason}`);
       parts.push(h('div', { class: 'stats', 'data-testid': 'turn-stats' }, bits.join(' · ')));
     }
