@@ -28,17 +28,20 @@ function setup() {
   return { engine, controller, whatIfs, posts, saved };
 }
 
+/** The regenerated answer of the tests: "Help!" (tokens 10, 12), parting from "Hello" (10, 11) at its second token. */
+const regeneratesHelp: ReturnType<typeof setup>['engine']['script'] = async (_req, cb) => {
+  cb.onFrame?.(frame('prompt', 0, [1, 2, 3], ''));
+  cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
+  cb.onFrame?.(frame('generated', 4, [12], 'p!'));
+  return result('Help!', 'eos', 3, 2);
+};
+
 describe('what-if regeneration', () => {
   it('regenerates with the same messages and seed under the intervention and reports where the answers part', async () => {
     const t = setup();
     await t.controller.send('hi');
     const [user, assistant] = t.controller.conversation;
-    t.engine.script = async (_req, cb) => {
-      cb.onFrame?.(frame('prompt', 0, [1, 2, 3], ''));
-      cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
-      cb.onFrame?.(frame('generated', 4, [12], 'p!'));
-      return result('Help!', 'eos', 3, 2);
-    };
+    t.engine.script = regeneratesHelp;
     const state = (await t.controller.whatIf(user.id, 2, 5, 'ablate-layer')) as WhatIfState;
     const request = t.engine.requests[1];
     expect(request.intervention).toEqual({ ablate: { '2': [5] } });
@@ -61,12 +64,7 @@ describe('what-if regeneration', () => {
     const t = setup();
     await t.controller.send('hi');
     const assistant = t.controller.conversation[1];
-    t.engine.script = async (_req, cb) => {
-      cb.onFrame?.(frame('prompt', 0, [1, 2, 3], ''));
-      cb.onFrame?.(frame('generated', 3, [10], 'Hel'));
-      cb.onFrame?.(frame('generated', 4, [12], 'p!'));
-      return result('Help!', 'eos', 3, 2);
-    };
+    t.engine.script = regeneratesHelp;
     const state = (await t.controller.whatIf(assistant.id, 0, 1, 'ablate-all')) as WhatIfState;
     expect(t.controller.keepWhatIf('unknown')).toBe(false);
     expect(t.controller.keepWhatIf(state.id)).toBe(true);
