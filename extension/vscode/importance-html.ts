@@ -108,7 +108,8 @@ ${loadGrid(r, r.share, 'importance-share', (v) => formatPercent(v))}</section>
 function css(): string {
   const shades: string[] = [];
   for (let i = 0; i < BUCKETS; i++) {
-    const a = (((i + 0.5) / BUCKETS) * 0.85).toFixed(3);
+    // From 0.15, so the smallest change beyond noise still shows its colour beside the grey ones.
+    const a = (0.15 + ((i + 0.5) / BUCKETS) * 0.7).toFixed(3);
     shades.push(`.p${i} { background: rgba(220, 60, 60, ${a}); } .n${i} { background: rgba(60, 120, 220, ${a}); } .q${i} { background: rgba(40, 160, 100, ${a}); }`);
   }
   return `

@@ -89,10 +89,10 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
         panel = vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] });
         panel.onDidDispose(() => (panel = undefined));
       } else panel.reveal();
-      // More chunks than the text holds at the smallest context would change nothing.
+      // What the text holds at the smallest context; offered only where it narrows the intervals noticeably.
       const more = Math.min(MOST_CHUNKS, result.noise.suggestedChunks, Math.floor(result.baseline.tokens / MIN_CONTEXT));
-      const offer = result.noise.moreChunks && more > result.noise.chunks ? `Again with ${more} chunks` : undefined;
-      const again = offer ? `“${offer}” in the notification, or a longer text` : 'this text holds no more, run it on a longer text or selection';
+      const offer = result.noise.moreChunks && more >= 1.5 * result.noise.chunks ? `Again with ${more} chunks` : undefined;
+      const again = offer ? `“${offer}” in the notification, or a longer text` : 'this text holds no more chunks, so run it on a longer text';
       panel.title = `Expert importance: ${source}`;
       panel.webview.html = importancePage(result, source, panel.webview.cspSource, makeNonce(), again);
       if (offer)

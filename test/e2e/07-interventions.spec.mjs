@@ -40,11 +40,12 @@ The build prints how many modules it compiled, how many it reused, and how long 
 the first build takes about six minutes; a rebuild after a one-line change takes under twenty seconds.
 `;
 
-async function openFile(page, name) {
+/** Opens a workspace file by Quick Open (`query`: its name, or its full path for a file written after the start). */
+async function openFile(page, name, query = name) {
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(name);
+  await input.fill(query);
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10_000 });
   await input.press('Enter');
   await page.locator('.tab.active', { hasText: name }).waitFor({ state: 'visible', timeout: 10_000 });
@@ -200,7 +201,7 @@ export const tests = [
 
       // A longer text: 8 chunks leave most changes within noise; the notification runs it again with 16.
       fs.writeFileSync(`${env.workspace}/notes.md`, NOTES);
-      await openFile(page, 'notes.md');
+      await openFile(page, 'notes.md', `${env.workspace}/notes.md`);
       panel = await importanceOn(page, 'Active file: notes.md');
       assert.match(await panel.locator('[data-testid="importance-summary"]').innerText(), /over 8 chunks/);
       assert.match(await panel.locator('[data-testid="importance-noise-hint"]').innerText(), /changes are within noise.*“Again with 16 chunks” in the notification/);
