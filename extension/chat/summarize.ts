@@ -73,7 +73,7 @@ export function summarizeLabel(sel: SelectionInput, keptLines: number, totalLine
 
 /** What a model that continues text (not an assistant) does with Summarize Selection instead. */
 export function continueNote(modelLabel: string): string {
-  return `The ${modelLabel} cannot summarize: it continues text. It is given the code alone and continues it.`;
+  return `${modelLabel} cannot summarize: it continues text. It is given the code alone and continues it.`;
 }
 
 /** The selection as it is sent: CRLF line ends as LF, trailing newlines dropped; and its line count. */

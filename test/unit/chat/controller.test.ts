@@ -307,7 +307,8 @@ describe('ChatController', () => {
     await t.controller.summarize({ fileName: 'c.py', languageId: 'python', code: 'x = 1\ny = 2\n', startLine: 3 });
     const [user] = t.controller.conversation;
     expect(user.display).toBe('Summarize `c.py` lines 3–4');
-    expect(user.notes).toEqual(['The demo model cannot summarize: it continues text. It is given the code alone and continues it.']);
+    // Named as everywhere else (the session's label of the model).
+    expect(user.notes).toEqual([`${t.session.summary(false).label} cannot summarize: it continues text. It is given the code alone and continues it.`]);
     expect(user.content).toBe('x = 1\ny = 2');
   });
 
