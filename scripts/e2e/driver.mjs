@@ -279,3 +279,15 @@ export async function sideBarWidth(page, width) {
   await sleep(400);
   return true;
 }
+
+/** Opens a workspace file by Quick Open (`query`: its name, or its full path for a file written after the start). */
+export async function openFile(page, name, query = name) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(query);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 15_000 });
+  await input.press('Enter');
+  await page.locator(`.tab[aria-label^="${name}"]`).first().waitFor({ state: 'visible', timeout: 15_000 });
+}

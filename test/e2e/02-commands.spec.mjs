@@ -1,22 +1,11 @@
 // Editor integration and commands: summarize a selection from the context menu, palette commands, model panel.
 import assert from 'node:assert/strict';
-import { answerOpenDialog, chatFrame, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
+import { answerOpenDialog, chatFrame, openFile, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
-
-async function openFile(page, name) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(name);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 15_000 });
-  await input.press('Enter');
-  await page.locator(`.tab[aria-label^="${name}"]`).first().waitFor({ state: 'visible', timeout: 15_000 });
-}
 
 export const tests = [
   {

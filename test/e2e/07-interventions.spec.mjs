@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chatFrame, openChat, panelFrame, runCommand, sendPrompt, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
+import { chatFrame, openChat, openFile, panelFrame, runCommand, sendPrompt, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
 import { OUT_DIR } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -39,17 +39,6 @@ cache is read-only for developers, which keeps a broken local toolchain from poi
 The build prints how many modules it compiled, how many it reused, and how long each step took. On a clean checkout
 the first build takes about six minutes; a rebuild after a one-line change takes under twenty seconds.
 `;
-
-/** Opens a workspace file by Quick Open (`query`: its name, or its full path for a file written after the start). */
-async function openFile(page, name, query = name) {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(query);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible', timeout: 10_000 });
-  await input.press('Enter');
-  await page.locator('.tab.active', { hasText: name }).waitFor({ state: 'visible', timeout: 10_000 });
-}
 
 /** Runs Expert Importance on the text the quick pick row names; the panel's frame once its heat map is there. */
 async function importanceOn(page, rowText) {
