@@ -289,6 +289,8 @@ export type EngineErrorCode =
   | 'busy'
   | 'bad-intervention'
   | 'too-little-text'
+  | 'bad-prune'
+  | 'disk-full'
   | 'internal';
 
 /** Perplexity as llama.cpp's `llama-perplexity` defines it (see extension/engine/perplexity.ts). */

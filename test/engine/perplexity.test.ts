@@ -2,47 +2,18 @@
 // on the same model, text, context and chunk count: within 0.5 % (in practice the same to ~1e-6: same chunks,
 // BOS per chunk, second half scored). Also with an intervention (it changes the figure), the routing statistics
 // of the run, and the refusal of a text too short for two chunks.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../extension/engine/errors';
-import { binDir, buildTools } from '../../scripts/llama-tools.mjs';
+import { buildTools } from '../../scripts/llama-tools.mjs';
+import { llamaPerplexity } from './llama-perplexity';
 import { MOE, newEngine, QWEN, ROOT } from './helpers';
 
 // Prose and code that no fixture or the demo was trained on: this repository's own README.
 const TEXT = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const TEXT_FILE = path.join(ROOT, 'README.md');
 const DEMO = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
-
-function runLlamaPerplexity(model: string, context: number, chunks: number): Promise<number | string> {
-  return new Promise((resolve) => {
-    execFile(
-      path.join(binDir(), 'llama-perplexity'),
-      ['-m', model, '-f', TEXT_FILE, '-c', String(context), '--chunks', String(chunks), '-t', '1'],
-      { env: { ...process.env, LD_LIBRARY_PATH: binDir() }, timeout: 300_000, maxBuffer: 1 << 24 },
-      (error, stdout, stderr) => {
-        // "Final estimate: PPL = x", else the running estimate after the last chunk, "[N]x,", which is the same number.
-        const match = /Final estimate: PPL = ([\d.]+)/.exec(stdout + stderr) ?? new RegExp(`\\[${chunks}\\]([\\d.]+)`).exec(stdout + stderr);
-        resolve(match ? Number(match[1]) : `${error?.message ?? ''}\n${(stdout + stderr).slice(-2000)}`);
-      },
-    );
-  });
-}
-
-/**
- * llama-perplexity's estimate. Its log goes through a background thread that the process does not wait for at exit,
- * so on a loaded machine the last lines (the estimate among them) are sometimes lost: it is run again, up to 3 times.
- */
-async function llamaPerplexity(model: string, context: number, chunks: number): Promise<number> {
-  let last = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await runLlamaPerplexity(model, context, chunks);
-    if (typeof r === 'number') return r;
-    last = r;
-  }
-  throw new Error(`llama-perplexity gave no estimate in 3 runs: ${last}`);
-}
 
 const engine = newEngine();
 beforeAll(() => buildTools(['llama-perplexity']), 1_800_000);
@@ -56,7 +27,7 @@ describe.each([
   it('equals llama-perplexity within 0.5 %', async () => {
     await engine.load({ modelPath: model, contextSize: context });
     const ours = await engine.perplexity({ text: TEXT, context, chunks });
-    const theirs = await llamaPerplexity(model, context, chunks);
+    const theirs = await llamaPerplexity(model, TEXT_FILE, context, chunks);
     expect(ours.chunks).toBe(chunks);
     expect(ours.scored).toBe(chunks * (context - context / 2 - 1));
     expect(Math.abs(ours.perplexity / theirs - 1)).toBeLessThan(0.005);
