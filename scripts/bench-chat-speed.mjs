@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, ensureCodeServer, launchBrowser, startCodeServer } from './e2e/lib.mjs';
-import { chatFrame, chatFrameHandle, openChat, sendPrompt, turns, until, waitForWorkbench } from './e2e/driver.mjs';
+import { chatFrame, chatFrameHandle, openChat, sendPrompt, sideBarWidth, turns, until, waitForWorkbench } from './e2e/driver.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -31,6 +31,7 @@ const TOKENS = Number(opt('tokens', '256'));
 const THREADS = Number(opt('threads', '1'));
 const PROMPT = opt('prompt', 'The router picks two experts for every token, and');
 const PROFILE = args.includes('--profile');
+const SHOTS = path.join(ROOT, 'test-output', 'bench-chat-speed');
 // The chat's sampling, given to the CLI as flags and to VS Code as settings (no stop strings, no system prompt:
 // the demo continues text, and the chat sends it none).
 const SAMPLING = { temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, repeatPenalty: 1.1, seed: 7 };
@@ -258,11 +259,19 @@ let firstAnswer;
 try {
   await workbench();
   await openChat(page);
+  await sideBarWidth(page, 320);
   for (let round = 0; round < RUNS; round++) {
     const cli = cliRun();
     const closed = await chatRun(false, `round ${round + 1}, lens closed`);
+    if (!firstAnswer) {
+      // The first answer's stats line (model load included): the page, and the sidebar alone.
+      firstAnswer = closed;
+      fs.mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, 'first-answer-1400x900.png') });
+      const bar = await page.locator('.part.sidebar').boundingBox();
+      if (bar) await page.screenshot({ path: path.join(SHOTS, 'first-answer-sidebar.png'), clip: bar });
+    }
     const open = await chatRun(true, `round ${round + 1}, lens open`);
-    firstAnswer ??= closed;
     if (closed.text !== cli.text) log(`note: the chat's answer differs from the CLI's (${JSON.stringify(closed.text.slice(0, 40))} vs ${JSON.stringify(cli.text.slice(0, 40))})`);
     rounds.push({ cli, closed, open });
     log(`round ${round + 1}: CLI ${cli.tokS.toFixed(0)} tok/s; lens closed: shown ${closed.shownTokS.toFixed(0)}, engine ${closed.engineTokS.toFixed(0)}; lens open: shown ${open.shownTokS.toFixed(0)}, engine ${open.engineTokS.toFixed(0)}`);
@@ -278,7 +287,7 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const spread = (xs, d = 2) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
-console.log(`\nChat speed — demo model, ${THREADS} engine thread(s), ${TOKENS}-token answers, T ${SAMPLING.temperature} seed ${SAMPLING.seed}, prompt ${JSON.stringify(PROMPT)}; code-server + headless Chromium 1400×900; ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end; ${RUNS} interleaved rounds, median (min–max)\n`);
+console.log(`\nChat speed — demo model, ${THREADS} engine thread(s), ${TOKENS}-token answers, T ${SAMPLING.temperature} seed ${SAMPLING.seed}, prompt ${JSON.stringify(PROMPT)}; code-server + headless Chromium 1400×900, a 320 px sidebar; ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} at the end; ${RUNS} interleaved rounds, median (min–max)\n`);
 console.log(`First answer after start (model load included): first text on screen ${firstAnswer.firstShownMs.toFixed(0)} ms after Send; its stats line: "${firstAnswer.statsLine}"\n`);
 console.log('| runner | tok/s | ratio to CLI | renders | renderer main thread: script / style / layout / all tasks, ms per token |');
 console.log('|---|---:|---:|---:|---:|');

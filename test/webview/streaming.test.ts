@@ -3,9 +3,8 @@
 // only the last block is parsed again; the stats line names the model load inside the first-token time.
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderMarkdown, stableSplit } from '../../webview/markdown';
-import { mount, snapshot, tid, tids, turn, unmount, type FakeHost } from './harness';
+import { mount, snapshot, tid, tids, turn, unmount } from './harness';
 
-let host: FakeHost | undefined;
 afterEach(unmount);
 
 describe('stableSplit: the end of the last finished block', () => {
@@ -40,7 +39,6 @@ describe('stableSplit: the end of the last finished block', () => {
 describe('a streaming answer in the transcript', () => {
   it('keeps the DOM of finished blocks while the last one grows, then renders the whole once', async () => {
     const h = await mount();
-    host = h;
     h.send({ type: 'snapshot', snapshot: snapshot([]) });
     h.send({ type: 'chat.turnAdded', turn: turn('a1', 'assistant', '', [], { status: 'streaming' }) });
     h.send({ type: 'chat.frames', turnId: 'a1', textDelta: 'First paragraph.\n\n      code line', routing: [] });
@@ -65,7 +63,6 @@ describe('a streaming answer in the transcript', () => {
 
   it('says how much of the first-token wait was the model load', async () => {
     const h = await mount();
-    host = h;
     const stats = { promptTokens: 6, generatedTokens: 40, promptTokensPerSecond: 300, generatedTokensPerSecond: 512.3, stopReason: 'max-tokens' as const };
     h.send({
       type: 'snapshot',
