@@ -228,6 +228,8 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
     startedAt: previous?.startedAt ?? new Date().toISOString(),
     status: 'running',
     samples: { total, done: resumed, errors: 0, resumed },
+    // A resume that loads no model again keeps what the run said about it (a context beyond its training).
+    ...(previous?.warnings?.length ? { warnings: previous.warnings } : {}),
     templates,
     ...(suite.interventions?.length
       ? {

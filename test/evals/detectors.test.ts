@@ -71,7 +71,7 @@ describe('blank detector', () => {
     const f = detectFailures('   ').failures;
     expect(f).toHaveLength(1);
     expect(f[0].kind).toBe('blank');
-    expect(f[0].evidence).toBe('"⟨3 spaces⟩"');
+    expect(f[0].evidence).toBe('⟨3 spaces⟩');
   });
   it('mostly whitespace: ~40 line breaks, then a few words, says where the words start', () => {
     const text = '\n'.repeat(40) + 'The model routes every token to two experts.' + '\n'.repeat(30);
@@ -81,7 +81,7 @@ describe('blank detector', () => {
     expect(f.map((x) => x.kind)).toEqual(['blank']);
     // 40 + 30 line breaks and 7 spaces of 114 characters: 77 / 114.
     expect(f[0].message).toBe('mostly whitespace: 68% of 114 characters, 70 of 71 lines empty');
-    expect(f[0].evidence).toBe('"⟨40 line breaks⟩The model routes every token to two experts.⟨30 line breaks⟩"');
+    expect(f[0].evidence).toBe('⟨40 line breaks⟩The model routes every token to two experts.⟨30 line breaks⟩');
   });
   it('a blank line between list items is not mostly whitespace', () => {
     const text = Array.from({ length: 12 }, (_, i) => `- Item ${i + 1} of the findings, with details.`).join('\n\n');
@@ -101,7 +101,8 @@ describe('blank detector', () => {
     expect(detectFailures(text).failures).toEqual([]);
   });
   it('shows runs of whitespace counted', () => {
-    expect(showWhitespace('a\nb\n\n\nc     d  e')).toBe('a⏎b⟨3 line breaks⟩c⟨5 spaces⟩d  e');
+    expect(showWhitespace('a\nb\n\n\nc     d  e\t\t\t\tf \t g')).toBe('a⏎b⟨3 line breaks⟩c⟨5 spaces⟩d  e⟨4 tabs⟩f⟨3 blanks⟩g');
+    expect(detectFailures('').failures[0]).toEqual({ kind: 'blank', message: 'empty output', evidence: '(nothing)' });
   });
 });
 

@@ -234,6 +234,11 @@ describe('runner', () => {
     const report = readFileSync(path.join(out, 'report.md'), 'utf8');
     expect(report).toContain(`> **Warning:** ${warning}`);
     expect(report.indexOf('**Warning:**')).toBeLessThan(report.indexOf('## Scores'));
+    // A resume with nothing left to run (no load) keeps it.
+    const again = await runEval({ suite: suite({ contextSize: 8192 }), models: ['/m/short.gguf'], variants: ['plain'], outDir: out, engine: new ShortTrained() });
+    expect(again.info.samples.resumed).toBe(3);
+    expect(again.info.warnings).toEqual([warning]);
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain(`> **Warning:** ${warning}`);
   });
 
   it('a running run is listed with the samples it has so far (not the count run.json had at the start)', async () => {

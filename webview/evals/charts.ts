@@ -33,7 +33,7 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
   const bins = options.bins ?? 10;
   const width = options.width ?? 320;
   const height = options.height ?? 140;
-  const pad = { left: 10, right: 10, top: 30, bottom: 22 };
+  const pad = { left: 12, right: 12, top: 30, bottom: 22 };
   const counts = new Array<number>(bins).fill(0);
   for (const v of values) {
     if (!Number.isFinite(v)) continue;
@@ -64,8 +64,7 @@ export function histogram(values: number[], options: HistogramOptions): SVGSVGEl
   // Every bin edge on the axis, or every other one when the bins are narrow.
   const step = bw >= 24 ? 1 : 2;
   for (let i = 0; i <= bins; i += step) {
-    const anchor = i === 0 ? 'start' : i === bins ? 'end' : 'middle';
-    svg.append(svgText(pad.left + i * bw, height - 6, fmt(edge(i)), { class: 'evals-chart-label evals-bin-edge', 'text-anchor': anchor }));
+    svg.append(svgText(pad.left + i * bw, height - 6, fmt(edge(i)), { class: 'evals-chart-label evals-bin-edge', 'text-anchor': 'middle' }));
   }
   return svg;
 }

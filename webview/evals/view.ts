@@ -415,7 +415,8 @@ export class EvalsView {
     if (s.speed) facts.push(`TTFT ${formatMetric(s.speed.timeToFirstTokenMs, 'ms')}, prompt ${formatTokensPerSecond(s.speed.promptTokensPerSecond)}, generation ${formatTokensPerSecond(s.speed.generatedTokensPerSecond)}, stop: ${s.speed.stopReason}`);
     if (s.metrics?.repetition) {
       const r = s.metrics.repetition;
-      facts.push(`repeated ${r.n}-grams ${formatPercent(r.repeatedNgramRate, 0)}, distinct-1 ${formatDecimal(r.distinct1)}, distinct-2 ${formatDecimal(r.distinct2)}, longest repeat ${r.longestRepeatedSpanWords} words`);
+      const deflates = r.compressionRatio !== undefined ? `, deflates to ${formatPercent(r.compressionRatio, 0)}` : '';
+      facts.push(`repeated ${r.n}-grams ${formatPercent(r.repeatedNgramRate, 0)}, distinct-1 ${formatDecimal(r.distinct1)}, distinct-2 ${formatDecimal(r.distinct2)}, longest repeat ${r.longestRepeatedSpanWords} words${deflates}`);
     }
     if (s.routing) {
       facts.push(`routing: load entropy ${formatDecimal(s.routing.meanLoadEntropy)}, same top-1 as previous token ${formatPercent(s.routing.meanSameTop1Rate, 0)} (uniform ${formatPercent(s.routing.sameTop1Baseline, 0)})`);

@@ -420,11 +420,13 @@ function clip(text: string, max = 300): string {
   return text.length <= max ? text : text.slice(0, max - 1) + '…';
 }
 
-/** Whitespace made visible for evidence: runs of line breaks or spaces are counted ("⟨40 line breaks⟩"). */
+/** Whitespace made visible for evidence: a line break is ⏎, longer runs are counted ("⟨40 line breaks⟩", "⟨4 tabs⟩"). */
 export function showWhitespace(text: string): string {
-  return text.replace(/\s{3,}|\n/g, (run) => {
+  return text.replace(/\s{2,}|\n/g, (run) => {
     const breaks = run.split('\n').length - 1;
-    return breaks >= 2 ? `⟨${breaks} line breaks⟩` : breaks === 1 ? '⏎' : `⟨${run.length} spaces⟩`;
+    if (breaks >= 2) return `⟨${breaks} line breaks⟩`;
+    if (breaks === 1) return '⏎';
+    return /^ +$/.test(run) ? (run.length === 2 ? '  ' : `⟨${run.length} spaces⟩`) : `⟨${run.length} ${/^\t+$/.test(run) ? 'tabs' : 'blanks'}⟩`;
   });
 }
 
@@ -454,7 +456,7 @@ export function detectFailures(text: string, options: DetectorOptions = {}, text
   const debris = detectDebris(text, options.debris);
   const failures: Failure[] = [];
   if (refusal.refused) failures.push({ kind: 'refusal', message: `refusal (${refusal.pattern})`, evidence: clip(refusal.span ?? '') });
-  if (blank.blank) failures.push({ kind: 'blank', message: blankMessage(blank, text.length), evidence: JSON.stringify(clip(showWhitespace(text), 160)) });
+  if (blank.blank) failures.push({ kind: 'blank', message: blankMessage(blank, text.length), evidence: clip(showWhitespace(text), 160) || '(nothing)' });
   if (repetition.flagged) {
     const run = repetition.periodicRun;
     const charLoop = run && repetition.reasons.some((r) => r.startsWith(JSON.stringify(run.unit)));
