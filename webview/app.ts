@@ -147,7 +147,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   // ---- UI pieces ----
   const modelName = h('span', { class: 'model-name', 'data-testid': 'model-name' });
   const modelState = h('span', { class: 'model-state', 'data-testid': 'model-state' });
-  const demoLabel = h('div', { class: 'demo-label', 'data-testid': 'demo-label', hidden: true }, 'Demo model: it continues your text; it is not an assistant.');
+  const demoLabel = h('div', { class: 'demo-label', 'data-testid': 'demo-label', hidden: true }, 'MoE Lens demo: it continues your text; it is not an assistant.');
   const modelError = h('div', { class: 'error', 'data-testid': 'model-error', role: 'alert', hidden: true });
   const selectModel = button('Select model', { testid: 'select-model', appearance: 'secondary', onClick: () => host.post({ type: 'model.select' }) });
   const modelInfoBtn = button('Info', { testid: 'model-info', appearance: 'secondary', title: 'Model details and placement', onClick: () => host.post({ type: 'model.showInfo' }) });

@@ -4,6 +4,7 @@ import { EngineError, isAbort, isEngineError } from '../engine/errors';
 import type { EngineState, ErrorAction, ModelSummary } from '../protocol';
 import { ContextOverflow } from './context';
 import { formatLoadTarget } from '../format';
+import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { Emitter, type Log } from './events';
 
 export interface ResolvedModel {
@@ -86,7 +87,7 @@ export class ModelSession {
     private readonly log: Log = () => {},
     /** Whether the configured model is the demo, known before anything loads (for the UI). */
     private readonly configuredIsDemo?: () => boolean,
-    /** The configured model's name before it is loaded ("demo model", a file name). */
+    /** The configured model's name before it is loaded (the demo's, a file's name without .gguf). */
     private readonly configuredLabel: () => string = () => 'model',
   ) {}
 
@@ -107,7 +108,7 @@ export class ModelSession {
     return {
       ...(this._info ? { info: this._info } : {}),
       // The one name of the model for the chat header, the status bar and the model actions.
-      label: this.isDemo ? 'demo model' : (this._info?.name ?? this.configuredLabel()),
+      label: this._info?.name ?? (this.isDemo ? DEMO_MODEL_NAME : this.configuredLabel()),
       isDemo: this.isDemo,
       state: this.state,
       ...(this._error && this.state === 'error' ? { error: this._error } : {}),

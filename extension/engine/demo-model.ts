@@ -6,7 +6,10 @@ import { packageRoot } from './native';
 
 /** What the CLI and settings accept in place of a model path. */
 export const DEMO_MODEL_ARG = 'demo';
-export const DEMO_MODEL_LABEL = 'demo model — an 11 M-parameter MoE trained on prose and code: it continues your text, it is not an assistant';
+/** The demo's one name everywhere: its GGUF's `general.name` (what every loaded model is called by). */
+export const DEMO_MODEL_NAME = 'MoE Lens demo';
+export const DEMO_MODEL_DESCRIPTION = 'an 11 M-parameter MoE trained on prose and code: it continues your text, it is not an assistant';
+export const DEMO_MODEL_LABEL = `${DEMO_MODEL_NAME} — ${DEMO_MODEL_DESCRIPTION}`;
 /** GGUF `general.tags` entry of models that continue text rather than follow a chat (the chat sends no system prompt). */
 export const TEXT_CONTINUATION_TAG = 'text-continuation';
 

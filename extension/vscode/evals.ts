@@ -13,7 +13,7 @@ import type { EvalSuite } from '../evals/types';
 import { describeError } from '../chat/session';
 import { progressText } from '../evals/progress';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
-import { demoModelFile } from '../engine/demo-model';
+import { DEMO_MODEL_NAME, demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring, MoeLensHost } from './host';
 import { BACK, QuickSteps, type StepAnswer } from './quick-steps';
 
@@ -71,7 +71,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     if (server) add(formatLoadTarget(server), `${config.serverModel || 'first model'} on ${server.endpoint}`, true, `current chat server (${config.serverConcurrency} requests at once)`);
     if (config.modelPath) add(config.modelPath, path.basename(config.modelPath), !server, 'current chat model');
     for (const p of recent) add(p, path.basename(p), false, path.dirname(p));
-    add('', 'Built-in demo model', !config.modelPath && !server, 'trained here: continues prose and code');
+    add('', DEMO_MODEL_NAME, !config.modelPath && !server, 'built in: trained here, continues prose and code');
     const chosen = await steps.many({ title: `${WIZARD}: models`, step: 2, of: 3, items });
     if (!chosen || chosen === BACK) return chosen;
     return chosen.map((c) => c.path || demoModelFile());

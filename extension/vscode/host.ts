@@ -1,6 +1,5 @@
 // Wires the extension together: engine, chat controller, views, commands, status bar, settings.
 // Everything here is a thin adapter; chat logic lives in extension/chat (vscode-free).
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine } from '../engine/types';
 import type { AnyEngine } from '../engine/any-engine';
@@ -15,6 +14,7 @@ import { RemoteEngine, normalizeEndpoint } from '../engine/remote-engine';
 import { ChatViewProvider, CHAT_VIEW_ID } from './chat-view';
 import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFrom, type MoeLensConfig } from './config';
 import { demoModelFile } from '../engine/demo-model';
+import { formatModelName } from '../format';
 import { EvalsPanel } from './evals-panel';
 import { LensEditorPanel } from './lens-panel';
 import { ModelPanel } from './model-panel';
@@ -69,7 +69,7 @@ export class MoeLensHost implements vscode.Disposable {
       () => !this.config().server && !this.config().modelPath,
       () => {
         const c = this.config();
-        return c.server ? c.serverModel || c.server : path.basename(c.modelPath);
+        return c.server ? (c.serverModel ? formatModelName(c.serverModel) : c.server) : formatModelName(c.modelPath);
       },
     );
     // A (re)started sidebar gets its own snapshot (the editor-tab lens keeps its state).
@@ -98,7 +98,7 @@ export class MoeLensHost implements vscode.Disposable {
       void vscode.workspace.getConfiguration(CONFIG_SECTION).update('expertsPerToken', k, vscode.ConfigurationTarget.Global).then(undefined, (error: unknown) =>
         vscode.window.showErrorMessage(`MoE Lens: cannot set experts per token: ${describeError(error)}`),
       );
-    });
+    }, () => (this.session.info && this.session.isLoaded ? { info: this.session.info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken } : undefined));
     this.evalsPanel = new EvalsPanel(context.extensionUri, (message, reply) => {
       if (message.type === 'evals.request') this.answerEvals(message.body, reply);
       else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
@@ -121,7 +121,7 @@ export class MoeLensHost implements vscode.Disposable {
       this.session.onDidChange(() => {
         this.refreshStatus();
         // An open model panel follows the loaded model.
-        if (this.panel.isOpen && this.session.info && this.session.isLoaded) this.panel.update({ info: this.session.info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken });
+        this.panel.refresh();
       }),
       this.controller.onDidFinishTurn((e) => this.refreshStatus(e.tokensPerSecond)),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -335,9 +335,8 @@ export class MoeLensHost implements vscode.Disposable {
   }
 
   async showModelInfo(): Promise<void> {
-    const info = this.session.info;
-    if (info && this.session.isLoaded) {
-      this.panel.show({ info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken });
+    if (this.session.isLoaded) {
+      this.panel.show();
       return;
     }
     try {

@@ -11,6 +11,8 @@ export class ModelPanel implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     /** The top-k control's choice (0 = the model's own). */
     private readonly onExpertsPerToken: (k: number) => void = () => {},
+    /** The chat's model as loaded, or undefined while it is not: what the panel shows whenever there is one. */
+    private readonly loadedState: () => ModelPanelState | undefined = () => undefined,
   ) {}
 
   private html(state: ModelPanelState): string {
@@ -22,7 +24,13 @@ export class ModelPanel implements vscode.Disposable {
   /** The state the panel shows (JSON), to skip re-renders that would change nothing. */
   private shownState: string | undefined;
 
-  show(state: ModelPanelState): void {
+  /**
+   * Opens (or reveals) the panel on the loaded model, else on `planned` (read from the GGUF): a plan that arrives
+   * after the model finished loading is not shown over it.
+   */
+  show(planned?: ModelPanelState): void {
+    const state = this.loadedState() ?? planned;
+    if (!state) return;
     if (!this.panel) {
       this.panel = vscode.window.createWebviewPanel('moeLens.modelInfo', 'MoE Lens: Model', vscode.ViewColumn.Active, {
         enableScripts: true,
@@ -45,13 +53,15 @@ export class ModelPanel implements vscode.Disposable {
     this.panel.webview.html = this.html(state);
   }
 
-  get isOpen(): boolean {
-    return !!this.panel;
+  /** An open panel follows the chat's model: shown as loaded once it is (again after a reload). */
+  refresh(): void {
+    const state = this.loadedState();
+    if (state) this.update(state);
   }
 
   /** Re-render an open panel. Only when its content changed: setting the html reloads the webview, which can take
    * focus (and close a quick pick the user has open). */
-  update(state: ModelPanelState): void {
+  private update(state: ModelPanelState): void {
     if (!this.panel) return;
     const key = JSON.stringify(state);
     if (key === this.shownState) return;

@@ -12,6 +12,7 @@ import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommend
 import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
 import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
 import { describeError } from '../chat/session';
+import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { CONFIG_SECTION, remoteOptionsFrom, type MoeLensConfig } from './config';
 
 const RECENT_KEY = 'moeLens.recentModels';
@@ -177,7 +178,7 @@ export class ModelPicker {
     // A local model ends the server connection (its address and key stay for the next Connect).
     if (config.get<string>('server')) await config.update('server', '', vscode.ConfigurationTarget.Global);
     await config.update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
-    this.log('info', `Model set to ${modelPath || 'the demo model'}`);
+    this.log('info', `Model set to ${modelPath || DEMO_MODEL_NAME}`);
     return true;
   }
 
@@ -190,7 +191,7 @@ export class ModelPicker {
       { label: '$(folder-opened) Browse for a .gguf file…', action: 'browse' },
       { label: '$(cloud-download) Download from Hugging Face…', action: 'download' },
       { label: '$(remote) Connect to a server…', description: 'llama-server, vLLM, SGLang, Ollama, LM Studio, moe-lens serve', action: 'connect' },
-      { label: '$(beaker) Built-in demo model', description: 'an 11 M-parameter MoE trained on prose and code; it continues text', action: 'demo', picked: !current && !server },
+      { label: `$(beaker) ${DEMO_MODEL_NAME}`, description: 'built in: an 11 M-parameter MoE trained on prose and code; it continues text', action: 'demo', picked: !current && !server },
     ];
     const recent = this.recent();
     if (recent.length) {
@@ -205,7 +206,7 @@ export class ModelPicker {
         });
       }
     }
-    const placeHolder = server ? `Current: ${config.get<string>('serverModel') || 'the first model'} on ${server}` : current ? `Current: ${current}` : 'Current: demo model';
+    const placeHolder = server ? `Current: ${config.get<string>('serverModel') || 'the first model'} on ${server}` : current ? `Current: ${current}` : `Current: ${DEMO_MODEL_NAME}`;
     // One open prompt from here into Connect's steps (see quick-steps.ts).
     const steps = new QuickSteps();
     try {

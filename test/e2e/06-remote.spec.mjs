@@ -137,7 +137,7 @@ async function lensWithMoeLensServe({ page, shot, log }) {
   log(`${experts.length} tokens coloured by expert`);
   // Back to the demo model, and the servers stop.
   await runCommand(page, 'MoE Lens: Select Model');
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Built-in demo model' }).click();
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'MoE Lens demo' }).click();
   await sleep(500);
 }
 

@@ -15,10 +15,10 @@ describe('startup and model line', () => {
     expect(tids('turn').map((t) => t.dataset.role)).toEqual(['user', 'assistant']);
     expect(tids('turn')[1].querySelector('em')!.textContent).toBe('there');
     // The header names the model as the status bar does: the demo as "demo model", a file by its name.
-    expect(tid('model-name')!.textContent).toBe('demo model');
+    expect(tid('model-name')!.textContent).toBe('MoE Lens demo');
     expect(tid('model-state')!.textContent).toBe('ready');
     expect(tid('demo-label')!.hidden).toBe(false);
-    expect(tid('demo-label')!.textContent).toBe('Demo model: it continues your text; it is not an assistant.');
+    expect(tid('demo-label')!.textContent).toBe('MoE Lens demo: it continues your text; it is not an assistant.');
     click(tid('select-model'));
     expect(host.posted).toContainEqual({ type: 'model.select' });
     // Before any model is loaded the configured one is named, never "No model".

@@ -13,7 +13,7 @@ export interface FakeHost {
 }
 
 export function modelSummary(patch: Partial<ModelSummary> = {}, info: Partial<ModelInfo> = {}): ModelSummary {
-  return { info: modelInfo(info), label: 'demo model', isDemo: true, state: 'ready', captureRouting: true, ...patch };
+  return { info: modelInfo(info), label: 'MoE Lens demo', isDemo: true, state: 'ready', captureRouting: true, ...patch };
 }
 
 export function turn(id: string, role: ChatTurn['role'], text: string, routing: RoutingBlock[] = [], patch: Partial<ChatTurn> = {}): ChatTurn {

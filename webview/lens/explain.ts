@@ -41,7 +41,7 @@ export function explanation(): HTMLElement {
     ),
     p(
       b('Caveats. '),
-      'The built-in demo model is a small MoE trained on English prose and code: it continues text, and its router learned to send code and prose to different experts. On GPU backends, observing the router disables a fused kernel, so weights can differ slightly (about 1e-5 to 1e-2) and rare near-ties can flip.',
+      'The built-in MoE Lens demo is a small MoE trained on English prose and code: it continues text, and its router learned to send code and prose to different experts. On GPU backends, observing the router disables a fused kernel, so weights can differ slightly (about 1e-5 to 1e-2) and rare near-ties can flip.',
     ),
   );
 }
