@@ -518,6 +518,8 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     const warning = 'random-demo runs at a context of 8192 tokens, more than the 2048 it was trained for: expect degraded output';
     expect(r.stderr).toContain(`warning: ${warning}`);
     expect(JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')).warnings).toEqual([warning]);
+    expect(json.warnings).toEqual([warning]);
+    expect(readFileSync(path.join(out, 'report.md'), 'utf8')).toContain(`> **Warning:** ${warning}`);
   });
 });
 
