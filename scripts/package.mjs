@@ -100,6 +100,7 @@ function ignoreFile(modules) {
     '!dist/webview/*.css',
     '!media/**',
     '!suites/builtin/**',
+    '!probes/**',
     ...builtinSuiteDocuments().map((p) => `!${p}`),
     '!schemas/**',
     '!models/demo/demo-moe.gguf',

@@ -13,6 +13,8 @@ import { exportTokens, jsonlLines } from '../routing/export';
 import { registerEvalCommands, type EndpointOptions } from './eval-commands';
 import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
 import { formatIntervention, withExpertsPerToken } from '../engine/intervention';
+import { registerPruneCommand } from './prune-command';
+import { registerAtlasCommand } from './atlas-command';
 
 function parseInteger(value: string): number {
   const n = Number(value);
@@ -168,7 +170,19 @@ export function buildProgram(io: CliIo): Command {
       }
     });
 
-  registerInterventionCommands(program, {
+  // What the model commands registered from other files share.
+  const modelDeps = {
+    createEngine: io.createEngine,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    addModelOptions,
+    loadOptions: loadOptions as (model: string, options: never) => LoadOptions,
+    parseInteger,
+  };
+  registerInterventionCommands(program, modelDeps);
+  registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr, remoteOptions });
+  registerPruneCommand(program, modelDeps);
+  registerAtlasCommand(program, {
     createEngine: io.createEngine,
     stdout: io.stdout,
     stderr: io.stderr,
@@ -176,7 +190,6 @@ export function buildProgram(io: CliIo): Command {
     loadOptions: loadOptions as (model: string, options: never) => LoadOptions,
     parseInteger,
   });
-  registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr, remoteOptions });
 
   addModelOptions(program.command('serve').argument('<model>', 'GGUF model file, or demo for the built-in model'))
     .description("serve the model over the OpenAI-compatible HTTP API, with routing in SGLang's format plus gate weights")

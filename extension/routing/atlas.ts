@@ -8,8 +8,11 @@ import { TOKEN_CLASSES, tokenClassIndex } from './atlas-token-class';
 export interface AtlasItem {
   id: string;
   label: string;
-  /** Where the item's text starts (1-based line), for example contexts. */
-  source?: { file: string; line: number };
+  /**
+   * Where the item's text starts (1-based line), for example contexts. With `textLines` an example's line is the
+   * file line of its token (the text is the file's); otherwise the item's own line (a JSONL line).
+   */
+  source?: { file: string; line: number; textLines?: boolean };
   texts: string[];
   ids?: ArrayLike<number>;
   experts: ArrayLike<number>;
@@ -400,7 +403,7 @@ export class AtlasBuilder {
     return {
       item: item.id,
       label: item.label,
-      ...(item.source ? { file: item.source.file, line: item.source.line + lineOffset } : {}),
+      ...(item.source ? { file: item.source.file, line: item.source.line + (item.source.textLines ? lineOffset : 0) } : {}),
       before,
       token: item.texts[t],
       after,

@@ -98,7 +98,7 @@ function item(id: string, label: string, texts: string[], e0: number[], e1: numb
     experts.push(e0[t], (e0[t] + 1) % 4, e1[t], (e1[t] + 1) % 4);
     weights.push(0.7, 0.3, 0.6, 0.4);
   });
-  return { id, label, texts, source: { file: `${id}.txt`, line: 1 }, experts, weights };
+  return { id, label, texts, source: { file: `${id}.txt`, line: 1, textLines: true }, experts, weights };
 }
 
 describe('AtlasBuilder', () => {
