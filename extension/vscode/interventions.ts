@@ -98,7 +98,9 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
       if (offer)
         void vscode.window
           .showInformationMessage(`MoE Lens: expert importance of ${source}: ${noiseReason(result.noise)}.`, offer)
-          .then((choice) => choice === offer && importance({ text, source }, more));
+          .then((choice) => {
+            if (choice === offer) void importance({ text, source }, more);
+          });
     });
   return [
     vscode.commands.registerCommand('moeLens.expertImportance', async () => importance(await pickText(), MAX_CHUNKS)),
