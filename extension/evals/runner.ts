@@ -287,7 +287,7 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
       }
       const loaded = loadError ? undefined : engine.model;
       if (loaded?.trainContextLength && loaded.contextSize > loaded.trainContextLength) {
-        const warning = `${formatModelName(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
+        const warning = `${loaded.name || formatModelName(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
         info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
         emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
       }

@@ -515,7 +515,7 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     }
     expect(r.stderr).toContain('[2/2] random-demo.gguf · intro · moe-routing');
     // The suite's 8192-token context is beyond the 2048 the model was trained for: the run says so.
-    const warning = 'random-demo runs at a context of 8192 tokens, more than the 2048 it was trained for: expect degraded output';
+    const warning = 'MoE Lens random demo (random weights) runs at a context of 8192 tokens, more than the 2048 it was trained for: expect degraded output';
     expect(r.stderr).toContain(`warning: ${warning}`);
     expect(JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')).warnings).toEqual([warning]);
     expect(json.warnings).toEqual([warning]);
