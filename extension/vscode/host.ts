@@ -69,7 +69,7 @@ export class MoeLensHost implements vscode.Disposable {
       () => !this.config().server && !this.config().modelPath,
       () => {
         const c = this.config();
-        return c.server ? (c.serverModel ? formatModelName(c.serverModel) : c.server) : formatModelName(c.modelPath);
+        return c.server ? (c.serverModel ? formatModelName(c.serverModel) : c.server) : this.picker.nameOf(c.modelPath);
       },
     );
     // A (re)started sidebar gets its own snapshot (the editor-tab lens keeps its state).

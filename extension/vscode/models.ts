@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { BACK, QuickSteps } from './quick-steps';
-import { formatBytes, formatCapabilities } from '../format';
+import { formatBytes, formatCapabilities, formatModelName } from '../format';
 import { download, downloadProgressText, planDownload, type DownloadPlan } from '../engine/download';
 import { isAbort } from '../engine/errors';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
@@ -146,6 +146,14 @@ export class ModelPicker {
     }
   }
 
+  /** The names of the files checked by `use` (their GGUF general.name), before they are loaded. */
+  private readonly names = new Map<string, string>();
+
+  /** A local model's one name before it loads: its GGUF's name where `use` read it, else its file name. */
+  nameOf(modelPath: string): string {
+    return this.names.get(modelPath) ?? formatModelName(modelPath);
+  }
+
   recent(): string[] {
     const list = this.context.globalState.get<string[]>(RECENT_KEY, []);
     return Array.isArray(list) ? list.filter((p) => typeof p === 'string') : [];
@@ -164,7 +172,7 @@ export class ModelPicker {
   async use(modelPath: string): Promise<boolean> {
     if (modelPath) {
       try {
-        await this.inspect(modelPath);
+        this.names.set(modelPath, (await this.inspect(modelPath)).name);
       } catch (error) {
         const message = describeError(error);
         this.log('warn', `Not using ${modelPath}: ${message}`);

@@ -1,9 +1,26 @@
 // Editor integration and commands: summarize a selection from the context menu, palette commands, model panel.
 import assert from 'node:assert/strict';
-import { answerOpenDialog, chatFrame, openFile, panelFrame, runCommand, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
+import { answerOpenDialog, chatFrame, openChat, openFile, panelFrame, runCommand, sendPrompt, turns, turnText, until } from '../../scripts/e2e/driver.mjs';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
-import { sleep } from '../../scripts/e2e/lib.mjs';
+import { ROOT, extensionLogFile, sleep } from '../../scripts/e2e/lib.mjs';
+
+/** The model panel's text (its frame is replaced on every re-render: looked up each time). */
+async function panelText(page) {
+  return (await panelFrame(page, 'main h1')).locator('body').innerText();
+}
+
+/** Download Model → "Enter a Hugging Face URI or URL…" → `url`. */
+async function downloadFrom(page, url) {
+  await runCommand(page, 'MoE Lens: Download Model');
+  const pick = page.locator('.quick-input-widget');
+  await pick.locator('.monaco-list-row', { hasText: 'Enter a Hugging Face URI or URL' }).click();
+  await until(async () => /Hugging Face model URI/.test(await pick.innerText()), { timeout: 10_000, message: 'the URI input' });
+  const input = pick.locator('input');
+  await input.fill(url);
+  await input.press('Enter');
+}
 
 export const phase = 'dev';
 
@@ -45,9 +62,9 @@ export const tests = [
     name: 'palette: Show Model Info opens the model panel',
     async run({ page, shot }) {
       await runCommand(page, 'MoE Lens: Show Model Info');
-      const panel = await panelFrame(page, 'main h1');
-      const text = await panel.locator('body').innerText();
-      assert.match(text, /MoE Lens demo/);
+      const text = await panelText(page);
+      assert.match(text, /^MoE Lens demo$/m);
+      assert.match(text, /As loaded by the engine\./);
       assert.match(text, /trained on prose and code: it continues your text, it is not an assistant/);
       assert.match(text, /Experts\s+8/);
       assert.match(text, /Experts per token\s+2/);
@@ -57,6 +74,7 @@ export const tests = [
       assert.match(text, /Memory per device/);
       await shot('model-panel');
       await page.keyboard.press('Escape');
+
     },
   },
   {
@@ -75,7 +93,7 @@ export const tests = [
       await runCommand(page, 'MoE Lens: Select Model');
       const pick = page.locator('.quick-input-widget');
       await pick.locator('.monaco-list-row', { hasText: 'Browse for a .gguf file' }).waitFor({ state: 'visible', timeout: 10_000 });
-      assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Built-in demo model' }).isVisible());
+      assert.ok(await pick.locator('.monaco-list-row', { hasText: 'MoE Lens demo' }).isVisible());
       assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Download from Hugging Face' }).isVisible());
       await shot('select-model');
 
@@ -104,7 +122,7 @@ export const tests = [
       await page.keyboard.press('Escape');
 
       // The status bar item opens the model actions.
-      await page.locator('.statusbar-item', { hasText: 'demo model' }).first().click();
+      await page.locator('.statusbar-item', { hasText: 'MoE Lens demo' }).first().click();
       await pick.locator('.monaco-list-row', { hasText: 'Select Model…' }).waitFor({ state: 'visible', timeout: 10_000 });
       assert.ok(await pick.locator('.monaco-list-row', { hasText: 'Show Model Info' }).isVisible());
       await shot('status-bar-actions');
@@ -120,8 +138,96 @@ export const tests = [
       await frame.locator('[data-testid="transcript-empty"]').waitFor({ state: 'visible', timeout: 15_000 });
       assert.equal(await turns(frame).count(), 0);
       // Status bar item: model and speed of the last answer.
-      assert.match(await page.locator('.statusbar').innerText(), /demo model/);
+      assert.match(await page.locator('.statusbar').innerText(), /MoE Lens demo/);
       await shot('new-chat');
+    },
+  },
+  {
+    // The panel's top-k control reloads the model: the panel opened before the next message shows the plan, and
+    // once an answer has loaded the model, the model as loaded.
+    name: 'model panel: opened before a load, it follows it',
+    timeout: 150_000,
+    async run({ page, shot }) {
+      await runCommand(page, 'MoE Lens: Show Model Info');
+      await (await panelFrame(page, '[data-testid="top-k"][data-ready="true"]')).locator('[data-testid="top-k"]').selectOption('1');
+      await until(
+        async () => {
+          await runCommand(page, 'MoE Lens: Show Model Info');
+          return /not loaded yet/.test(await panelText(page));
+        },
+        { timeout: 20_000, interval: 500, message: 'the panel to show the plan after the top-k change' },
+      );
+      await shot('model-panel-planned');
+      const frame = await openChat(page);
+      const before = await turns(frame, 'assistant').count();
+      await sendPrompt(frame, 'The configuration file');
+      await until(async () => (await turns(frame, 'assistant').count()) > before && (await turnText(turns(frame, 'assistant').last())).trim().length > 0, { timeout: 60_000, message: 'an answer' });
+      await until(async () => /As loaded by the engine\./.test(await panelText(page)), { timeout: 30_000, message: 'the open panel to show the loaded model' });
+      assert.match(await panelText(page), /Experts per token\s+1 · load with/);
+      await shot('model-panel-followed-load');
+      await (await panelFrame(page, '[data-testid="top-k"][data-ready="true"]')).locator('[data-testid="top-k"]').selectOption('0');
+    },
+  },
+  {
+    name: 'Download Model: a refused server says so within seconds, with Retry; a served file is sized, confirmed, downloaded with percent and speed, and used',
+    timeout: 150_000,
+    async run({ page, env, shot }) {
+      // Nothing listens on a port that was free a moment ago.
+      const closed = http.createServer();
+      await new Promise((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = closed.address().port;
+      await new Promise((resolve) => closed.close(resolve));
+      await downloadFrom(page, `http://127.0.0.1:${port}/nothing.gguf`);
+      const refused = () => page.locator('.notification-toast', { hasText: 'cannot download' }).first();
+      await refused().waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match(await refused().innerText(), new RegExp(`127\\.0\\.0\\.1:${port} refused the connection`));
+      const retry = refused().locator('.monaco-button', { hasText: 'Retry' });
+      assert.ok(await retry.isVisible(), 'no Retry button');
+      await shot('download-refused');
+      await retry.click();
+      const failures = () => (fs.readFileSync(extensionLogFile(env.userDataDir), 'utf8').match(/Download of \S+nothing\.gguf failed: .* refused the connection/g) ?? []).length;
+      await until(async () => failures() === 2, { timeout: 10_000, message: 'Retry to try again' });
+      await runCommand(page, 'Notifications: Clear All Notifications');
+
+      // A server here serves the demo's file slowly (1 MiB every 150 ms), so that the progress can be seen.
+      const file = fs.readFileSync(path.join(ROOT, 'models', 'demo', 'demo-moe.gguf'));
+      const server = http.createServer((req, res) => {
+        res.writeHead(200, { 'content-length': file.length, connection: 'close' });
+        if (req.method === 'HEAD') return res.end();
+        let at = 0;
+        const next = () => {
+          if (at >= file.length) return res.end();
+          res.write(file.subarray(at, (at += 2 ** 20)));
+          setTimeout(next, 150);
+        };
+        next();
+      });
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        await downloadFrom(page, `http://127.0.0.1:${server.address().port}/served-demo.gguf`);
+        const dialog = page.locator('.monaco-dialog-box');
+        await dialog.waitFor({ state: 'visible', timeout: 15_000 });
+        const asked = await dialog.innerText();
+        assert.match(asked, /Download served-demo\.gguf: 21\.9 MiB\?/);
+        assert.match(asked, /free on that disk/);
+        assert.match(asked, /Into .*models/);
+        await shot('download-confirm');
+        await dialog.locator('.monaco-button', { hasText: 'Download' }).click();
+        const progress = page.locator('.notification-toast', { hasText: 'downloading served-demo.gguf' }).first();
+        await until(async () => /\d+% · [\d.]+ MiB of 21\.9 MiB · [\d.]+ [KM]iB\/s/.test(await progress.innerText().catch(() => '')), { timeout: 20_000, interval: 100, message: 'percent and speed in the progress' });
+        await shot('download-progress');
+        await page.locator('.notification-toast', { hasText: 'downloaded served-demo.gguf; it is now the chat model' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+        // One name: the downloaded copy is called by its GGUF's name, as the demo is.
+        await until(async () => /MoE Lens demo/.test(await page.locator('.statusbar').innerText()), { timeout: 10_000, message: 'the status bar name' });
+        await shot('download-done');
+      } finally {
+        server.closeAllConnections();
+        server.close();
+      }
+      // Back to the built-in demo for the tests after this one.
+      await runCommand(page, 'MoE Lens: Select Model');
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'MoE Lens demo' }).click();
+      await runCommand(page, 'Notifications: Clear All Notifications');
     },
   },
 ];
