@@ -9,7 +9,7 @@ import { formatCount, formatDecimal, formatDuration, formatNoun, formatPercent }
 import { compareAtlases, type AtlasReport } from '../routing/atlas';
 import { probeSetPath, readCorpus, type LabelBy } from '../routing/atlas-corpus';
 import { atlasCsv, atlasMarkdown, atlasSummary } from '../routing/atlas-export';
-import { DEFAULT_PERMUTATIONS, runAtlas, type AtlasResult } from '../routing/atlas-run';
+import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
 import { addInterventionOptions, type ModelCommandDeps } from './intervention-commands';
 
 interface AtlasFlags {
@@ -59,7 +59,7 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
         permutations: flags.permutations,
         seed: flags.seed,
         signal: controller.signal,
-        onSkip: (s) => deps.stderr(`skipped ${s.file}${s.line ? `:${s.line}` : ''}: ${s.reason}\n`),
+        onSkip: (s) => deps.stderr(`skipped ${describeSkip(s)}\n`),
         onProgress: (p) => {
           const now = Date.now();
           if (now - lastProgress < 1000) return;

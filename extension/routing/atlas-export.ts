@@ -1,7 +1,7 @@
 // The atlas as files: the JSON summary (what `moe-lens atlas --json` prints), a CSV of the counts and a markdown
 // report with the figures. Pure: no vscode, no Node.
 import { formatCount, formatDecimal, formatNoun, formatPercent } from '../format';
-import type { AtlasResult } from './atlas-run';
+import { describeSkip, type AtlasResult } from './atlas-run';
 import { csvField } from './export';
 
 /** The summary: everything but the expert cards (those are in atlas.json). */
@@ -69,7 +69,7 @@ export function atlasMarkdown(result: AtlasResult): string {
   }
   if (result.skippedInputs.length) {
     out.push('', '## Skipped', '');
-    for (const s of result.skippedInputs) out.push(`- ${cell(s.file)}${s.line ? `:${s.line}` : ''}: ${cell(s.reason)}`);
+    for (const s of result.skippedInputs) out.push(`- ${cell(describeSkip(s))}`);
   }
   return out.join('\n') + '\n';
 }

@@ -40,6 +40,11 @@ export interface AtlasResult extends AtlasReport {
 export const DEFAULT_PERMUTATIONS = 200;
 const LISTED_SKIPS = 1000;
 
+/** "file:line: reason". */
+export function describeSkip(s: CorpusSkip): string {
+  return `${s.file}${s.line ? `:${s.line}` : ''}: ${s.reason}`;
+}
+
 /** The model's BOS token id, or -1 when its vocabulary adds none (read from a one-token prompt). */
 export async function bosToken(engine: Engine): Promise<number> {
   const probe = 'a';
@@ -134,6 +139,8 @@ export async function runAtlas(engine: Engine, corpus: AsyncIterable<CorpusEntry
     pending = await next;
   }
   settle();
+  if (builder.items === 0)
+    throw new EngineError('too-little-text', `no item of the corpus could be read (${skipped} skipped${skippedInputs[0] ? `; the first: ${describeSkip(skippedInputs[0])}` : ''})`);
   const ms = performance.now() - start;
   const report = builder.report(options.permutations ?? DEFAULT_PERMUTATIONS);
   return {
