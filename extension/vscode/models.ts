@@ -347,25 +347,27 @@ export class ModelPicker {
     const dir = vscode.Uri.joinPath(this.context.globalStorageUri, 'models').fsPath;
     for (;;) {
       try {
-        const plan = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `MoE Lens: checking ${modelUri}…`, cancellable: true },
-          (_progress, token) => planDownload(modelUri, dir, { signal: abortOn(token) }),
-        );
-        if (!(await this.confirmDownload(plan, dir))) return undefined;
+        // One notification: checking the URI and sizing it, the question (modal), then the transfer.
         const file = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `MoE Lens: downloading ${path.basename(plan.file)}`, cancellable: true },
-          (progress, token) => {
+          { location: vscode.ProgressLocation.Notification, title: 'MoE Lens: Download Model', cancellable: true },
+          async (progress, token) => {
+            const signal = abortOn(token);
+            progress.report({ message: `checking ${modelUri}…` });
+            const plan = await planDownload(modelUri, dir, { signal });
+            if (!(await this.confirmDownload(plan, dir))) return undefined;
+            const name = path.basename(plan.file);
             let shown = 0;
             return download(plan, {
-              signal: abortOn(token),
+              signal,
               onProgress: (p) => {
                 const share = p.totalBytes ? p.bytes / p.totalBytes : undefined;
-                progress.report({ increment: share === undefined ? undefined : (share - shown) * 100, message: downloadProgressText(p) });
+                progress.report({ increment: share === undefined ? undefined : (share - shown) * 100, message: `${name} · ${downloadProgressText(p)}` });
                 if (share !== undefined) shown = share;
               },
             });
           },
         );
+        if (!file) return undefined;
         this.log('info', `Downloaded ${modelUri} to ${file}`);
         if (await this.use(file)) void vscode.window.showInformationMessage(`MoE Lens: downloaded ${path.basename(file)}; it is now the chat model.`);
         return file;

@@ -213,8 +213,8 @@ export const tests = [
         assert.match(asked, /Into .*models/);
         await shot('download-confirm');
         await dialog.locator('.monaco-button', { hasText: 'Download' }).click();
-        const progress = page.locator('.notification-toast', { hasText: 'downloading served-demo.gguf' }).first();
-        await until(async () => /\d+% · [\d.]+ MiB of 21\.9 MiB · [\d.]+ [KM]iB\/s/.test(await progress.innerText().catch(() => '')), { timeout: 20_000, interval: 100, message: 'percent and speed in the progress' });
+        const progress = page.locator('.notification-toast', { hasText: 'MoE Lens: Download Model' }).first();
+        await until(async () => /served-demo\.gguf · \d+% · [\d.]+ MiB of 21\.9 MiB · [\d.]+ [KM]iB\/s/.test(await progress.innerText().catch(() => '')), { timeout: 20_000, interval: 100, message: 'percent and speed in the progress' });
         await shot('download-progress');
         await page.locator('.notification-toast', { hasText: 'downloaded served-demo.gguf; it is now the chat model' }).first().waitFor({ state: 'visible', timeout: 30_000 });
         // One name: the downloaded copy is called by its GGUF's name, as the demo is.
