@@ -183,6 +183,7 @@ export const tests = [
       assert.match(await refused().innerText(), new RegExp(`127\\.0\\.0\\.1:${port} refused the connection`));
       const retry = refused().locator('.monaco-button', { hasText: 'Retry' });
       assert.ok(await retry.isVisible(), 'no Retry button');
+      await until(async () => (await page.locator('.notification-toast', { hasText: 'checking' }).count()) === 0, { timeout: 10_000, message: 'the check to end' });
       await shot('download-refused');
       await retry.click();
       const failures = () => (fs.readFileSync(extensionLogFile(env.userDataDir), 'utf8').match(/Download of \S+nothing\.gguf failed: .* refused the connection/g) ?? []).length;
