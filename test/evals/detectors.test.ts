@@ -178,6 +178,10 @@ describe('repetition detector', () => {
     expect(compressionRatio(NORMAL[2])!).toBeGreaterThan(0.45);
     expect(compressionRatio('It loops. '.repeat(20))!).toBeLessThan(0.2);
     expect(compressionRatio('A short answer.')).toBeUndefined();
+    // A long text: its most compressible 1,000 characters (here the loop at its end).
+    const long = `${NORMAL.join(' ')} ${'It loops. '.repeat(100)}`;
+    expect(compressionRatio(long)!).toBeLessThan(0.2);
+    expect(compressionRatio(long, 64, 1_000_000)!).toBeGreaterThan(0.2);
     // Whitespace runs count as one space: forty line breaks do not make prose compressible.
     expect(compressionRatio(NORMAL[0].replace(/ /g, '\n\n\n\n'))).toBeCloseTo(compressionRatio(NORMAL[0])!, 12);
   });
@@ -187,7 +191,18 @@ describe('repetition detector', () => {
     const r = repetitionStats(text);
     expect(r.words).toBe(23);
     expect(r.distinct1).toBeCloseTo(5 / 23, 12);
-    expect(r.reasons).toContain('5 distinct words in 23 (distinct-1 0.22)');
+    expect(r.windowDistinct1).toBeCloseTo(5 / 23, 12);
+    expect(r.reasons).toContain('5 distinct words in 23: distinct-1 0.22');
+  });
+
+  it('judges distinct words of a long text in windows of 200 words, saying where', () => {
+    // 400 different words, then a 200-word loop of 4 words: the whole has distinct-1 404 / 600, the loop's window 4 / 200.
+    const text = `${Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ')} ${'one two three four '.repeat(50)}`;
+    const r = repetitionStats(text, { maxRepeatedSpanWords: 1000, maxRepeatedNgramRate: 1, minDistinct2: 0 });
+    expect(r.distinct1).toBeCloseTo(404 / 600, 12);
+    expect(r.windowDistinct1).toBeCloseTo(4 / 200, 12);
+    expect(r.windowDistinct1Start).toBe(400);
+    expect(r.reasons).toContain('4 distinct words in 200 (words 401–600): distinct-1 0.02');
   });
 
   it.each(NORMAL)('does not flag a normal summary (%#)', (text) => {

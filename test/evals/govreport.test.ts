@@ -61,6 +61,14 @@ describe.skipIf(!FILE)('GovReport documents (shared/data/govreport)', () => {
     }
   });
 
+  it('long texts are judged by windows: of the 4,000-word reports only the one listing nominees row after row reads as repetitive', () => {
+    // Over a whole long report distinct-1 falls to 0.14–0.28 and deflate to 0.21–0.34; a window of 200 words or
+    // 1,000 characters keeps prose apart from loops.
+    const flagged = items.filter((it) => detectFailures(it.document).failures.length > 0);
+    expect(flagged.map((it) => it.id)).toEqual(['crs_leval_govreport_03']);
+    expect(detectFailures(flagged[0].document).failures.map((f) => f.kind)).toEqual(['repetition']);
+  });
+
   it('score() on lead predictions gives sane aggregates and compression ratios', () => {
     const result = scorePredictions(
       items.map((it) => ({ id: it.id, prediction: lead(it.document, 300), references: it.references, document: it.document })),

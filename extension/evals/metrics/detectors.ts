@@ -162,13 +162,17 @@ export interface RepetitionOptions {
   minRepeatedSpanShare?: number;
   /** Flag when distinct-2 falls below this (with at least 20 words). Default 0.4. */
   minDistinct2?: number;
-  /** Flag when distinct-1 (distinct words ÷ words) falls below this (with at least 20 words). Default 0.3. */
+  /**
+   * Flag when distinct-1 (distinct words ÷ words) falls below this (with at least 20 words) in the whole text or, in
+   * a longer one, in its least varied window of 200 words (a long text repeats its words more). Default 0.3.
+   */
   minDistinct1?: number;
   /** Words considered (from the start). Default 4000. */
   maxWords?: number;
   /**
-   * Flag when the text (whitespace runs as one space) deflates to less than this share of its bytes. Default 0.3:
-   * prose and lists deflate to 0.45–0.65, a loop to under 0.2.
+   * Flag when the text (whitespace runs as one space) or, in a longer one, its most compressible 1,000 characters
+   * deflate to less than this share of their bytes. Default 0.3: prose and lists deflate to 0.35–0.7, a loop to
+   * under 0.2.
    */
   minCompressionRatio?: number;
   /** Only texts of at least this many bytes (whitespace runs as one space) get a compression ratio. Default 64. */
@@ -189,6 +193,9 @@ export interface RepetitionStats {
   repeatedNgramRate: number;
   distinct1: number;
   distinct2: number;
+  /** distinct-1 of the least varied window of 200 words (of the whole text when it is shorter), and where it starts. */
+  windowDistinct1: number;
+  windowDistinct1Start: number;
   /** Longest span of words occurring twice without overlapping itself. */
   longestRepeatedSpanWords: number;
   longestRepeatedSpan: string;
@@ -196,7 +203,7 @@ export interface RepetitionStats {
   longestRepeatedSpanCount: number;
   /** Share of the words covered by the copies of that span. */
   longestRepeatedSpanShare: number;
-  /** Deflated bytes ÷ bytes of the text with whitespace runs as one space; absent for short texts. */
+  /** Deflated ÷ raw bytes of the text's most compressible 1,000 characters (whitespace runs as one space); absent for short texts. */
   compressionRatio?: number;
   /** The longest stretch of characters repeating a short unit of letters or digits. */
   periodicRun?: PeriodicRun;
@@ -249,11 +256,32 @@ export function longestPeriodicRun(text: string, maxPeriod = 32, minCopies = 4, 
   return best;
 }
 
-/** Deflated size ÷ size of `text` with its whitespace runs as one space; undefined under minBytes. */
-export function compressionRatio(text: string, minBytes = 64): number | undefined {
-  const bytes = Buffer.from(text.replace(/\s+/g, ' ').trim(), 'utf8');
-  if (bytes.length < minBytes) return undefined;
-  return deflateRawSync(bytes, { level: 9 }).length / bytes.length;
+/**
+ * The least of f over windows of `size` (half-overlapping, the last one flush with the end), with where it starts;
+ * f of the whole when the length is no longer than one window.
+ */
+function leastWindow(length: number, size: number, f: (start: number, end: number) => number): { value: number; start: number } {
+  if (length <= size) return { value: f(0, length), start: 0 };
+  let best = { value: Infinity, start: 0 };
+  const step = Math.max(1, Math.floor(size / 2));
+  for (let start = 0; ; start = Math.min(start + step, length - size)) {
+    const value = f(start, start + size);
+    if (value < best.value) best = { value, start };
+    if (start === length - size) return best;
+  }
+}
+
+/**
+ * Deflated ÷ raw size of `text` with its whitespace runs as one space, or of its most compressible `window`
+ * characters when it is longer; undefined under minBytes.
+ */
+export function compressionRatio(text: string, minBytes = 64, window = 1000): number | undefined {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (Buffer.byteLength(flat, 'utf8') < minBytes) return undefined;
+  return leastWindow(flat.length, window, (start, end) => {
+    const bytes = Buffer.from(flat.slice(start, end), 'utf8');
+    return deflateRawSync(bytes, { level: 9 }).length / bytes.length;
+  }).value;
 }
 
 /** Longest repeated non-overlapping span of `ids` (suffix DP over pairs, O(n²) time, O(n) memory). */
@@ -288,6 +316,7 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
   const total = lower.length - n + 1;
   const repeatedNgramRate = total > 0 ? 1 - distinctRatio(lower, n) : 0;
   const distinct1 = lower.length ? new Set(lower).size / lower.length : 1;
+  const window = leastWindow(lower.length, 200, (start, end) => (end > start ? new Set(lower.slice(start, end)).size / (end - start) : 1));
   const distinct2 = distinctRatio(lower, 2);
 
   const vocab = new Map<string, number>();
@@ -315,21 +344,25 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
     reasons.push(`a ${span.length}-word span occurs ${count} times (${formatPercent(spanShare, 0)} of the words)`);
   }
   if (lower.length >= 20 && distinct2 < minD2) reasons.push(`distinct-2 is ${formatDecimal(distinct2)}`);
-  if (lower.length >= 20 && distinct1 < (options.minDistinct1 ?? 0.3)) {
-    reasons.push(`${new Set(lower).size} distinct words in ${lower.length} (distinct-1 ${formatDecimal(distinct1)})`);
+  if (lower.length >= 20 && window.value < (options.minDistinct1 ?? 0.3)) {
+    const size = Math.min(200, lower.length);
+    const where = lower.length > 200 ? ` (words ${window.start + 1}–${window.start + size})` : '';
+    reasons.push(`${Math.round(window.value * size)} distinct words in ${size}${where}: distinct-1 ${formatDecimal(window.value)}`);
   }
   const periodicRun = longestPeriodicRun(text, options.maxPeriod ?? 32);
   if (periodicRun && periodicRun.length >= (options.minPeriodicChars ?? 20)) {
     reasons.push(`${JSON.stringify(periodicRun.unit)} repeats ${periodicRun.copies} times from character ${periodicRun.start + 1}`);
   }
   const ratio = compressionRatio(text, options.minCompressionBytes ?? 64);
-  if (ratio !== undefined && ratio < (options.minCompressionRatio ?? 0.3)) reasons.push(`the text deflates to ${formatPercent(ratio, 0)} of its size`);
+  if (ratio !== undefined && ratio < (options.minCompressionRatio ?? 0.3)) reasons.push(`it deflates to ${formatPercent(ratio, 0)} of its size`);
   return {
     words: lower.length,
     n,
     repeatedNgramRate,
     distinct1,
     distinct2,
+    windowDistinct1: window.value,
+    windowDistinct1Start: window.start,
     longestRepeatedSpanWords: span.length,
     longestRepeatedSpan: spanWords.join(' '),
     longestRepeatedSpanCount: count,
