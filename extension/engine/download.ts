@@ -6,6 +6,7 @@ import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './errors';
+import { requestAbort } from './http';
 import { importNodeLlamaCppFile } from './recommended';
 import { formatBytes, formatDuration, formatPercent } from '../format';
 import type { EngineErrorCode } from './types';
@@ -126,23 +127,23 @@ function hostOf(url: string): string {
 /** The server closed a kept-alive connection as the request went out: sent again once, on a new connection. */
 const staleSocket = (error: unknown) => ['UND_ERR_SOCKET', 'ECONNRESET'].includes((error as { cause?: { code?: string } })?.cause?.code ?? '');
 
-/** A fetch whose headers must come within `ms`; the caller's signal aborts it as `aborted`. */
-async function request(url: string, init: RequestInit, ms: number, signal?: AbortSignal, retry = true): Promise<{ response: Response; controller: AbortController }> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(new DownloadError('timeout', `${hostOf(url)} did not answer within ${ms / 1000} s`)), ms);
+type Abort = ReturnType<typeof requestAbort>;
+
+/**
+ * A fetch whose headers must come within `ms`; the caller's signal aborts it as `aborted`. The caller ends the
+ * returned `abort` (its timer can be touched for the body).
+ */
+async function request(url: string, init: RequestInit, ms: number, signal?: AbortSignal, retry = true): Promise<{ response: Response; abort: Abort }> {
+  const abort = requestAbort(signal, ms);
+  abort.touch();
   try {
-    const response = await fetch(url, { ...init, signal: controller.signal, redirect: 'follow' });
-    return { response, controller };
+    return { response: await fetch(url, { ...init, signal: abort.controller.signal, redirect: 'follow' }), abort };
   } catch (error) {
+    abort.done();
     if (signal?.aborted) throw cancelled();
-    if (controller.signal.reason instanceof DownloadError) throw controller.signal.reason;
+    if (abort.timedOut) throw new DownloadError('timeout', `${hostOf(url)} did not answer within ${ms / 1000} s`);
     if (retry && staleSocket(error)) return request(url, init, ms, signal, false);
     throw describeNetworkError(error, hostOf(url));
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -230,8 +231,9 @@ export async function planDownload(uri: string, dir: string, options: PlanOption
     const tag = (s: string) => (split ? s.replace(SPLIT, `-${String(i).padStart(5, '0')}-of-${split[2]}.gguf`) : s);
     const url = new URL(resolved.url);
     url.pathname = tag(url.pathname);
-    const { response, controller } = await request(url.href, { method: 'HEAD' }, connectMs, options.signal);
-    controller.abort();
+    const { response, abort } = await request(url.href, { method: 'HEAD' }, connectMs, options.signal);
+    abort.done();
+    abort.controller.abort();
     if (!response.ok) throw httpFailure(response, url.href);
     // Hugging Face names the size of a file on its CDN in x-linked-size (the redirect's), else content-length.
     const length = Number(response.headers.get('x-linked-size') ?? response.headers.get('content-length'));
@@ -324,18 +326,9 @@ async function fetchPart(
   onRestart: (lost: number) => void,
 ): Promise<number> {
   const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
-  const { response, controller } = await request(part.url, { headers }, o.connectMs, o.signal);
-  const onAbort = () => controller.abort();
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  let stalled = false;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      controller.abort();
-    }, o.stallMs);
-  };
+  const { response, abort } = await request(part.url, { headers }, o.connectMs, o.signal);
+  // From here on, a timeout is a body that stopped coming.
+  const arm = () => abort.touch(o.stallMs);
   let handle: fs.promises.FileHandle | undefined;
   try {
     if (!response.ok) throw httpFailure(response, part.url);
@@ -357,16 +350,15 @@ async function fetchPart(
     return written;
   } catch (error) {
     if (o.signal?.aborted) throw cancelled();
-    if (stalled) throw new DownloadError('stalled', `${hostOf(part.url)} sent nothing for ${o.stallMs / 1000} s: the transfer stalled (connection lost?)`);
+    if (abort.timedOut) throw new DownloadError('stalled', `${hostOf(part.url)} sent nothing for ${o.stallMs / 1000} s: the transfer stalled (connection lost?)`);
     if ((error as NodeJS.ErrnoException)?.code === 'ENOSPC') throw new DownloadError('disk-full', `the disk is full (writing ${path.basename(part.file)})`);
     if (error instanceof DownloadError) throw error;
     if ((error as NodeJS.ErrnoException)?.syscall === 'write' || (error as NodeJS.ErrnoException)?.syscall === 'open')
       throw new DownloadError('write-failed', `cannot write ${partial}: ${(error as Error).message}`);
     throw describeNetworkError(error, hostOf(part.url));
   } finally {
-    clearTimeout(timer);
-    o.signal?.removeEventListener('abort', onAbort);
-    controller.abort();
+    abort.done();
+    abort.controller.abort();
     await handle?.close();
   }
 }

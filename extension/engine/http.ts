@@ -31,6 +31,33 @@ export function isLoopbackHost(host: string): boolean {
 }
 export const DEFAULT_MAX_BYTES = 64 * 2 ** 20;
 
+/**
+ * The AbortController of one request: aborted by the caller's signal, and after `idleMs` (or the last `touch`'s
+ * ms) without a `touch()`, which sets `timedOut`. `done()` clears the timer and the listener.
+ */
+export function requestAbort(signal: AbortSignal | undefined, idleMs: number) {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const state = {
+    controller,
+    timedOut: false,
+    touch(ms = idleMs): void {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        state.timedOut = true;
+        controller.abort();
+      }, ms);
+    },
+    done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
+  return state;
+}
+
 /** The first line of a server's error body: OpenAI's `{error:{message}}`, `{error:"…"}`, FastAPI's `{detail}`, or text. */
 export function serverMessage(body: string): string {
   let message: unknown = body;
@@ -110,18 +137,8 @@ export class HttpClient {
     const attempts = Math.max(1, this.options.attempts ?? 3);
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new EngineError('aborted', 'cancelled');
-      const controller = new AbortController();
-      const onAbort = () => controller.abort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      let timedOut = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const activity = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          timedOut = true;
-          controller.abort();
-        }, this.timeoutMs);
-      };
+      const abort = requestAbort(signal, this.timeoutMs);
+      const activity = () => abort.touch();
       activity();
       let answered = false;
       try {
@@ -129,7 +146,7 @@ export class HttpClient {
           method: body === undefined ? 'GET' : 'POST',
           headers: this.headers(body !== undefined),
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: controller.signal,
+          signal: abort.controller.signal,
         });
         activity();
         if (!response.ok) {
@@ -145,7 +162,7 @@ export class HttpClient {
         return await read(response, activity);
       } catch (error) {
         if (isAbort(undefined, signal)) throw new EngineError('aborted', 'cancelled');
-        if (timedOut) throw new EngineError('remote-timeout', `${this.base} sent nothing for ${Math.round(this.timeoutMs / 1000)} s; gave up`);
+        if (abort.timedOut) throw new EngineError('remote-timeout', `${this.base} sent nothing for ${Math.round(this.timeoutMs / 1000)} s; gave up`);
         if (error instanceof EngineError) throw error;
         const retry = (error as { retry?: boolean }).retry === true;
         if (!answered && attempt < attempts && (retry || networkCode(error) !== undefined)) {
@@ -154,8 +171,7 @@ export class HttpClient {
         }
         throw this.networkError(error, answered);
       } finally {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        abort.done();
       }
     }
   }
