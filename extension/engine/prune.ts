@@ -33,7 +33,7 @@ const T_ARRAY = 9;
 export const PROVENANCE_PREFIX = 'moe_lens.';
 const ORIGINAL_EXPERTS = `${PROVENANCE_PREFIX}original_experts.`;
 const HASH_PLACEHOLDER = '0'.repeat(64);
-const CHUNK = 16 << 20;
+const CHUNK = 4 << 20;
 
 type Scalar = number | bigint | boolean | string;
 
@@ -419,36 +419,52 @@ export async function writePruned(input: string, output: string, plan: PrunePlan
     inFh = await open(input, constants.O_RDONLY);
     outFh = await open(tmp, 'wx');
     const hash = createHash('sha256');
-    const out = new OutBuffer(outFh);
-    await out.append(pruned.header);
-    const inBuf = Buffer.alloc(CHUNK);
-    let bufStart = 0;
-    let bufEnd = 0;
-    for (const op of pruned.ops) {
-      if ('zeros' in op) {
-        await out.append(Buffer.alloc(op.zeros));
-        continue;
+    const fileSize = layout.fileSize;
+    let outPos = await writeAll(outFh, [pruned.header], 0);
+    // Two buffers: the next chunk is read, and this one written, while this one is hashed.
+    const buffers = [Buffer.allocUnsafe(Math.min(CHUNK, fileSize)), Buffer.allocUnsafe(Math.min(CHUNK, fileSize))];
+    const readAt = async (pos: number, buf: Buffer): Promise<Buffer> => {
+      const want = Math.min(buf.length, fileSize - pos);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await inFh!.read(buf, got, want - got, pos + got);
+        if (bytesRead === 0) throw new EngineError('truncated-gguf', `${shape.name} ended while it was read (did it change?)`);
+        got += bytesRead;
       }
-      let from = op.from;
-      let left = op.length;
-      while (left > 0) {
-        if (from >= bufEnd) {
-          if (options.signal?.aborted) throw new EngineError('aborted', 'pruning was cancelled');
-          // Ops cover the input contiguously, so every refill continues where the last one ended.
-          const { bytesRead } = await inFh.read(inBuf, 0, Math.min(CHUNK, layout.fileSize - bufEnd), bufEnd);
-          if (bytesRead === 0) throw new EngineError('truncated-gguf', `${shape.name} ended while it was read (did it change?)`);
-          hash.update(inBuf.subarray(0, bytesRead));
-          bufStart = bufEnd;
-          bufEnd += bytesRead;
-          options.onProgress?.({ bytesRead: bufEnd, bytesTotal: layout.fileSize });
+      return buf.subarray(0, want);
+    };
+    let op = 0;
+    let opDone = 0;
+    let next: Promise<Buffer> | undefined = readAt(0, buffers[0]);
+    for (let chunk = 0, pos = 0; next; chunk++) {
+      if (options.signal?.aborted) throw new EngineError('aborted', 'pruning was cancelled');
+      const data: Buffer = await next;
+      const end: number = pos + data.length;
+      next = end < fileSize ? readAt(end, buffers[(chunk + 1) % 2]) : undefined;
+      // The output pieces of this chunk: the ops cover the input contiguously, in order.
+      const pieces: Buffer[] = [];
+      while (op < pruned.ops.length) {
+        const o = pruned.ops[op];
+        if ('zeros' in o) {
+          pieces.push(Buffer.alloc(o.zeros));
+          op++;
+          continue;
         }
-        const n = Math.min(left, bufEnd - from);
-        if (op.copy) await out.append(inBuf.subarray(from - bufStart, from - bufStart + n));
-        from += n;
-        left -= n;
+        if (o.from + opDone >= end) break;
+        const n = Math.min(o.length - opDone, end - (o.from + opDone));
+        if (o.copy) pieces.push(data.subarray(o.from + opDone - pos, o.from + opDone - pos + n));
+        opDone += n;
+        if (opDone === o.length) {
+          op++;
+          opDone = 0;
+        }
       }
+      const writing = writeAll(outFh, pieces, outPos);
+      hash.update(data);
+      outPos = await writing;
+      pos = end;
+      options.onProgress?.({ bytesRead: end, bytesTotal: fileSize });
     }
-    await out.flush();
     const inputSha256 = hash.digest('hex');
     await outFh.write(Buffer.from(inputSha256, 'ascii'), 0, 64, pruned.hashAt);
     await outFh.sync();
@@ -466,26 +482,15 @@ export async function writePruned(input: string, output: string, plan: PrunePlan
   }
 }
 
-/** Sequential writes gathered into CHUNK-sized writes. */
-class OutBuffer {
-  private buf = Buffer.alloc(CHUNK);
-  private used = 0;
-  private pos = 0;
-  constructor(private readonly fh: FileHandle) {}
-  async append(bytes: Buffer): Promise<void> {
-    let done = 0;
-    while (done < bytes.length) {
-      const n = Math.min(bytes.length - done, CHUNK - this.used);
-      bytes.copy(this.buf, this.used, done, done + n);
-      this.used += n;
-      done += n;
-      if (this.used === CHUNK) await this.flush();
-    }
+/** Writes the pieces one after another from `pos` (gathered: no copy); returns the position after them. */
+async function writeAll(fh: FileHandle, pieces: Buffer[], pos: number): Promise<number> {
+  const rest = pieces.filter((p) => p.length > 0);
+  while (rest.length) {
+    let { bytesWritten } = await fh.writev(rest, pos);
+    pos += bytesWritten;
+    // A short write: drop what was written and go on with the rest.
+    while (rest.length && bytesWritten >= rest[0].length) bytesWritten -= rest.shift()!.length;
+    if (rest.length && bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
   }
-  async flush(): Promise<void> {
-    let done = 0;
-    while (done < this.used) done += (await this.fh.write(this.buf, done, this.used - done, this.pos + done)).bytesWritten;
-    this.pos += this.used;
-    this.used = 0;
-  }
+  return pos;
 }
