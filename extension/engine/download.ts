@@ -171,6 +171,7 @@ async function resolveUri(uri: string, connectMs: number, signal?: AbortSignal):
   if (/^https?:\/\//i.test(uri)) {
     const name = decodeURIComponent(new URL(uri).pathname.split('/').pop() ?? '');
     if (!/\.gguf$/i.test(name)) throw new DownloadError('bad-uri', `${uri} does not name a .gguf file`);
+    await checkHost(new URL(uri).hostname.replace(/^\[|\]$/g, ''));
     return { url: uri, fileName: name };
   }
   if (!/^hf:/i.test(uri)) throw new DownloadError('bad-uri', `"${uri}" is neither an hf: URI nor an http(s) URL`);
