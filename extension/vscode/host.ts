@@ -19,6 +19,7 @@ import { EvalsPanel } from './evals-panel';
 import { LensEditorPanel } from './lens-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
+import { registerAtlasCommand } from './atlas-panel';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
@@ -375,6 +376,7 @@ export class MoeLensHost implements vscode.Disposable {
   private registerCommands(): void {
     const { context } = this.deps;
     context.subscriptions.push(...registerInterventionCommands({ engine: this.engine, session: this.session, log: this.deps.log }));
+    context.subscriptions.push(...registerAtlasCommand({ engine: this.engine, session: this.session, log: this.deps.log }));
     const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
       context.subscriptions.push(
         vscode.commands.registerCommand(id, async (...args: unknown[]) => {

@@ -1,0 +1,116 @@
+// *MoE Lens: Routing Atlas*: the atlas (extension/routing/atlas*.ts) of the loaded model over the probe set, the
+// workspace, chosen files or folders, a JSONL or an eval suite, with cancellable progress, in an editor tab.
+// Thin adapter: corpus choice, progress, the panel, opening an example's source, export.
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { describeError, type ModelSession } from '../chat/session';
+import { isAbort } from '../engine/errors';
+import type { Engine } from '../engine/types';
+import { formatCount, formatNoun } from '../format';
+import { probeSetPath, readCorpus } from '../routing/atlas-corpus';
+import { atlasCsv, atlasMarkdown } from '../routing/atlas-export';
+import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
+import { atlasExampleFiles, atlasPage } from './atlas-html';
+import { makeNonce } from './html';
+
+export interface AtlasCommandDeps {
+  engine: Engine;
+  session: ModelSession;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+type Choice = vscode.QuickPickItem & { id: 'probes' | 'workspace' | 'pick' };
+
+/** The corpus paths and how to name them, or undefined when the user cancels. */
+async function pickCorpus(uris?: vscode.Uri[]): Promise<{ paths: string[]; source: string } | undefined> {
+  if (uris?.length) return { paths: uris.map((u) => u.fsPath), source: uris.map((u) => path.basename(u.fsPath)).join(', ') };
+  const choices: Choice[] = [{ id: 'probes', label: 'Built-in probe set', description: 'prose, Python, JavaScript, shell, Markdown, numbers' }];
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (folders.length) choices.push({ id: 'workspace', label: 'The workspace', description: 'every text file, labelled by extension' });
+  choices.push({ id: 'pick', label: 'Choose files or folders…', description: 'also a JSONL of {"text","label"} or an eval suite (.yaml)' });
+  const choice = await vscode.window.showQuickPick(choices, { title: 'MoE Lens: Routing Atlas over which texts?', ignoreFocusOut: true });
+  if (!choice) return undefined;
+  if (choice.id === 'probes') return { paths: [probeSetPath()], source: 'the probe set' };
+  if (choice.id === 'workspace') return { paths: folders.map((f) => f.uri.fsPath), source: folders.map((f) => f.name).join(', ') };
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: true, canSelectFiles: true, canSelectFolders: true, title: 'Texts for the routing atlas' });
+  if (!picked?.length) return undefined;
+  return { paths: picked.map((u) => u.fsPath), source: picked.map((u) => path.basename(u.fsPath)).join(', ') };
+}
+
+const EXPORTS = {
+  json: { ext: 'json', write: (r: AtlasResult) => JSON.stringify(r) + '\n' },
+  csv: { ext: 'csv', write: atlasCsv },
+  md: { ext: 'md', write: atlasMarkdown },
+} as const;
+
+export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[] {
+  let panel: vscode.WebviewPanel | undefined;
+  let shown: AtlasResult | undefined;
+
+  const show = (result: AtlasResult, source: string) => {
+    if (!panel) {
+      panel = vscode.window.createWebviewPanel('moeLens.atlas', 'Routing atlas', vscode.ViewColumn.Active, {
+        enableScripts: true,
+        enableCommandUris: false,
+        localResourceRoots: [],
+      });
+      panel.onDidDispose(() => (panel = shown = undefined));
+      panel.webview.onDidReceiveMessage((message: unknown) => void onMessage(message));
+    } else panel.reveal();
+    shown = result;
+    panel.title = `Routing atlas: ${source}`;
+    panel.webview.html = atlasPage(result, source, panel.webview.cspSource, makeNonce());
+  };
+
+  // Messages come from the webview: only an index into the atlas's own example files is opened.
+  const onMessage = async (message: unknown) => {
+    const m = message as { type?: unknown; file?: unknown; line?: unknown; format?: unknown };
+    if (!shown) return;
+    try {
+      if (m.type === 'open' && Number.isInteger(m.file)) {
+        const file = atlasExampleFiles(shown)[m.file as number];
+        if (!file) return;
+        const line = Math.max(0, (Number.isInteger(m.line) ? (m.line as number) : 1) - 1);
+        const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+        const at = new vscode.Position(Math.min(line, doc.lineCount - 1), 0);
+        await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, selection: new vscode.Range(at, at) });
+      } else if (m.type === 'export' && typeof m.format === 'string' && m.format in EXPORTS) {
+        const format = EXPORTS[m.format as keyof typeof EXPORTS];
+        const data = format.write(shown);
+        const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(process.cwd());
+        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(base, `routing-atlas.${format.ext}`), title: 'Export the routing atlas' });
+        if (!target) return;
+        await vscode.workspace.fs.writeFile(target, Buffer.from(data, 'utf8'));
+        const open = await vscode.window.showInformationMessage(`MoE Lens: routing atlas saved to ${path.basename(target.fsPath)}`, 'Open');
+        if (open) await vscode.window.showTextDocument(target);
+      }
+    } catch (error) {
+      void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
+    }
+  };
+
+  const command = async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {
+    const corpus = await pickCorpus(uris ?? (uri instanceof vscode.Uri ? [uri] : undefined));
+    if (!corpus) return;
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'MoE Lens: routing atlas', cancellable: true }, async (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        progress.report({ message: 'loading the model' });
+        await deps.session.ensureLoaded(controller.signal);
+        const result = await runAtlas(deps.engine, readCorpus(corpus.paths), {
+          permutations: DEFAULT_PERMUTATIONS,
+          signal: controller.signal,
+          onProgress: (p) => progress.report({ message: `${formatNoun(p.items, 'item')}, ${formatCount(p.tokens)} tokens${p.skipped ? `, ${p.skipped} skipped` : ''}` }),
+          onSkip: (s) => deps.log('warn', `routing atlas: skipped ${describeSkip(s)}`),
+        });
+        show(result, corpus.source);
+      });
+    } catch (error) {
+      if (isAbort(error)) return;
+      deps.log('error', `routing atlas: ${describeError(error)}`);
+      void vscode.window.showErrorMessage(`MoE Lens: routing atlas failed: ${describeError(error)}`);
+    }
+  };
+  return [vscode.commands.registerCommand('moeLens.routingAtlas', command)];
+}

@@ -1,0 +1,48 @@
+// The Routing Atlas tab's HTML: a chart row per layer, heat maps, a card per expert, untrusted token text escaped,
+// the CSP nonce on the one script, and source links only to the atlas's own example files.
+import { describe, expect, it } from 'vitest';
+import { AtlasBuilder } from '../../extension/routing/atlas';
+import type { AtlasResult } from '../../extension/routing/atlas-run';
+import { atlasExampleFiles, atlasPage } from '../../extension/vscode/atlas-html';
+
+function result(): AtlasResult {
+  const b = new AtlasBuilder({ layers: [1, 3], experts: 2, k: 1 }, { examples: 1 });
+  const item = (id: string, label: string, texts: string[], experts: number[]) =>
+    b.add({ id, label, texts, experts: experts.flatMap((e) => [e, e]), weights: texts.flatMap(() => [1, 1]), source: { file: `/w/${id}.py`, line: 1, textLines: true } });
+  item('a', 'code', ['<script>alert(1)</script>', '\n', 'x'], [0, 0, 0]);
+  item('b', 'prose', [' The', ' "end"'], [1, 1]);
+  const report = b.report(20);
+  return { model: 'M<b>', ...report, skipped: 1, skippedInputs: [{ file: '/w/bin', reason: 'binary' }], truncatedItems: 0, maxItemTokens: 510, ms: 5, tokensPerSecond: 1000 };
+}
+
+describe('atlas page', () => {
+  it('renders the chart, heat maps and cards with untrusted text escaped', () => {
+    const r = result();
+    const html = atlasPage(r, 'the probe set', 'vscode-resource:', 'NONCE123');
+    expect(html.match(/data-testid="atlas-layer-row"/g)).toHaveLength(2);
+    expect(html.match(/data-testid="atlas-label-heat"/g)).toHaveLength(2);
+    expect(html.match(/data-testid="atlas-card"/g)).toHaveLength(4);
+    expect(html).not.toContain('<script>alert');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('M&lt;b&gt;');
+    expect(html).toContain('script-src &#39;nonce-NONCE123&#39;'); // the CSP meta, attribute-escaped
+    expect(html.match(/<script /g)).toEqual(['<script ']);
+    expect(html).toContain('<script nonce="NONCE123">');
+    expect(html).not.toMatch(/command:/);
+    // label rows: code all on expert 0
+    expect(html).toMatch(/<th scope="row">code<\/th><td class="h9" data-card="1-0"[^>]*>100%<\/td><td class="h-1" data-card="1-1"/);
+  });
+
+  it('source links point at indices of the example files', () => {
+    const r = result();
+    const files = atlasExampleFiles(r);
+    expect(files.sort()).toEqual(['/w/a.py', '/w/b.py']);
+    const html = atlasPage(r, 'x', 'c', 'n');
+    const links = [...html.matchAll(/<a href="#" class="src" data-file="(\d+)" data-line="(\d+)">([^<]+)<\/a>/g)];
+    expect(links.length).toBeGreaterThan(0);
+    for (const [, index, line, label] of links) {
+      expect(atlasExampleFiles(r)[Number(index)]).toBeDefined();
+      expect(label).toBe(`${atlasExampleFiles(r)[Number(index)].split('/').pop()}:${line}`);
+    }
+  });
+});
