@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNativeAddon, type NativeSession } from '../../extension/engine/native';
 import { MOE } from './helpers';
 
-const sampling = { temperature: 0, topK: 40, topP: 1, minP: 0, repeatPenalty: 1, repeatLastN: 64, seed: 1, maxTokens: 16 };
+const sampling = { temperature: 0, topK: 40, topP: 1, minP: 0, repeatPenalty: 1, repeatLastN: 64, seed: 1, maxTokens: 16, stop: [] };
 
 describe('native session: one computation at a time', () => {
   let session: NativeSession;
