@@ -182,14 +182,7 @@ export function buildProgram(io: CliIo): Command {
   registerInterventionCommands(program, modelDeps);
   registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr, remoteOptions });
   registerPruneCommand(program, modelDeps);
-  registerAtlasCommand(program, {
-    createEngine: io.createEngine,
-    stdout: io.stdout,
-    stderr: io.stderr,
-    addModelOptions,
-    loadOptions: loadOptions as (model: string, options: never) => LoadOptions,
-    parseInteger,
-  });
+  registerAtlasCommand(program, modelDeps);
 
   addModelOptions(program.command('serve').argument('<model>', 'GGUF model file, or demo for the built-in model'))
     .description("serve the model over the OpenAI-compatible HTTP API, with routing in SGLang's format plus gate weights")
