@@ -120,7 +120,7 @@ ${Array.from({ length: BUCKETS }, (_, i) => `.h${i} { background: rgba(55, 148, 
 .card dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 6px 0; }
 .card dt { opacity: 0.8; } .card dd { margin: 0; overflow-wrap: anywhere; }
 .examples { padding-left: 16px; } .ctx { font-family: var(--vscode-editor-font-family); white-space: pre-wrap; }
-mark { background: var(--vscode-editor-findMatchHighlightBackground, #ea5c0055); color: inherit; }
+mark { background: var(--vscode-editor-findMatchBackground, #ea5c0080); outline: 1px solid var(--vscode-editor-findMatchBorder, #ea5c00); color: inherit; }
 button { margin-right: 6px; }
 `;
 
