@@ -20,6 +20,7 @@ import { LensEditorPanel } from './lens-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
 import { registerAtlasCommand } from './atlas-panel';
+import { registerPruneCommand } from './prune-command';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
@@ -377,6 +378,15 @@ export class MoeLensHost implements vscode.Disposable {
     const { context } = this.deps;
     context.subscriptions.push(...registerInterventionCommands({ engine: this.engine, session: this.session, log: this.deps.log }));
     context.subscriptions.push(...registerAtlasCommand({ engine: this.engine, session: this.session, log: this.deps.log }));
+    context.subscriptions.push(
+      ...registerPruneCommand({
+        engine: this.engine,
+        session: this.session,
+        log: this.deps.log,
+        modelPath: () => (this.config().server ? undefined : this.config().modelPath || demoModelFile()),
+        use: (modelPath) => this.picker.use(modelPath),
+      }),
+    );
     const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
       context.subscriptions.push(
         vscode.commands.registerCommand(id, async (...args: unknown[]) => {

@@ -1,0 +1,139 @@
+// *MoE Lens: Prune Experts* (palette): choose a budget and a criterion, see which experts go, the new size and the
+// placement before → after, write the pruned GGUF with progress and cancel, then load it. The planning and the
+// writer are the CLI's (engine/prune-plan.ts, engine/prune.ts); this file only asks and shows.
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { describeError, type ModelSession } from '../chat/session';
+import { isAbort } from '../engine/errors';
+import { chooseRemoval, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
+import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
+import type { Engine } from '../engine/types';
+import { formatBytes } from '../format';
+
+export interface PruneCommandDeps {
+  engine: Engine;
+  session: ModelSession;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** The GGUF file the session loads, or undefined for a server. */
+  modelPath: () => string | undefined;
+  /** Selects and loads another model file. */
+  use: (modelPath: string) => Promise<boolean>;
+}
+
+const CRITERIA: (vscode.QuickPickItem & { id: PruneCriterion })[] = [
+  { id: 'frequency', label: 'Routed frequency', description: 'drop the experts the text uses least (one pass)' },
+  { id: 'reap', label: 'REAP', description: 'drop the lowest mean gate weight × output norm (one pass)' },
+  { id: 'random', label: 'Random', description: 'the baseline a criterion must beat' },
+];
+
+/** The text the experts are measured on: the active editor's, or a file. */
+async function pickText(): Promise<string | undefined> {
+  const editor = vscode.window.activeTextEditor;
+  const items = [
+    ...(editor ? [{ label: `The active editor: ${path.basename(editor.document.fileName)}`, id: 'editor' }] : []),
+    { label: 'Choose a text file…', id: 'file' },
+  ];
+  const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: measure the experts on which text?', ignoreFocusOut: true });
+  if (!choice) return undefined;
+  if (choice.id === 'editor') return editor!.document.getText();
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Text to measure the experts on' });
+  return picked?.[0] ? Buffer.from(await vscode.workspace.fs.readFile(picked[0])).toString('utf8') : undefined;
+}
+
+export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[] {
+  const command = async () => {
+    const input = deps.modelPath();
+    if (!input) {
+      void vscode.window.showErrorMessage('MoE Lens: pruning needs a local GGUF model; a server loads its own.');
+      return;
+    }
+    try {
+      const layout = await readGgufLayout(input);
+      const shape = moeShape(layout);
+      const budgets = [0.25, 0.5]
+        .map((share) => Math.max(shape.groups, Math.round((shape.experts * share) / shape.groups) * shape.groups))
+        .filter((drop, i, all) => drop < shape.experts && all.indexOf(drop) === i && shape.experts - drop >= shape.expertsPerToken);
+      if (!budgets.length) {
+        void vscode.window.showErrorMessage(`MoE Lens: ${shape.name} has ${shape.experts} experts per layer and uses ${shape.expertsPerToken}: none can go.`);
+        return;
+      }
+      const budget = await vscode.window.showQuickPick(
+        budgets.map((drop) => ({ label: `Drop ${drop} of ${shape.experts} experts per layer`, description: `${Math.round((100 * drop) / shape.experts)} %`, drop })),
+        { title: `MoE Lens: prune ${shape.name}`, ignoreFocusOut: true },
+      );
+      if (!budget) return;
+      const criterion = await vscode.window.showQuickPick(CRITERIA, { title: 'MoE Lens: which experts go?', ignoreFocusOut: true });
+      if (!criterion) return;
+      const text = criterion.id === 'random' ? undefined : await pickText();
+      if (criterion.id !== 'random' && text === undefined) return;
+
+      const planned = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'MoE Lens: measuring the experts', cancellable: true },
+        async (_progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          const info = await deps.session.ensureLoaded(controller.signal);
+          const scores = await scoreExperts(deps.engine, criterion.id, { text }, { signal: controller.signal });
+          const plan = chooseRemoval(shape, scores.scores, budget.drop);
+          const placement = planInputOf(info.placement!, 'auto');
+          return { plan, before: fitVerdict(placementOf(layout, shape, placement)), after: fitVerdict(placementOf(layout, shape, placement, plan)) };
+        },
+      );
+      const go = await vscode.window.showInformationMessage(
+        `Prune ${shape.name}: keep ${planned.plan.keepCount} of ${shape.experts} experts per layer (by ${criterion.label}).`,
+        {
+          modal: true,
+          detail:
+            describePlan(planned.plan) +
+            `\n\nSize: ${formatBytes(layout.fileSize)} → ${formatBytes(prunedSize(layout, planned.plan))}` +
+            `\nPlacement: ${planned.before} → ${planned.after}`,
+        },
+        'Write pruned model…',
+      );
+      if (!go) return;
+      const parsed = path.parse(input);
+      const target = await vscode.window.showSaveDialog({
+        // The workspace rather than beside the original: the demo model lives in the extension's own folder.
+        defaultUri: vscode.Uri.joinPath(
+          vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(parsed.dir),
+          `${parsed.name}-${planned.plan.keepCount}x.gguf`,
+        ),
+        filters: { 'GGUF model': ['gguf'] },
+        title: 'Write the pruned model',
+      });
+      if (!target) return;
+      const written = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `MoE Lens: writing ${path.basename(target.fsPath)}`, cancellable: true },
+        async (progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          let last = 0;
+          return writePruned(input, target.fsPath, planned.plan, {
+            signal: controller.signal,
+            onProgress: (p) => {
+              const percent = (100 * p.bytesRead) / p.bytesTotal;
+              progress.report({ increment: percent - last, message: `${Math.floor(percent)} %` });
+              last = percent;
+            },
+          });
+        },
+      );
+      deps.log('info', `pruned ${shape.name} to ${written.output} (${formatBytes(written.outputBytes)})`);
+      const load = await vscode.window.showInformationMessage(
+        `MoE Lens: wrote ${path.basename(written.output)} (${formatBytes(written.inputBytes)} → ${formatBytes(written.outputBytes)}).`,
+        'Load it',
+      );
+      if (load) await deps.use(written.output);
+    } catch (error) {
+      if (isAbort(error)) return;
+      deps.log('error', `prune experts: ${describeError(error)}`);
+      void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
+    }
+  };
+  return [vscode.commands.registerCommand('moeLens.pruneExperts', command)];
+}
+
+/** "Layer 0: experts 2, 5 go" per layer. */
+function describePlan(plan: PrunePlan): string {
+  return plan.layers.map((l) => `Layer ${l.layer}: experts ${l.remove.join(', ')} go`).join('\n');
+}
