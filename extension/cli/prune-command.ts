@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EngineError } from '../engine/errors';
 import { resolveModelArg } from '../engine/demo-model';
-import { chooseRemoval, fitVerdict, placementOf, planInputOf, PRUNE_CRITERIA, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
+import { chooseRemoval, fitVerdict, placementOf, planInputOf, PRUNE_CRITERIA, requireText, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
 import { formatPlan, moeShape, planFromSpec, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
 import type { CpuMoe, Engine, LocalLoadOptions } from '../engine/types';
 import { formatBytes, formatPerplexity, formatTokensPerSecond } from '../format';
@@ -72,8 +72,9 @@ export function registerPruneCommand(program: Command, deps: ModelCommandDeps): 
       });
       const layout = await readGgufLayout(input);
       const shape = moeShape(layout);
-      // A bad SPEC fails before the model loads.
+      // A bad SPEC, or a criterion without its text, fails before the model loads.
       let plan: PrunePlan | undefined = flags.remove !== undefined ? planFromSpec(shape, flags.remove) : undefined;
+      if (!plan) requireText(flags.by, text);
       const log = (message: string) => flags.json || deps.stderr(`${message}\n`);
       const engine = deps.createEngine();
       const controller = new AbortController();

@@ -24,6 +24,12 @@ export interface PruneScores {
   baseline?: PerplexityResult;
 }
 
+/** Every criterion but random measures the experts on a text: refused without one (before a model is loaded). */
+export function requireText(criterion: PruneCriterion, text: string | undefined): string {
+  if (criterion !== 'random' && text === undefined) throw new EngineError('bad-prune', `--by ${criterion} measures the experts on a text: give it with --file`);
+  return text ?? '';
+}
+
 /** Scores every expert of the loaded model on `text` by the criterion. */
 export async function scoreExperts(
   engine: Engine,
@@ -37,8 +43,7 @@ export async function scoreExperts(
     const rng = seededRandom(request.seed ?? 0);
     return { criterion, scores: routing.moeLayers.map(() => Array.from({ length: routing.experts }, () => rng())) };
   }
-  if (request.text === undefined) throw new EngineError('bad-prune', `--by ${criterion} measures the experts on a text: give it with --file`);
-  const base = { text: request.text, context: request.context, chunks: request.chunks };
+  const base = { text: requireText(criterion, request.text), context: request.context, chunks: request.chunks };
   if (criterion === 'importance') {
     const r = await runImportance(engine, base, {
       signal: callbacks.signal,
