@@ -386,6 +386,15 @@ export interface PruneOptions {
   skipSpaceCheck?: boolean;
 }
 
+/** Why a file cannot be created in a folder, in words. */
+const FOLDER_ERRORS: Record<string, string> = {
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'that is not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the disk is read-only',
+};
+
 function diskFull(output: string, needed: number, free?: number): EngineError {
   return new EngineError(
     'disk-full',
@@ -417,7 +426,9 @@ export async function writePruned(input: string, output: string, plan: PrunePlan
   let outFh: FileHandle | undefined;
   try {
     inFh = await open(input, constants.O_RDONLY);
-    outFh = await open(tmp, 'wx');
+    outFh = await open(tmp, 'wx').catch((error: NodeJS.ErrnoException) => {
+      throw new EngineError('not-a-file', `cannot write ${path.basename(target)} in ${path.dirname(target)}: ${FOLDER_ERRORS[error.code ?? ''] ?? error.message}`);
+    });
     const hash = createHash('sha256');
     const fileSize = layout.fileSize;
     let outPos = await writeAll(outFh, [pruned.header], 0);

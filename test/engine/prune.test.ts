@@ -157,6 +157,13 @@ describe('refusals (one line, nothing written, the input unchanged)', () => {
     }
     expect(sha256(copy)).toBe(before);
   });
+
+  it('says when the output folder does not exist', async () => {
+    const plan = planFromSpec(moeShape(await readGgufLayout(MOE)), '*:0');
+    const error = await writePruned(MOE, path.join(dir, 'no-such-folder', 'out.gguf'), plan).catch((e: unknown) => e);
+    expect(isEngineError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/^cannot write out\.gguf in .*no-such-folder: the folder does not exist$/);
+  });
 });
 
 describe('interruptions leave nothing behind', () => {
