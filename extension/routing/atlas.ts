@@ -1,7 +1,7 @@
 // The routing atlas: what the experts of a MoE model specialise in over a labelled corpus, against chance.
 // Streaming aggregates per MoE layer (memory bounded by the model's shape and the number of items, never by the
 // tokens: counts, a frequent-tokens sketch and a reservoir of example contexts per expert). Pure: no vscode, no DOM.
-import { entropy, jensenShannon } from './math';
+import { entropy, jensenShannon, mulberry32 } from './math';
 import { TOKEN_CLASSES, tokenClassIndex } from './atlas-token-class';
 
 /** One corpus item's tokens (the BOS excluded) with their routing, [token][layer][rank] as in a TokenFrame. */
@@ -181,14 +181,8 @@ export function normalizedMutualInformation(table: ArrayLike<number>, rows: numb
 
 /** A seeded PRNG (mulberry32): numbers in [0, 1). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 2 ** 32;
 }
 
 /**

@@ -80,3 +80,15 @@ export function jensenShannon(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   const m = Array.from({ length: a.length }, (_, i) => Math.max(0, a[i]) / sa / 2 + Math.max(0, b[i]) / sb / 2);
   return (entropy(m) - (entropy(a) + entropy(b)) / 2) / Math.LN2;
 }
+
+/** mulberry32: a seeded PRNG giving uint32 values (the fixture generator's weights, the atlas's permutations). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
