@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -33,6 +34,10 @@ class ScopedLogCapture {
   ggml_log_callback previous_ = nullptr;
   void* previousData_ = nullptr;
 };
+
+bool IsBlank(const std::string& text) {
+  return std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isspace(c) != 0; });
+}
 
 // llama.cpp's --cpu-moe pattern; with a layer list it is --n-cpu-moe.
 const char* const kExpertTensors = "ffn_(up|down|gate|gate_up)_(ch|)exps";
@@ -266,6 +271,7 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
   size_t maxStop = 0;
   for (const auto& s : sampling.stop) maxStop = std::max(maxStop, s.size());
   std::string tail;
+  bool answerHasText = false;  // some non-whitespace byte generated
   chunk = TokenChunk();
   chunk.generated = true;
   chunk.firstIndex = static_cast<int>(prompt.size());
@@ -294,11 +300,15 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
       tail.append(chunk.pieceBytes, off, chunk.pieceBytes.size() - off);
       bool stopped = false;
       for (const auto& s : sampling.stop) {
+        // A whitespace-only stop ("\n\n": the end of a paragraph) ends an answer only after it has some text: an
+        // answer that opens with blank lines is not over yet.
+        if (!answerHasText && IsBlank(s)) continue;
         // Only matches that end in the new piece: earlier ones were checked on earlier tokens.
         const size_t from = before >= s.size() ? before - s.size() + 1 : 0;
         if (!s.empty() && tail.find(s, from) != std::string::npos) { stopped = true; break; }
       }
       if (stopped) { result.stopReason = "stop-string"; break; }
+      if (!answerHasText) answerHasText = !IsBlank(tail.substr(before));
     }
     flush(chunk, false);
   }

@@ -224,7 +224,12 @@ export const tests = [
           if (before) await sideBarWidth(page, before);
         }
       } finally {
-        await setSettingInUi(page, 'moeLens.maxTokens', settings['moeLens.maxTokens'] ?? 0);
+        // Restore the harness's answer length and wait for it to be written: closing the Settings editor at once
+        // can drop the edit, and the lens test after this one reproduces answers of that length with the CLI.
+        const original = settings['moeLens.maxTokens'];
+        await setSettingInUi(page, 'moeLens.maxTokens', original ?? 0);
+        if (original)
+          await until(() => new RegExp(`"moeLens\\.maxTokens":\\s*${original}\\b`).test(fs.readFileSync(env.settingsFile, 'utf8')), { timeout: 10_000, message: 'the answer length restored' });
         await runCommand(page, 'View: Close All Editors');
       }
     },

@@ -43,6 +43,9 @@ export const tests = [
       await frame.locator('[data-testid="app"]').waitFor({ state: 'visible', timeout: 30_000 });
       const user = turns(frame, 'user').filter({ hasText: 'Summarize' }).last();
       await user.waitFor({ state: 'visible', timeout: 30_000 });
+      // New turns inherit the last token-view choice of an earlier test: read the message as text.
+      const toggle = user.locator('[data-testid="turn-lens-toggle"]');
+      if ((await toggle.getAttribute('aria-pressed')) === 'true') await toggle.click();
       assert.match(await user.innerText(), /Summarize `?sample\.ts`? lines 1–15/);
       const assistant = turns(frame, 'assistant').last();
       await until(async () => (await turnText(assistant)).trim().length > 0, {
@@ -148,8 +151,23 @@ export const tests = [
     name: 'model panel: opened before a load, it follows it',
     timeout: 150_000,
     async run({ page, shot }) {
+      // The panel re-renders (a new frame) when the model it shows changes, e.g. a load of the previous test that
+      // ends just after it opened: a frame that goes away under the click is found again.
+      const selectTopK = (value) =>
+        until(
+          async () => {
+            try {
+              await (await panelFrame(page, '[data-testid="top-k"][data-ready="true"]')).locator('[data-testid="top-k"]').selectOption(value, { timeout: 5_000 });
+              return true;
+            } catch (error) {
+              if (/detached/i.test(String(error))) return false;
+              throw error;
+            }
+          },
+          { timeout: 30_000, interval: 250, message: `top-k ${value} chosen in the model panel` },
+        );
       await runCommand(page, 'MoE Lens: Show Model Info');
-      await (await panelFrame(page, '[data-testid="top-k"][data-ready="true"]')).locator('[data-testid="top-k"]').selectOption('1');
+      await selectTopK('1');
       await until(
         async () => {
           await runCommand(page, 'MoE Lens: Show Model Info');
@@ -165,7 +183,7 @@ export const tests = [
       await until(async () => /As loaded by the engine\./.test(await panelText(page)), { timeout: 30_000, message: 'the open panel to show the loaded model' });
       assert.match(await panelText(page), /Experts per token\s+1 · load with/);
       await shot('model-panel-followed-load');
-      await (await panelFrame(page, '[data-testid="top-k"][data-ready="true"]')).locator('[data-testid="top-k"]').selectOption('0');
+      await selectTopK('0');
     },
   },
   {
