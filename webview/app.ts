@@ -201,7 +201,6 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       colorMode: () => ui.mode,
       selection: () => ui.selected,
       continuesText,
-      plainText: continuesText,
       send: (text) => sendText(text),
       tour: () => tour.start(),
     },

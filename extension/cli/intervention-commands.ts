@@ -8,7 +8,7 @@ import { noiseReason, runImportance, type ImportanceResult } from '../engine/imp
 import { formatIntervention, interventionFromSpecs, withExpertsPerToken } from '../engine/intervention';
 import type { Engine, Intervention, LoadOptions, PerplexityResult } from '../engine/types';
 import { entropy } from '../routing/math';
-import { formatDelta, formatDuration, formatPerplexity } from '../format';
+import { formatDelta, formatDuration, formatPercent, formatPerplexity } from '../format';
 
 export interface InterventionFlags {
   ablate?: string;
@@ -157,7 +157,7 @@ export function formatImportance(r: ImportanceResult): string {
     `${r.model}: baseline perplexity ${formatPerplexity(r.baseline.perplexity)} ± ${formatPerplexity(r.baseline.stderr)} ` +
     `(${r.baseline.chunks} chunks of ${r.baseline.context} tokens); ${r.evaluations} chunk evaluations, ${r.reused} reused, ${formatDuration(r.ms)}\n\n` +
     table(
-      `Δ perplexity with the expert ablated; (in parentheses) within noise: its ${n.level * 100}% interval over the ${n.chunks} chunks contains 0`,
+      `Δ perplexity with the expert ablated; (in parentheses) within noise: its ${formatPercent(n.level, 0)} interval over the ${n.chunks} chunks contains 0`,
       r.deltaPerplexity,
       (v, i, e) => (r.significant[i][e] ? formatDelta(v) : `(${formatDelta(v)})`),
     ) +

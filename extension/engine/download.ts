@@ -6,7 +6,7 @@ import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EngineError } from './errors';
-import { requestAbort } from './http';
+import { networkCode, requestAbort } from './http';
 import { importNodeLlamaCppFile } from './recommended';
 import { formatBytes, formatDuration, formatPercent } from '../format';
 import type { EngineErrorCode } from './types';
@@ -92,8 +92,8 @@ export async function checkHost(host: string, ms = 5000): Promise<void> {
 /** The one sentence for a failed request, from fetch's error and its cause's code. */
 export function describeNetworkError(error: unknown, host: string): DownloadError {
   if (error instanceof DownloadError) return error;
-  const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-  const code = cause?.code ?? (error as { code?: string })?.code;
+  const cause = (error as { cause?: { message?: string } })?.cause;
+  const code = networkCode(error);
   switch (code) {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
@@ -125,7 +125,7 @@ function hostOf(url: string): string {
 }
 
 /** The server closed a kept-alive connection as the request went out: sent again once, on a new connection. */
-const staleSocket = (error: unknown) => ['UND_ERR_SOCKET', 'ECONNRESET'].includes((error as { cause?: { code?: string } })?.cause?.code ?? '');
+const staleSocket = (error: unknown) => ['UND_ERR_SOCKET', 'ECONNRESET'].includes(networkCode(error) ?? '');
 
 type Abort = ReturnType<typeof requestAbort>;
 
@@ -287,9 +287,10 @@ export async function download(plan: DownloadPlan, options: DownloadOptions = {}
   let lastReport = 0;
   const report = (force = false) => {
     const now = Date.now();
-    const bytesPerSecond = speed.add(bytes, now);
+    // Throttled before the speed sample: report runs for every chunk of the body.
     if (!force && now - lastReport < every) return;
     lastReport = now;
+    const bytesPerSecond = speed.add(bytes, now);
     const left = plan.totalBytes !== undefined && bytesPerSecond > 0 ? (plan.totalBytes - bytes) / bytesPerSecond : undefined;
     options.onProgress?.({ bytes, totalBytes: plan.totalBytes, bytesPerSecond, secondsLeft: left });
   };

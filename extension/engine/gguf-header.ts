@@ -17,10 +17,10 @@ export const GGML_TYPE_SIZE: Record<number, [bytes: number, elements: number]> =
 };
 
 /** GGUF value types and the bytes of a scalar (0 for string and array). */
-const VALUE_SIZE = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
-const STRING = 8;
-const ARRAY = 9;
-const UINT32 = 4;
+export const VALUE_SIZE = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
+export const STRING = 8;
+export const ARRAY = 9;
+export const UINT32 = 4;
 const MAX_KEY = 65_535;
 const MAX_NAME = 63; // GGML_MAX_NAME - 1
 const MAX_DIMS = 4;

@@ -102,7 +102,7 @@ function tooLarge(what: string, maxBytes: number): EngineError {
 const RETRY_STATUS = new Set([502, 503, 504]);
 
 /** A network failure's code (ECONNREFUSED, ECONNRESET, ENOTFOUND, UND_ERR_SOCKET…) from fetch's `cause` chain. */
-function networkCode(error: unknown): string | undefined {
+export function networkCode(error: unknown): string | undefined {
   for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++)
     if (typeof e.code === 'string') return e.code;
   return undefined;

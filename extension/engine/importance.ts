@@ -16,6 +16,7 @@
 // Δppl = baseline·(exp(d) − 1), which is monotone, so it contains 0 exactly when the NLL interval does. Every chunk
 // scores the same number of tokens, so the mean of d is the whole run's Δ NLL and the interval brackets `deltaPerplexity`.
 // Pure over the Engine interface: no vscode import.
+import { formatNoun } from '../format';
 import { EngineError } from './errors';
 import { NllSum } from './perplexity';
 import type { Engine, ModelInfo, PerplexityResult } from './types';
@@ -107,7 +108,7 @@ export function pairedInterval(differences: number[]): { mean: number; low: numb
 /** Why an importance result earns the hint to use more chunks ("only 2 chunks; 40 of 48 changes are within noise"). */
 export function noiseReason(noise: ImportanceNoise): string {
   const parts = [
-    ...(noise.chunks < FEW_CHUNKS ? [`only ${noise.chunks} chunk${noise.chunks === 1 ? '' : 's'}`] : []),
+    ...(noise.chunks < FEW_CHUNKS ? [`only ${formatNoun(noise.chunks, 'chunk')}`] : []),
     `${noise.withinNoise} of ${noise.cells} changes are within noise (their 95% interval contains 0)`,
   ];
   return parts.join('; ');

@@ -9,7 +9,7 @@ import { EngineError } from './errors';
 import { runImportance } from './importance';
 import { planPlacement, type ModelFacts, type PlanInput } from './model-file';
 import { formatBytes } from '../format';
-import { seededRandom } from '../routing/atlas';
+import { seededRandom } from '../routing/math';
 import { planPrune, type GgufLayout, type MoeShape, type PrunePlan } from './prune';
 import type { Engine, PerplexityResult, PlacementReport } from './types';
 

@@ -22,14 +22,9 @@ import { constants } from 'node:fs';
 import { open, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from './errors';
-import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
+import { ARRAY as T_ARRAY, GGML_TYPE_SIZE, STRING as T_STRING, UINT32 as T_UINT32, VALUE_SIZE, validateGgufHeader } from './gguf-header';
 import { parseInterventionSpec } from './intervention';
 
-/** GGUF value types: the bytes of a scalar (0 for string and array). */
-const VALUE_SIZE = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8];
-const T_UINT32 = 4;
-const T_STRING = 8;
-const T_ARRAY = 9;
 export const PROVENANCE_PREFIX = 'moe_lens.';
 const ORIGINAL_EXPERTS = `${PROVENANCE_PREFIX}original_experts.`;
 const HASH_PLACEHOLDER = '0'.repeat(64);

@@ -1,7 +1,7 @@
 // The routing atlas: what the experts of a MoE model specialise in over a labelled corpus, against chance.
 // Streaming aggregates per MoE layer (memory bounded by the model's shape and the number of items, never by the
 // tokens: counts, a frequent-tokens sketch and a reservoir of example contexts per expert). Pure: no vscode, no DOM.
-import { entropy, jensenShannon, mulberry32 } from './math';
+import { entropy, jensenShannon, seededRandom } from './math';
 import { TOKEN_CLASSES, tokenClassIndex } from './atlas-token-class';
 
 /** One corpus item's tokens (the BOS excluded) with their routing, [token][layer][rank] as in a TokenFrame. */
@@ -150,10 +150,11 @@ export function entropyBits(values: ArrayLike<number>, offset = 0, length = valu
 }
 
 /**
- * Mutual information in bits of a contingency table (rows × cols, row-major, from `offset`):
- * Σ p(r,c) log2 p(r,c) / (p(r) p(c)) = H(row) + H(col) − H(row, col).
+ * Mutual information of a contingency table (rows × cols, row-major, from `offset`), in bits:
+ * Σ p(r,c) log2 p(r,c) / (p(r) p(c)) = H(row) + H(col) − H(row, col); and normalised, over min(H(row), H(col))
+ * (0 none, 1 one determines the other; 0 when either is constant).
  */
-export function mutualInformationBits(table: ArrayLike<number>, rows: number, cols: number, offset = 0): number {
+export function tableInformation(table: ArrayLike<number>, rows: number, cols: number, offset = 0): { bits: number; normalized: number } {
   const rowSums = new Float64Array(rows);
   const colSums = new Float64Array(cols);
   for (let r = 0; r < rows; r++)
@@ -162,28 +163,16 @@ export function mutualInformationBits(table: ArrayLike<number>, rows: number, co
       rowSums[r] += v;
       colSums[c] += v;
     }
-  const mi = entropyBits(rowSums) + entropyBits(colSums) - entropyBits(table, offset, rows * cols);
-  return Math.max(0, mi); // rounding can leave −1e-16
+  const hRow = entropyBits(rowSums);
+  const hCol = entropyBits(colSums);
+  const bits = Math.max(0, hRow + hCol - entropyBits(table, offset, rows * cols)); // rounding can leave −1e-16
+  const bound = Math.min(hRow, hCol);
+  return { bits, normalized: bound > 0 ? Math.min(1, bits / bound) : 0 };
 }
 
-/** MI over min(H(row), H(col)); 0 when either is constant. */
-export function normalizedMutualInformation(table: ArrayLike<number>, rows: number, cols: number, offset = 0): number {
-  const rowSums = new Float64Array(rows);
-  const colSums = new Float64Array(cols);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < cols; c++) {
-      rowSums[r] += table[offset + r * cols + c];
-      colSums[c] += table[offset + r * cols + c];
-    }
-  const bound = Math.min(entropyBits(rowSums), entropyBits(colSums));
-  return bound > 0 ? Math.min(1, mutualInformationBits(table, rows, cols, offset) / bound) : 0;
-}
-
-/** A seeded PRNG (mulberry32): numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  const next = mulberry32(seed);
-  return () => next() / 2 ** 32;
-}
+export const mutualInformationBits = (table: ArrayLike<number>, rows: number, cols: number, offset = 0) => tableInformation(table, rows, cols, offset).bits;
+export const normalizedMutualInformation = (table: ArrayLike<number>, rows: number, cols: number, offset = 0) =>
+  tableInformation(table, rows, cols, offset).normalized;
 
 /**
  * Observed MI and its permutation test, for items that each carry a label and a sparse per-expert count:
@@ -419,6 +408,7 @@ export class AtlasBuilder {
       for (let c = 0; c < C; c++) classTable.set(this.classTop1.subarray((c * L + l) * E, (c * L + l + 1) * E), c * E);
       const totals = new Float64Array(E);
       for (const counts of this.topK) for (let e = 0; e < E; e++) totals[e] += counts[l * E + e];
+      const classInfo = tableInformation(classTable, C, E);
       layers.push({
         layer: this.shape.layers[l],
         tokens: this.tokens,
@@ -428,24 +418,19 @@ export class AtlasBuilder {
         chanceBits: test.chanceBits,
         chanceHighBits: test.chanceHighBits,
         pValue: test.pValue,
-        normalizedMi: normalizedMutualInformation(labelTable, labels.length, E),
+        normalizedMi: tableInformation(labelTable, labels.length, E).normalized,
         classCounts: byName(TOKEN_CLASSES, (c) => Array.from(classTable.subarray(c * E, (c + 1) * E))),
-        classMiBits: mutualInformationBits(classTable, C, E),
+        classMiBits: classInfo.bits,
         classChanceBits: millerMadowBits(classTable, C, E),
-        classNormalizedMi: normalizedMutualInformation(classTable, C, E),
+        classNormalizedMi: classInfo.normalized,
         load: loadBalance(totals),
         coactivation: this.pairs ? topPairs(this.pairs.subarray(l * E * E, (l + 1) * E * E), totals, this.tokens) : [],
       });
     }
     const layerToLayer: AtlasLayerLink[] = [];
     for (let l = 0; l + 1 < L; l++) {
-      const table = this.transitions.subarray(l * E * E, (l + 1) * E * E);
-      layerToLayer.push({
-        from: this.shape.layers[l],
-        to: this.shape.layers[l + 1],
-        miBits: mutualInformationBits(table, E, E),
-        normalizedMi: normalizedMutualInformation(table, E, E),
-      });
+      const info = tableInformation(this.transitions.subarray(l * E * E, (l + 1) * E * E), E, E);
+      layerToLayer.push({ from: this.shape.layers[l], to: this.shape.layers[l + 1], miBits: info.bits, normalizedMi: info.normalized });
     }
     return {
       items: this.items,

@@ -92,3 +92,9 @@ export function mulberry32(seed: number): () => number {
     return (t ^ (t >>> 14)) >>> 0;
   };
 }
+
+/** A seeded PRNG (mulberry32): numbers in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 2 ** 32;
+}

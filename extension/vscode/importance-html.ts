@@ -42,7 +42,7 @@ const maxAbs = (rows: number[][]) => Math.max(0, ...rows.flat().filter(Number.is
 function deltaGrid(r: ImportanceResult): string {
   // Buckets relative to the largest change beyond noise, so noise cannot stretch the scale.
   const max = maxAbs(r.deltaPerplexity.map((row, i) => row.filter((_, e) => r.significant[i][e])));
-  const level = `${r.noise.level * 100}%`;
+  const level = formatPercent(r.noise.level, 0);
   return grid(r, 'importance-delta', (i, e) => {
     const v = r.deltaPerplexity[i][e];
     const low = r.deltaLow[i][e];
@@ -92,7 +92,7 @@ export function importanceBody(r: ImportanceResult, source: string, again = `run
 over ${escapeHtml(b.chunks)} chunks of ${escapeHtml(b.context)} tokens (llama-perplexity's definition); ${escapeHtml(r.evaluations)} chunk evaluations, ${escapeHtml(r.reused)} reused, ${escapeHtml(formatDuration(r.ms))}.</p>
 ${noiseHint(r, again)}
 <section><h2>Δ perplexity with the expert ablated alone</h2>
-<p class="hint">Each change has a ${escapeHtml(n.level * 100)}% interval from its spread over the ${escapeHtml(n.chunks)} chunks (paired: the same chunk with and without the expert; Student t). ${escapeHtml(n.withinNoise)} of ${escapeHtml(n.cells)} are within noise. Hover a cell for its interval.</p>
+<p class="hint">Each change has a ${escapeHtml(formatPercent(n.level, 0))} interval from its spread over the ${escapeHtml(n.chunks)} chunks (paired: the same chunk with and without the expert; Student t). ${escapeHtml(n.withinNoise)} of ${escapeHtml(n.cells)} are within noise. Hover a cell for its interval.</p>
 ${deltaLegend()}
 ${deltaGrid(r)}</section>
 <section><h2>REAP score</h2>

@@ -8,9 +8,9 @@ import {
   mutualInformationBits,
   normalizedMutualInformation,
   permutationTest,
-  seededRandom,
   type AtlasItem,
 } from '../../extension/routing/atlas';
+import { seededRandom } from '../../extension/routing/math';
 import { tokenClass } from '../../extension/routing/atlas-token-class';
 
 describe('mutual information', () => {

@@ -17,7 +17,7 @@ export interface TranscriptHooks extends TokenViewHooks {
   toggleTokens(turnId: string): void;
   isTokenView(turnId: string): boolean;
   /** The model continues text (not an assistant): its answers are shown as plain text, with no code blocks. */
-  plainText?(): boolean;
+  continuesText?(): boolean;
 }
 
 export const ROLE_LABEL: Record<string, string> = { user: 'You', assistant: 'Model', system: 'System' };
@@ -167,6 +167,15 @@ export class TurnView {
     }
     if (this.renderedText === this.turn.textVersion) return;
     this.finalRendered = false;
+    if (this.plainText()) {
+      // Plain text has no blocks to keep: one text node, no markdown lexing.
+      this.stableEl.replaceChildren(this.renderText(text));
+      this.tailEl.replaceChildren();
+      this.stableLen = text.length;
+      this.stableSource = text;
+      this.renderedText = this.turn.textVersion;
+      return;
+    }
     // Text only grows while streaming; if it was replaced, start over.
     if (this.stableLen > 0 && text.slice(0, this.stableLen) !== this.stableSource) {
       this.stableEl.replaceChildren();
@@ -183,8 +192,12 @@ export class TurnView {
     this.renderedText = this.turn.textVersion;
   }
 
+  private plainText(): boolean {
+    return this.turn.info.role === 'assistant' && this.hooks.continuesText?.() === true;
+  }
+
   private renderText(source: string): DocumentFragment {
-    if (this.turn.info.role === 'assistant' && this.hooks.plainText?.()) {
+    if (this.plainText()) {
       const plain = document.createDocumentFragment();
       plain.append(h('div', { class: 'plain-text' }, source));
       return plain;

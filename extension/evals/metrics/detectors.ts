@@ -207,6 +207,8 @@ export interface RepetitionStats {
   compressionRatio?: number;
   /** The longest stretch of characters repeating a short unit of letters or digits. */
   periodicRun?: PeriodicRun;
+  /** That stretch is long enough to flag the text (a character-level loop). */
+  periodicLoop: boolean;
   flagged: boolean;
   reasons: string[];
 }
@@ -350,7 +352,8 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
     reasons.push(`${Math.round(window.value * size)} distinct words in ${size}${where}: distinct-1 ${formatDecimal(window.value)}`);
   }
   const periodicRun = longestPeriodicRun(text, options.maxPeriod ?? 32);
-  if (periodicRun && periodicRun.length >= (options.minPeriodicChars ?? 20)) {
+  const periodicLoop = periodicRun !== undefined && periodicRun.length >= (options.minPeriodicChars ?? 20);
+  if (periodicLoop) {
     reasons.push(`${JSON.stringify(periodicRun.unit)} repeats ${periodicRun.copies} times from character ${periodicRun.start + 1}`);
   }
   const ratio = compressionRatio(text, options.minCompressionBytes ?? 64);
@@ -369,6 +372,7 @@ export function repetitionStats(text: string, options: RepetitionOptions = {}, t
     longestRepeatedSpanShare: spanShare,
     ...(ratio !== undefined ? { compressionRatio: ratio } : {}),
     ...(periodicRun ? { periodicRun } : {}),
+    periodicLoop,
     flagged: reasons.length > 0,
     reasons,
   };
@@ -492,8 +496,7 @@ export function detectFailures(text: string, options: DetectorOptions = {}, text
   if (blank.blank) failures.push({ kind: 'blank', message: blankMessage(blank, text.length), evidence: clip(showWhitespace(text), 160) || '(nothing)' });
   if (repetition.flagged) {
     const run = repetition.periodicRun;
-    const charLoop = run && repetition.reasons.some((r) => r.startsWith(JSON.stringify(run.unit)));
-    const evidence = charLoop ? text.slice(run.start, run.start + run.length) : repetition.longestRepeatedSpan || text;
+    const evidence = run && repetition.periodicLoop ? text.slice(run.start, run.start + run.length) : repetition.longestRepeatedSpan || text;
     failures.push({ kind: 'repetition', message: repetition.reasons.join('; '), evidence: clip(evidence) });
   }
   // Debris in a blank output is the blank detector's (an output of only braces has no prose to be debris in).
