@@ -13,6 +13,8 @@ import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport } from 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
 const EXPERT_TENSOR = /\.ffn_(up|down|gate|gate_up)_(ch|)exps\./;
+/** A routed expert's weights (or their bias / scale): what MoE offload moves and what is counted as expert bytes. */
+export const isExpertTensor = (name: string) => EXPERT_TENSOR.test(name + '.');
 const SHARED_EXPERT_TENSOR = /_shexp\./;
 const ROUTER_TENSOR = /^blk\.(\d+)\.ffn_gate_inp\.weight$/;
 
@@ -41,7 +43,7 @@ function tensorFacts(tensor: GgufTensorInfo): TensorFacts {
     layer: layer === undefined ? undefined : Number(layer),
     elements,
     bytes: Math.ceil(elements / blockElements) * blockBytes,
-    isExpert: EXPERT_TENSOR.test(tensor.name + '.'),
+    isExpert: isExpertTensor(tensor.name),
   };
 }
 

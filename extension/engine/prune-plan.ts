@@ -7,10 +7,10 @@
 // No vscode import.
 import { EngineError } from './errors';
 import { runImportance } from './importance';
-import { planPlacement, type ModelFacts, type PlanInput } from './model-file';
+import { isExpertTensor, planPlacement, type ModelFacts, type PlanInput } from './model-file';
 import { formatBytes } from '../format';
 import { seededRandom } from '../routing/math';
-import { planPrune, type GgufLayout, type MoeShape, type PrunePlan } from './prune';
+import { kvNumber, planPrune, type GgufLayout, type MoeShape, type PrunePlan } from './prune';
 import type { Engine, PerplexityResult, PlacementReport } from './types';
 
 export const PRUNE_CRITERIA = ['reap', 'frequency', 'importance', 'random'] as const;
@@ -81,12 +81,13 @@ export function placementOf(layout: GgufLayout, shape: MoeShape, input: PlanInpu
   const expertBytesByLayer = new Map<number, number>();
   let weightBytes = 0;
   for (const t of layout.tensors) {
-    const layer = /^blk\.(\d+)\.\w+_exps\./.exec(t.name)?.[1];
+    // The expert tensors as the engine's planner counts them (modelFacts), scaled by the experts kept.
+    const layer = isExpertTensor(t.name) ? /^blk\.(\d+)\./.exec(t.name)?.[1] : undefined;
     const bytes = layer === undefined ? t.bytes : t.bytes * scale;
     weightBytes += bytes;
     if (layer !== undefined) expertBytesByLayer.set(Number(layer), (expertBytesByLayer.get(Number(layer)) ?? 0) + bytes);
   }
-  const layers = Math.max(...layout.tensors.map((t) => Number(/^blk\.(\d+)\./.exec(t.name)?.[1] ?? -1))) + 1;
+  const layers = kvNumber(layout, `${shape.architecture}.block_count`) ?? 0;
   // planPlacement reads only these facts.
   const facts = { layers, moeLayers: shape.moeLayers, experts: plan?.keepCount ?? shape.experts, expertBytesByLayer, weightBytes } as ModelFacts;
   return planPlacement(facts, input);

@@ -153,7 +153,7 @@ function kvValue(layout: GgufLayout, key: string): RawKv['value'] {
   return layout.kvs.find((k) => k.key === key)?.value;
 }
 
-function kvNumber(layout: GgufLayout, key: string): number | undefined {
+export function kvNumber(layout: GgufLayout, key: string): number | undefined {
   const v = kvValue(layout, key);
   return typeof v === 'number' || typeof v === 'bigint' ? Number(v) : undefined;
 }
