@@ -25,16 +25,18 @@ const MOST_CHUNKS = 64;
 /** The text to score: the active file (its selection if any) or a file the user picks. */
 async function pickText(): Promise<{ text: string; source: string } | undefined> {
   const editor = vscode.window.activeTextEditor;
-  const choices: (vscode.QuickPickItem & { id: 'active' | 'file' })[] = [];
+  const choices: (vscode.QuickPickItem & { id: 'selection' | 'active' | 'file' })[] = [];
   if (editor) {
     const name = path.basename(editor.document.fileName);
-    choices.push({ id: 'active', label: editor.selection.isEmpty ? `Active file: ${name}` : `Selection in ${name}` });
+    // With a selection both are offered, the selection first: a user may still mean the whole file.
+    if (!editor.selection.isEmpty) choices.push({ id: 'selection', label: `Selection in ${name}` });
+    choices.push({ id: 'active', label: `Active file: ${name}` });
   }
   choices.push({ id: 'file', label: 'Choose a text file…' });
   const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'MoE Lens: which text?', ignoreFocusOut: true });
   if (!choice) return undefined;
-  if (choice.id === 'active' && editor) {
-    const text = editor.selection.isEmpty ? editor.document.getText() : editor.document.getText(editor.selection);
+  if (choice.id !== 'file' && editor) {
+    const text = choice.id === 'selection' ? editor.document.getText(editor.selection) : editor.document.getText();
     return { text, source: path.basename(editor.document.fileName) };
   }
   const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Text to score' }))?.[0];

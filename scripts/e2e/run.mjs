@@ -162,28 +162,31 @@ async function runPhase(phase, cs) {
           return file;
         },
       };
-      let timer;
-      try {
-        await Promise.race([
-          test.run(ctx),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`test timed out after ${test.timeout ?? 120_000} ms`)), test.timeout ?? 120_000);
-          }),
-        ]);
-        clearTimeout(timer);
-        results.push({ phase, file: test.file, name: test.name, ok: true, ms: Date.now() - t0 });
-        log(`PASS ${phase} › ${test.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      } catch (error) {
-        clearTimeout(timer);
-        const shot = path.join(shots, `FAIL-${test.name.replace(/[^\w.-]+/g, '_')}.png`);
+      // A test that fails is tried once more in the same workbench (the UI of a real VS Code on a busy 2-core machine
+      // has timing a test cannot always pin down); the run reports it as flaky, with the first failure's screenshot
+      // and message. A test that fails twice fails the run.
+      let firstFailure;
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const failure = await runOnce(test, ctx);
+        if (!failure) {
+          results.push({ phase, file: test.file, name: test.name, ok: true, ms: Date.now() - t0, ...(firstFailure ? { flaky: firstFailure } : {}) });
+          log(`PASS ${phase} › ${test.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${firstFailure ? ' on its second try (flaky)' : ''}`);
+          break;
+        }
+        const shot = path.join(shots, `FAIL${attempt === 1 ? '-try1' : ''}-${test.name.replace(/[^\w.-]+/g, '_')}.png`);
         await page.screenshot({ path: shot }).catch(() => {});
-        results.push({ phase, file: test.file, name: test.name, ok: false, ms: Date.now() - t0, error: String(error?.stack ?? error) });
-        log(`FAIL ${phase} › ${test.name}: ${error?.message ?? error}`);
+        log(`FAIL ${phase} › ${test.name}${attempt === 1 ? ' (first try; trying again)' : ''}: ${failure?.message ?? failure}`);
         log(`     screenshot: ${path.relative(ROOT, shot)}`);
         log(`     ${await focusReport(page)}`);
+        if (attempt === 1) {
+          firstFailure = String(failure?.message ?? failure);
+          for (let k = 0; k < 3; k++) await page.keyboard.press('Escape').catch(() => {});
+        } else {
+          results.push({ phase, file: test.file, name: test.name, ok: false, ms: Date.now() - t0, error: String(failure?.stack ?? failure), flaky: firstFailure });
+        }
       }
     }
-    if (results.some((r) => !r.ok)) {
+    if (results.some((r) => !r.ok || r.flaky)) {
       log(`code-server log tail (${server.logFile}):\n${tail(server.logFile, 25)}`);
       const exthost = extensionLogFile(server.userDataDir);
       if (exthost) log(`extension log tail (${exthost}):\n${tail(exthost, 40)}`);
@@ -193,6 +196,24 @@ async function runPhase(phase, cs) {
     await server.stop();
   }
   return results;
+}
+
+/** Runs one test under its timeout; the error it failed with, or undefined. */
+async function runOnce(test, ctx) {
+  let timer;
+  try {
+    await Promise.race([
+      test.run(ctx),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`test timed out after ${test.timeout ?? 120_000} ms`)), test.timeout ?? 120_000);
+      }),
+    ]);
+    return undefined;
+  } catch (error) {
+    return error ?? new Error('failed');
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function main() {
@@ -206,7 +227,9 @@ async function main() {
   const failed = results.filter((r) => !r.ok);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   fs.writeFileSync(path.join(OUT_DIR, 'results.json'), JSON.stringify({ seconds: Number(seconds), results }, null, 2));
-  log(`${results.length - failed.length}/${results.length} passed in ${seconds} s (screenshots in ${path.relative(ROOT, OUT_DIR)})`);
+  const flaky = results.filter((r) => r.ok && r.flaky);
+  for (const r of flaky) log(`flaky: ${r.phase} › ${r.name} failed once (${r.flaky.split('\n')[0]}) and passed on its second try`);
+  log(`${results.length - failed.length}/${results.length} passed${flaky.length ? ` (${flaky.length} on a second try)` : ''} in ${seconds} s (screenshots in ${path.relative(ROOT, OUT_DIR)})`);
   process.exitCode = failed.length || !results.length ? 1 : 0;
 }
 
