@@ -6,13 +6,15 @@ import { PROTOCOL_VERSION, type ChatTurn, type HostToWebview, type RoutingBlock,
 import { answerOf, firstDifference, interventionFor, keptAnswer, turnAnswer, whatIfLabel } from './what-if';
 import { FrameBatcher, frameToBlock, type Timers } from './batcher';
 import { compactRouting, decodeConversation, encodeConversation } from './codec';
-import { ContextOverflow, fitConversation, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote, type CountTokens } from './context';
+import { ContextOverflow, isTrimmedHistoryNote, promptBudget, trimmedHistoryNote } from './context';
 import { Emitter, type Log } from './events';
 import { DEMO_MODEL_LABEL } from '../engine/demo-model';
 import { resolveSampling } from '../engine/sampling';
 import { attributePromptTokens } from './attribution';
 import type { ConversationHistory } from './history';
-import { ModelSession, describeError, errorActionsFor } from './session';
+import type { ModelSession } from './session';
+import { GenerationRunner, type GenerationPrompt } from './generation';
+import { CONTEXT_FULL, STOPPED, STOPPED_WHILE_LOADING, contextOverflowMessage, describeError, errorActionsFor, maxTokensReached } from '../messages';
 import { buildSummarizePrompt, normalizeSelection, summarizeLabel, type SelectionInput } from './summarize';
 
 export interface ChatSettings {
@@ -48,16 +50,16 @@ export interface TurnFinished {
   tokensPerSecond?: number;
 }
 
-const BUSY_MESSAGE_LOADING = 'The model is still loading. Wait for it, then press Retry (or Stop to cancel the load).';
-const BUSY_MESSAGE_GENERATING = 'An answer is still being generated. Press Stop or wait for it, then press Retry.';
-const STOPPED_WHILE_LOADING = 'Stopped while the model was loading.';
 
 let idCounter = 0;
 const defaultId = () => `t${Date.now().toString(36)}${(idCounter++).toString(36)}`;
 
 export class ChatController {
   private turns: ChatTurn[];
-  private active: { assistantId: string; userId: string; abort: AbortController; phase: 'loading' | 'generating' } | undefined;
+  /** One generation at a time: VS Code chat's requests (vscode/lm-provider.ts) run on it too. */
+  readonly runner: GenerationRunner;
+  /** The assistant turn being answered or regenerated (Stop's note goes there). */
+  private activeTurnId: string | undefined;
   private readonly batcher: FrameBatcher;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSave = 0;
@@ -75,6 +77,7 @@ export class ChatController {
   private readonly whatIfs = new Map<string, WhatIfState>();
 
   constructor(private readonly o: ChatControllerOptions) {
+    this.runner = new GenerationRunner(o.engine, o.session);
     this.newId = o.newId ?? defaultId;
     this.conversationId = this.newId();
     this.log = o.log ?? (() => {});
@@ -90,7 +93,7 @@ export class ChatController {
   }
 
   get isBusy(): boolean {
-    return this.active !== undefined;
+    return this.runner.phase !== undefined;
   }
 
   get conversation(): readonly ChatTurn[] {
@@ -184,13 +187,13 @@ export class ChatController {
       const budget = promptBudget(info.contextSize, resolveSampling(s.sampling, info).maxTokens);
       const system = this.systemMessage(s);
       const continues = info.continuesText ? { modelLabel: this.o.session.summary(false).label } : undefined;
-      const prompt = await buildSummarizePrompt(selection, system, budget, this.counter(), continues);
+      const prompt = await buildSummarizePrompt(selection, system, budget, this.runner.countTokens, continues);
       user.content = prompt.content;
       user.display = prompt.display;
       user.notes = prompt.notes.length ? [...prompt.notes] : undefined;
       if (user.source) user.source = { ...user.source, code: prompt.code };
       const history = this.historyBefore(user);
-      if (history.length && (await this.counter()([...(system ? [system] : []), ...history, { role: 'user', content: prompt.content }])) > budget) {
+      if (history.length && (await this.runner.countTokens([...(system ? [system] : []), ...history, { role: 'user', content: prompt.content }])) > budget) {
         this.moveToNewChat(user);
         this.addNote(user, 'New chat: the conversation before could not hold this selection too; it is kept in the history.');
       }
@@ -221,8 +224,9 @@ export class ChatController {
     return s.systemPrompt.trim() ? { role: 'system', content: s.systemPrompt } : undefined;
   }
 
-  private counter(): CountTokens {
-    return (messages) => this.o.engine.countTokens({ kind: 'chat', messages });
+  /** The conversation up to `user`, answering it. */
+  private promptFor(user: ChatTurn, s: ChatSettings): GenerationPrompt {
+    return { system: this.systemMessage(s), history: this.historyBefore(user), message: { role: 'user', content: user.content } };
   }
 
   /** History before `user` as messages: complete/stopped turns with content; errors are left out. */
@@ -247,93 +251,75 @@ export class ChatController {
 
   private async answer(user: ChatTurn, prepare?: (info: ModelInfo) => Promise<void>): Promise<string | undefined> {
     const assistant = this.newAssistant();
-    if (this.active) {
+    const busy = this.runner.busyMessage;
+    if (busy) {
       assistant.status = 'error';
-      assistant.error = this.active.phase === 'loading' ? BUSY_MESSAGE_LOADING : BUSY_MESSAGE_GENERATING;
+      assistant.error = busy;
       this.addTurn(assistant);
       this.scheduleSave(true);
       return assistant.id;
     }
     this.addTurn(assistant);
-    const abort = new AbortController();
-    const active = { assistantId: assistant.id, userId: user.id, abort, phase: 'loading' as 'loading' | 'generating' };
-    this.active = active;
-    const signal = abort.signal;
+    this.activeTurnId = assistant.id;
     const s = this.o.settings();
     let sawGenerated = false;
     let generationStarted = false;
     // What the user waits for: Send → first generated token in the host, the model load included.
     const sentAt = Date.now();
     let firstTokenAt: number | undefined;
-    let modelLoadMs: number | undefined;
     /** The messages the prompt was rendered from, to tell the user's own tokens from the template's. */
     let rendered: ChatMessage[] | undefined;
     try {
-      const wasLoaded = this.o.session.isLoaded;
-      const info = await this.o.session.ensureLoaded(signal);
-      if (!wasLoaded) modelLoadMs = Date.now() - sentAt;
-      if (signal.aborted) throw new Error('aborted');
-      if (prepare) await prepare(info);
-
-      // Fit history + this message into the context, leaving room for the answer.
-      const sampling = resolveSampling(s.sampling, info);
-      const budget = promptBudget(info.contextSize, sampling.maxTokens);
-      const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
-      rendered = fit.messages;
-      // What the model reads, in one line (the e2e test checks that a third answer still reads the first message).
-      const opening = fit.messages.find((m) => m.role !== 'system')?.content.replace(/\s+/g, ' ').slice(0, 60) ?? '';
-      this.log('info', `Prompt: ${fit.messages.length} messages, ${fit.promptTokens} of ${budget} tokens (answer up to ${sampling.maxTokens}), ${fit.droppedMessages} earlier left out; it starts "${opening}"`);
-      const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
-      if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
-      if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {
-        user.notes = notes;
-        this.updated(user);
-      }
-      if (this.o.session.isDemo && !this.turns.some((t) => t.notes?.some((n) => n.includes(DEMO_MODEL_LABEL)))) {
-        assistant.notes = [`Answered by the ${DEMO_MODEL_LABEL}.`];
-        this.updated(assistant);
-      }
-      if (signal.aborted) throw new Error('aborted');
-
-      // Routing of this user turn is re-recorded on every (re)generation (retry() cleared the old one).
-      if (user.routing.length) user.routing = [];
-      active.phase = 'generating';
-      this.o.session.setGenerating(true);
-      generationStarted = true;
-      const onFrame = (frame: TokenFrame) => {
-        const isPrompt = frame.phase === 'prompt';
-        const target = isPrompt ? user : assistant;
-        const block = frame.ids.length && frame.experts.length ? frameToBlock(frame) : undefined;
-        if (block) target.routing.push(block); // compacted when the answer ends
-        if (!isPrompt) {
-          sawGenerated = true;
-          firstTokenAt ??= Date.now();
-          if (frame.textDelta) {
-            assistant.content += frame.textDelta;
-            assistant.display = assistant.content;
-          }
-        }
-        this.batcher.push(target.id, isPrompt ? '' : frame.textDelta, block);
-        this.scheduleSave(false);
-      };
-      assistant.seed = sampling.seed;
-      const result = await this.o.engine.generate(
-        {
-          input: { kind: 'chat', messages: fit.messages },
-          sampling,
-          captureRouting: s.captureRouting,
-          // The first message of a conversation is evaluated whole, so its prompt routing covers the system
-          // prompt too (not a prefix cached from another conversation).
-          reuseCache: fit.messages.filter((m) => m.role !== 'system').length > 1,
+      const { result, sampling, stopped, modelLoadMs } = await this.runner.run({
+        prompt: async (info) => {
+          if (prepare) await prepare(info);
+          return this.promptFor(user, s);
         },
-        { onFrame, signal },
-      );
+        sampling: s.sampling,
+        captureRouting: s.captureRouting,
+        beforeGenerate: ({ info, sampling, budget, fit }) => {
+          rendered = fit.messages;
+          // What the model reads, in one line (the e2e test checks that a third answer still reads the first message).
+          const opening = fit.messages.find((m) => m.role !== 'system')?.content.replace(/\s+/g, ' ').slice(0, 60) ?? '';
+          this.log('info', `Prompt: ${fit.messages.length} messages, ${fit.promptTokens} of ${budget} tokens (answer up to ${sampling.maxTokens}), ${fit.droppedMessages} earlier left out; it starts "${opening}"`);
+          const notes = (user.notes ?? []).filter((n) => !isTrimmedHistoryNote(n));
+          if (fit.droppedMessages > 0) notes.push(trimmedHistoryNote(fit.droppedMessages, info.contextSize));
+          if (notes.length !== (user.notes ?? []).length || fit.droppedMessages > 0) {
+            user.notes = notes;
+            this.updated(user);
+          }
+          if (this.o.session.isDemo && !this.turns.some((t) => t.notes?.some((n) => n.includes(DEMO_MODEL_LABEL)))) {
+            assistant.notes = [`Answered by the ${DEMO_MODEL_LABEL}.`];
+            this.updated(assistant);
+          }
+          // Routing of this user turn is re-recorded on every (re)generation (retry() cleared the old one).
+          if (user.routing.length) user.routing = [];
+          generationStarted = true;
+          assistant.seed = sampling.seed;
+        },
+        onFrame: (frame: TokenFrame) => {
+          const isPrompt = frame.phase === 'prompt';
+          const target = isPrompt ? user : assistant;
+          const block = frame.ids.length && frame.experts.length ? frameToBlock(frame) : undefined;
+          if (block) target.routing.push(block); // compacted when the answer ends
+          if (!isPrompt) {
+            sawGenerated = true;
+            firstTokenAt ??= Date.now();
+            if (frame.textDelta) {
+              assistant.content += frame.textDelta;
+              assistant.display = assistant.content;
+            }
+          }
+          this.batcher.push(target.id, isPrompt ? '' : frame.textDelta, block);
+          this.scheduleSave(false);
+        },
+      });
       this.batcher.flush();
       if (typeof result.text === 'string' && (result.text.length >= assistant.content.length || !sawGenerated)) {
         assistant.content = result.text;
         assistant.display = result.text;
       }
-      assistant.status = result.stopReason === 'aborted' || signal.aborted ? 'stopped' : 'complete';
+      assistant.status = stopped ? 'stopped' : 'complete';
       assistant.stats = {
         promptTokens: result.promptTokens,
         generatedTokens: result.generatedTokens,
@@ -343,21 +329,17 @@ export class ChatController {
         ...(modelLoadMs !== undefined ? { modelLoadMs } : {}),
         stopReason: result.stopReason,
       };
-      if (result.stopReason === 'context-full') this.addNote(assistant, 'The answer stopped because the context is full. Start a new chat to continue.');
-      if (result.stopReason === 'max-tokens') this.addNote(assistant, `The answer reached the maximum of ${sampling.maxTokens} tokens (setting moeLens.maxTokens).`);
+      if (result.stopReason === 'context-full') this.addNote(assistant, CONTEXT_FULL);
+      if (result.stopReason === 'max-tokens') this.addNote(assistant, maxTokensReached(sampling.maxTokens));
       this.o.session.clearError();
     } catch (error) {
       this.batcher.flush();
-      if (isAbort(error, signal)) {
+      if (isAbort(error)) {
         assistant.status = 'stopped';
         if (!generationStarted) this.addNote(assistant, STOPPED_WHILE_LOADING);
       } else {
         assistant.status = 'error';
-        if (error instanceof ContextOverflow) {
-          assistant.error = `${error.message} Shorten the message or raise moeLens.contextSize.`;
-        } else {
-          assistant.error = describeError(error);
-        }
+        assistant.error = error instanceof ContextOverflow ? contextOverflowMessage(error) : describeError(error);
         assistant.errorActions = errorActionsFor(error);
         if (isEngineError(error, 'engine-crashed')) this.o.session.markCrashed(assistant.error);
         this.log('error', `Turn failed: ${assistant.error}`);
@@ -369,8 +351,7 @@ export class ChatController {
         user.promptSegments = attributePromptTokens(user.routing.flatMap((b) => b.texts), rendered);
         this.updated(user);
       } else if (user.promptSegments) user.promptSegments = undefined;
-      if (this.o.session.state === 'generating') this.o.session.setGenerating(false);
-      if (this.active === active) this.active = undefined;
+      if (this.activeTurnId === assistant.id) this.activeTurnId = undefined;
       this.updated(assistant);
       this.scheduleSave(true);
       this.finished.fire({ turn: assistant, tokensPerSecond: assistant.stats?.generatedTokensPerSecond });
@@ -384,10 +365,9 @@ export class ChatController {
 
   /** Stops the answer being generated (or the model load it waits for). */
   stop(note?: string): boolean {
-    if (!this.active) return false;
-    const assistant = this.turn(this.active.assistantId);
+    const assistant = this.activeTurnId ? this.turn(this.activeTurnId) : undefined;
+    if (!this.runner.stop()) return false;
     if (assistant && note) this.addNote(assistant, note);
-    this.active.abort.abort();
     return true;
   }
 
@@ -396,13 +376,13 @@ export class ChatController {
    * the old one; a turn still waiting for the old model's load is stopped with a note (Retry uses the new one).
    */
   modelChanged(): void {
-    if (this.active?.phase === 'loading') this.stop('The model setting changed while loading; press Retry to use the new model.');
+    if (this.runner.phase === 'loading') this.stop('The model setting changed while loading; press Retry to use the new model.');
     this.o.session.invalidate();
   }
 
   /** Regenerates the answer of a user turn (or of the user turn before an assistant turn). */
   async retry(turnId: string): Promise<string | undefined> {
-    if (this.active) return undefined;
+    if (this.isBusy) return undefined;
     const index = this.turns.findIndex((t) => t.id === turnId);
     if (index < 0) return undefined;
     let userIndex = index;
@@ -443,53 +423,41 @@ export class ChatController {
       original: turnAnswer(assistant),
     };
     const post = () => this.safePost({ type: 'lens.whatIf', whatIf: { ...state } });
-    if (this.active) {
+    const busy = this.runner.busyMessage;
+    if (busy) {
       state.status = 'error';
-      state.error = this.active.phase === 'loading' ? BUSY_MESSAGE_LOADING : BUSY_MESSAGE_GENERATING;
+      state.error = busy;
       post();
       return state;
     }
     post();
-    const abort = new AbortController();
-    const active = { assistantId: assistant.id, userId: user.id, abort, phase: 'loading' as 'loading' | 'generating' };
-    this.active = active;
+    this.activeTurnId = assistant.id;
     const s = this.o.settings();
     const blocks: RoutingBlock[] = [];
     try {
-      const info = await this.o.session.ensureLoaded(abort.signal);
-      const sampling = resolveSampling(s.sampling, info);
-      const budget = promptBudget(info.contextSize, sampling.maxTokens);
-      const fit = await fitConversation(this.systemMessage(s), this.historyBefore(user), { role: 'user', content: user.content }, budget, this.counter());
-      active.phase = 'generating';
-      this.o.session.setGenerating(true);
-      const result = await this.o.engine.generate(
-        {
-          input: { kind: 'chat', messages: fit.messages },
-          // The seed the answer was generated with (the setting's default draws a new one for every answer).
-          sampling: { ...sampling, ...(assistant.seed !== undefined ? { seed: assistant.seed } : {}) },
-          captureRouting: true,
-          reuseCache: false,
-          intervention: interventionFor(action, layer, expert),
+      const { result, stopped } = await this.runner.run({
+        prompt: () => this.promptFor(user, s),
+        sampling: s.sampling,
+        // The seed the answer was generated with (the setting's default draws a new one for every answer).
+        seed: assistant.seed,
+        captureRouting: true,
+        reuseCache: false,
+        intervention: interventionFor(action, layer, expert),
+        onFrame: (frame) => {
+          if (frame.phase === 'generated' && frame.ids.length && frame.experts.length) blocks.push(frameToBlock(frame));
         },
-        {
-          signal: abort.signal,
-          onFrame: (frame) => {
-            if (frame.phase === 'generated' && frame.ids.length && frame.experts.length) blocks.push(frameToBlock(frame));
-          },
-        },
-      );
+      });
       state.variant = answerOf(result.text, compactRouting(blocks));
-      state.status = result.stopReason === 'aborted' ? 'error' : 'complete';
-      if (result.stopReason === 'aborted') state.error = 'Stopped.';
+      state.status = stopped ? 'error' : 'complete';
+      if (stopped) state.error = STOPPED;
       state.firstDifference = state.original.ids.length
         ? firstDifference(state.original.ids, state.variant.ids)
         : state.original.text === state.variant.text ? null : 0;
     } catch (error) {
       state.status = 'error';
-      state.error = isAbort(error, abort.signal) ? 'Stopped.' : describeError(error);
+      state.error = isAbort(error) ? STOPPED : describeError(error);
     } finally {
-      if (this.o.session.state === 'generating') this.o.session.setGenerating(false);
-      if (this.active === active) this.active = undefined;
+      if (this.activeTurnId === assistant.id) this.activeTurnId = undefined;
     }
     post();
     this.whatIfs.set(state.id, state);
@@ -501,7 +469,7 @@ export class ChatController {
   keepWhatIf(id: string): boolean {
     const w = this.whatIfs.get(id);
     const i = w ? this.turns.findIndex((t) => t.id === w.turnId) : -1;
-    const kept = w && i >= 0 && !this.active ? keptAnswer(this.turns[i], w) : undefined;
+    const kept = w && i >= 0 && !this.isBusy ? keptAnswer(this.turns[i], w) : undefined;
     if (!kept) return false;
     this.turns[i] = kept;
     this.whatIfs.delete(id);
@@ -512,8 +480,7 @@ export class ChatController {
 
   /** Starts over; the conversation so far is kept in the history, to reopen. */
   newChat(): void {
-    if (this.active) this.stop();
-    this.active = undefined;
+    this.stop();
     this.keepInHistory(this.turns);
     this.turns = [];
     this.summaries.clear();
@@ -523,7 +490,7 @@ export class ChatController {
 
   /** Replaces the conversation with a past one (the current one goes into the history). False when it is gone. */
   async openPast(id: string): Promise<boolean> {
-    if (this.active) this.stop();
+    this.stop();
     const turns = await this.o.history?.take(id);
     if (!turns) return false;
     await this.o.history?.add(this.turns, this.conversationId);
@@ -569,7 +536,7 @@ export class ChatController {
     this.batcher.flush();
     await this.save();
     this.disposed = true;
-    this.active?.abort.abort();
+    this.runner.stop();
     this.batcher.dispose();
     this.finished.dispose();
     for (const s of this.subscriptions) s.dispose();

@@ -1,8 +1,8 @@
 // Which model the chat uses, and loading it lazily on first use (no vscode import).
 import type { Engine, LoadOptions, ModelInfo } from '../engine/types';
-import { EngineError, isAbort, isEngineError } from '../engine/errors';
-import type { EngineState, ErrorAction, ModelSummary } from '../protocol';
-import { ContextOverflow } from './context';
+import { EngineError, isAbort } from '../engine/errors';
+import { describeError } from '../messages';
+import type { EngineState, ModelSummary } from '../protocol';
 import { formatLoadTarget } from '../format';
 import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { Emitter, type Log } from './events';
@@ -19,56 +19,6 @@ export type ModelResolver = () => Promise<ResolvedModel>;
 function keyOf(options: LoadOptions): string {
   return JSON.stringify(options);
 }
-
-export function describeError(error: unknown): string {
-  if (isEngineError(error)) {
-    switch (error.code) {
-      case 'engine-crashed': {
-        const { signal, exitCode } = error.details;
-        const reason = signal ? `signal ${signal}` : exitCode !== undefined && exitCode !== null ? `exit code ${exitCode}` : undefined;
-        return `The engine process crashed${reason ? ` (${reason})` : ''}. Press Retry to start it again; the conversation is kept.`;
-      }
-      case 'busy':
-        return `The engine is busy: ${error.message}`;
-      default:
-        return error.message;
-    }
-  }
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-
-/** The actions an error turn offers, from the error's code: retrying a file that cannot be read never helps. */
-export function errorActionsFor(error: unknown): ErrorAction[] {
-  if (error instanceof ContextOverflow) return ['new-chat', 'open-settings'];
-  if (!isEngineError(error)) return ['retry'];
-  switch (error.code) {
-    case 'file-not-found':
-    case 'not-a-file':
-    case 'empty-file':
-    case 'not-gguf':
-    case 'truncated-gguf':
-    case 'unsupported-gguf-version':
-    case 'unsupported-architecture':
-    case 'not-moe':
-      return ['select-model'];
-    case 'remote-unavailable':
-      // The server may come back (Retry), or another model is wanted.
-      return ['retry', 'select-model'];
-    case 'remote-auth':
-      // A wrong or missing key: Select Model → Connect to a server… takes a new one.
-      return ['select-model'];
-    case 'context-overflow':
-      return ['new-chat', 'open-settings'];
-    case 'bad-intervention': // moeLens.expertsPerToken beyond the model's experts
-      return ['open-settings'];
-    case 'load-failed':
-      return ['retry', 'select-model', 'open-settings'];
-    default:
-      return ['retry'];
-  }
-}
-
 
 export class ModelSession {
   private loadedKey: string | undefined;

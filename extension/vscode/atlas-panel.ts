@@ -3,7 +3,8 @@
 // Thin adapter: corpus choice, progress, the panel, opening an example's source, export.
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { describeError, type ModelSession } from '../chat/session';
+import type { ModelSession } from '../chat/session';
+import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import type { Engine } from '../engine/types';
 import { formatCount, formatNoun } from '../format';

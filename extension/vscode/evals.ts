@@ -10,7 +10,7 @@ import { answerEvalsRequest } from '../evals/host';
 import type { EvalsResponse } from '../evals/protocol';
 import { loadSuite, runEval } from '../evals/index';
 import type { EvalSuite } from '../evals/types';
-import { describeError } from '../chat/session';
+import { describeError } from '../messages';
 import { progressText } from '../evals/progress';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { DEMO_MODEL_NAME, demoModelFile } from '../engine/demo-model';

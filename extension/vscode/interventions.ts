@@ -3,7 +3,8 @@
 // Thin adapter: the work is extension/engine/importance.ts and the engine's perplexity.
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { describeError, type ModelSession } from '../chat/session';
+import type { ModelSession } from '../chat/session';
+import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import { noiseReason, runImportance } from '../engine/importance';
 import type { Engine, ModelInfo } from '../engine/types';

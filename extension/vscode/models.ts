@@ -11,7 +11,7 @@ import { isAbort } from '../engine/errors';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
 import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
 import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
-import { describeError } from '../chat/session';
+import { describeError } from '../messages';
 import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { CONFIG_SECTION, remoteOptionsFrom, type MoeLensConfig } from './config';
 

@@ -3,7 +3,8 @@
 // writer are the CLI's (engine/prune-plan.ts, engine/prune.ts); this file only asks and shows.
 import * as vscode from 'vscode';
 import path from 'node:path';
-import { describeError, type ModelSession } from '../chat/session';
+import type { ModelSession } from '../chat/session';
+import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import { chooseRemoval, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
 import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
