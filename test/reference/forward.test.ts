@@ -23,9 +23,9 @@ import {
   type ReferenceModel,
 } from './forward';
 
-const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'moe-deepseek2', 'moe-gemma4', 'random-demo'] as const;
+const MODELS = ['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-qwen3', 'moe-olmoe', 'moe-gptoss', 'moe-deepseek2', 'moe-gemma4', 'random-demo'] as const;
 // F32 weights and no f16 step anywhere (gemma4's GELU is ggml's f16 table, so it counts with the F16 models).
-const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-gptoss', 'moe-deepseek2']);
+const F32_MODELS = new Set(['moe-llama', 'dense-llama', 'moe-qwen2', 'moe-qwen3', 'moe-olmoe', 'moe-gptoss', 'moe-deepseek2']);
 /**
  * Compared in the exact config only: the reference's flash-attention kernels have no sink term (gpt-oss) and no
  * MLA (deepseek2); gemma4's greedy steps on this prompt include near-ties (margin < 0.02) under f16 K/V.

@@ -10,6 +10,10 @@
  *   - `qwen2moe` : RoPE NEOX mode (pairs i, i+n_rot/2), Q/K/V biases, router softmax → top-k, weights NOT
  *                renormalised (final node `ffn_moe_weights`), plus a shared expert FFN scaled by
  *                sigmoid(ffn_gate_inp_shexp · x) (computed as silu(x)/x like llama.cpp).
+ *   - `qwen3moe` : RoPE NEOX, per-head Q and K RMS norms with weights, router softmax → top-k → renormalised, no
+ *                shared expert (`expert_feed_forward_length` wide experts).
+ *   - `olmoe`    : RoPE NEOX, Q and K RMS norms over the whole projections (before the split into heads), router
+ *                softmax → top-k, weights NOT renormalised.
  *   - `gpt-oss` (llama.cpp's openai-moe): RoPE NEOX, Q/K/V and output biases, a learned sink logit per head
  *                in the attention softmax's denominator, sliding-window attention (`<arch>.attention.sliding_window`)
  *                on layers 0, 2, 4, ... (period 2), `post_attention_norm` before the FFN, router bias, top-k on the
@@ -104,7 +108,7 @@ export interface ReferenceOptions {
 }
 
 export interface ReferenceHparams {
-  arch: 'llama' | 'qwen2moe' | 'gpt-oss' | 'deepseek2' | 'gemma4';
+  arch: 'llama' | 'qwen2moe' | 'qwen3moe' | 'olmoe' | 'gpt-oss' | 'deepseek2' | 'gemma4';
   nVocab: number;
   nLayer: number;
   nEmbd: number;
@@ -118,6 +122,8 @@ export interface ReferenceHparams {
   attnScale: number;
   nExpert: number;
   nExpertUsed: number;
+  /** RMS norms of Q and K: per head (qwen3moe, gemma4), over the whole projection (olmoe), or none. */
+  qkNorm: 'none' | 'head' | 'full';
   /** Renormalise the top-k weights to sum 1 (Mixtral). */
   normTopkWeights: boolean;
   /** `<arch>.expert_weights_scale` (0 / 1 = none). */
@@ -163,7 +169,7 @@ interface LayerWeights {
   /** deepseek2 MLA: q through the LoRA bottleneck, the compressed KV, per head k_b [kvLora × qkNope], v_b [vHead × kvLora]. */
   wqA?: Weight; qANorm?: Float32Array; wqB?: Weight; wkvA?: Weight; kvANorm?: Float32Array; wkB?: ExpertWeight; wvB?: ExpertWeight;
   expProbsB?: Float32Array;
-  /** gemma4 */
+  /** Q/K norm weights (qwen3moe, olmoe, gemma4); the rest gemma4's */
   qNorm?: Float32Array; kNorm?: Float32Array; postAttnNorm?: Float32Array; postFfwNorm?: Float32Array;
   routerScale?: Float32Array; preFfwNorm2?: Float32Array; postFfwNorm1?: Float32Array; postFfwNorm2?: Float32Array;
   ropeFreqs?: Float32Array;
@@ -242,11 +248,13 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
   const f = new GgufModelFile(path);
   try {
     const meta = f.metadata;
-    const arch = String(meta.get('general.architecture'));
-    if (arch !== 'llama' && arch !== 'qwen2moe' && arch !== 'gpt-oss' && arch !== 'deepseek2' && arch !== 'gemma4') throw new Error(`reference: unsupported architecture ${arch}`);
+    const arch = String(meta.get('general.architecture')) as ReferenceHparams['arch'];
+    if (!['llama', 'qwen2moe', 'qwen3moe', 'olmoe', 'gpt-oss', 'deepseek2', 'gemma4'].includes(arch)) throw new Error(`reference: unsupported architecture ${arch}`);
     const gptOss = arch === 'gpt-oss';
     const deepseek = arch === 'deepseek2';
     const gemma = arch === 'gemma4';
+    // qwen3moe: per-head Q/K norms (as gemma4's); olmoe: Q/K norms over the whole projections
+    const qkNorm = gemma || arch === 'qwen3moe' ? 'head' : arch === 'olmoe' ? 'full' : 'none';
     const scaling = meta.get(`${arch}.rope.scaling.type`);
     if (scaling !== undefined && scaling !== 'none' && scaling !== 'linear') throw new Error(`reference: rope scaling ${String(scaling)} unsupported`);
     if (num(meta, `${arch}.rope.scaling.factor`, 0) > 1) throw new Error('reference: rope scaling unsupported');
@@ -264,14 +272,15 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
       nHeadKv: num(meta, `${arch}.attention.head_count_kv`, nHead),
       headDim,
       nRot: num(meta, `${arch}.rope.dimension_count`, headDim),
-      ropeNeox: arch === 'qwen2moe' || gptOss || gemma,
+      ropeNeox: arch === 'qwen2moe' || arch === 'qwen3moe' || arch === 'olmoe' || gptOss || gemma,
+      qkNorm,
       ropeFreqBase: num(meta, `${arch}.rope.freq_base`, 10000),
       rmsEps: num(meta, `${arch}.attention.layer_norm_rms_epsilon`),
       attnScale: arch === 'llama' && num(meta, `${arch}.attention.scale`, 0) !== 0
         ? num(meta, `${arch}.attention.scale`) : gemma ? 1 : fround(1 / Math.sqrt(gptOss ? num(meta, `${arch}.rope.dimension_count`) : headDim)),
       nExpert,
       nExpertUsed: num(meta, `${arch}.expert_used_count`, 0),
-      normTopkWeights: arch === 'llama' || gemma || (deepseek && Boolean(meta.get(`${arch}.expert_weights_norm`))),
+      normTopkWeights: arch === 'llama' || arch === 'qwen3moe' || gemma || (deepseek && Boolean(meta.get(`${arch}.expert_weights_norm`))),
       expertWeightsScale: num(meta, `${arch}.expert_weights_scale`, 0),
       hasSharedExpert: arch === 'qwen2moe' || deepseek,
       slidingWindow: gptOss || gemma ? num(meta, `${arch}.attention.sliding_window`) : 0,
@@ -347,9 +356,9 @@ export function loadReferenceModel(path: string, opts: ReferenceOptions = {}): R
         bq: opt(`${b}attn_q.bias`), bk: opt(`${b}attn_k.bias`), bv: opt(`${b}attn_v.bias`), bo: opt(`${b}attn_output.bias`),
         sinks: opt(`${b}attn_sinks.weight`),
         ffnNorm: vec(gptOss ? `${b}post_attention_norm.weight` : `${b}ffn_norm.weight`),
+        ...(hp.qkNorm !== 'none' ? { qNorm: vec(`${b}attn_q_norm.weight`), kNorm: vec(`${b}attn_k_norm.weight`) } : {}),
         ...(gemma
           ? {
-              qNorm: vec(`${b}attn_q_norm.weight`), kNorm: vec(`${b}attn_k_norm.weight`),
               postAttnNorm: vec(`${b}post_attention_norm.weight`), postFfwNorm: vec(`${b}post_ffw_norm.weight`),
               routerScale: vec(`${b}ffn_gate_inp.scale`), preFfwNorm2: vec(`${b}pre_ffw_norm_2.weight`),
               postFfwNorm1: vec(`${b}post_ffw_norm_1.weight`), postFfwNorm2: vec(`${b}post_ffw_norm_2.weight`),
@@ -650,10 +659,14 @@ export class ReferenceSession {
       addInPlace(k, L.bk);
       let v = matvec(L.wv!, h);
       addInPlace(v, L.bv);
-      if (L.qNorm) {
+      if (hp.qkNorm === 'full') {
+        q = rmsNorm(q, L.qNorm!, hp.rmsEps);
+        k = rmsNorm(k, L.kNorm!, hp.rmsEps);
+      } else if (hp.qkNorm === 'head') {
         q = headNorm(q, hd, L.qNorm, hp.rmsEps);
         k = headNorm(k, hd, L.kNorm, hp.rmsEps);
-        v = headNorm(v, hd, undefined, hp.rmsEps);
+        // gemma4 also normalises V (without a weight)
+        if (hp.gemma) v = headNorm(v, hd, undefined, hp.rmsEps);
       }
       rope(q, hp.nHead, hd, nRot, pos, ropeBase, hp.ropeNeox, L.ropeFreqs);
       rope(k, hp.nHeadKv, hd, nRot, pos, ropeBase, hp.ropeNeox, L.ropeFreqs);
