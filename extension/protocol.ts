@@ -123,7 +123,6 @@ export interface WhatIfState {
 
 // ---- webview → host ----
 export type WebviewToHost =
-  | { type: 'ready' }
   | { type: 'chat.send'; text: string }
   | { type: 'chat.stop' }
   | { type: 'chat.retry'; turnId: string }
@@ -145,7 +144,6 @@ export type WebviewToHost =
   | { type: 'lens.follow'; turnId: string }
   /** "Keep this answer": the what-if's regenerated answer replaces the original in the conversation. */
   | { type: 'lens.keepWhatIf'; whatIfId: string }
-  | { type: 'evals.request'; body: EvalsRequest }
   /** An unexpected error inside the webview, for the host's output channel (the webview keeps running). */
   | { type: 'webview.error'; message: string };
 
@@ -169,4 +167,32 @@ export type HostToWebview =
   | { type: 'view.focusInput' }
   | { type: 'lens.show'; turnId?: string }
   | { type: 'lens.whatIf'; whatIf: WhatIfState }
-  | { type: 'evals.response'; body: EvalsResponse };
+  /** Eval news the view did not ask for (progress, a finished run); answers to its requests come as `response`. */
+  | { type: 'evals.update'; body: EvalsResponse };
+
+// ---- every webview and its host (extension/vscode/webview-host.ts, webview/host.ts) ----
+
+/** What one kind of webview and its host say: notifications both ways, and requests answered by id. */
+export interface ViewProtocol {
+  toHost: { type: string };
+  toView: { type: string };
+  request: unknown;
+  response: unknown;
+}
+
+/** The bundle's pages (sidebar, lens tab, evals tab): the chat messages, and the evals view's requests. */
+export interface BundleProtocol {
+  toHost: WebviewToHost;
+  toView: HostToWebview;
+  request: EvalsRequest;
+  response: EvalsResponse;
+}
+
+/** Webview → host: a page says `ready` once it listens (again after each reload); a request wants one answer. */
+export type ReadyMessage = { type: 'ready' };
+export type RequestMessage<P extends ViewProtocol> = { type: 'request'; id: number; request: P['request'] };
+/** Host → webview: the answer to request `id` (no `response` when the host has none to give), or why it failed. */
+export type ResponseMessage<P extends ViewProtocol> = { type: 'response'; id: number; response?: P['response']; error?: string };
+
+export type ToHost<P extends ViewProtocol> = P['toHost'] | ReadyMessage | RequestMessage<P>;
+export type ToView<P extends ViewProtocol> = P['toView'] | ResponseMessage<P>;

@@ -482,7 +482,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           whatIf.set(msg.whatIf);
           if (!ui.lensOpen) setLensOpen(true);
           break;
-        case 'evals.response':
+        case 'evals.update':
           deliverEvals(msg.body);
           break;
       }
@@ -497,7 +497,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   applyNumbers();
   renderChrome();
   if (ui.view === 'evals') setView('evals');
-  host.post({ type: 'ready' });
+  host.ready();
 
   return {
     store,

@@ -1,21 +1,23 @@
-// Mount point of the evals view (owned by the evals engineer: webview/evals/index.ts exports
-// `mountEvalsView(root, host)` and `handleEvalsMessage(msg)`). Mounted the first time the Evals tab opens.
-// Its requests travel wrapped as `evals.request`; the host answers with `evals.response` whose body goes
-// to handleEvalsMessage.
+// The evals view (webview/evals) in the sidebar's Evals tab and in the evals editor tab. Its requests go to the
+// host as requests (answered by id); eval news the host sends on its own (`evals.update`) goes to `deliverEvals`.
 
-import type { EvalsResponse } from '../extension/evals/protocol';
+import type { EvalsRequest, EvalsResponse } from '../extension/evals/protocol';
 import type { Host } from './host';
 import * as evals from './evals/index';
 
-let mounted = false;
-const pending: EvalsResponse[] = [];
+/** A request of the evals view: its answer (or the error) goes back to the view. */
+function ask(host: Host, body: EvalsRequest): void {
+  host.request(body).then(
+    (answer) => answer && evals.handleEvalsMessage(answer),
+    (error: unknown) => evals.handleEvalsMessage({ type: 'evals.error', message: error instanceof Error ? error.message : String(error) }),
+  );
+}
 
-export function mountEvals(root: HTMLElement, host: Host): boolean {
+/** Mounts the evals view into `root` (the sidebar's compact one unless `wide`). */
+export function mountEvals(root: HTMLElement, host: Host, wide = false): boolean {
   try {
     root.replaceChildren();
-    evals.mountEvalsView(root, { post: (body) => host.post({ type: 'evals.request', body }), compact: true });
-    mounted = true;
-    for (const body of pending.splice(0)) evals.handleEvalsMessage(body);
+    evals.mountEvalsView(root, { post: (body) => ask(host, body), compact: !wide });
     return true;
   } catch (error) {
     root.replaceChildren();
@@ -29,8 +31,7 @@ export function mountEvals(root: HTMLElement, host: Host): boolean {
   }
 }
 
-/** An `evals.response` body from the host: handed to the evals view (kept until it is mounted). */
+/** Eval news from the host for the mounted view (none is mounted before the tab is first opened: it asks then). */
 export function deliverEvals(body: EvalsResponse): void {
-  if (mounted) evals.handleEvalsMessage(body);
-  else if (pending.length < 50) pending.push(body);
+  evals.handleEvalsMessage(body);
 }

@@ -13,11 +13,20 @@ import { atlasCsv, atlasMarkdown } from '../routing/atlas-export';
 import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
 import { atlasExampleFiles, atlasPage } from './atlas-html';
 import { makeNonce } from './html';
+import { PanelHost } from './webview-host';
 
 export interface AtlasCommandDeps {
   engine: Engine;
   session: ModelSession;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** The atlas page's script (atlas-html.ts) → host: open an example's source, export the atlas. */
+interface AtlasProtocol {
+  toHost: { type: 'open'; file: number; line?: number } | { type: 'export'; format: string };
+  toView: never;
+  request: never;
+  response: never;
 }
 
 type Choice = vscode.QuickPickItem & { id: 'probes' | 'workspace' | 'pick' };
@@ -45,37 +54,32 @@ const EXPORTS = {
 } as const;
 
 export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[] {
-  let panel: vscode.WebviewPanel | undefined;
   let shown: AtlasResult | undefined;
+  const host = new PanelHost<AtlasProtocol>(
+    () => vscode.window.createWebviewPanel('moeLens.atlas', 'Routing atlas', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
+    { onMessage: (message) => void onMessage(message), log: deps.log },
+  );
 
   const show = (result: AtlasResult, source: string) => {
-    if (!panel) {
-      panel = vscode.window.createWebviewPanel('moeLens.atlas', 'Routing atlas', vscode.ViewColumn.Active, {
-        enableScripts: true,
-        enableCommandUris: false,
-        localResourceRoots: [],
-      });
-      panel.onDidDispose(() => (panel = shown = undefined));
-      panel.webview.onDidReceiveMessage((message: unknown) => void onMessage(message));
-    } else panel.reveal();
+    const { panel, created } = host.open();
+    if (created) panel.onDidDispose(() => (shown = undefined));
     shown = result;
     panel.title = `Routing atlas: ${source}`;
     panel.webview.html = atlasPage(result, source, panel.webview.cspSource, makeNonce());
   };
 
   // Messages come from the webview: only an index into the atlas's own example files is opened.
-  const onMessage = async (message: unknown) => {
-    const m = message as { type?: unknown; file?: unknown; line?: unknown; format?: unknown };
+  const onMessage = async (m: AtlasProtocol['toHost']) => {
     if (!shown) return;
     try {
       if (m.type === 'open' && Number.isInteger(m.file)) {
-        const file = atlasExampleFiles(shown)[m.file as number];
+        const file = atlasExampleFiles(shown)[m.file];
         if (!file) return;
-        const line = Math.max(0, (Number.isInteger(m.line) ? (m.line as number) : 1) - 1);
+        const line = Math.max(0, (m.line !== undefined && Number.isInteger(m.line) ? m.line : 1) - 1);
         const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
         const at = new vscode.Position(Math.min(line, doc.lineCount - 1), 0);
         await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, selection: new vscode.Range(at, at) });
-      } else if (m.type === 'export' && typeof m.format === 'string' && m.format in EXPORTS) {
+      } else if (m.type === 'export' && typeof m.format === 'string' && Object.hasOwn(EXPORTS, m.format)) {
         const format = EXPORTS[m.format as keyof typeof EXPORTS];
         const data = format.write(shown);
         const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(process.cwd());
@@ -113,5 +117,5 @@ export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[
       void vscode.window.showErrorMessage(`MoE Lens: routing atlas failed: ${describeError(error)}`);
     }
   };
-  return [vscode.commands.registerCommand('moeLens.routingAtlas', command)];
+  return [vscode.commands.registerCommand('moeLens.routingAtlas', command), host];
 }

@@ -1,87 +1,49 @@
-// The sidebar chat webview view: HTML with CSP, and message plumbing. State lives in ChatController.
+// The sidebar chat webview view: the bundle under the strict CSP, connected through WebviewHost. State lives in
+// ChatController: a (re)loaded page gets a snapshot on `ready` (onReady), so nothing else is kept for it but focus.
 import * as vscode from 'vscode';
-import type { HostToWebview, WebviewToHost } from '../protocol';
+import type { BundleProtocol } from '../protocol';
 import { loadWebviewBundle } from './webview-bundle';
+import { WebviewHost, type WebviewHostOptions } from './webview-host';
 
 export const CHAT_VIEW_ID = 'moeLens.chat';
 
-export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+export class ChatViewProvider extends WebviewHost<BundleProtocol> implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
-  private ready = false;
-  private focusWhenReady = false;
-  private readonly disposables: vscode.Disposable[] = [];
+  /** Reveal asked for the input's focus before the view existed. */
+  private focusWhenResolved = false;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly onMessage: (message: WebviewToHost) => void,
-    private readonly onReady: () => void,
-    private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
-  ) {}
+    options: Omit<WebviewHostOptions<BundleProtocol>, 'keepUntilReady'>,
+  ) {
+    super({ ...options, keepUntilReady: (m) => m.type === 'view.focusInput', queueLimit: 1 });
+  }
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    this.ready = false;
-    const webview = view.webview;
-    loadWebviewBundle(webview, this.extensionUri, 'MoE Lens', '<div id="root"></div>');
-    const subs: vscode.Disposable[] = [];
-    subs.push(
-      webview.onDidReceiveMessage((message: WebviewToHost) => {
-        if (!message || typeof message !== 'object' || typeof (message as { type?: unknown }).type !== 'string') return;
-        if (message.type === 'ready') {
-          this.ready = true;
-          this.onReady();
-          if (this.focusWhenReady) {
-            this.focusWhenReady = false;
-            this.post({ type: 'view.focusInput' });
-          }
-          return;
-        }
-        try {
-          this.onMessage(message);
-        } catch (error) {
-          this.log('error', `Handling ${message.type} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-        }
-      }),
-      // Hidden views lose their webview (retainContextWhenHidden is off); the new one sends `ready` again.
+    loadWebviewBundle(view.webview, this.extensionUri, 'MoE Lens', '<div id="root"></div>');
+    this.attach(view.webview);
+    if (this.focusWhenResolved) this.post({ type: 'view.focusInput' });
+    this.focusWhenResolved = false;
+    const subs = [
+      // Hidden views lose their page (retainContextWhenHidden is off); the new one says `ready` again.
       view.onDidChangeVisibility(() => {
-        if (!view.visible) this.ready = false;
+        if (!view.visible) this.reload();
       }),
       view.onDidDispose(() => {
-        if (this.view === view) this.view = undefined;
-        this.ready = false;
         subs.forEach((d) => d.dispose());
+        if (this.view !== view) return;
+        this.view = undefined;
+        this.detach();
       }),
-    );
-  }
-
-  get isReady(): boolean {
-    return !!this.view && this.ready;
-  }
-
-  /** Posts to the webview when it is alive and has said `ready`; otherwise the next snapshot covers it. */
-  post(message: HostToWebview): void {
-    const view = this.view;
-    if (!view || !this.ready) return;
-    view.webview.postMessage(message).then(
-      (delivered) => {
-        if (!delivered) this.log('debug', `Webview dropped ${message.type}`);
-      },
-      (error: unknown) => this.log('warn', `postMessage(${message.type}) failed: ${String(error)}`),
-    );
+    ];
   }
 
   /** Shows the view (creating it when needed) and focuses the input. */
   async reveal(focusInput = true): Promise<void> {
-    if (focusInput) {
-      if (this.isReady) this.post({ type: 'view.focusInput' });
-      else this.focusWhenReady = true;
-    }
+    if (focusInput && this.view) this.post({ type: 'view.focusInput' });
+    else if (focusInput) this.focusWhenResolved = true;
     if (this.view) this.view.show(!focusInput);
     else await vscode.commands.executeCommand(`${CHAT_VIEW_ID}.focus`);
-  }
-
-  dispose(): void {
-    this.disposables.forEach((d) => d.dispose());
-    this.view = undefined;
   }
 }

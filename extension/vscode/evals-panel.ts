@@ -1,59 +1,36 @@
 // The evals editor tab: a webview panel with the evals view at editor width (runs, a run's tables and charts,
-// item details, comparisons). One panel; `show()` reveals it. Its requests go to the same evals wiring as the
-// sidebar's, and eval progress is posted to both.
+// item details, comparisons). One panel; `show()` reveals it. Its requests are answered by the same evals wiring
+// as the sidebar's, and eval news (`evals.update`) goes to both; news posted while the tab starts is kept for it.
 import * as vscode from 'vscode';
 import type { EvalsResponse } from '../evals/protocol';
-import type { HostToWebview, WebviewToHost } from '../protocol';
+import type { BundleProtocol } from '../protocol';
 import { loadWebviewBundle } from './webview-bundle';
+import { PanelHost, type WebviewHostOptions } from './webview-host';
 
 export const EVALS_PANEL_TYPE = 'moeLens.evals';
 
 export class EvalsPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private ready = false;
-  private queued: EvalsResponse[] = [];
+  private readonly host: PanelHost<BundleProtocol>;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly onRequest: (message: WebviewToHost, reply: (body: EvalsResponse) => void) => void,
-  ) {}
+    options: WebviewHostOptions<BundleProtocol>,
+  ) {
+    this.host = new PanelHost(() => vscode.window.createWebviewPanel(EVALS_PANEL_TYPE, 'MoE Lens Evals', vscode.ViewColumn.Active, {}), options);
+  }
 
   /** Opens the tab, or brings it forward. */
   show(): void {
-    if (this.panel) {
-      this.panel.reveal(undefined, false);
-      return;
-    }
-    const panel = vscode.window.createWebviewPanel(EVALS_PANEL_TYPE, 'MoE Lens Evals', vscode.ViewColumn.Active, {});
-    this.panel = panel;
-    this.ready = false;
-    loadWebviewBundle(panel.webview, this.extensionUri, 'MoE Lens Evals', '<div id="root" data-mode="evals"></div>');
-    panel.webview.onDidReceiveMessage((message: WebviewToHost) => {
-      if (!message || typeof message !== 'object') return;
-      if (message.type === 'ready') {
-        this.ready = true;
-        for (const body of this.queued.splice(0)) this.post(body);
-        return;
-      }
-      this.onRequest(message, (body) => this.post(body));
-    });
-    panel.onDidDispose(() => {
-      this.panel = undefined;
-      this.ready = false;
-    });
+    const { panel, created } = this.host.open(undefined, false);
+    if (created) loadWebviewBundle(panel.webview, this.extensionUri, 'MoE Lens Evals', '<div id="root" data-mode="evals"></div>');
   }
 
-  /** Posts to the tab when it is up; kept for it while it starts (dropped when it is closed). */
+  /** Eval news for the tab while it is open. */
   post(body: EvalsResponse): void {
-    if (!this.panel) return;
-    if (!this.ready) {
-      if (this.queued.length < 50) this.queued.push(body);
-      return;
-    }
-    void this.panel.webview.postMessage({ type: 'evals.response', body } satisfies HostToWebview);
+    this.host.post({ type: 'evals.update', body });
   }
 
   dispose(): void {
-    this.panel?.dispose();
+    this.host.dispose();
   }
 }

@@ -11,6 +11,7 @@ import type { Engine, ModelInfo } from '../engine/types';
 import { formatPerplexity } from '../format';
 import { makeNonce } from './html';
 import { importancePage } from './importance-html';
+import { PanelHost } from './webview-host';
 
 export interface InterventionCommandDeps {
   engine: Engine;
@@ -57,7 +58,10 @@ async function contextFor(engine: Engine, info: ModelInfo, text: string, spread 
 }
 
 export function registerInterventionCommands(deps: InterventionCommandDeps): vscode.Disposable[] {
-  let panel: vscode.WebviewPanel | undefined;
+  // A page without scripts: nothing goes either way, the panel is only created or revealed and given its html.
+  const panels = new PanelHost<{ toHost: never; toView: never; request: never; response: never }>(() =>
+    vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] }),
+  );
   type Text = { text: string; source: string };
   const run = async (title: string, text: Text | undefined, work: (info: ModelInfo, text: Text, progress: vscode.Progress<{ message?: string; increment?: number }>, signal: AbortSignal) => Promise<void>) => {
     if (!text) return;
@@ -88,10 +92,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
           last = p.done;
         },
       });
-      if (!panel) {
-        panel = vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] });
-        panel.onDidDispose(() => (panel = undefined));
-      } else panel.reveal();
+      const { panel } = panels.open();
       // What the text holds at the smallest context; offered only where it narrows the intervals noticeably.
       const more = Math.min(MOST_CHUNKS, result.noise.suggestedChunks, Math.floor(result.baseline.tokens / MIN_CONTEXT));
       const offer = result.noise.moreChunks && more >= 1.5 * result.noise.chunks ? `Again with ${more} chunks` : undefined;
@@ -106,6 +107,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
           });
     });
   return [
+    panels,
     vscode.commands.registerCommand('moeLens.expertImportance', async () => importance(await pickText(), MAX_CHUNKS)),
     vscode.commands.registerCommand('moeLens.perplexity', async () =>
       run('perplexity', await pickText(), async (info, { text, source }, progress, signal) => {

@@ -3,20 +3,43 @@
 import * as vscode from 'vscode';
 import { makeNonce } from './html';
 import { modelInfoPage, type ModelPanelState } from './model-info-html';
+import { PanelHost } from './webview-host';
+
+/** media/model-panel.js → host; nothing goes the other way (the page is rebuilt). */
+export interface ModelPanelProtocol {
+  toHost: { type: 'expertsPerToken'; value: number };
+  toView: never;
+  request: never;
+  response: never;
+}
 
 export class ModelPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+  private readonly host: PanelHost<ModelPanelProtocol>;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     /** The top-k control's choice (0 = the model's own). */
-    private readonly onExpertsPerToken: (k: number) => void = () => {},
+    onExpertsPerToken: (k: number) => void = () => {},
     /** The chat's model as loaded, or undefined while it is not: what the panel shows whenever there is one. */
     private readonly loadedState: () => ModelPanelState | undefined = () => undefined,
-  ) {}
+  ) {
+    this.host = new PanelHost(
+      () =>
+        vscode.window.createWebviewPanel('moeLens.modelInfo', 'MoE Lens: Model', vscode.ViewColumn.Active, {
+          enableScripts: true,
+          enableCommandUris: false,
+          localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'media')],
+        }),
+      {
+        onMessage: (m) => {
+          if (m.type === 'expertsPerToken' && Number.isInteger(m.value) && m.value >= 0) onExpertsPerToken(m.value);
+        },
+      },
+    );
+  }
 
   private html(state: ModelPanelState): string {
-    const webview = this.panel!.webview;
+    const webview = this.host.panel!.webview;
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'model-panel.js')).toString();
     return modelInfoPage(state, webview.cspSource, makeNonce(), [script]);
   }
@@ -31,26 +54,14 @@ export class ModelPanel implements vscode.Disposable {
   show(planned?: ModelPanelState): void {
     const state = this.loadedState() ?? planned;
     if (!state) return;
-    if (!this.panel) {
-      this.panel = vscode.window.createWebviewPanel('moeLens.modelInfo', 'MoE Lens: Model', vscode.ViewColumn.Active, {
-        enableScripts: true,
-        enableCommandUris: false,
-        localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
-      });
-      this.panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'moe-lens.svg');
-      this.panel.onDidDispose(() => {
-        this.panel = undefined;
-        this.shownState = undefined;
-      });
-      this.panel.webview.onDidReceiveMessage((m: { type?: string; value?: unknown }) => {
-        if (m?.type === 'expertsPerToken' && Number.isInteger(m.value) && (m.value as number) >= 0) this.onExpertsPerToken(m.value as number);
-      });
-    } else {
-      this.panel.reveal();
+    const { panel, created } = this.host.open();
+    if (created) {
+      panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'moe-lens.svg');
+      panel.onDidDispose(() => (this.shownState = undefined));
     }
-    this.panel.title = state.info ? `Model: ${state.info.name}` : 'MoE Lens: Model';
+    panel.title = state.info ? `Model: ${state.info.name}` : 'MoE Lens: Model';
     this.shownState = JSON.stringify(state);
-    this.panel.webview.html = this.html(state);
+    panel.webview.html = this.html(state);
   }
 
   /** An open panel follows the chat's model: shown as loaded once it is (again after a reload). */
@@ -62,14 +73,15 @@ export class ModelPanel implements vscode.Disposable {
   /** Re-render an open panel. Only when its content changed: setting the html reloads the webview, which can take
    * focus (and close a quick pick the user has open). */
   private update(state: ModelPanelState): void {
-    if (!this.panel) return;
+    const panel = this.host.panel;
+    if (!panel) return;
     const key = JSON.stringify(state);
     if (key === this.shownState) return;
     this.shownState = key;
-    this.panel.webview.html = this.html(state);
+    panel.webview.html = this.html(state);
   }
 
   dispose(): void {
-    this.panel?.dispose();
+    this.host.dispose();
   }
 }

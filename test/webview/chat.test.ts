@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { block } from '../routing/fixtures';
 import { click, mount, modelSummary, snapshot, tid, tids, turn, q, qa, unmount, type FakeHost } from './harness';
+import type { BundleProtocol, RequestMessage } from '../../extension/protocol';
 
 let host: FakeHost | undefined;
 afterEach(unmount);
@@ -318,10 +319,14 @@ describe('evals tab', () => {
     click(tid('view-evals'));
     expect(tid('evals-view')!.hidden).toBe(false);
     expect(tid('chat-view')!.hidden).toBe(true);
-    const requests = h.posted.filter((m) => m.type === 'evals.request');
-    expect(requests.length).toBeGreaterThan(0);
-    expect((requests[0] as { body: { type: string } }).body.type).toBe('evals.listRuns');
-    h.send({ type: 'evals.response', body: { type: 'evals.runs', runs: [] } });
+    // Its requests go as `request` with an id; the answer with that id reaches the view.
+    const requests = (h.posted as unknown[]).filter((m): m is RequestMessage<BundleProtocol> => (m as { type: string }).type === 'request');
+    expect(requests.map((r) => r.request.type)).toEqual(['evals.listRuns']);
+    h.send({ type: 'response', id: requests[0].id + 1, response: { type: 'evals.error', message: 'not mine' } } as never);
+    expect(tid('evals-view')!.textContent).not.toContain('not mine');
+    h.send({ type: 'response', id: requests[0].id, response: { type: 'evals.error', message: 'runs folder unreadable' } } as never);
+    await Promise.resolve();
+    expect(tid('evals-view')!.textContent).toContain('runs folder unreadable');
     click(tid('view-chat'));
     expect(tid('chat-view')!.hidden).toBe(false);
   });

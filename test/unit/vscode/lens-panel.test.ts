@@ -3,13 +3,15 @@
 // conversation, the message it follows and the what-if comparisons that still apply; it follows the sidebar only
 // while open.
 import { describe, expect, it, vi } from 'vitest';
-import type { HostToWebview, WebviewToHost, WhatIfState } from '../../../extension/protocol';
+import type { BundleProtocol, HostToWebview, ToHost, WebviewToHost, WhatIfState } from '../../../extension/protocol';
 
 interface FakePanel {
   html: string;
   posted: HostToWebview[];
   reveals: number;
-  receive(message: WebviewToHost): void;
+  receive(message: ToHost<BundleProtocol>): void;
+  /** The tab goes behind another (its page is unloaded) or comes back (and reloads). */
+  setVisible(visible: boolean): void;
   close(): void;
 }
 const panels: FakePanel[] = [];
@@ -18,21 +20,36 @@ vi.mock('vscode', () => ({
   ViewColumn: { Active: -1 },
   window: {
     createWebviewPanel: () => {
-      let onMessage: (m: WebviewToHost) => void = () => {};
+      let onMessage: (m: unknown) => void = () => {};
       let onDispose: () => void = () => {};
-      const fake: FakePanel = { html: '', posted: [], reveals: 0, receive: (m) => onMessage(m), close: () => onDispose() };
+      let onViewState: () => void = () => {};
+      const panel = { visible: true };
+      const fake: FakePanel = {
+        html: '',
+        posted: [],
+        reveals: 0,
+        receive: (m) => onMessage(m),
+        setVisible: (visible) => ((panel.visible = visible), onViewState()),
+        close: () => onDispose(),
+      };
       panels.push(fake);
       const webview = {
         cspSource: 'https://csp',
         options: {},
         asWebviewUri: (u: { path: string }) => ({ toString: () => `https://csp${u.path}` }),
-        onDidReceiveMessage: (fn: (m: WebviewToHost) => void) => ((onMessage = fn), { dispose() {} }),
-        postMessage: async (m: HostToWebview) => void fake.posted.push(m),
+        onDidReceiveMessage: (fn: (m: unknown) => void) => ((onMessage = fn), { dispose() {} }),
+        postMessage: async (m: HostToWebview) => (fake.posted.push(m), true),
         set html(value: string) {
           fake.html = value;
         },
       };
-      return { webview, onDidDispose: (fn: () => void) => ((onDispose = fn), { dispose() {} }), reveal: () => void fake.reveals++, dispose() {} };
+      return Object.assign(panel, {
+        webview,
+        onDidDispose: (fn: () => void) => ((onDispose = fn), { dispose() {} }),
+        onDidChangeViewState: (fn: () => void) => ((onViewState = fn), { dispose() {} }),
+        reveal: () => void fake.reveals++,
+        dispose() {},
+      });
     },
   },
 }));
@@ -84,6 +101,14 @@ describe('the lens editor tab', () => {
     // Its other messages go to the host's handler.
     page.receive({ type: 'lens.keepWhatIf', whatIfId: 'w-a1' });
     expect(fromTab).toEqual([{ type: 'lens.keepWhatIf', whatIfId: 'w-a1' }]);
+    // Behind another tab its page is unloaded: nothing is posted until it is back and ready, then it starts over.
+    page.setVisible(false);
+    tab.follow('a2');
+    expect(page.posted).toHaveLength(5);
+    page.setVisible(true);
+    page.receive({ type: 'ready' });
+    expect(page.posted.slice(5).map((m) => m.type)).toEqual(['snapshot', 'lens.show', 'lens.whatIf']);
+    expect(page.posted[6]).toEqual({ type: 'lens.show', turnId: 'a2' });
     // Closed: a later show opens a new tab.
     page.close();
     tab.show(undefined);

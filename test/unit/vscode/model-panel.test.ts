@@ -24,7 +24,7 @@ vi.mock('vscode', () => ({
           pages.push(value);
         },
       };
-      return { webview, title: '', iconPath: undefined, onDidDispose: () => ({ dispose() {} }), reveal() {}, dispose() {} };
+      return { webview, title: '', iconPath: undefined, visible: true, onDidDispose: () => ({ dispose() {} }), onDidChangeViewState: () => ({ dispose() {} }), reveal() {}, dispose() {} };
     },
   },
 }));
