@@ -5,7 +5,7 @@ import type { Engine } from '../engine/types';
 import type { AnyEngine } from '../engine/any-engine';
 import type { WebviewToHost } from '../protocol';
 import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
-import { ChatController } from '../chat/controller';
+import { ChatController, type ChatSettings } from '../chat/controller';
 import { ConversationHistory } from '../chat/history';
 import type { Log } from '../chat/events';
 import { ModelSession, type ResolvedModel } from '../chat/session';
@@ -22,6 +22,7 @@ import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
 import { registerAtlasCommand } from './atlas-panel';
 import { registerPruneCommand } from './prune-command';
+import { registerVsCodeChat } from './chat-participant';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
@@ -76,20 +77,12 @@ export class MoeLensHost implements vscode.Disposable {
       },
     );
     // A (re)started sidebar gets its own snapshot (the editor-tab lens keeps its state).
-    this.view = new ChatViewProvider(context.extensionUri, {
-      onMessage: (m) => this.onMessage(m),
-      onRequest: (body) => this.answerEvals(body),
-      onReady: () => this.view.post({ type: 'snapshot', snapshot: this.controller.snapshot() }),
-      log,
-    });
-    this.lensPanel = new LensEditorPanel(context.extensionUri, (m) => this.onMessage(m), () => ({ type: 'snapshot', snapshot: this.controller.snapshot() }), log);
+    this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.view.post({ type: 'snapshot', snapshot: this.controller.snapshot() }), log);
+    this.lensPanel = new LensEditorPanel(context.extensionUri, (m) => this.onMessage(m), () => ({ type: 'snapshot', snapshot: this.controller.snapshot() }));
     this.controller = new ChatController({
       engine,
       session: this.session,
-      settings: () => {
-        const c = this.config();
-        return { systemPrompt: c.systemPrompt, sampling: samplingFrom(c), captureRouting: c.captureRouting };
-      },
+      settings: () => this.chatSettings(),
       post: (m) => {
         this.view.post(m);
         this.lensPanel.post(m);
@@ -107,10 +100,9 @@ export class MoeLensHost implements vscode.Disposable {
         vscode.window.showErrorMessage(`MoE Lens: cannot set experts per token: ${describeError(error)}`),
       );
     }, () => (this.session.info && this.session.isLoaded ? { info: this.session.info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken } : undefined));
-    this.evalsPanel = new EvalsPanel(context.extensionUri, {
-      onRequest: (body) => this.answerEvals(body),
-      onMessage: (message) => message.type === 'webview.error' && log('error', `Evals tab: ${message.message}`),
-      log,
+    this.evalsPanel = new EvalsPanel(context.extensionUri, (message, reply) => {
+      if (message.type === 'evals.request') this.answerEvals(message.body, reply);
+      else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
     });
     const servers = new RemoteEngine({ log });
     this.picker = new ModelPicker(context, log, (modelPath) => this.instance().inspect({ modelPath, cpuMoe: 'auto' }), {
@@ -178,6 +170,12 @@ export class MoeLensHost implements vscode.Disposable {
     return parseConfig(vscode.workspace.getConfiguration(CONFIG_SECTION));
   }
 
+  /** The chat's settings: the sidebar's and VS Code chat's requests use the same. */
+  private chatSettings(): ChatSettings {
+    const c = this.config();
+    return { systemPrompt: c.systemPrompt, sampling: samplingFrom(c), captureRouting: c.captureRouting };
+  }
+
   private async resolveModel(): Promise<ResolvedModel> {
     const c = this.config();
     if (c.server) {
@@ -190,25 +188,20 @@ export class MoeLensHost implements vscode.Disposable {
     return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
   }
 
-  /** The answer to an evals view's request (sidebar or editor tab), if it has one. */
-  private async answerEvals(body: EvalsRequest): Promise<EvalsResponse | undefined> {
+  /** An evals view's request (sidebar or editor tab), answered to that view. */
+  private answerEvals(body: EvalsRequest, reply: (body: EvalsResponse) => void): void {
     if (body?.type === 'evals.openInEditor') {
       this.evalsPanel.show();
-      if (body.then) void this.answerEvals(body.then).then((answer) => answer && this.evalsPanel.post(answer));
-      return undefined;
+      if (body.then) this.answerEvals(body.then, (answer) => this.evalsPanel.post(answer));
+      return;
     }
-    let answer: EvalsResponse | undefined;
-    try {
-      await this.deps.evals?.handleRequest(body, (reply) => (answer = reply));
-    } catch (error) {
-      answer = { type: 'evals.error', message: describeError(error) };
-    }
-    return answer;
+    if (!this.deps.evals) return;
+    Promise.resolve(this.deps.evals.handleRequest(body, reply)).catch((error: unknown) => reply({ type: 'evals.error', message: describeError(error) }));
   }
 
   /** Eval news (progress, a finished run) for every evals view that is open. */
   postEvals(body: EvalsResponse): void {
-    this.view.post({ type: 'evals.update', body });
+    this.view.post({ type: 'evals.response', body });
     this.evalsPanel.post(body);
   }
 
@@ -314,6 +307,9 @@ export class MoeLensHost implements vscode.Disposable {
           (error: unknown) => void vscode.window.showErrorMessage(`MoE Lens: export failed: ${describeError(error)}`),
         );
         return;
+      case 'evals.request':
+        this.answerEvals(message.body, (body) => this.view.post({ type: 'evals.response', body }));
+        return;
       case 'webview.error':
         log('error', `Webview: ${message.message}`);
         return;
@@ -387,6 +383,17 @@ export class MoeLensHost implements vscode.Disposable {
     const { context } = this.deps;
     context.subscriptions.push(...registerInterventionCommands({ engine: this.engine, session: this.session, log: this.deps.log }));
     context.subscriptions.push(...registerAtlasCommand({ engine: this.engine, session: this.session, log: this.deps.log }));
+    context.subscriptions.push(
+      ...registerVsCodeChat({
+        extensionUri: context.extensionUri,
+        engine: this.engine,
+        session: this.session,
+        runner: this.controller.runner,
+        settings: () => this.chatSettings(),
+        inspect: async () => this.engine.inspect((await this.resolveModel()).options),
+        log: this.deps.log,
+      }),
+    );
     context.subscriptions.push(
       ...registerPruneCommand({
         engine: this.engine,
