@@ -2,7 +2,8 @@
 // synthetic routing. The chat tests use character tokens and a scripted answer (`chatFakeEngine()` in
 // test/unit/chat/fake-engine.ts); the evals tests use word tokens and echo the start of the document. It takes
 // local and remote load options alike and reports the capabilities it is given, so the engine contract suite
-// (test/engine/contract.ts) runs against it as against the real engines.
+// (test/engine/contract.ts) runs against it as against the real engines. Derived from the engine's method map: a
+// method it does not fake (perplexity, or one added later) fails with 'internal'.
 import type {
   Engine,
   EngineCapabilities,
@@ -12,8 +13,8 @@ import type {
   GenerationResult,
   LoadOptions,
   ModelInfo,
-  PerplexityResult,
 } from '../extension/engine/types';
+import { EngineForwarder, type EngineMethod } from '../extension/engine/surface';
 import { EngineError, isAbort } from '../extension/engine/errors';
 import { formatLoadTarget } from '../extension/format';
 import { modelInfo } from './model-info';
@@ -42,7 +43,7 @@ export interface FakeEngineOptions {
   capabilities?: Partial<EngineCapabilities>;
 }
 
-export class FakeEngine implements Engine {
+export class FakeEngine extends EngineForwarder<LoadOptions, ModelInfo> implements Engine {
   model: ModelInfo | undefined;
   readonly loads: LoadOptions[] = [];
   readonly requests: GenerateRequest[] = [];
@@ -61,6 +62,7 @@ export class FakeEngine implements Engine {
   private readonly words: string[] = [];
 
   constructor(readonly options: FakeEngineOptions = {}) {
+    super();
     this.contextSize = options.contextSize;
     this.script = options.script ?? ((request, callbacks) => this.echo(request, callbacks));
   }
@@ -90,11 +92,11 @@ export class FakeEngine implements Engine {
     });
   }
 
-  async inspect(options: LoadOptions): Promise<ModelInfo> {
+  override async inspect(options: LoadOptions): Promise<ModelInfo> {
     return this.info(options);
   }
 
-  async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
+  override async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
     this.loads.push(options);
     this.model = undefined;
     if (this.loadDelayMs) await sleep(this.loadDelayMs, signal);
@@ -106,7 +108,7 @@ export class FakeEngine implements Engine {
     return this.model;
   }
 
-  async unload(): Promise<void> {
+  override async unload(): Promise<void> {
     this.unloads++;
     this.model = undefined;
   }
@@ -121,18 +123,18 @@ export class FakeEngine implements Engine {
     return id;
   }
 
-  async tokenize(text: string): Promise<number[]> {
+  override async tokenize(text: string): Promise<number[]> {
     if (this.options.tokens === 'chars') return [...text].map((c) => c.charCodeAt(0));
     return text.split(/\s+/).filter(Boolean).map((w) => this.id(w));
   }
 
-  async detokenize(ids: number[]): Promise<string> {
+  override async detokenize(ids: number[]): Promise<string> {
     if (this.options.tokens === 'chars') return String.fromCharCode(...ids);
     return ids.map((i) => this.words[i]).join(' ');
   }
 
   /** Words: 3 template tokens per chat message; chars: 4 per message (`charCount`). */
-  async countTokens(input: GenerateInput): Promise<number> {
+  override async countTokens(input: GenerateInput): Promise<number> {
     this.countCalls++;
     if (this.options.tokens === 'chars') return charCount(input);
     if (input.kind === 'tokens') return input.ids.length;
@@ -148,7 +150,7 @@ export class FakeEngine implements Engine {
     return '';
   }
 
-  async generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
+  override async generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
     if (!this.model) throw new EngineError('no-model', 'no model is loaded');
     const call = this.requests.length;
     this.requests.push(request);
@@ -210,8 +212,8 @@ export class FakeEngine implements Engine {
     return { ...base, text, stopReason, generatedTokens: ids.length, routingCaptured: capture };
   }
 
-  async perplexity(): Promise<PerplexityResult> {
-    throw new EngineError('internal', 'the fake engine has no perplexity');
+  protected override async forward(method: EngineMethod): Promise<never> {
+    throw new EngineError('internal', `the fake engine has no ${method}`);
   }
 
   async dispose(): Promise<void> {

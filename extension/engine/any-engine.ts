@@ -1,66 +1,33 @@
-// The engine the CLI and the extension use: one Engine over both backends. `load` picks the backend from the load
-// options' `backend` (a local GGUF in the engine process, or a server over HTTP) and unloads the other one; every
-// other call goes to the backend that holds the current model. Each backend is created on first use.
-import { EngineClient } from './client';
+// The engine the CLI and the extension use: one Engine over every backend of the registry (backends.ts). `load`
+// picks the backend from the load options' kind and unloads the one that held the previous model; `inspect` goes to
+// the backend its options name; every other call (as the method map routes it) to the backend that holds the
+// current model. Each backend is created on first use, so creating an AnyEngine starts nothing.
+import { BACKENDS, backendKind, type BackendDeps } from './backends';
 import { EngineError } from './errors';
-import type { LogFn } from './local-engine';
-import { RemoteEngine } from './remote-engine';
-import type {
-  Engine,
-  GenerateCallbacks,
-  GenerateInput,
-  GenerateRequest,
-  GenerationResult,
-  GgufModelInfo,
-  LoadOptions,
-  LocalLoadOptions,
-  ModelInfo,
-  PerplexityCallbacks,
-  PerplexityRequest,
-  PerplexityResult,
-  RemoteLoadOptions,
-} from './types';
+import { ENGINE_METHODS, EngineForwarder, invoke, type EngineMethod } from './surface';
+import type { BackendKind, Engine, GgufModelInfo, LoadOptions, LocalLoadOptions, ModelInfo } from './types';
 
-export type LocalEngineLike = Engine<LocalLoadOptions, GgufModelInfo>;
-export type RemoteEngineLike = Engine<RemoteLoadOptions>;
-
-export class AnyEngine implements Engine {
-  private localEngine: LocalEngineLike | undefined;
-  private remoteEngine: RemoteEngineLike | undefined;
+export class AnyEngine extends EngineForwarder<LoadOptions, ModelInfo> implements Engine {
+  private readonly engines = new Map<BackendKind, Engine<never>>();
   private current: Engine<never> | undefined;
 
-  constructor(
-    private readonly createLocal: () => LocalEngineLike,
-    private readonly createRemote: () => RemoteEngineLike,
-  ) {}
+  /** `create` makes a backend's engine (default: the registry's). */
+  constructor(private readonly create: (kind: BackendKind) => Engine<never>) {
+    super();
+  }
+
+  /** A GGUF's facts are all known (GgufModelInfo). */
+  declare inspect: { (options: LocalLoadOptions): Promise<GgufModelInfo>; (options: LoadOptions): Promise<ModelInfo> };
 
   get model(): ModelInfo | undefined {
     return this.current?.model;
   }
 
-  private local(): LocalEngineLike {
-    return (this.localEngine ??= this.createLocal());
-  }
-
-  private remote(): RemoteEngineLike {
-    return (this.remoteEngine ??= this.createRemote());
-  }
-
-  inspect(options: LocalLoadOptions): Promise<GgufModelInfo>;
-  inspect(options: LoadOptions): Promise<ModelInfo>;
-  inspect(options: LoadOptions): Promise<ModelInfo> {
-    return options.backend === 'remote' ? this.remote().inspect(options) : this.local().inspect(options);
-  }
-
-  async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
-    const target: Engine<never> = options.backend === 'remote' ? this.remote() : this.local();
-    if (this.current && this.current !== target) await this.current.unload();
-    this.current = target;
-    return options.backend === 'remote' ? this.remote().load(options, signal) : this.local().load(options, signal);
-  }
-
-  async unload(): Promise<void> {
-    await this.current?.unload();
+  private backend(options: LoadOptions): Engine<never> {
+    const kind = backendKind(options);
+    let engine = this.engines.get(kind);
+    if (!engine) this.engines.set(kind, (engine = this.create(kind)));
+    return engine;
   }
 
   private loaded(): Engine<never> {
@@ -68,36 +35,29 @@ export class AnyEngine implements Engine {
     return this.current;
   }
 
-  tokenize(text: string): Promise<number[]> {
-    return this.loaded().tokenize(text);
+  protected override async forward(method: EngineMethod, args: unknown[]): Promise<unknown> {
+    const route = ENGINE_METHODS[method].route;
+    return invoke(route === 'options' ? this.backend(args[0] as LoadOptions) : this.loaded(), method, args);
   }
 
-  detokenize(ids: number[]): Promise<string> {
-    return this.loaded().detokenize(ids);
+  override async load(options: LoadOptions, signal?: AbortSignal): Promise<ModelInfo> {
+    const target = this.backend(options);
+    if (this.current && this.current !== target) await this.current.unload();
+    this.current = target;
+    return invoke(target, 'load', [options, signal]) as Promise<ModelInfo>;
   }
 
-  countTokens(input: GenerateInput): Promise<number> {
-    return this.loaded().countTokens(input);
-  }
-
-  generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerationResult> {
-    return this.loaded().generate(request, callbacks);
-  }
-
-  perplexity(request: PerplexityRequest, callbacks?: PerplexityCallbacks): Promise<PerplexityResult> {
-    return this.loaded().perplexity(request, callbacks);
+  override async unload(): Promise<void> {
+    await this.current?.unload();
   }
 
   async dispose(): Promise<void> {
     this.current = undefined;
-    await Promise.all([this.localEngine?.dispose(), this.remoteEngine?.dispose()]);
+    await Promise.all([...this.engines.values()].map((e) => e.dispose()));
   }
 }
 
-/** The usual pair: the engine process for GGUF files, the HTTP client for servers (the CLI's and the extension's). */
-export function createAnyEngine(options: { log?: LogFn; enginePath?: string } = {}): AnyEngine {
-  return new AnyEngine(
-    () => new EngineClient({ log: options.log, enginePath: options.enginePath }),
-    () => new RemoteEngine({ log: options.log }),
-  );
+/** The registry's backends: the engine process for GGUF files, the HTTP client for servers (the CLI's and the extension's). */
+export function createAnyEngine(deps: BackendDeps = {}): AnyEngine {
+  return new AnyEngine((kind) => BACKENDS[kind].create(deps));
 }

@@ -4,22 +4,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { EngineError } from './errors';
-import type { ClientToEngine, EngineCall, EngineCallOf, EngineMethod, EngineResult, EngineToClient } from './ipc';
+import type { ClientToEngine, EngineToClient } from './ipc';
 import { packageRoot } from './native';
-import type {
-  Engine,
-  GenerateCallbacks,
-  GenerateInput,
-  GenerateRequest,
-  GenerationResult,
-  LocalLoadOptions,
-  GgufModelInfo,
-  PerplexityCallbacks,
-  PerplexityProgress,
-  PerplexityRequest,
-  PerplexityResult,
-  TokenFrame,
-} from './types';
+import { ENGINE_METHODS, EngineForwarder, controlOf, type EngineMethod } from './surface';
+import type { Engine, GgufModelInfo, LocalLoadOptions } from './types';
 import type { LogFn } from './local-engine';
 
 export interface EngineClientOptions {
@@ -33,13 +21,12 @@ export interface EngineClientOptions {
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  onFrame?: (frame: TokenFrame) => void;
-  onProgress?: (progress: PerplexityProgress) => void;
+  /** The call's event listeners (its callbacks' `on…`), by event name. */
+  listeners: Record<string, (value: unknown) => void>;
 }
 
-const NEEDS_MODEL = new Set<EngineCall['method']>(['tokenize', 'detokenize', 'countTokens', 'generate', 'perplexity']);
-
-export class EngineClient implements Engine<LocalLoadOptions, GgufModelInfo> {
+/** Every engine method is forwarded to the engine process as it is declared in the method map (surface.ts). */
+export class EngineClient extends EngineForwarder<LocalLoadOptions, GgufModelInfo> implements Engine<LocalLoadOptions, GgufModelInfo> {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -47,7 +34,9 @@ export class EngineClient implements Engine<LocalLoadOptions, GgufModelInfo> {
   private needsReload = false;
   model: GgufModelInfo | undefined;
 
-  constructor(private readonly options: EngineClientOptions = {}) {}
+  constructor(private readonly options: EngineClientOptions = {}) {
+    super();
+  }
 
   /** The engine process id, while one runs. */
   get pid(): number | undefined {
@@ -99,12 +88,8 @@ export class EngineClient implements Engine<LocalLoadOptions, GgufModelInfo> {
     }
     const pending = this.pending.get(message.id);
     if (!pending) return;
-    if (message.type === 'frame') {
-      pending.onFrame?.(message.frame);
-      return;
-    }
-    if (message.type === 'progress') {
-      pending.onProgress?.(message.progress);
+    if (message.type === 'event') {
+      pending.listeners[message.event]?.(message.value);
       return;
     }
     this.pending.delete(message.id);
@@ -112,71 +97,43 @@ export class EngineClient implements Engine<LocalLoadOptions, GgufModelInfo> {
     else pending.reject(new EngineError(message.code, message.message));
   }
 
-  private async call<M extends EngineMethod>(
-    call: EngineCallOf<M>,
-    signal?: AbortSignal,
-    listeners: Pick<Pending, 'onFrame' | 'onProgress'> = {},
-  ): Promise<EngineResult<M>> {
-    type T = EngineResult<M>;
-    if (NEEDS_MODEL.has(call.method) && this.needsReload && this.loadedOptions) {
+  protected override async forward(method: EngineMethod, args: unknown[]): Promise<unknown> {
+    if (ENGINE_METHODS[method].route === 'model' && this.needsReload && this.loadedOptions) {
       this.needsReload = false;
       await this.load(this.loadedOptions);
     }
+    const { signal, listeners } = controlOf(method, args);
     if (signal?.aborted) throw new EngineError('aborted', 'cancelled');
     const child = this.child ?? this.start();
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const onAbort = () => child.connected && child.send({ type: 'cancel', id } satisfies ClientToEngine);
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, {
-        resolve: (value) => (done(), resolve(value as T)),
+        resolve: (value) => (done(), resolve(value)),
         reject: (error) => (done(), reject(error)),
-        ...listeners,
+        listeners,
       });
-      child.send({ type: 'call', id, call: call as EngineCall } satisfies ClientToEngine);
+      child.send({ type: 'call', id, method, args: args.slice(0, ENGINE_METHODS[method].args) } satisfies ClientToEngine);
     });
   }
 
-  inspect(options: LocalLoadOptions): Promise<GgufModelInfo> {
-    return this.call({ method: 'inspect', options });
-  }
-
-  async load(options: LocalLoadOptions, signal?: AbortSignal): Promise<GgufModelInfo> {
+  override async load(options: LocalLoadOptions, signal?: AbortSignal): Promise<GgufModelInfo> {
     this.model = undefined;
     this.loadedOptions = undefined;
     this.needsReload = false;
-    const info = await this.call({ method: 'load', options }, signal);
+    const info = (await this.forward('load', [options, signal])) as GgufModelInfo;
     this.model = info;
     this.loadedOptions = options;
     return info;
   }
 
-  async unload(): Promise<void> {
+  override async unload(): Promise<void> {
     this.loadedOptions = undefined;
     this.needsReload = false;
     this.model = undefined;
-    if (this.child) await this.call({ method: 'unload' });
-  }
-
-  tokenize(text: string): Promise<number[]> {
-    return this.call({ method: 'tokenize', text });
-  }
-
-  detokenize(ids: number[]): Promise<string> {
-    return this.call({ method: 'detokenize', ids });
-  }
-
-  countTokens(input: GenerateInput): Promise<number> {
-    return this.call({ method: 'countTokens', input });
-  }
-
-  generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
-    return this.call({ method: 'generate', request }, callbacks.signal, { onFrame: callbacks.onFrame });
-  }
-
-  perplexity(request: PerplexityRequest, callbacks: PerplexityCallbacks = {}): Promise<PerplexityResult> {
-    return this.call({ method: 'perplexity', request }, callbacks.signal, { onProgress: callbacks.onProgress });
+    if (this.child) await this.forward('unload', []);
   }
 
   /** Stops the engine process (frees the model). */

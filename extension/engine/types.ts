@@ -1,5 +1,6 @@
 // Public types of the inference engine. Shared by the engine process, its client, the CLI, the evals
 // runner and the VS Code adapters. No runtime code and no `vscode` import here.
+import type { EngineMethods } from './surface';
 
 /** Where expert weights live: all layers' experts in system RAM, none, the first N layers', or a plan. */
 export type CpuMoe = 'all' | 'none' | 'auto' | number;
@@ -54,8 +55,25 @@ export interface RemoteLoadOptions {
   requireMoe?: boolean;
 }
 
+/**
+ * Each backend's load options, by its kind (the options' `backend`; a local GGUF may leave it out). A new backend adds
+ * its entry from its own file (`declare module './types' { interface BackendOptions { … } }`) and registers in
+ * backends.ts.
+ */
+export interface BackendOptions {
+  local: LocalLoadOptions;
+  remote: RemoteLoadOptions;
+}
+export type BackendKind = keyof BackendOptions;
+
+/**
+ * Which model, as a value: a GGUF file, or a model on a server (`model` empty: the server's first). Displayed by
+ * `formatModelIdentity` (format.ts); never parsed back from text.
+ */
+export type ModelIdentity = { kind: 'local'; path: string } | { kind: 'server'; endpoint: string; model: string };
+
 /** Load options, discriminated by backend. */
-export type LoadOptions = LocalLoadOptions | RemoteLoadOptions;
+export type LoadOptions = BackendOptions[BackendKind];
 
 /** Why a model's tokens carry no routing ids (the lens says it in words: `routingAbsenceText` in format.ts). */
 export type RoutingAbsence =
@@ -366,19 +384,10 @@ export interface PerplexityCallbacks {
 
 /**
  * The engine as its callers see it. `O` is the load options it accepts: the local engine and its child-process client
- * take `LocalLoadOptions`, the HTTP one `RemoteLoadOptions`, and `AnyEngine` (what the CLI and the extension use) both.
+ * take `LocalLoadOptions`, the HTTP one `RemoteLoadOptions`, and `AnyEngine` (what the CLI and the extension use) all.
+ * Its methods are declared once, in the method map (`EngineMethods` in surface.ts).
  */
-export interface Engine<O extends LoadOptions = LoadOptions, I extends ModelInfo = ModelInfo> {
-  /** Model facts (and for a GGUF the placement plan) without loading weights. */
-  inspect(options: O): Promise<I>;
-  load(options: O, signal?: AbortSignal): Promise<I>;
-  unload(): Promise<void>;
+export interface Engine<O extends LoadOptions = LoadOptions, I extends ModelInfo = ModelInfo> extends EngineMethods<O, I> {
   readonly model: I | undefined;
-  tokenize(text: string): Promise<number[]>;
-  detokenize(ids: number[]): Promise<string>;
-  /** Tokens the input takes once rendered (chat template applied for chat input). */
-  countTokens(input: GenerateInput): Promise<number>;
-  generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerationResult>;
-  perplexity(request: PerplexityRequest, callbacks?: PerplexityCallbacks): Promise<PerplexityResult>;
   dispose(): Promise<void>;
 }

@@ -1,7 +1,6 @@
 // Wires the extension together: engine, chat controller, views, commands, status bar, settings.
 // Everything here is a thin adapter; chat logic lives in extension/chat (vscode-free).
 import * as vscode from 'vscode';
-import type { Engine } from '../engine/types';
 import type { AnyEngine } from '../engine/any-engine';
 import type { WebviewToHost } from '../protocol';
 import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
@@ -46,9 +45,8 @@ export interface EvalsWiring {
 }
 
 export class MoeLensHost implements vscode.Disposable {
-  private engineInstance: AnyEngine | undefined;
-  /** The engine used by the chat (and Show Model Info): a lazy proxy, created on first use. */
-  readonly engine: Engine;
+  /** The engine used by the chat (and Show Model Info); it starts its backends on first use. */
+  readonly engine: AnyEngine;
   readonly session: ModelSession;
   readonly controller: ChatController;
   readonly view: ChatViewProvider;
@@ -64,8 +62,7 @@ export class MoeLensHost implements vscode.Disposable {
   constructor(private readonly deps: HostDeps) {
     const { context, log } = deps;
     this.history = new ConversationHistory({ load: () => context.workspaceState.get(HISTORY_KEY), save: (data) => context.workspaceState.update(HISTORY_KEY, data) });
-    // A lazy proxy: nothing is created (no process forked) until the engine is first used.
-    const engine = (this.engine = this.lazyEngine());
+    const engine = (this.engine = deps.createEngine());
     this.session = new ModelSession(
       engine,
       () => this.resolveModel(),
@@ -105,7 +102,7 @@ export class MoeLensHost implements vscode.Disposable {
       else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
     });
     const servers = new RemoteEngine({ log });
-    this.picker = new ModelPicker(context, log, (modelPath) => this.instance().inspect({ modelPath, cpuMoe: 'auto' }), {
+    this.picker = new ModelPicker(context, log, (modelPath) => this.engine.inspect({ modelPath, cpuMoe: 'auto' }), {
       list: (options) => servers.listModels(options),
       inspect: (options) => servers.inspect(options),
     });
@@ -138,32 +135,6 @@ export class MoeLensHost implements vscode.Disposable {
       }),
     );
     this.registerCommands();
-  }
-
-  private instance(): AnyEngine {
-    return (this.engineInstance ??= this.deps.createEngine());
-  }
-
-  private lazyEngine(): Engine {
-    const get = () => this.instance();
-    return {
-      get model() {
-        return get().model;
-      },
-      inspect: (o) => get().inspect(o),
-      load: (o, s) => get().load(o, s),
-      unload: async () => {
-        if (this.engineInstance) await this.engineInstance.unload();
-      },
-      tokenize: (t) => get().tokenize(t),
-      detokenize: (ids) => get().detokenize(ids),
-      countTokens: (i) => get().countTokens(i),
-      generate: (r, c) => get().generate(r, c),
-      perplexity: (r, c) => get().perplexity(r, c),
-      dispose: async () => {
-        if (this.engineInstance) await this.engineInstance.dispose();
-      },
-    };
   }
 
   config(): MoeLensConfig {
@@ -453,12 +424,10 @@ export class MoeLensHost implements vscode.Disposable {
     }
     this.subs.forEach((d) => d.dispose());
     this.session.dispose();
-    if (this.engineInstance) {
-      try {
-        await this.engineInstance.dispose();
-      } catch {
-        // the engine process may already be gone
-      }
+    try {
+      await this.engine.dispose();
+    } catch {
+      // the engine process may already be gone
     }
   }
 }

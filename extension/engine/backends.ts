@@ -1,0 +1,49 @@
+// The backends AnyEngine runs, keyed by the load options' kind (`backend`; a local GGUF may leave it out). A new
+// backend is one file (its load options added to `BackendOptions` in types.ts by module augmentation, and its
+// Engine) and one entry here; the compiler asks for the entry.
+import { EngineClient } from './client';
+import type { LogFn } from './local-engine';
+import { RemoteEngine } from './remote-engine';
+import type { BackendKind, BackendOptions, Engine, LoadOptions, ModelIdentity } from './types';
+
+export interface BackendDeps {
+  log?: LogFn;
+  /** The engine process script (the local backend's). */
+  enginePath?: string;
+}
+
+export interface Backend<K extends BackendKind> {
+  /** Creates the backend's engine; must not start anything heavy (AnyEngine creates it on first use). */
+  create(deps: BackendDeps): Engine<BackendOptions[K]>;
+  /** The model a load is about, as a value (formatted for display by `formatModelIdentity` in format.ts). */
+  identity(options: BackendOptions[K]): ModelIdentity;
+  /** Whether the load options may override the experts per token (a server loads its own model). */
+  expertsPerToken: boolean;
+}
+
+export const BACKENDS: { readonly [K in BackendKind]: Backend<K> } = {
+  local: {
+    create: (deps) => new EngineClient({ log: deps.log, enginePath: deps.enginePath }),
+    identity: (options) => ({ kind: 'local', path: options.modelPath }),
+    expertsPerToken: true,
+  },
+  remote: {
+    create: (deps) => new RemoteEngine({ log: deps.log }),
+    identity: (options) => ({ kind: 'server', endpoint: options.endpoint.replace(/\/+$/, ''), model: options.model || '' }),
+    expertsPerToken: false,
+  },
+};
+
+export function backendKind(options: LoadOptions): BackendKind {
+  return options.backend ?? 'local';
+}
+
+/** The registry entry for these options, typed for them. */
+export function backendOf<K extends BackendKind>(options: BackendOptions[K]): Backend<K> {
+  return BACKENDS[backendKind(options)] as Backend<K>;
+}
+
+/** The model a load is about, as a value. */
+export function modelIdentity(options: LoadOptions): ModelIdentity {
+  return backendOf(options).identity(options);
+}
