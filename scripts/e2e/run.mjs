@@ -124,6 +124,8 @@ async function runPhase(phase, cs) {
 
   if (phase === 'dev') {
     fs.symlinkSync(ROOT, path.join(extensionsDir, `${EXTENSION_ID}-${EXTENSION_VERSION}`), 'dir');
+    // A test-only extension that uses the MoE Lens model through vscode.lm, as any other extension would (11-vscode-chat).
+    fs.symlinkSync(path.join(ROOT, 'test', 'e2e', 'lm-client-extension'), path.join(extensionsDir, 'moe-lens-test.lm-client-0.0.1'), 'dir');
   } else {
     let vsix = opt('vsix');
     if (!vsix) {
