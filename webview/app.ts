@@ -3,22 +3,26 @@
 // is batched by the one scheduler (webview/scheduler.ts) into at most one render per animation frame.
 
 import type { HostToWebview } from '../extension/protocol';
-import { button, h, registerComponents, setAttr, setDisabled, setHidden, setText, textArea } from './components';
+import { h, registerComponents, setAttr, setHidden } from './components';
 import { connectHost, type Host } from './host';
 import { Scheduler, type Dirty } from './scheduler';
 import { Store } from './store';
 import { Transcript } from './chat/transcript';
+import { Composer } from './chat/composer';
+import { ScrollFollower } from './chat/follow';
+import { ModelLine, type AppView } from './model-line';
 import { Tour } from './chat/tour';
 import { LensPanel, type LensUi } from './lens/panel';
+import { LensRefresh } from './lens/refresh';
 import { WhatIfView } from './lens/interventions';
 import { parseMode } from './lens/color';
 import { installPalette } from './lens/palette';
-import { deliverEvals, mountEvals } from './evals-mount';
+import { EvalsTab, deliverEvals } from './evals-mount';
 
 interface UiState extends LensUi {
   v: 1;
   lensOpen: boolean;
-  view: 'chat' | 'evals';
+  view: AppView;
   tokenTurns: string[];
   autoTokens: boolean;
   selected?: { turnId: string; pos: number };
@@ -72,28 +76,13 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     }
   });
   const flush = () => scheduler.flush();
-  /** The store's versions that the lens shows, and when it last rendered (aggregates refresh ≤ 4×/s while streaming). */
-  let lensSeen = { model: -1, structure: -1, data: -1 };
-  let lastLensRender = 0;
   /** The turn element that carries `lens-selected` (the message the lens shows). */
   let highlighted: HTMLElement | undefined;
-  /** Keep the transcript scrolled to the bottom (the user was there). */
-  let stickBottom = true;
-  /** scrollTop right after our last automatic scroll to the bottom (a smaller one means the user scrolled up). */
-  let autoScrollTop = 0;
-  /** A turn that just failed: brought into view at the next render, wherever the user had scrolled. */
-  let revealTurn: string | undefined;
-  /** Scroll to the bottom and stay there (a new question, a new conversation), wherever the user was. */
-  const followBottom = () => {
-    stickBottom = true;
-    autoScrollTop = transcript.el.scrollTop;
-  };
+  const scroll = new ScrollFollower(() => transcript);
 
   function render(dirty: ReadonlySet<Dirty>): void {
     stats.flushes++;
-    const userScrolledUp = transcript.el.scrollTop < autoScrollTop - 2;
-    if (userScrolledUp) stickBottom = transcript.atBottom;
-    const wasAtBottom = stickBottom;
+    const toBottom = scroll.beforeRender();
     if (dirty.has('recolor')) transcript.recolor();
     tour.follow();
     transcript.flush(dirty);
@@ -104,34 +93,9 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     }
     stats.tokensRendered += pendingTokens;
     pendingTokens = 0;
-    if (wasAtBottom) {
-      transcript.scrollToBottom();
-      autoScrollTop = transcript.el.scrollTop;
-    }
-    if (revealTurn) {
-      transcript.view(revealTurn)?.el.scrollIntoView?.({ block: 'nearest' });
-      revealTurn = undefined;
-    }
+    scroll.afterRender(toBottom);
     renderChrome();
-    if (ui.lensOpen) renderLens(dirty);
-  }
-
-  /**
-   * The lens renders whole when the UI asks or the model or the list of turns changed; its aggregates follow
-   * new tokens at most 4 times a second while streaming; a new selected token redraws only the token tab.
-   */
-  function renderLens(dirty: ReadonlySet<Dirty>): void {
-    const now = performance.now();
-    const whole = dirty.has('lens') || lensSeen.model !== store.modelVersion || lensSeen.structure !== store.structureVersion;
-    const dataMoved = lensSeen.data !== store.version && ui.tab !== 'token';
-    if (whole || (dataMoved && (!store.generating || now - lastLensRender > 250))) {
-      lens.render();
-      lastLensRender = now;
-      lensSeen = { model: store.modelVersion, structure: store.structureVersion, data: store.version };
-      return;
-    }
-    if (dataMoved) scheduler.wakeIn(250 - (now - lastLensRender));
-    if (dirty.has('lens-token')) lens.renderToken();
+    if (ui.lensOpen) lensRefresh.render(dirty, ui.tab === 'token');
   }
 
   /** Move the highlight to the message the lens shows (it changes with selection, removal, new routing). */
@@ -145,26 +109,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   }
 
   // ---- UI pieces ----
-  const modelName = h('span', { class: 'model-name', 'data-testid': 'model-name' });
-  const modelState = h('span', { class: 'model-state', 'data-testid': 'model-state' });
-  const demoLabel = h('div', { class: 'demo-label', 'data-testid': 'demo-label', hidden: true }, 'MoE Lens demo: it continues your text; it is not an assistant.');
-  const modelError = h('div', { class: 'error', 'data-testid': 'model-error', role: 'alert', hidden: true });
-  const selectModel = button('Select model', { testid: 'select-model', appearance: 'secondary', onClick: () => host.post({ type: 'model.select' }) });
-  const modelInfoBtn = button('Info', { testid: 'model-info', appearance: 'secondary', title: 'Model details and placement', onClick: () => host.post({ type: 'model.showInfo' }) });
-  const lensToggle = button('Lens', { testid: 'lens-toggle', appearance: 'secondary', title: 'Show or hide the expert lens', onClick: () => setLensOpen(!ui.lensOpen) });
-  const chatTab = h('button', { class: 'view-tab', role: 'tab', 'data-testid': 'view-chat', type: 'button' }, 'Chat');
-  const evalsTab = h('button', { class: 'view-tab', role: 'tab', 'data-testid': 'view-evals', type: 'button' }, 'Evals');
-  chatTab.addEventListener('click', () => setView('chat'));
-  evalsTab.addEventListener('click', () => setView('evals'));
-
-  const header = h(
-    'header',
-    { class: 'model-line', 'data-testid': 'model-line' },
-    h('div', { class: 'model-row' }, modelName, modelState, h('span', { class: 'spacer' }), modelInfoBtn, selectModel),
-    demoLabel,
-    modelError,
-    h('nav', { class: 'view-tabs', role: 'tablist', 'aria-label': 'Views' }, chatTab, evalsTab, h('span', { class: 'spacer' }), lensToggle),
-  );
+  const modelLine = new ModelLine({ post: (m) => host.post(m), setView: (view) => setView(view), toggleLens: () => setLensOpen(!ui.lensOpen) });
 
   const selectedTurnModel = () => {
     const id = ui.lensTurn ?? ui.selected?.turnId;
@@ -205,11 +150,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
       tour: () => tour.start(),
     },
     () => {
-      // Our own scroll to the bottom while streaming: nothing to re-window (the periodic pass covers it).
-      if (stickBottom && Math.abs(transcript.el.scrollTop - autoScrollTop) <= 1) return;
-      stickBottom = transcript.atBottom;
-      if (stickBottom) autoScrollTop = transcript.el.scrollTop;
-      scheduler.invalidate('window');
+      if (scroll.scrolled()) scheduler.invalidate('window');
     },
   );
 
@@ -242,6 +183,8 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     whatIf: (): HTMLElement | undefined => whatIf.render(),
   });
 
+  const lensRefresh = new LensRefresh(store, lens, (ms) => scheduler.wakeIn(ms));
+
   // The demo tour sends two texts and then shows both answers as tokens, with the lens open on the last.
   const tour = new Tour(store, {
     send: (text) => sendText(text),
@@ -255,59 +198,25 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     },
   });
 
-  const input = textArea({ testid: 'chat-input', placeholder: '', label: 'Message' });
-  const send = button('Send', { testid: 'send', appearance: 'primary', onClick: () => sendInput() });
-  const stop = button('Stop', { testid: 'stop', appearance: 'secondary', onClick: () => host.post({ type: 'chat.stop' }) });
-  const newChat = button('New chat', { testid: 'new-chat', appearance: 'secondary', onClick: () => host.post({ type: 'chat.new' }) });
-  input.el.addEventListener('keydown', (e) => {
-    const ev = e as KeyboardEvent;
-    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey && !ev.ctrlKey && !ev.metaKey) {
-      ev.preventDefault();
-      sendInput();
-    }
-  });
-  const composer = h('footer', { class: 'composer' }, input.el, h('div', { class: 'composer-actions' }, newChat, h('span', { class: 'spacer' }), stop, send));
+  const composer = new Composer({ post: (m) => host.post(m), send: (text) => sendText(text) });
 
-  const chatView = h('div', { class: 'chat-view', 'data-testid': 'chat-view' }, tour.el, transcript.el, lens.el, composer);
-  const evalsView = h('div', { class: 'evals-view', 'data-testid': 'evals-view', hidden: true });
-  let evalsMounted = false;
+  const chatView = h('div', { class: 'chat-view', 'data-testid': 'chat-view' }, tour.el, transcript.el, lens.el, composer.el);
+  const evals = new EvalsTab(host);
   // Screen readers hear when an answer finishes (the transcript itself is not a live region while streaming).
   const announcer = h('div', { class: 'sr-only', 'aria-live': 'polite', 'data-testid': 'announcer' });
-  const app = h('div', { class: editorMode ? 'app lens-editor' : 'app', 'data-testid': 'app' }, header, chatView, evalsView, announcer);
+  const app = h('div', { class: editorMode ? 'app lens-editor' : 'app', 'data-testid': 'app' }, modelLine.el, chatView, evals.el, announcer);
   root.append(app);
-
-  function sendInput(): void {
-    if (sendText(input.value)) input.value = '';
-  }
 
   function sendText(text: string): boolean {
     if (!text.trim() || store.generating) return false;
     host.post({ type: 'chat.send', text });
-    followBottom();
+    scroll.followBottom();
     return true;
   }
 
   /** The model continues text rather than answering (the built-in demo; known as the demo before it loads). */
   function continuesText(): boolean {
     return store.model.info ? store.model.info.continuesText : store.model.isDemo;
-  }
-
-  /**
-   * The host asks for the input's focus when it shows the view (Open Chat, New Chat). Focus it only while this
-   * view has focus, or gains it within a moment (VS Code focuses the view beside its message): a late message,
-   * after the user moved to a picker or an editor, must not pull focus back here.
-   */
-  function focusInputIfViewFocused(): void {
-    if (document.hasFocus()) {
-      input.focus();
-      return;
-    }
-    const onFocus = (): void => {
-      clearTimeout(expire);
-      input.focus();
-    };
-    const expire = setTimeout(() => window.removeEventListener('focus', onFocus), 1000);
-    window.addEventListener('focus', onFocus, { once: true });
   }
 
   /** Opening the lens shows something coloured: the lens's message (else the last one with routing) as tokens. */
@@ -328,14 +237,11 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
     flush();
   }
 
-  function setView(view: 'chat' | 'evals'): void {
+  function setView(view: AppView): void {
     ui.view = view;
     saveUi();
     renderChrome();
-    if (view === 'evals' && !evalsMounted) {
-      evalsMounted = true;
-      mountEvals(evalsView, host);
-    }
+    if (view === 'evals') evals.open();
   }
 
   function applyNumbers(): void {
@@ -359,33 +265,12 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   }
 
   function renderChrome(): void {
-    const m = store.model;
-    const info = m.info;
-    setText(modelName, m.label);
-    const r = info?.routing;
-    const facts = info && [info.architecture, info.layers ? `${info.layers} layers` : '', r ? `${r.experts} experts, top-${r.expertsPerToken}` : info.remote ? 'experts not reported' : 'dense'].filter(Boolean).join(', ');
-    const title = info ? `${info.path}\n${facts}` : '';
-    if (modelName.title !== title) modelName.title = title;
-    const stateLabel: Record<string, string> = { idle: 'idle', starting: 'starting…', loading: 'loading…', ready: 'ready', generating: 'generating…', error: 'error' };
-    setText(modelState, stateLabel[m.state] ?? m.state);
-    setAttr(modelState, 'data-state', m.state);
-    setHidden(demoLabel, !m.isDemo);
-    setAttr(input.el, 'placeholder', continuesText() ? 'Start a text for the model to continue… (Enter sends, Shift+Enter for a new line)' : 'Ask the model… (Enter sends, Shift+Enter for a new line)');
-    setHidden(modelError, !m.error);
-    setText(modelError, m.error ?? '');
-    const generating = store.generating;
-    // The host loads the model on the first send when none is loaded yet, so Send stays enabled then.
-    setDisabled(send, generating);
-    setHidden(send, generating);
-    setHidden(stop, !generating);
-    setDisabled(newChat, generating);
-    setAttr(lensToggle, 'aria-pressed', String(ui.lensOpen));
+    modelLine.render(store.model, ui.view, ui.lensOpen);
+    composer.render(store.generating, continuesText());
     setHidden(lens.el, !ui.lensOpen);
     setHidden(chatView, ui.view !== 'chat');
-    setHidden(evalsView, ui.view !== 'evals');
-    setAttr(chatTab, 'aria-selected', String(ui.view === 'chat'));
-    setAttr(evalsTab, 'aria-selected', String(ui.view === 'evals'));
-    setAttr(app, 'data-state', m.state);
+    setHidden(evals.el, ui.view !== 'evals');
+    setAttr(app, 'data-state', store.model.state);
   }
 
   // ---- host messages ----
@@ -403,7 +288,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           whatIf.retain(ids);
           ui.mode = parseMode(ui.mode, store.model.info?.routing?.moeLayers.length ?? 0);
           highlighted = undefined;
-          followBottom();
+          scroll.followBottom();
           flush();
           break;
         }
@@ -413,7 +298,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (replaced && ui.selected?.turnId === model.id) ui.selected = undefined;
           if (replaced) whatIf.drop(model.id);
           // A new question (typed, Summarize Selection, Retry) brings the transcript back to its answer.
-          if (!replaced && model.info.role === 'user') followBottom();
+          if (!replaced && model.info.role === 'user') scroll.followBottom();
           scheduler.invalidate();
           break;
         }
@@ -435,7 +320,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (!t) break;
           const before = t.info.status;
           t.update(msg.turn);
-          if (t.info.status === 'error' && before !== 'error') revealTurn = t.id;
+          if (t.info.status === 'error' && before !== 'error') scroll.reveal(t.id);
           if (before === 'streaming' && t.info.status !== 'streaming') {
             const said: Record<string, string> = { complete: 'Answer complete.', stopped: 'Answer stopped.', error: `Error: ${t.info.error ?? 'generation failed'}` };
             announcer.textContent = said[t.info.status] ?? '';
@@ -461,7 +346,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
         }
         case 'view.focusInput':
           setView('chat');
-          focusInputIfViewFocused();
+          composer.focusIfViewFocused();
           break;
         case 'lens.show': {
           const t = msg.turnId ? store.get(msg.turnId) : undefined;
@@ -469,7 +354,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
           if (t && editorMode) {
             // The editor tab shows the message it follows as tokens, brought into view.
             tokenTurns.add(t.id);
-            revealTurn = t.id;
+            scroll.reveal(t.id);
             scheduler.invalidate(`turn:${t.id}`);
           }
           setView('chat');

@@ -2,6 +2,7 @@
 // host as requests (answered by id); eval news the host sends on its own (`evals.update`) goes to `deliverEvals`.
 
 import type { EvalsRequest, EvalsResponse } from '../extension/evals/protocol';
+import { h } from './components';
 import type { Host } from './host';
 import * as evals from './evals/index';
 
@@ -34,4 +35,18 @@ export function mountEvals(root: HTMLElement, host: Host, wide = false): boolean
 /** Eval news from the host for the mounted view (none is mounted before the tab is first opened: it asks then). */
 export function deliverEvals(body: EvalsResponse): void {
   evals.handleEvalsMessage(body);
+}
+
+/** The sidebar's Evals tab: the evals view is mounted the first time the tab opens. */
+export class EvalsTab {
+  readonly el = h('div', { class: 'evals-view', 'data-testid': 'evals-view', hidden: true });
+  private mounted = false;
+
+  constructor(private readonly host: Host) {}
+
+  open(): void {
+    if (this.mounted) return;
+    this.mounted = true;
+    mountEvals(this.el, this.host);
+  }
 }
