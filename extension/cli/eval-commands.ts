@@ -3,8 +3,9 @@
 
 import type { Command } from 'commander';
 import { resolveModelArg } from '../engine/demo-model';
-import { formatDuration, formatLoadTarget, formatMetric } from '../format';
-import { GROUP_TABLE, METRICS, formatGroupMetric } from '../evals/metrics/catalogue';
+import { formatLoadTarget } from '../engine/backends';
+import { formatDuration } from '../format';
+import { METRICS, formatGroupMetric, formatSampleMetric, metricsIn } from '../evals/metrics/catalogue';
 import * as path from 'node:path';
 import type { Engine, RemoteLoadOptions } from '../engine/types';
 import { loadSuite } from '../evals/suite';
@@ -59,7 +60,7 @@ export function formatProgress(p: EvalProgress): string | undefined {
       const what = s?.error
         ? `error: ${s.error}`
         : [
-            s?.metrics?.rouge ? `ROUGE-L ${(s.metrics.rouge.rougeL.fmeasure * 100).toFixed(1)}` : undefined,
+            ...(s ? metricsIn('progress').filter((id) => METRICS[id].ofSample?.(s) !== undefined).map((id) => `${METRICS[id].short} ${formatSampleMetric(id, s)}`) : []),
             s?.failures.length ? `flags: ${s.failures.map((f) => f.kind).join(', ')}` : undefined,
             s?.strategy && s.strategy.strategy !== 'none' ? s.strategy.strategy : undefined,
           ]
@@ -86,26 +87,24 @@ export function table(header: string[], rows: string[][], leftColumns: number[] 
 
 /** The per model × variant table, with the columns of the metric catalogue. */
 export function runTable(groups: GroupSummary[]): string {
+  const columns = metricsIn('groups');
   return table(
-    ['model', 'variant', 'n', ...GROUP_TABLE.map((id) => METRICS[id].short), 'errors'],
-    groups.map((g) => [g.modelName, g.variant, String(g.samples), ...GROUP_TABLE.map((id) => formatGroupMetric(id, g)), String(g.errors)]),
+    ['model', 'variant', 'n', ...columns.map((id) => METRICS[id].short), 'errors'],
+    groups.map((g) => [g.modelName, g.variant, String(g.samples), ...columns.map((id) => formatGroupMetric(id, g)), String(g.errors)]),
     [0, 1],
   );
 }
 
+/** `score`'s table: the catalogue's score metrics per item, the failures, and the means. */
 export function scoreTable(result: ScoreResult): string {
-  const score = (x: number | undefined) => formatMetric(x, METRICS.rouge1.unit);
+  const columns = metricsIn('score');
   const rows = result.items.map((x) => [
     x.id,
-    score(x.metrics.rouge?.rouge1.fmeasure),
-    score(x.metrics.rouge?.rouge2.fmeasure),
-    score(x.metrics.rouge?.rougeL.fmeasure),
-    formatMetric(x.metrics.summaryWords, METRICS.summaryWords.unit),
+    ...columns.map((id) => formatSampleMetric(id, x)),
     x.failures.map((f) => `${f.kind}: ${f.evidence.slice(0, 60)}`).join('; ') || '–',
   ]);
-  const a = result.aggregate;
-  rows.push(['mean', score(a.rouge1?.mean), score(a.rouge2?.mean), score(a.rougeL?.mean), formatMetric(a.summaryWords?.mean, METRICS.summaryWords.unit), `${formatMetric(a.failureRates.any, METRICS.failureRate.unit)} flagged`]);
-  return table(['id', METRICS.rouge1.short, METRICS.rouge2.short, METRICS.rougeL.short, METRICS.summaryWords.short, 'failures'], rows, [0, 5]);
+  rows.push(['mean', ...columns.map((id) => formatGroupMetric(id, result.aggregate)), `${formatGroupMetric('failureRate', result.aggregate)} flagged`]);
+  return table(['id', ...columns.map((id) => METRICS[id].short), 'failures'], rows, [0, columns.length + 1]);
 }
 
 export function registerEvalCommands(program: Command, deps: EvalCommandDeps): void {

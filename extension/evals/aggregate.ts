@@ -1,8 +1,8 @@
 // Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
 
-import { COMPARED, GROUP_TABLE, METRICS, formatGroupMetric, metricInfo } from './metrics/catalogue';
+import { METRICS, SAMPLE_METRICS, formatGroupMetric, formatSampleMetric, metricInfo, metricsIn, type Scored } from './metrics/catalogue';
 import { formatMetric, formatModelName } from '../format';
-import type { Failure } from './metrics/detectors';
+import type { Failure, FailureKind } from './metrics/detectors';
 import type {
   Distribution,
   GroupSummary,
@@ -10,8 +10,8 @@ import type {
   RunComparison,
   RunInfo,
   RunSummary,
-  SampleMetrics,
   SampleRecord,
+  ScoreStats,
   SuiteIntervention,
 } from './types';
 
@@ -28,46 +28,26 @@ export function distribution(values: number[]): Distribution | undefined {
   };
 }
 
-function values<T>(rows: T[], f: (x: T) => number | undefined): number[] {
-  return rows.map(f).filter((v): v is number => v !== undefined);
-}
-
-/** Score aggregates of scored summaries (a run's group, or a `score` file). */
-export interface ScoreStats {
-  scored: number;
-  failureRates: { refusal: number; blank: number; repetition: number; debris: number; any: number };
-  rouge1?: Distribution;
-  rouge2?: Distribution;
-  rougeL?: Distribution;
-  summaryWords?: Distribution;
-  compression?: Distribution;
-}
-
-/** Failure rates and metric distributions over scored summaries; distributions without values are left out. */
-export function scoreStats(rows: { metrics?: SampleMetrics; failures: Failure[] }[]): ScoreStats {
-  const rate = (kind?: string) =>
+/** Failure rates and the distribution of every per-sample metric of the catalogue; distributions without values are left out. */
+export function scoreStats(rows: (Scored & { failures: Failure[] })[]): ScoreStats {
+  const rate = (kind?: FailureKind) =>
     rows.length ? rows.filter((x) => (kind ? x.failures.some((f) => f.kind === kind) : x.failures.length > 0)).length / rows.length : 0;
   const stats: ScoreStats = {
     scored: rows.filter((x) => x.metrics?.rouge).length,
     failureRates: { refusal: rate('refusal'), blank: rate('blank'), repetition: rate('repetition'), debris: rate('debris'), any: rate() },
   };
-  const set = (key: 'rouge1' | 'rouge2' | 'rougeL' | 'summaryWords' | 'compression', f: (m: SampleMetrics) => number | undefined) => {
-    const d = distribution(values(rows, (x) => (x.metrics ? f(x.metrics) : undefined)));
-    if (d) stats[key] = d;
-  };
-  set('rouge1', (m) => m.rouge?.rouge1.fmeasure);
-  set('rouge2', (m) => m.rouge?.rouge2.fmeasure);
-  set('rougeL', (m) => m.rouge?.rougeL.fmeasure);
-  set('summaryWords', (m) => m.summaryWords);
-  set('compression', (m) => m.compression);
+  for (const id of SAMPLE_METRICS) {
+    const d = distribution(rows.map((x) => METRICS[id].ofSample!(x)).filter((v): v is number => v !== undefined));
+    if (d) stats[id] = d;
+  }
   return stats;
 }
 
 /** Aggregates of one model × variant (`samples`: that group's samples, all of `model`). */
 export function summarizeGroup(model: string, variant: string, samples: SampleRecord[]): GroupSummary {
   const ok = samples.filter((s) => !s.error && s.metrics);
-  const { scored, failureRates, ...scores } = scoreStats(ok);
-  const g: GroupSummary = {
+  const { scored, failureRates, ...distributions } = scoreStats(ok);
+  return {
     model,
     modelName: samples[0]?.modelName ?? formatModelName(model),
     variant,
@@ -77,18 +57,8 @@ export function summarizeGroup(model: string, variant: string, samples: SampleRe
     failureRates,
     truncated: ok.filter((s) => s.strategy?.strategy === 'truncate-middle').length,
     mapReduced: ok.filter((s) => s.strategy?.strategy === 'map-reduce').length,
-    ...scores,
+    ...distributions,
   };
-  const set = <K extends keyof GroupSummary>(key: K, d: GroupSummary[K] | undefined) => {
-    if (d !== undefined) g[key] = d;
-  };
-  const pick = (f: (s: SampleRecord) => number | undefined) => distribution(values(ok, f));
-  set('timeToFirstTokenMs', pick((s) => s.speed?.timeToFirstTokenMs));
-  set('promptTokensPerSecond', pick((s) => s.speed?.promptTokensPerSecond));
-  set('generatedTokensPerSecond', pick((s) => s.speed?.generatedTokensPerSecond));
-  set('loadEntropy', pick((s) => s.routing?.meanLoadEntropy));
-  set('sameTop1Rate', pick((s) => s.routing?.meanSameTop1Rate));
-  return g;
 }
 
 export function computeSummary(info: RunInfo, samples: SampleRecord[]): RunSummary {
@@ -132,11 +102,12 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
 
   out.push('## Scores', '');
   out.push('ROUGE F-measure ×100, means over the samples that have the value; – where none has it.', '');
-  const heads = ['Model', 'Variant', 'n', ...GROUP_TABLE.map((id) => METRICS[id].label), 'Errors'];
+  const table = metricsIn('groups');
+  const heads = ['Model', 'Variant', 'n', ...table.map((id) => METRICS[id].label), 'Errors'];
   out.push(`| ${heads.join(' | ')} |`);
   out.push(`|---|---|${heads.slice(2).map(() => '---:').join('|')}|`);
   for (const x of summary.groups) {
-    const cells = [md(x.modelName), md(x.variant), String(x.samples), ...GROUP_TABLE.map((id) => formatGroupMetric(id, x)), String(x.errors)];
+    const cells = [md(x.modelName), md(x.variant), String(x.samples), ...table.map((id) => formatGroupMetric(id, x)), String(x.errors)];
     out.push(`| ${cells.join(' | ')} |`);
   }
   out.push('');
@@ -187,7 +158,7 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
         const flags =
           s.failures.map((f) => ({ refusal: 'R', blank: 'B', repetition: 'P', debris: 'D' })[f.kind]).join('') +
           (s.strategy?.strategy === 'truncate-middle' ? 'T' : s.strategy?.strategy === 'map-reduce' ? 'M' : '');
-        return `${formatMetric(METRICS.rougeL.ofSample?.(s), METRICS.rougeL.unit)}${flags ? ` ${flags}` : ''}`;
+        return `${formatSampleMetric('rougeL', s)}${flags ? ` ${flags}` : ''}`;
       });
       out.push(`| ${md(id)} | ${cells.join(' | ')} |`);
     }
@@ -217,7 +188,7 @@ export function compareRuns(runs: LoadedRun[]): RunComparison {
       groups.push(g);
     }
   }
-  const metrics = COMPARED.map((id) => ({ ...metricInfo(id), values: groups.map((g) => METRICS[id].ofGroup(g)) }));
+  const metrics = metricsIn('compare').map((id) => ({ ...metricInfo(id), values: groups.map((g) => METRICS[id].ofGroup(g)) }));
   // Chart labels that tell the columns apart: the variant alone when every column has the same model, the
   // model alone when every column has the same variant.
   const oneModel = new Set(columns.map((c) => c.model)).size === 1;
@@ -232,7 +203,7 @@ export function compareRuns(runs: LoadedRun[]): RunComparison {
     columns.forEach((c, i) => {
       const run = runs.find((r) => r.dir === c.runDir)!;
       const s = run.samples.find((x) => x.itemId === itemId && x.model === c.model && x.variant === c.variant);
-      rougeL[i] = s?.metrics?.rouge?.rougeL.fmeasure;
+      rougeL[i] = s && METRICS.rougeL.ofSample!(s);
       failures[i] = s ? [...s.failures.map((f) => f.kind), ...(s.error ? ['error'] : [])] : [];
     });
     const title = titles.get(itemId);

@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { scoreSummary } from './metrics';
 import type { Failure } from './metrics/detectors';
-import { scoreStats, type ScoreStats } from './aggregate';
+import { scoreStats } from './aggregate';
 import { DEFAULT_METRICS, EvalConfigError, jsonObjectLines } from './suite';
-import type { MetricSettings, SampleMetrics } from './types';
+import type { MetricSettings, SampleMetrics, ScoreStats } from './types';
 
 export interface PredictionRecord {
   id: string;

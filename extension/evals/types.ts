@@ -1,7 +1,7 @@
 // Types of the long-summary evaluations: suites, samples, runs, aggregates, comparisons. No runtime code.
-import type { MetricInfo } from './metrics/catalogue';
+import type { MetricInfo, SampleMetricId } from './metrics/catalogue';
 
-import type { Failure, RefusalResult, BlankResult, RepetitionStats, DebrisResult } from './metrics/detectors';
+import type { Failure, FailureKind, RefusalResult, BlankResult, RepetitionStats, DebrisResult } from './metrics/detectors';
 import type { MultiRougeScores } from './metrics/rouge';
 import type { RoutingSummaryStats } from '../routing/summary-stats';
 import type { StopReason } from '../engine/types';
@@ -210,25 +210,22 @@ export interface Distribution {
   max: number;
 }
 
+/**
+ * Aggregates of scored summaries (a run's group, or a `score` file): failure rates, and the distribution of each
+ * per-sample metric of the catalogue over the summaries that have it (left out where none has it).
+ */
+export type ScoreStats = {
+  scored: number;
+  failureRates: Record<FailureKind | 'any', number>;
+} & Partial<Record<SampleMetricId, Distribution>>;
+
 /** Aggregates of one model × variant. */
-export interface GroupSummary {
+export interface GroupSummary extends ScoreStats {
   model: string;
   modelName: string;
   variant: string;
   samples: number;
   errors: number;
-  scored: number;
-  rouge1?: Distribution;
-  rouge2?: Distribution;
-  rougeL?: Distribution;
-  failureRates: { refusal: number; blank: number; repetition: number; debris: number; any: number };
-  summaryWords?: Distribution;
-  compression?: Distribution;
-  timeToFirstTokenMs?: Distribution;
-  promptTokensPerSecond?: Distribution;
-  generatedTokensPerSecond?: Distribution;
-  loadEntropy?: Distribution;
-  sameTop1Rate?: Distribution;
   /** The intervention of this group's variant, and the model's perplexity under it (run-level, from RunInfo). */
   intervention?: string;
   perplexity?: number;

@@ -4,7 +4,7 @@
 
 import type { EvalsRequest, EvalsResponse, EvalItemView } from '../../extension/evals/protocol';
 import type { EvalProgress, LoadedRun, RunComparison, RunListEntry, SampleRecord, GroupSummary } from '../../extension/evals/types';
-import { GROUP_TABLE, METRICS, formatGroupMetric, type MetricId } from '../../extension/evals/metrics/catalogue';
+import { METRICS, chartMax, formatGroupMetric, metricHeading, metricsIn, type MetricId, type MetricInfo } from '../../extension/evals/metrics/catalogue';
 import { formatDecimal, formatMetric, formatModelName, formatPercent, formatTokensPerSecond } from '../../extension/format';
 import { progressText } from '../../extension/evals/progress';
 import { h } from '../components';
@@ -31,6 +31,11 @@ function scrollable(table: HTMLElement): HTMLElement {
   return h('div', { class: 'evals-scroll' }, table);
 }
 
+/** A catalogue metric's bars, titled, scaled and formatted by the catalogue. */
+function metricBars(m: MetricInfo, data: { label: string; value: number | undefined }[]): SVGSVGElement {
+  return bars(data, { title: metricHeading(m), max: chartMax(m), format: (x) => formatMetric(x, m.unit) });
+}
+
 /** A samples-table column for a catalogue metric with a per-sample value. */
 function metricColumn(id: MetricId): Column {
   const m = METRICS[id];
@@ -42,13 +47,7 @@ const SAMPLE_COLUMNS: Column[] = [
   { key: 'item', label: 'Item', numeric: false, value: (s) => s.itemId },
   { key: 'model', label: 'Model', numeric: false, value: (s) => s.modelName },
   { key: 'variant', label: 'Variant', numeric: false, value: (s) => s.variant },
-  metricColumn('rouge1'),
-  metricColumn('rouge2'),
-  metricColumn('rougeL'),
-  metricColumn('summaryWords'),
-  metricColumn('compression'),
-  metricColumn('timeToFirstTokenMs'),
-  metricColumn('generatedTokensPerSecond'),
+  ...metricsIn('samples').map(metricColumn),
   {
     key: 'strategy',
     label: 'Long input',
@@ -289,16 +288,14 @@ export class EvalsView {
     );
     const groups = run.summary.groups;
     const label = (g: GroupSummary) => `${g.modelName} / ${g.variant}`;
-    const rougeL = run.samples.map((s) => s.metrics?.rouge?.rougeL.fmeasure).filter((v): v is number => v !== undefined);
+    const rougeL = run.samples.map((s) => METRICS.rougeL.ofSample!(s)).filter((v): v is number => v !== undefined);
     section.append(
       h(
         'div',
         { class: 'evals-charts' },
         // One scale for the distribution and the means: ROUGE × 100, as in every table.
         histogram(rougeL, { title: 'ROUGE-L F × 100: samples per range', format: (x) => formatMetric(x, METRICS.rougeL.unit).replace(/\.0$/, '') }),
-        bars(groups.map((g) => ({ label: label(g), value: METRICS.rougeL.ofGroup(g) })), { title: `${METRICS.rougeL.label} × 100`, max: 1, format: (x) => formatMetric(x, METRICS.rougeL.unit) }),
-        bars(groups.map((g) => ({ label: label(g), value: METRICS.failureRate.ofGroup(g) })), { title: METRICS.failureRate.label, max: 1, format: (x) => formatMetric(x, METRICS.failureRate.unit) }),
-        bars(groups.map((g) => ({ label: label(g), value: METRICS.generatedTokensPerSecond.ofGroup(g) })), { title: METRICS.generatedTokensPerSecond.label, format: (x) => formatMetric(x, METRICS.generatedTokensPerSecond.unit) }),
+        ...metricsIn('chart').map((id) => metricBars(METRICS[id], groups.map((g) => ({ label: label(g), value: METRICS[id].ofGroup(g) })))),
       ),
     );
     section.append(this.renderGroups(groups));
@@ -309,7 +306,8 @@ export class EvalsView {
 
   private renderGroups(groups: GroupSummary[]): HTMLElement {
     const table = h('table', { class: 'evals-table evals-groups' });
-    const heads = ['Model', 'Variant', 'n', ...GROUP_TABLE.map((id) => METRICS[id].short), 'Errors'];
+    const columns = metricsIn('groups');
+    const heads = ['Model', 'Variant', 'n', ...columns.map((id) => METRICS[id].short), 'Errors'];
     table.append(h('caption', {}, 'Per model × variant'), h('thead', {}, h('tr', {}, ...heads.map((label) => h('th', { scope: 'col' }, label)))));
     const tbody = h('tbody');
     for (const g of groups) {
@@ -325,7 +323,7 @@ export class EvalsView {
           h('td', { title: g.model }, g.modelName),
           h('td', {}, g.variant),
           h('td', { class: 'num' }, String(g.samples)),
-          ...GROUP_TABLE.map(cell),
+          ...columns.map(cell),
           h('td', { class: `num${g.errors ? ' evals-bad' : ''}` }, String(g.errors)),
         ),
       );
@@ -445,15 +443,13 @@ export class EvalsView {
   private renderComparison(c: RunComparison): HTMLElement {
     const section = h('section', { class: 'evals-compare' });
     section.append(h('h2', {}, `Comparison of ${new Set(c.columns.map((x) => x.run)).size} runs`));
-    const rl = c.metrics.find((m) => m.id === 'rougeL');
-    const speed = c.metrics.find((m) => m.id === 'generatedTokensPerSecond');
     const chartLabel = (col: RunComparison['columns'][number]) => col.shortLabel ?? col.label;
+    const charted = metricsIn('chart');
     section.append(
       h(
         'div',
         { class: 'evals-charts' },
-        rl ? bars(c.columns.map((col, i) => ({ label: chartLabel(col), value: rl.values[i] })), { title: `${rl.label} × 100`, max: 1, format: (x) => formatMetric(x, rl.unit) }) : null,
-        speed ? bars(c.columns.map((col, i) => ({ label: chartLabel(col), value: speed.values[i] })), { title: speed.label, format: (x) => formatMetric(x, speed.unit) }) : null,
+        ...c.metrics.filter((m) => charted.includes(m.id)).map((m) => metricBars(m, c.columns.map((col, i) => ({ label: chartLabel(col), value: m.values[i] })))),
       ),
     );
     const table = h('table', { class: 'evals-table evals-compare-table' });
@@ -461,12 +457,12 @@ export class EvalsView {
     const tbody = h('tbody');
     for (const m of c.metrics) {
       const present = m.values.filter((v): v is number => v !== undefined);
-      const best = present.length > 1 ? (m.better === 'higher' ? Math.max(...present) : Math.min(...present)) : undefined;
+      const best = present.length > 1 && m.better !== 'neither' ? (m.better === 'higher' ? Math.max(...present) : Math.min(...present)) : undefined;
       tbody.append(
         h(
           'tr',
           { 'data-metric': m.id },
-          h('th', { scope: 'row' }, `${m.label}${m.unit === 'score' ? ' × 100' : ''} ${m.better === 'higher' ? '↑' : '↓'}`),
+          h('th', { scope: 'row' }, `${metricHeading(m)}${{ higher: ' ↑', lower: ' ↓', neither: '' }[m.better]}`),
           ...m.values.map((v) => h('td', { class: `num${best !== undefined && v === best ? ' evals-best' : ''}` }, formatMetric(v, m.unit))),
         ),
       );
