@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "moe_lens",
-      "sources": ["src/addon.cpp", "src/llama_api.cpp", "src/router_capture.cpp", "src/session.cpp"],
+      "sources": ["src/addon.cpp", "src/llama_api.cpp", "src/router_capture.cpp", "src/rpc_devices.cpp", "src/session.cpp"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(llama_src)/include",

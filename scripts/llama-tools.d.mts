@@ -3,3 +3,6 @@ export function releaseTag(): string;
 export function toolsDir(): string;
 export function binDir(): string;
 export function buildTools(targets: string[]): void;
+export function rpcServerPath(): string;
+export function rpcBackendPath(): string;
+export function buildRpc(): void;

@@ -5,7 +5,8 @@
 // Invariants of a resolved intervention (what the native callback relies on):
 //   - every layer is a MoE layer of the model and every expert is in 0..experts-1;
 //   - ablation leaves at least top-k experts in each layer (so no masked expert is ever read as a gate weight);
-//   - force names 1..top-k experts, none of them also ablated in that layer;
+//   - force names 1..top-k experts, none of them also ablated in that layer, in no more expert groups than the
+//     router searches (the native side then makes the forced experts' groups the ones searched);
 //   - `key` is canonical (sorted layers and experts): two interventions with the same effect have the same key,
 //     and the KV prefix cache and eval fingerprints are keyed on it.
 // No `vscode` import; pure.
@@ -109,6 +110,10 @@ export function resolveIntervention(intervention: Intervention | undefined, mode
     let masked: number[];
     if (on.length) {
       if (on.length > k) bad(`--force: ${on.length} experts forced in layer ${layer}, but ${model.name} uses ${k} per token`);
+      const groups = model.routing.expertGroups;
+      const forcedGroups = groups ? [...new Set(on.map((e) => Math.floor(e / (expertCount / groups.count))))] : [];
+      if (groups && forcedGroups.length > groups.searched)
+        bad(`--force: layer ${layer}'s experts ${on.join(',')} lie in expert groups ${forcedGroups.join(', ')}, but ${model.name}'s router searches only ${groups.searched} of its ${groups.count} groups of ${expertCount / groups.count}`);
       const both = on.filter((e) => off.includes(e));
       if (both.length) bad(`expert ${both[0]} is both forced and ablated in layer ${layer}`);
       masked = [...Array(expertCount).keys()].filter((e) => !on.includes(e));

@@ -4,9 +4,10 @@
 import type { ChatHistoryItem, ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp';
 import path from 'node:path';
 import { EngineError } from './errors';
-import { describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, usableBackend, type Backend } from './model-file';
+import { allocatedOnDevices, describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, usableBackend, type Backend } from './model-file';
 import { checkExpertsPerToken, resolveIntervention, toNative } from './intervention';
-import { loadNativeAddon, type NativeChunk, type NativeSession, type NativeSampling } from './native';
+import { loadNativeAddon, type NativeChunk, type NativeRpcDevice, type NativeSession, type NativeSampling } from './native';
+import { checkRpcServers, parseRpcServers, requireRpcBackend } from './rpc';
 import { chunkTokens, NllSum, planChunks, RoutingAccumulator } from './perplexity';
 import type {
   Engine,
@@ -74,24 +75,39 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
       checkExpertsPerToken(options.expertsPerToken, { name: path.basename(file.path), experts: facts.moeLayers.length ? facts.experts : 0 });
     if (options.requireMoe && facts.moeLayers.length === 0)
       throw new EngineError('not-moe', `${file.path} is a dense model (no experts); MoE Lens needs a Mixture-of-Experts model here`);
-    const backend = device.backend;
+    const rpc = options.rpcServers?.length ? await this.rpcDevices(options.rpcServers, options.allowRemoteRpc ?? false) : undefined;
+    const backend = rpc ? 'rpc' : device.backend;
     const contextSize = Math.max(64, options.contextSize ?? Math.min(facts.trainContextLength || 4096, 4096));
     const gpuLayers = backend === 'cpu' ? 0 : typeof options.gpuLayers === 'number' ? options.gpuLayers : facts.layers + 1;
     let freeVram: number | undefined;
     let contextVram: number | undefined;
-    if (backend !== 'cpu') {
+    if (rpc) freeVram = rpc.devices.reduce((n, d) => n + d.freeBytes, 0);
+    else if (backend !== 'cpu') {
       freeVram = (await llama.getVramState()).free;
       const insights = await nlc.GgufInsights.from(file.info, llama);
       contextVram = insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: gpuLayers }).gpuVram;
     }
-    const placement = planPlacement(facts, { backend, gpuLayers, cpuMoe: options.cpuMoe ?? 'auto', freeVram, contextVram });
-    if (device.note) placement.notes.unshift(device.note);
+    const placement = planPlacement(facts, { backend, gpuLayers, cpuMoe: options.cpuMoe ?? 'auto', freeVram, contextVram, rpcDevices: rpc?.devices });
+    if (device.note && !rpc) placement.notes.unshift(device.note);
     if (facts.trainContextLength && contextSize > facts.trainContextLength) {
       const note = `context ${contextSize} is larger than the ${facts.trainContextLength} tokens the model was trained for; expect degraded output past that`;
       placement.notes.push(note);
       this.log('warn', note);
     }
-    return { file, facts, contextSize, placement };
+    return { file, facts, contextSize, placement, rpc };
+  }
+
+  /** The devices of the RPC servers, after the consent and reachability checks (rpc.ts). */
+  private async rpcDevices(rpcServers: string[], allowRemote: boolean): Promise<{ servers: string[]; backendPath: string; devices: NativeRpcDevice[] }> {
+    const servers = parseRpcServers(rpcServers);
+    await checkRpcServers(servers, allowRemote);
+    const addon = loadNativeAddon();
+    const backendPath = requireRpcBackend(addon.builtForRelease);
+    try {
+      return { servers: servers.map((s) => s.text), backendPath, devices: addon.rpcDevices(backendPath, servers.map((s) => s.text)) };
+    } catch (error) {
+      throw new EngineError('rpc-unavailable', (error as Error).message);
+    }
   }
 
   async inspect(options: LocalLoadOptions): Promise<GgufModelInfo> {
@@ -103,7 +119,7 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
     if (this.generating) throw new EngineError('busy', 'a generation is running; stop it before loading a model');
     await this.unload();
     const { nlc, llama } = await this.runtime();
-    const { file, facts, contextSize, placement } = await this.plan(options);
+    const { file, facts, contextSize, placement, rpc } = await this.plan(options);
     const addon = loadNativeAddon();
     const session = new addon.NativeSession();
     this.loading = session;
@@ -123,6 +139,7 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
         expertsPerToken: facts.expertsPerToken,
         overrideExpertsPerToken: facts.modelExpertsPerToken !== undefined,
         architecture: file.architecture,
+        ...(rpc ? { rpcServers: rpc.servers, rpcBackend: rpc.backendPath } : {}),
       });
       if (loaded.error) {
         session.dispose();
@@ -142,6 +159,7 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
         weights: buffers.weights.length ? buffers.weights : placement.weights,
         contextBytes: buffers.contextBytes || placement.contextBytes,
         overriddenExpertLayers: buffers.overriddenExpertLayers,
+        ...(placement.devices ? { devices: allocatedOnDevices(placement.devices, buffers.weights) } : {}),
         planned: false,
       });
       this.log('info', `loaded ${this.model.name}: ${facts.layers} layers, ${facts.experts} experts, top-${facts.expertsPerToken}, context ${loaded.contextSize}`);

@@ -8,7 +8,7 @@ import { TEXT_CONTINUATION_TAG } from './demo-model';
 import { LLAMA_CPP_ARCHITECTURES } from './architectures';
 import { EngineError } from './errors';
 import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
-import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport } from './types';
+import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport, RpcDeviceReport } from './types';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
 
@@ -17,6 +17,8 @@ const EXPERT_TENSOR = /\.ffn_(up|down|gate|gate_up)_(ch|)exps\./;
 export const isExpertTensor = (name: string) => EXPERT_TENSOR.test(name + '.');
 const SHARED_EXPERT_TENSOR = /_shexp\./;
 const ROUTER_TENSOR = /^blk\.(\d+)\.ffn_gate_inp\.weight$/;
+/** llama.cpp's input layer (LLM_TENSOR_LAYER_INPUT): always in system RAM. */
+const INPUT_TENSOR = /^(token_embd|token_types|position_embd|per_layer_token_embd)\.weight$/;
 
 export interface TensorFacts {
   name: string;
@@ -125,8 +127,16 @@ export interface ModelFacts {
   /** Expert weight bytes per layer index. */
   expertBytesByLayer: Map<number, number>;
   weightBytes: number;
+  /**
+   * Bytes llama.cpp keeps on the CPU whatever is offloaded (its input layer: the token embedding and its kin), and
+   * of those the bytes it also copies to the output layer's device when the output shares the token embedding.
+   */
+  inputBytes?: number;
+  tiedOutputBytes?: number;
   /** The file's own top-k, when an override changed expertsPerToken. */
   modelExpertsPerToken?: number;
+  /** Expert groups of a DeepSeek-style router (more than one). */
+  expertGroups?: { count: number; searched: number };
   /**
    * Weight bytes one decoded token reads: every tensor, the experts at k / n_expert, the token embedding at one
    * row (unless it doubles as the lm_head). Times tok/s, the memory bandwidth decode uses.
@@ -140,6 +150,7 @@ export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): M
   const experts = metaNumber(file, 'expert_count') ?? 0;
   const modelExpertsPerToken = metaNumber(file, 'expert_used_count') ?? 0;
   const expertsPerToken = expertsPerTokenOverride ?? modelExpertsPerToken;
+  const groupCount = metaNumber(file, 'expert_group_count') ?? 1;
   const moeLayers = [...new Set(file.tensors.flatMap((t) => ROUTER_TENSOR.exec(t.name)?.[1] ?? []).map(Number))].sort((a, b) => a - b);
   const expertBytesByLayer = new Map<number, number>();
   let totalParams = 0;
@@ -164,6 +175,7 @@ export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): M
     experts,
     expertsPerToken,
     ...(expertsPerToken !== modelExpertsPerToken ? { modelExpertsPerToken } : {}),
+    ...(groupCount > 1 ? { expertGroups: { count: groupCount, searched: metaNumber(file, 'expert_group_used_count') ?? groupCount } } : {}),
     sharedExperts: file.tensors.some((t) => SHARED_EXPERT_TENSOR.test(t.name)) ? Math.max(1, metaNumber(file, 'expert_shared_count') ?? 1) : 0,
     totalParams,
     activeParams: Math.round(activeParams),
@@ -172,6 +184,8 @@ export function modelFacts(file: ModelFile, expertsPerTokenOverride?: number): M
     trainContextLength: metaNumber(file, 'context_length') ?? 0,
     expertBytesByLayer,
     weightBytes: file.tensors.reduce((n, t) => n + t.bytes, 0),
+    inputBytes: file.tensors.filter((t) => INPUT_TENSOR.test(t.name)).reduce((n, t) => n + t.bytes, 0),
+    tiedOutputBytes: tiedOutput ? (file.tensors.find((t) => t.name === 'token_embd.weight')?.bytes ?? 0) : 0,
     decodeBytesPerToken: Math.round(decodeBytesPerToken),
   };
 }
@@ -189,7 +203,7 @@ export function usableBackend(loaded: Exclude<Backend, 'cpu'> | false, gpuDevice
   return { backend: loaded };
 }
 
-const BACKEND_NAMES: Record<Exclude<Backend, 'cpu'>, string> = { cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Metal' };
+const BACKEND_NAMES: Record<Exclude<Backend, 'cpu'>, string> = { cuda: 'CUDA', vulkan: 'Vulkan', metal: 'Metal', rpc: 'RPC' };
 
 export interface PlanInput {
   backend: Backend;
@@ -198,6 +212,8 @@ export interface PlanInput {
   /** Free VRAM in bytes (for 'auto'), and what the context will take on the GPU. */
   freeVram?: number;
   contextVram?: number;
+  /** Backend 'rpc': the servers' devices (llama.cpp splits the offloaded layers in proportion to their free memory). */
+  rpcDevices?: { name: string; endpoint: string; freeBytes: number; totalBytes: number }[];
 }
 
 /** Which leading layers keep their experts in RAM, and the bytes on each side. */
@@ -207,6 +223,9 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
   const expertsInFirst = (n: number) =>
     [...facts.expertBytesByLayer].filter(([layer]) => layer < n).reduce((sum, [, bytes]) => sum + bytes, 0);
   const gpu = input.backend !== 'cpu' && input.gpuLayers > 0;
+  // Weight bytes on the device with every layer offloaded (partial offload is not modelled) and the experts of the
+  // first n layers in RAM: all but those and the input layer, plus the output's own copy of a shared token embedding.
+  const onDevice = (n: number) => facts.weightBytes - expertsInFirst(n) - (facts.inputBytes ?? 0) + (facts.tiedOutputBytes ?? 0);
   let cpuMoeLayers = 0;
   if (facts.moeLayers.length === 0) {
     if (input.cpuMoe !== 'none' && input.cpuMoe !== 'auto' && input.cpuMoe !== 0) notes.push('dense model: no expert weights to place');
@@ -217,7 +236,7 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
       const budget = (input.freeVram ?? 0) * 0.95 - (input.contextVram ?? 0);
       cpuMoeLayers = facts.layers;
       for (let n = 0; n <= facts.layers; n++) {
-        if (facts.weightBytes - expertsInFirst(n) <= budget) {
+        if (onDevice(n) <= budget) {
           cpuMoeLayers = n;
           break;
         }
@@ -229,10 +248,10 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
   if (!gpu) notes.push('CPU backend: all weights are in system RAM');
 
   const expertBytesInRam = gpu ? expertsInFirst(cpuMoeLayers) : totalExperts;
-  const gpuBytes = gpu ? facts.weightBytes - expertBytesInRam : 0;
+  const gpuBytes = gpu ? onDevice(cpuMoeLayers) : 0;
   const weights = [
     ...(gpu ? [{ device: input.backend.toUpperCase(), bytes: gpuBytes }] : []),
-    { device: 'CPU', bytes: facts.weightBytes - gpuBytes },
+    { device: 'CPU', bytes: gpu ? expertBytesInRam + (facts.inputBytes ?? 0) : facts.weightBytes },
   ].filter((d) => d.bytes > 0);
   return {
     backend: input.backend,
@@ -245,7 +264,25 @@ export function planPlacement(facts: ModelFacts, input: PlanInput): PlacementRep
     ...(input.cpuMoe === 'auto' && gpu ? { gpuBudgetBytes: Math.max(0, (input.freeVram ?? 0) * 0.95 - (input.contextVram ?? 0)) } : {}),
     planned: true,
     notes,
+    ...(input.rpcDevices ? { devices: planDevices(input.rpcDevices, gpuBytes) } : {}),
   };
+}
+
+/** The device bytes spread over RPC devices as llama.cpp's default split does: in proportion to free memory. */
+function planDevices(devices: NonNullable<PlanInput['rpcDevices']>, bytes: number): RpcDeviceReport[] {
+  const free = devices.reduce((n, d) => n + d.freeBytes, 0);
+  return devices.map((d) => ({ ...d, plannedBytes: Math.round(free > 0 ? (bytes * d.freeBytes) / free : bytes / devices.length) }));
+}
+
+/**
+ * The weight bytes llama.cpp allocated on each RPC device, from its load log: a buffer is named after the device's
+ * index on its server and the server (`RPC0[127.0.0.1:50052]`), not the device's process-wide name (`RPC3`).
+ */
+export function allocatedOnDevices(devices: RpcDeviceReport[], weights: { device: string; bytes: number }[]): RpcDeviceReport[] {
+  return devices.map((d, i) => {
+    const index = devices.slice(0, i).filter((o) => o.endpoint === d.endpoint).length;
+    return { ...d, allocatedBytes: weights.find((w) => w.device === `RPC${index}[${d.endpoint}]`)?.bytes ?? 0 };
+  });
 }
 
 /** Model buffers from llama.cpp's load log: "load_tensors:   CPU_Mapped model buffer size =     3.73 MiB". */
@@ -285,6 +322,7 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
             expertsPerToken: facts.expertsPerToken,
             ...(facts.modelExpertsPerToken !== undefined ? { modelExpertsPerToken: facts.modelExpertsPerToken } : {}),
             sharedExperts: facts.sharedExperts,
+            ...(facts.expertGroups ? { expertGroups: facts.expertGroups } : {}),
           },
         }
       : {}),

@@ -49,6 +49,9 @@ export interface NativeLoadParams {
   /** Load with `<architecture>.expert_used_count` = expertsPerToken (llama.cpp's kv override). */
   overrideExpertsPerToken?: boolean;
   architecture?: string;
+  /** RPC servers (`host:port`) whose devices take the model's layers, and the RPC backend library (with them). */
+  rpcServers?: string[];
+  rpcBackend?: string;
 }
 
 /** One generation, as one object (native/src/session.h GenerateParams). */
@@ -88,7 +91,7 @@ export interface NativeEvaluateResult {
 export type NativeSampling = SamplingOptions;
 
 export interface NativeSession {
-  load(params: NativeLoadParams): Promise<{ error: string; log: string; contextSize: number }>;
+  load(params: NativeLoadParams): Promise<{ error: string; log: string; contextSize: number; rpcDevices: NativeRpcDevice[] }>;
   cancelLoad(): void;
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
   piece(id: number): Buffer;
@@ -102,6 +105,16 @@ export interface NativeAddon {
   init(release: string): void;
   NativeSession: new () => NativeSession;
   builtForRelease: string;
+  /** Every device of these RPC servers (`host:port`, reachable), through the RPC backend library at `backendPath`. */
+  rpcDevices(backendPath: string, servers: string[]): NativeRpcDevice[];
+}
+
+/** An RPC device as the addon reports it (native/src/rpc_devices.h). */
+export interface NativeRpcDevice {
+  name: string;
+  endpoint: string;
+  freeBytes: number;
+  totalBytes: number;
 }
 
 /** The package root: two levels above dist/*.js or extension/engine/*.ts. */

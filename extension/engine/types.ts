@@ -26,6 +26,13 @@ export interface LocalLoadOptions {
    * `<arch>.expert_used_count` override at load. 1..experts; refused for dense models.
    */
   expertsPerToken?: number;
+  /**
+   * llama.cpp RPC servers (`HOST:PORT`, each running ggml-rpc-server): the model's layers go on their devices, the
+   * MoE offload rules keeping experts in local RAM or not. RPC has no authentication: a host other than loopback
+   * is refused unless `allowRemoteRpc`.
+   */
+  rpcServers?: string[];
+  allowRemoteRpc?: boolean;
 }
 
 /** A model served over the OpenAI-compatible HTTP API (llama-server, vLLM, SGLang, Ollama, LM Studio, `moe-lens serve`). */
@@ -120,7 +127,7 @@ export interface DeviceMemory {
 }
 
 export interface PlacementReport {
-  backend: 'cuda' | 'vulkan' | 'metal' | 'cpu';
+  backend: 'cuda' | 'vulkan' | 'metal' | 'rpc' | 'cpu';
   gpuLayers: number;
   /** Number of leading layers whose expert weights are kept in system RAM (0..layers). */
   cpuMoeLayers: number;
@@ -138,6 +145,18 @@ export interface PlacementReport {
   /** True when this is a plan computed from the GGUF before loading. */
   planned: boolean;
   notes: string[];
+  /** RPC devices (backend 'rpc'): each one's memory, the weight bytes planned on it and, after a load, allocated. */
+  devices?: RpcDeviceReport[];
+}
+
+export interface RpcDeviceReport {
+  /** llama.cpp's name (RPC0, RPC1, …) and the server it is on. */
+  name: string;
+  endpoint: string;
+  freeBytes: number;
+  totalBytes: number;
+  plannedBytes: number;
+  allocatedBytes?: number;
 }
 
 /**
@@ -154,6 +173,8 @@ export interface ModelRouting {
   /** The model's own top-k, when LoadOptions.expertsPerToken overrode it. */
   modelExpertsPerToken?: number;
   sharedExperts: number;
+  /** DeepSeek-style expert groups (experts split evenly, in order): the router searches only the best `searched` of `count`. */
+  expertGroups?: { count: number; searched: number };
 }
 
 export interface ModelInfo {
@@ -308,6 +329,8 @@ export type EngineErrorCode =
   | 'bad-intervention'
   | 'too-little-text'
   | 'bad-prune'
+  | 'bad-rpc'
+  | 'rpc-unavailable'
   | 'disk-full'
   | 'internal';
 

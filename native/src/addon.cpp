@@ -32,6 +32,25 @@ Napi::Object ChunkToJs(Napi::Env env, const TokenChunk& chunk) {
   return out;
 }
 
+Napi::Array RpcDevicesToJs(Napi::Env env, const std::vector<RpcDevice>& rpc) {
+  auto devices = Napi::Array::New(env, rpc.size());
+  for (size_t i = 0; i < rpc.size(); i++) {
+    auto d = Napi::Object::New(env);
+    d.Set("name", rpc[i].name);
+    d.Set("endpoint", rpc[i].endpoint);
+    d.Set("freeBytes", static_cast<double>(rpc[i].free));
+    d.Set("totalBytes", static_cast<double>(rpc[i].total));
+    devices.Set(static_cast<uint32_t>(i), d);
+  }
+  return devices;
+}
+
+std::vector<std::string> StringsOf(const Napi::Array& array) {
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < array.Length(); i++) out.push_back(array.Get(i).As<Napi::String>());
+  return out;
+}
+
 // A worker on one session that settles a promise: rejected with the worker's error, resolved by the subclass's
 // OnOK through Resolve. It holds the session (a dispose during work frees the model when the work ends) and the
 // session's `busy` flag, released when the promise settles, on the JavaScript thread.
@@ -67,6 +86,7 @@ class LoadWorker : public SessionWorker<Napi::AsyncWorker> {
     result.Set("error", error_);
     result.Set("log", log_);
     result.Set("contextSize", session_->ContextSize());
+    result.Set("rpcDevices", RpcDevicesToJs(Env(), session_->RpcDeviceList()));
     Resolve(result);
   }
 
@@ -232,6 +252,10 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     auto* worker = new LoadWorker(info.Env(), session_, std::move(p), cancelLoad_);
     worker->Queue();
     return worker->Promise();
+    if (o.Has("rpcServers") && o.Get("rpcServers").IsArray()) {
+      p.rpcServers = StringsOf(o.Get("rpcServers").As<Napi::Array>());
+      p.rpcBackend = o.Get("rpcBackend").As<Napi::String>();
+    }
   }
 
   Napi::Value CancelLoad(const Napi::CallbackInfo& info) {
@@ -320,7 +344,18 @@ Napi::Object Main(Napi::Env env, Napi::Object exports) {
   exports.Set("builtForRelease", Napi::String::New(env, MOE_LENS_LLAMA_RELEASE));
   return exports;
 }
+// rpcDevices(backendPath, ["host:port", …]): every device of those RPC servers with its memory (a blocking round
+// trip to each server, which JavaScript has checked is reachable: ggml-rpc aborts the process on one that is not).
+Napi::Value RpcDevicesJs(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  std::vector<RpcDevice> devices;
+  const std::string error = RpcDevices(info[0].As<Napi::String>(), StringsOf(info[1].As<Napi::Array>()), devices);
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return RpcDevicesToJs(env, devices);
+}
+
 
 }  // namespace
 
+  exports.Set("rpcDevices", Napi::Function::New(env, RpcDevicesJs));
 NODE_API_MODULE(moe_lens, Main)

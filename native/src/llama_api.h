@@ -62,7 +62,11 @@
   X(ggml_backend_buffer_is_host)   \
   X(ggml_backend_cpu_buffer_type)  \
   X(ggml_nbytes)                   \
-  X(ggml_threadpool_params_default)
+  X(ggml_threadpool_params_default) \
+  X(ggml_backend_reg_dev_count)    \
+  X(ggml_backend_reg_dev_get)      \
+  X(ggml_backend_dev_name)         \
+  X(ggml_backend_dev_memory)
 
 struct LlamaApi {
 #define MOE_LENS_DECLARE(name) decltype(&::name) name = nullptr;

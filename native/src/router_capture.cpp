@@ -18,6 +18,9 @@ const char* const kLogitsNode = "ffn_moe_logits";
 const char* const kProbsNode = "ffn_moe_probs";
 const char* const kBiasedNode = "ffn_moe_probs_biased";
 const char* const kDownNode = "ffn_moe_down";
+// What a forced layer's other experts score in the biased selection: far below any real score, and twice it
+// (a group's two best) still finite.
+constexpr float kForceMaskedSelection = 1e30f;
 
 // Splits "ffn_moe_topk-12" into its base name match and layer; returns the layer or -1.
 int LayerOf(const char* name, const char* base) {
@@ -67,11 +70,10 @@ const Intervention::Layer* RouterCapture::MaskFor(const char* name) const {
   return probs && l.force ? nullptr : &l;
 }
 
-void RouterCapture::Mask(ggml_tensor* t, const Intervention::Layer& layer) {
+void RouterCapture::Mask(ggml_tensor* t, const Intervention::Layer& layer, float minus) {
   if (t->type != GGML_TYPE_F32) return;
   const int64_t nExpert = t->ne[0];
   const int64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
-  const float minus = -INFINITY;
   // A device buffer is copied out, masked and copied back (contiguous score nodes, as build_moe_ffn makes them).
   const bool host = t->buffer && g_llama.ggml_backend_buffer_is_host(t->buffer);
   const size_t bytes = g_llama.ggml_nbytes(t);
@@ -130,7 +132,12 @@ bool RouterCapture::OnTensor(ggml_tensor* t, bool ask) {
   if (!ask) {
     // Computed: the node we asked for. A router score node of an intervention: mask it before its consumers run.
     if (const Intervention::Layer* layer = MaskFor(t->name)) {
-      Mask(t, *layer);
+      // Force on the selection scores: a large finite value, not -inf. With expert groups a group's score is the
+      // sum of its two best entries, so -inf would sink every group holding one forced expert; finite, a group's
+      // score ranks by how many forced experts it holds, and the forced experts' groups are the ones searched
+      // (JS refuses a force over more groups than the router searches).
+      const bool selection = layer->force && LayerOf(t->name, kBiasedNode) >= 0;
+      Mask(t, *layer, selection ? -kForceMaskedSelection : -INFINITY);
       return true;
     }
     const int downLayer = LayerOf(t->name, kDownNode);

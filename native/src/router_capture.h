@@ -15,7 +15,8 @@
 //   - `ffn_moe_logits-N` (before the gating function): a softmax router then renormalises over the experts
 //     left, and a sigmoid router's probability becomes 0;
 //   - `ffn_moe_probs_biased-N` (exists only with a selection bias, DeepSeek-V3 style): the bias cannot bring a
-//     masked expert back;
+//     masked expert back; for force a finite -1e30, so that expert groups (scored by their two best entries)
+//     holding one forced expert still outrank those holding none;
 //   - ablation only: `ffn_moe_probs-N`, so a sigmoid router's masked score is out of the selection and of the
 //     group scores (-inf), the other experts' scores unchanged. Safe for every gating function because
 //     validation leaves at least k experts unmasked, so a masked expert's probability is never read as a
@@ -78,7 +79,7 @@ class RouterCapture {
   bool OnTensor(ggml_tensor* t, bool ask);
   // The intervention layer for a router score node (logits, probs, probs_biased), or nullptr.
   const Intervention::Layer* MaskFor(const char* name) const;
-  void Mask(ggml_tensor* t, const Intervention::Layer& layer);
+  void Mask(ggml_tensor* t, const Intervention::Layer& layer, float value);
   void ReadNorms(int slot, ggml_tensor* down);
   void Read(int slot, int candidate, ggml_tensor* weights);
   void CommitRows(int slot);

@@ -59,6 +59,13 @@ std::string Session::Load(const LoadParams& params, std::string& log, const std:
 
   auto modelParams = g_llama.llama_model_default_params();
   modelParams.n_gpu_layers = params.gpuLayers;
+  if (!params.rpcServers.empty()) {
+    const std::string error = RpcDevices(params.rpcBackend, params.rpcServers, rpcDevices_);
+    if (!error.empty()) return error;
+    for (const auto& d : rpcDevices_) devices_.push_back(d.dev);
+    devices_.push_back(nullptr);
+    modelParams.devices = devices_.data();
+  }
   if (params.cpuMoeLayers > 0) {
     const int n = static_cast<int>(params.moeLayers.empty() ? 0 : params.moeLayers.back() + 1);
     if (params.cpuMoeLayers >= n) {

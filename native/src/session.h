@@ -12,6 +12,7 @@
 
 #include "llama_api.h"
 #include "router_capture.h"
+#include "rpc_devices.h"
 
 struct LoadParams {
   std::string path;
@@ -26,8 +27,11 @@ struct LoadParams {
   int expertsPerToken = 0;          // k the capture reads (the model's, or the override below)
   std::string architecture;         // GGUF general.architecture, for the override's key
   bool overrideExpertsPerToken = false;  // load with `<arch>.expert_used_count` = expertsPerToken
+  std::vector<std::string> rpcServers;  // host:port of each RPC server: the model's devices (none: llama.cpp's own)
+  std::string rpcBackend;               // the RPC backend library to load for them
 };
 
+// Set whole from JavaScript (addon.cpp SamplingOf); the defaults are extension/engine/sampling.ts's.
 struct SamplingParams {
   float temperature = 0.0f;
   int topK = 40;
@@ -124,6 +128,8 @@ class Session {
   std::atomic<bool> busy{false};
   int ContextSize() const;
   int VocabSize() const;
+  // The RPC devices the model was loaded onto (empty without rpcServers).
+  const std::vector<RpcDevice>& RpcDeviceList() const { return rpcDevices_; }
 
  private:
   // Decodes n tokens at positions firstPos.. (error: llama_decode's status; 2 = aborted).
@@ -150,4 +156,6 @@ class Session {
   int swaWindow_ = 0;             // sliding-window attention layers keep only this many recent positions
   std::string overridePattern_;  // overrides_ points into it: must live as long as the model
   std::vector<llama_model_tensor_buft_override> overrides_;
+  std::vector<RpcDevice> rpcDevices_;
+  std::vector<ggml_backend_dev_t> devices_;  // null-terminated list for llama_model_params.devices
 };

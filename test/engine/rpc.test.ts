@@ -1,0 +1,157 @@
+// The non-host path, on every CI run: llama.cpp's RPC backend with a ggml-rpc-server on 127.0.0.1 (built from the
+// bundled source by scripts/llama-tools.mjs, started here and killed after). Its device is GPU-typed with non-host
+// buffers, so the model's layers sit in buffers our capture and interventions reach only through
+// ggml_backend_tensor_get/set, with graph splits between the device and the CPU, as on CUDA. For every MoE fixture
+// architecture: routing (ids; weights within 1e-4, 1e-3 for the repacked Q4_K), ablation, force, a top-k override and
+// perplexity equal the CPU run, with the experts on the device and with them in local RAM; the weight bytes llama.cpp allocates on the device
+// equal the planner's (within 1 %, or the load log's 0.01 MiB resolution on these tiny files).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isEngineError } from '../../extension/engine/errors';
+import { checkRpcServers, parseRpcServers, rpcBackendPath } from '../../extension/engine/rpc';
+import type { CpuMoe, GgufModelInfo, Intervention } from '../../extension/engine/types';
+import { buildRpc, releaseTag, rpcBackendPath as builtBackendPath, rpcServerPath } from '../../scripts/llama-tools.mjs';
+import { collect, fixture, greedy, newEngine, ROOT, type Collected } from './helpers';
+
+const engine = newEngine();
+let server: ChildProcess | undefined;
+let endpoint = '';
+
+const TEXT = 'Experts route tokens: function f(x) { return x * 2; } and the answer.';
+const PPL_TEXT = Array.from({ length: 12 }, (_, i) => `Line ${i}: the quick brown fox jumps over the lazy dog, then counts ${i * 7} sheep.`).join('\n');
+// Flash attention off and an f32 KV cache: the same arithmetic on both sides of the comparison.
+const EXACT = { contextSize: 256, flashAttention: false, kvCache: 'f32' as const };
+const MOE_FIXTURES = readdirSync(`${ROOT}/fixtures`).filter((f) => /^moe-.*\.gguf$/.test(f)).sort();
+
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  buildRpc();
+  const port = await freePort();
+  endpoint = `127.0.0.1:${port}`;
+  server = spawn(rpcServerPath(), ['-H', '127.0.0.1', '-p', String(port), '-t', '1'], { stdio: 'ignore' });
+  // Ready when it answers HELLO (its stdout is block-buffered in a pipe).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await checkRpcServers(parseRpcServers(endpoint), false, 1000);
+      break;
+    } catch (error) {
+      if (attempt >= 50 || server.exitCode !== null) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}, 900_000);
+
+afterAll(async () => {
+  await engine.dispose();
+  server?.kill();
+});
+
+interface Run {
+  plain: Collected;
+  ablated: Collected;
+  forced: Collected;
+  topk?: Collected;
+  perplexity: number;
+}
+
+/** The same work on whatever is loaded: a greedy answer, ablation, force, perplexity; then top-k + 1, reloaded. */
+async function work(load: { modelPath: string; rpcServers?: string[]; cpuMoe?: CpuMoe }, model: GgufModelInfo): Promise<Run> {
+  const request = { input: { kind: 'text' as const, text: TEXT }, sampling: greedy(8) };
+  const plain = await collect(engine, request);
+  const ablated = await collect(engine, { ...request, intervention: { ablate: { '*': [0] } } satisfies Intervention });
+  const forced = await collect(engine, { ...request, intervention: { force: { '*': [1] } } satisfies Intervention });
+  const perplexity = (await engine.perplexity({ text: PPL_TEXT, context: 64, chunks: 2 })).perplexity;
+  const { experts, expertsPerToken: k } = model.routing!;
+  let topk: Collected | undefined;
+  if (k < experts) {
+    await engine.load({ ...load, ...EXACT, expertsPerToken: k + 1 });
+    topk = await collect(engine, request);
+  }
+  return { plain, ablated, forced, topk, perplexity };
+}
+
+function expectSameRouting(a: Collected, b: Collected, tolerance: number): void {
+  expect(b.tokens.map((t) => t.id)).toEqual(a.tokens.map((t) => t.id));
+  b.tokens.forEach((t, i) => {
+    expect(t.experts).toEqual(a.tokens[i].experts);
+    t.weights.forEach((layer, l) => layer.forEach((w, r) => expect(Math.abs(w - a.tokens[i].weights[l][r])).toBeLessThan(tolerance)));
+  });
+}
+
+function expectSameRun(cpu: Run, rpc: Run, tolerance: number): void {
+  expectSameRouting(cpu.plain, rpc.plain, tolerance);
+  expectSameRouting(cpu.ablated, rpc.ablated, tolerance);
+  expectSameRouting(cpu.forced, rpc.forced, tolerance);
+  if (cpu.topk) expectSameRouting(cpu.topk, rpc.topk!, tolerance);
+  expect(Math.abs(rpc.perplexity - cpu.perplexity) / cpu.perplexity).toBeLessThan(tolerance);
+}
+
+/** The device's allocated weight bytes equal the plan: within 1 %, or the load log's resolution (it prints 0.01 MiB). */
+function expectPlannedAllocation(model: GgufModelInfo): void {
+  const devices = model.placement.devices!;
+  expect(devices).toHaveLength(1);
+  const [device] = devices;
+  expect(device.endpoint).toBe(endpoint);
+  expect(device.totalBytes).toBeGreaterThan(0);
+  expect(Math.abs(device.allocatedBytes! - device.plannedBytes)).toBeLessThanOrEqual(Math.max(0.01 * device.plannedBytes, 0.005 * 2 ** 20 + 1));
+}
+
+it('the engine finds the RPC backend where scripts/llama-tools.mjs builds it', () => {
+  expect(rpcBackendPath(releaseTag())).toBe(builtBackendPath());
+});
+
+describe.each(MOE_FIXTURES)('%s on an RPC device', (name) => {
+  const modelPath = fixture(name);
+  let cpu: Run;
+
+  it('the CPU run', async () => {
+    const model = await engine.load({ modelPath, ...EXACT });
+    cpu = await work({ modelPath }, model);
+    expect(cpu.plain.tokens.length).toBeGreaterThan(8);
+  });
+
+  it.each([
+    ['experts on the device', 'none'],
+    ['experts in local RAM', 'all'],
+  ] as const)('%s: the same routing, interventions, top-k and perplexity; the planned bytes allocated', async (_what, cpuMoe) => {
+    const load = { modelPath, rpcServers: [endpoint], cpuMoe };
+    const model = await engine.load({ ...load, ...EXACT });
+    expect(model.placement.backend).toBe('rpc');
+    expectPlannedAllocation(model);
+    if (cpuMoe === 'all') expect(model.placement.expertBytesOnGpu).toBe(0);
+    else expect(model.placement.expertBytesInRam).toBe(0);
+    // Q4_K: the local CPU repacks the weights (CPU_REPACK, interleaved kernels), the device computes with the plain
+    // Q4_K kernel, so sums run in another order; the same experts, weights within 1e-3.
+    expectSameRun(cpu, await work(load, model), name === 'moe-q4_k.gguf' ? 1e-3 : 1e-4);
+  });
+
+  it('experts of the first two layers in RAM: the planned bytes allocated', async () => {
+    const model = await engine.load({ modelPath, rpcServers: [endpoint], cpuMoe: 2, ...EXACT });
+    expect(model.placement.cpuMoeLayers).toBe(2);
+    expectPlannedAllocation(model);
+  });
+});
+
+describe('RPC servers that cannot be used', () => {
+  it('another host without consent, a closed port and bad syntax are refused in one line, and the engine lives on', async () => {
+    const modelPath = fixture('moe-llama.gguf');
+    const remote = await engine.load({ modelPath, rpcServers: ['192.0.2.1:50052'] }).catch((e: unknown) => e);
+    expect(isEngineError(remote, 'bad-rpc')).toBe(true);
+    expect((remote as Error).message).toMatch(/192\.0\.2\.1:50052 is not on this machine: RPC is unauthenticated/);
+    const closed = await engine.load({ modelPath, rpcServers: [`127.0.0.1:${await freePort()}`] }).catch((e: unknown) => e);
+    expect(isEngineError(closed, 'rpc-unavailable')).toBe(true);
+    expect((closed as Error).message).toMatch(/ECONNREFUSED/);
+    const bad = await engine.load({ modelPath, rpcServers: ['localhost'] }).catch((e: unknown) => e);
+    expect(isEngineError(bad, 'bad-rpc')).toBe(true);
+    expect((await engine.load({ modelPath, rpcServers: [endpoint] })).placement.backend).toBe('rpc');
+  });
+});
