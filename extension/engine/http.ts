@@ -207,18 +207,13 @@ export class HttpClient {
 
   /**
    * POST of JSON answered with an SSE stream (or, from a server that ignores `stream`, one JSON body): each event's
-   * data parsed as JSON goes to `onData`; `[DONE]` ends it. Returns whether `[DONE]` (or a JSON body) was seen.
+   * data (or the body) goes to `onData` as text; `[DONE]` ends it. Returns whether `[DONE]` (or a body) was seen. An
+   * error `onData` throws ends the stream and is thrown (an EngineError as it is).
    */
-  async stream(path: string, body: unknown, onData: (data: unknown) => void, signal?: AbortSignal): Promise<boolean> {
+  async stream(path: string, body: unknown, onData: (data: string) => void, signal?: AbortSignal): Promise<boolean> {
     return this.request(path, body, signal, async (response, activity) => {
       if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
-        const text = await readLimited(response, this.maxBytes, this.base, activity);
-        try {
-          onData(JSON.parse(text));
-        } catch (error) {
-          if (error instanceof EngineError) throw error;
-          throw new EngineError('remote-protocol', `${this.base}${path} answered with something that is neither an event stream nor JSON`);
-        }
+        onData(await readLimited(response, this.maxBytes, this.base, activity));
         return true;
       }
       let finished = false;
@@ -231,20 +226,8 @@ export class HttpClient {
             finished = true;
             return;
           }
-          let data: unknown;
           try {
-            data = JSON.parse(event.data);
-          } catch {
-            failure = new EngineError('remote-protocol', `${this.base} sent an event that is not JSON: ${event.data.slice(0, 120)}`);
-            return;
-          }
-          const error = (data as { error?: unknown }).error;
-          if (error !== undefined && error !== null) {
-            failure = new EngineError('remote-http', `${this.base} reported an error mid-answer: ${serverMessage(JSON.stringify(data))}`);
-            return;
-          }
-          try {
-            onData(data);
+            onData(event.data);
           } catch (e) {
             failure = e instanceof EngineError ? e : new EngineError('remote-protocol', `${this.base} sent an event this client cannot read: ${(e as Error).message}`);
           }

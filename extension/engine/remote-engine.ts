@@ -1,7 +1,8 @@
-// The engine over a server's OpenAI-compatible HTTP API: llama-server, vLLM, SGLang, Ollama, LM Studio and
-// `moe-lens serve`. `load` reads `/v1/models` (and llama-server's `/props`), detects the server and reports what it
-// can do; `generate` streams `/v1/chat/completions` (chat input) or `/v1/completions` (text or token input) and
-// turns the answer into TokenFrames. No vscode import.
+// The engine over a server's OpenAI-compatible HTTP API: llama-server, vLLM, SGLang, Ollama, LM Studio,
+// `moe-lens serve` and any other OpenAI-compatible server. `load` reads `/v1/models`, detects the server's dialect
+// (dialects.ts: everything that differs between servers) and reports what it can do; `generate` streams
+// `/v1/chat/completions` (chat input) or `/v1/completions` (text or token input), validates each chunk
+// (sse-chunk.ts) and turns the answer into TokenFrames. No vscode import.
 //
 // Frames: servers that report no tokens give text-only frames (no ids, no routing: `capabilities.tokenIds` false).
 // `moe-lens serve` sends each engine frame as one chunk (ids, texts, SGLang-format routing, gate weights), so its
@@ -9,14 +10,20 @@
 // emits one more frame with the routed generated tokens (texts from the answer's logprobs where the server gave
 // them), ids -1 (unknown), no gate weights; the prompt's rows are not shown (their token texts are unknown).
 //
-// Token counting: exact through the server's tokenizer where it has one (llama-server and moe-lens serve:
-// `/apply-template` + `/tokenize`; vLLM: `/tokenize`), else the documented estimate `estimateTokens`.
+// Token counting: exact through the server's tokenizer endpoints where its dialect has them, else the documented
+// estimate `estimateTokens`.
+//
+// Capabilities can change after load — an answer without the routing asked for (the server's flag is off), a
+// tokenizer endpoint that turns out missing — and each change is an event (`onCapabilitiesChanged`).
 import { formatIntervention } from './intervention';
-import { formatModelName } from '../format';
+import { formatModelIdentity, formatModelName } from '../format';
+import { Emitter } from '../chat/events';
 import { EngineError, isAbort } from './errors';
 import type { LogFn } from './local-engine';
 import { HttpClient, isLoopbackHost } from './http';
-import { decodeSglangRouting, decodeVllmRouting, type DecodedRouting } from './server-routing';
+import { decodeSglangRouting, type DecodedRouting } from './server-routing';
+import { detectDialect, dialectCapabilities, type ModelEntry, type RoutingShape, type ServerDialect, type ServerKind, type TokenizerRoute } from './dialects';
+import { parseStreamChunk, type MoeLensChunk, type StreamChoice, type StreamChunk } from './sse-chunk';
 import type {
   Engine,
   EngineCapabilities,
@@ -28,12 +35,9 @@ import type {
   PerplexityRequest,
   PerplexityResult,
   RemoteLoadOptions,
-  RoutingAbsence,
-  ServerKind,
   StopReason,
   TokenFrame,
 } from './types';
-
 
 export interface RemoteEngineOptions {
   log?: LogFn;
@@ -44,33 +48,12 @@ export interface RemoteEngineOptions {
   retryDelaysMs?: number[];
 }
 
-/** What `moe-lens serve` adds to each `/v1/models` entry. */
-export interface MoeLensModelMeta {
-  context_size: number;
-  layers: number;
-  moe_layers: number[];
-  experts: number;
-  experts_per_token: number;
-  architecture: string;
-  is_moe: boolean;
-}
-
-/** What `moe-lens serve` adds to each choice of an answer chunk (besides SGLang's `sgl_ext.routed_experts`). */
-export interface MoeLensChunk {
-  phase: 'prompt' | 'generated';
-  first_index: number;
-  token_ids: number[];
-  token_texts: string[];
-  /** base64 little-endian float32, same layout as the routed experts. */
-  gate_weights?: string;
-}
-
-interface ModelEntry {
-  id: string;
-  owned_by?: string;
-  max_model_len?: number;
-  meta?: { n_ctx?: number; n_ctx_train?: number; n_params?: number; n_vocab?: number; n_embd?: number; size?: number };
-  moe_lens?: MoeLensModelMeta;
+/** A loaded model's capabilities changed after load; `reason` says why in one line. */
+export interface CapabilityChange {
+  model: ModelInfo;
+  previous: EngineCapabilities;
+  capabilities: EngineCapabilities;
+  reason: string;
 }
 
 const ESTIMATE_PIECE = 3;
@@ -85,17 +68,6 @@ export function estimateTokens(input: GenerateInput): number {
   if (input.kind === 'tokens') return input.ids.length;
   if (input.kind === 'text') return Math.ceil(input.text.length / ESTIMATE_PIECE);
   return input.messages.reduce((n, m) => n + 8 + Math.ceil(m.content.length / ESTIMATE_PIECE), 0);
-}
-
-export function detectServer(entry: ModelEntry | undefined): ServerKind {
-  const owner = (entry?.owned_by ?? '').toLowerCase();
-  if (entry?.moe_lens || owner === 'moe-lens') return 'moe-lens';
-  if (owner === 'llamacpp' || entry?.meta?.n_ctx_train !== undefined) return 'llama.cpp';
-  if (owner === 'vllm') return 'vllm';
-  if (owner === 'sglang') return 'sglang';
-  if (owner === 'library' || owner === 'ollama') return 'ollama';
-  if (owner === 'organization_owner' || owner === 'lm-studio' || owner === 'lmstudio') return 'lm-studio';
-  return 'openai-compatible';
 }
 
 /** Normalises a user's endpoint: scheme required, no trailing slash, a trailing /v1 removed (paths add it). */
@@ -118,11 +90,12 @@ export function isInsecureRemote(endpoint: string): boolean {
 
 interface Connection {
   http: HttpClient;
-  server: ServerKind;
+  dialect: ServerDialect & { kind: ServerKind };
   modelId: string;
   info: ModelInfo;
-  shape?: { layers: number; k: number };
-  tokenizer: 'llama.cpp' | 'vllm' | 'estimate';
+  shape?: RoutingShape;
+  /** The dialect's tokenizer, until one of its endpoints turns out missing. */
+  tokenizer?: TokenizerRoute;
   stream: boolean;
 }
 
@@ -137,6 +110,9 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
   /** The estimate tokenizer's pieces (ids index this table). */
   private readonly pieces: string[] = [];
   private readonly pieceIds = new Map<string, number>();
+  private readonly capabilityChanges = new Emitter<CapabilityChange>();
+  /** Fires when the loaded model's capabilities change after load (`model.capabilities` holds the new ones). */
+  readonly onCapabilitiesChanged = this.capabilityChanges.event;
 
   constructor(private readonly options: RemoteEngineOptions = {}) {}
 
@@ -170,15 +146,10 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     const entries = await this.modelEntries(http, signal);
     const entry = options.model ? entries.find((e) => e.id === options.model) : entries[0];
     if (!entry) throw new EngineError('remote-http', `${base} does not serve "${options.model}" (it serves ${entries.map((e) => e.id).join(', ')})`);
-    const server = detectServer(entry);
+    const dialect = detectDialect(entry);
     const meta = entry.moe_lens;
-    // llama-server's meta.n_ctx is the context of one slot (its -c divided by -np).
-    let contextSize = meta?.context_size ?? entry.max_model_len ?? entry.meta?.n_ctx ?? options.contextSize;
-    if (server === 'llama.cpp') {
-      const props = await http.json<{ default_generation_settings?: { n_ctx?: number }; n_ctx?: number }>('/props', undefined, signal).catch(() => undefined);
-      contextSize ??= props?.default_generation_settings?.n_ctx ?? props?.n_ctx ?? entry.meta?.n_ctx_train;
-    }
-    contextSize ??= 4096;
+    const contextSize =
+      meta?.context_size ?? entry.max_model_len ?? entry.meta?.n_ctx ?? options.contextSize ?? (await dialect.contextSize?.(http, entry, signal)) ?? 4096;
     const shapeHint = options.routingShape;
     const shape = meta?.is_moe
       ? { layers: meta.moe_layers.length, k: meta.experts_per_token }
@@ -186,11 +157,11 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
         ? { layers: shapeHint.moeLayers, k: shapeHint.expertsPerToken }
         : undefined;
     const stream = options.stream ?? true;
-    const capabilities = remoteCapabilities(server, shape !== undefined, stream, meta);
+    const capabilities = dialectCapabilities(dialect, { shapeKnown: shape !== undefined, stream, meta });
     const isMoe = meta ? meta.is_moe : shape !== undefined;
     const layers = meta?.layers ?? shape?.layers;
     const info: ModelInfo = {
-      path: `${entry.id} @ ${base}`,
+      path: formatModelIdentity({ kind: 'server', endpoint: base, model: entry.id }),
       name: formatModelName(entry.id),
       architecture: meta?.architecture ?? 'unknown',
       ...(layers !== undefined ? { layers } : {}),
@@ -213,12 +184,10 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
       hasChatTemplate: true,
       continuesText: false,
       capabilities,
-      remote: { endpoint: base, server, model: entry.id },
+      remote: { endpoint: base, server: dialect.kind, model: entry.id },
     };
     if (options.requireMoe && !isMoe) throw new EngineError('not-moe', `${entry.id} at ${base} reports no experts; MoE Lens needs a Mixture-of-Experts model here`);
-    // moe-lens serve answers /tokenize and /detokenize in vLLM's shapes.
-    const tokenizer = server === 'llama.cpp' ? 'llama.cpp' : server === 'vllm' || server === 'moe-lens' ? 'vllm' : 'estimate';
-    return { http, server, modelId: entry.id, info, shape, tokenizer, stream };
+    return { http, dialect, modelId: entry.id, info, shape, tokenizer: dialect.tokenizer, stream };
   }
 
   async inspect(options: RemoteLoadOptions): Promise<ModelInfo> {
@@ -231,7 +200,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     const connection = await this.connect(options, signal);
     this.connection = connection;
     this.model = connection.info;
-    this.options.log?.('info', `connected to ${connection.info.remote!.endpoint} (${connection.server}), model ${connection.modelId}, context ${connection.info.contextSize}`);
+    this.options.log?.('info', `connected to ${connection.info.remote!.endpoint} (${connection.dialect.kind}), model ${connection.modelId}, context ${connection.info.contextSize}`);
     return connection.info;
   }
 
@@ -245,16 +214,23 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     return this.connection;
   }
 
-  /** A tokenizer endpoint that turned out to be missing (404) falls back to the estimate for the session. */
-  private async exact<T>(c: Connection, run: () => Promise<T>): Promise<T | undefined> {
-    if (c.tokenizer === 'estimate') return undefined;
+  /** New capabilities for the loaded model (a new object on the same ModelInfo), logged and announced. */
+  private changeCapabilities(c: Connection, change: Partial<EngineCapabilities>, reason: string): void {
+    const previous = c.info.capabilities;
+    c.info.capabilities = { ...previous, ...change };
+    this.options.log?.('warn', reason);
+    this.capabilityChanges.fire({ model: c.info, previous, capabilities: c.info.capabilities, reason });
+  }
+
+  /** Through the server's tokenizer; one of its endpoints that turns out missing means the estimate for the session. */
+  private async exact<T>(c: Connection, run: (tokenizer: TokenizerRoute) => Promise<T>): Promise<T | undefined> {
+    if (!c.tokenizer) return undefined;
     try {
-      return await run();
+      return await run(c.tokenizer);
     } catch (error) {
       if (error instanceof EngineError && (error.code === 'remote-http' || error.code === 'remote-protocol')) {
-        this.options.log?.('warn', `${c.http.base} has no usable tokenizer endpoint (${error.message}); token counts are estimated`);
-        c.tokenizer = 'estimate';
-        c.info.capabilities.tokenCounting = 'estimate';
+        c.tokenizer = undefined;
+        this.changeCapabilities(c, { tokenCounting: 'estimate' }, `${c.http.base} has no usable tokenizer endpoint (${error.message}); token counts are estimated`);
         return undefined;
       }
       throw error;
@@ -263,14 +239,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
 
   async tokenize(text: string): Promise<number[]> {
     const c = this.connected();
-    const exact = await this.exact(c, async () => {
-      const r =
-        c.tokenizer === 'vllm'
-          ? await c.http.json<{ tokens?: number[] }>('/tokenize', { model: c.modelId, prompt: text, add_special_tokens: false })
-          : await c.http.json<{ tokens?: number[] }>('/tokenize', { content: text, add_special: false });
-      if (!Array.isArray(r.tokens)) throw new EngineError('remote-protocol', `${c.http.base}/tokenize returned no tokens`);
-      return r.tokens;
-    });
+    const exact = await this.exact(c, (t) => t.tokenize(c.http, c.modelId, text));
     if (exact) return exact;
     const ids: number[] = [];
     for (let i = 0; i < text.length; i += ESTIMATE_PIECE) {
@@ -287,15 +256,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
 
   async detokenize(ids: number[]): Promise<string> {
     const c = this.connected();
-    const exact = await this.exact(c, async () => {
-      const r =
-        c.tokenizer === 'vllm'
-          ? await c.http.json<{ prompt?: string }>('/detokenize', { model: c.modelId, tokens: ids })
-          : await c.http.json<{ content?: string }>('/detokenize', { tokens: ids });
-      const text = 'prompt' in r ? r.prompt : (r as { content?: string }).content;
-      if (typeof text !== 'string') throw new EngineError('remote-protocol', `${c.http.base}/detokenize returned no text`);
-      return text;
-    });
+    const exact = await this.exact(c, (t) => t.detokenize(c.http, c.modelId, ids));
     if (exact !== undefined) return exact;
     return ids.map((id) => this.pieces[id] ?? '').join('');
   }
@@ -303,181 +264,38 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
   async countTokens(input: GenerateInput): Promise<number> {
     const c = this.connected();
     if (input.kind === 'tokens') return input.ids.length;
-    const exact = await this.exact(c, async () => {
-      if (c.tokenizer === 'vllm') {
-        const body = input.kind === 'chat' ? { model: c.modelId, messages: input.messages } : { model: c.modelId, prompt: input.text };
-        const r = await c.http.json<{ count?: number; tokens?: number[] }>('/tokenize', body);
-        const n = r.count ?? r.tokens?.length;
-        if (typeof n !== 'number') throw new EngineError('remote-protocol', `${c.http.base}/tokenize returned no count`);
-        return n;
-      }
-      let content = input.kind === 'text' ? input.text : '';
-      if (input.kind === 'chat') {
-        const r = await c.http.json<{ prompt?: string }>('/apply-template', { messages: input.messages });
-        if (typeof r.prompt !== 'string') throw new EngineError('remote-protocol', `${c.http.base}/apply-template returned no prompt`);
-        content = r.prompt;
-      }
-      const r = await c.http.json<{ tokens?: unknown[] }>('/tokenize', { content, add_special: true, parse_special: true });
-      if (!Array.isArray(r.tokens)) throw new EngineError('remote-protocol', `${c.http.base}/tokenize returned no tokens`);
-      return r.tokens.length;
-    });
-    return exact ?? estimateTokens(input);
+    return (await this.exact(c, (t) => t.count(c.http, c.modelId, input))) ?? estimateTokens(input);
   }
 
   async generate(request: GenerateRequest, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
     const c = this.connected();
-    const model = c.info;
-    if (formatIntervention(request.intervention)) throw noInterventions(model.name);
+    if (formatIntervention(request.intervention)) throw noInterventions(c.info.name);
     const { signal } = callbacks;
-    const s = request.sampling ?? {};
     const chat = request.input.kind === 'chat';
-    const wantRouting = (request.captureRouting ?? true) && model.capabilities.routingIds;
-    const body: Record<string, unknown> = {
-      model: c.modelId,
-      stream: c.stream,
-      ...(c.stream ? { stream_options: { include_usage: true } } : {}),
-      ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
-      ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
-      ...(s.topP !== undefined ? { top_p: s.topP } : {}),
-      ...(s.seed !== undefined && s.seed >= 0 ? { seed: s.seed } : {}),
-      ...(s.stop?.length ? { stop: s.stop.slice(0, 4) } : {}),
-      ...samplingExtras(c.server, s),
-    };
-    if (request.input.kind === 'chat') body.messages = request.input.messages;
-    else body.prompt = request.input.kind === 'text' ? request.input.text : request.input.ids;
-    const endOfAnswerRouting = wantRouting && (c.server === 'sglang' || c.server === 'vllm');
-    if (wantRouting && (c.server === 'sglang' || c.server === 'moe-lens')) body.return_routed_experts = true;
-    if (endOfAnswerRouting) Object.assign(body, chat ? { logprobs: true } : { logprobs: 0 });
-
-    const started = performance.now();
-    let firstTokenAt: number | undefined;
-    let text = '';
-    let finish: string | undefined;
-    let usage: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-    let timings: { prompt_per_second?: number; predicted_per_second?: number } | undefined;
-    let index = 0;
-    let generatedFrames = 0;
-    let routingCaptured = false;
-    const tokenTexts: string[] = [];
-    let sglRouting: string | undefined;
-    let vllmRouting: unknown;
-    const emit = (frame: TokenFrame) => callbacks.onFrame?.(frame);
-
-    const onData = (data: unknown) => {
-      const d = data as {
-        choices?: {
-          delta?: { content?: unknown };
-          message?: { content?: unknown };
-          text?: unknown;
-          finish_reason?: string | null;
-          logprobs?: { content?: { token?: string }[]; tokens?: string[] } | null;
-          sgl_ext?: { routed_experts?: string };
-          routed_experts?: unknown;
-          moe_lens?: MoeLensChunk | (MoeLensChunk & { routed_experts?: string })[];
-        }[];
-        usage?: typeof usage;
-        timings?: typeof timings;
-      };
-      if (d.usage) usage = d.usage;
-      if (d.timings) timings = d.timings;
-      const choice = d.choices?.[0];
-      if (!choice) return;
-      if (choice.finish_reason) finish = choice.finish_reason;
-      const raw = chat ? (choice.delta?.content ?? choice.message?.content) : choice.text;
-      const delta = typeof raw === 'string' ? raw : '';
-      for (const t of choice.logprobs?.content ?? []) tokenTexts.push(typeof t?.token === 'string' ? t.token : '');
-      for (const t of choice.logprobs?.tokens ?? []) tokenTexts.push(typeof t === 'string' ? t : '');
-      if (choice.moe_lens) {
-        // Streaming: this chunk is one engine frame. Not streaming: the list of the answer's frames, each with its
-        // own routing, and the whole text on the message.
-        const chunks = Array.isArray(choice.moe_lens) ? choice.moe_lens.map((m) => ({ m, routed: m.routed_experts, delta: m.phase === 'generated' ? undefined : '' })) : [{ m: choice.moe_lens, routed: choice.sgl_ext?.routed_experts, delta }];
-        for (const chunk of chunks) {
-          const frame = moeLensFrame(chunk.m, chunk.routed, chunk.delta ?? '', c.shape);
-          if (frame.phase === 'generated' && frame.ids.length) firstTokenAt ??= performance.now();
-          if (frame.experts.length) routingCaptured = true;
-          if (frame.phase === 'generated') generatedFrames += frame.ids.length;
-          index = frame.firstIndex + frame.ids.length;
-          emit(frame);
-        }
-        text += delta;
-        if (Array.isArray(choice.moe_lens) && delta) emit(textFrame(index, delta));
-        return;
-      }
-      if (choice.sgl_ext?.routed_experts) sglRouting = (sglRouting ?? '') + choice.sgl_ext.routed_experts;
-      if (choice.routed_experts !== undefined && choice.routed_experts !== null) vllmRouting = choice.routed_experts;
-      if (!delta) return;
-      firstTokenAt ??= performance.now();
-      text += delta;
-      emit(textFrame(index++, delta));
-    };
-
+    const wantRouting = (request.captureRouting ?? true) && c.info.capabilities.routingIds;
+    const answer = new Answer(c, chat, callbacks.onFrame);
     let completed: boolean;
     try {
-      completed = await c.http.stream(chat ? '/v1/chat/completions' : '/v1/completions', body, onData, signal);
+      const path = chat ? '/v1/chat/completions' : '/v1/completions';
+      completed = await c.http.stream(path, requestBody(c, request, wantRouting), (data) => answer.read(parseStreamChunk(data, c.http.base)), signal);
     } catch (error) {
-      if (isAbort(error, signal)) return this.result(text, 'aborted', usage, timings, started, firstTokenAt, generatedFrames, routingCaptured);
+      if (isAbort(error, signal)) return answer.result('aborted');
       throw error;
     }
-    if (!completed && !finish)
+    if (!completed && !answer.finish)
       throw new EngineError('remote-protocol', `${c.http.base} ended its answer before finishing it (the connection closed mid-stream); the text so far is kept`);
-
-    if (endOfAnswerRouting) {
-      const promptTokens = usage?.prompt_tokens ?? 0;
-      let routing: DecodedRouting | undefined;
-      if (c.server === 'sglang' && sglRouting && c.shape) {
-        const all = decodeSglangRouting(sglRouting, c.shape.layers, c.shape.k);
-        const skip = Math.min(promptTokens, all.tokens);
-        const stride = all.layers * all.k;
-        routing = { ...all, tokens: all.tokens - skip, experts: all.experts.subarray(skip * stride) };
-      } else if (c.server === 'vllm' && vllmRouting !== undefined) routing = decodeVllmRouting(vllmRouting);
-      if (routing && routing.tokens > 0) {
-        routingCaptured = true;
-        emit({
-          phase: 'generated',
-          firstIndex: promptTokens,
-          ids: new Int32Array(routing.tokens).fill(-1),
-          texts: Array.from({ length: routing.tokens }, (_, i) => tokenTexts[i] ?? ''),
-          textDelta: '',
-          experts: routing.experts,
-          weights: new Float32Array(0),
-          k: routing.k,
-          layers: routing.layers,
-        });
-      } else if (!routing) {
-        // Asked for and not given: the server runs without --enable-return-routed-experts.
-        model.capabilities.routingIds = false;
-        model.capabilities.routingAbsent = 'server-flag-off';
-        this.options.log?.('warn', `${c.http.base} returned no routed experts; start it with --enable-return-routed-experts`);
-      }
-    }
-    return this.result(text, stopReasonOf(finish), usage, timings, started, firstTokenAt, generatedFrames, routingCaptured);
+    if (wantRouting) this.endOfAnswerRouting(c, answer);
+    return answer.result(stopReasonOf(answer.finish));
   }
 
-  private result(
-    text: string,
-    stopReason: StopReason,
-    usage: { prompt_tokens?: number; completion_tokens?: number } | undefined,
-    timings: { prompt_per_second?: number; predicted_per_second?: number } | undefined,
-    started: number,
-    firstTokenAt: number | undefined,
-    generatedFrames: number,
-    routingCaptured: boolean,
-  ): GenerationResult {
-    const now = performance.now();
-    const generatedTokens = usage?.completion_tokens ?? generatedFrames;
-    const ttft = firstTokenAt !== undefined ? firstTokenAt - started : now - started;
-    const genMs = firstTokenAt !== undefined ? now - firstTokenAt : 0;
-    const promptTokens = usage?.prompt_tokens ?? 0;
-    return {
-      text,
-      stopReason,
-      promptTokens,
-      generatedTokens,
-      promptTokensPerSecond: timings?.prompt_per_second ?? (ttft > 0 ? (promptTokens * 1000) / ttft : 0),
-      generatedTokensPerSecond: timings?.predicted_per_second ?? (genMs > 0 && generatedTokens > 1 ? ((generatedTokens - 1) * 1000) / genMs : 0),
-      timeToFirstTokenMs: ttft,
-      routingCaptured,
-    };
+  /** The routing a server sends once, at the end of the answer, as one frame; none sent turns routing off. */
+  private endOfAnswerRouting(c: Connection, answer: Answer): void {
+    const report = c.dialect.routing?.endOfAnswer;
+    if (!report) return;
+    const routing = report.decode(answer.routingPayloads, c.shape, answer.promptTokens);
+    if (!routing)
+      this.changeCapabilities(c, { routingIds: false, routingAbsent: 'server-flag-off' }, `${c.http.base} returned no routed experts; start it with --enable-return-routed-experts`);
+    else if (routing.tokens > 0) answer.routed(routing);
   }
 
   /** Servers give no prompt log-probabilities through the OpenAI API this client speaks (llama-server refuses `echo`). */
@@ -487,36 +305,127 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
 
   async dispose(): Promise<void> {
     await this.unload();
+    this.capabilityChanges.dispose();
   }
 }
 
-function remoteCapabilities(server: ServerKind, shapeKnown: boolean, stream: boolean, meta: MoeLensModelMeta | undefined): EngineCapabilities {
-  let routingAbsent: RoutingAbsence | undefined;
-  if (server === 'moe-lens') routingAbsent = meta?.is_moe ? undefined : 'dense-model';
-  else if (server === 'sglang') routingAbsent = shapeKnown ? undefined : 'shape-unknown';
-  else if (server === 'vllm') routingAbsent = stream ? 'vllm-streaming' : undefined;
-  else routingAbsent = 'server-does-not-report';
+/** The request: OpenAI's fields, the dialect's sampling extras, and its routing request where routing is wanted. */
+function requestBody(c: Connection, request: GenerateRequest, wantRouting: boolean): Record<string, unknown> {
+  const s = request.sampling ?? {};
+  const input = request.input;
   return {
-    routingIds: routingAbsent === undefined,
-    gateWeights: server === 'moe-lens' && routingAbsent === undefined,
-    tokenIds: server === 'moe-lens',
-    tokenCounting: server === 'llama.cpp' || server === 'moe-lens' || server === 'vllm' ? 'exact' : 'estimate',
-    placement: false,
-    interventions: false,
-    concurrentRequests: true,
-    ...(routingAbsent ? { routingAbsent } : {}),
+    model: c.modelId,
+    stream: c.stream,
+    ...(c.stream ? { stream_options: { include_usage: true } } : {}),
+    ...(s.maxTokens !== undefined ? { max_tokens: s.maxTokens } : {}),
+    ...(s.temperature !== undefined ? { temperature: s.temperature } : {}),
+    ...(s.topP !== undefined ? { top_p: s.topP } : {}),
+    ...(s.seed !== undefined && s.seed >= 0 ? { seed: s.seed } : {}),
+    ...(s.stop?.length ? { stop: s.stop.slice(0, 4) } : {}),
+    ...c.dialect.samplingExtras?.(s),
+    ...(input.kind === 'chat' ? { messages: input.messages } : { prompt: input.kind === 'text' ? input.text : input.ids }),
+    ...(wantRouting ? c.dialect.routing?.request(input.kind === 'chat') : {}),
   };
 }
 
-/** Sampling fields beyond OpenAI's, for the servers known to take them. */
-function samplingExtras(server: ServerKind, s: Partial<GenerateRequest['sampling'] & object>): Record<string, unknown> {
-  const extras: Record<string, unknown> = {};
-  if (server === 'openai-compatible' || server === 'lm-studio' || server === 'ollama') return extras;
-  if (s.topK !== undefined) extras.top_k = s.topK;
-  if (s.minP !== undefined) extras.min_p = s.minP;
-  if (s.repeatPenalty !== undefined) extras[server === 'vllm' || server === 'sglang' ? 'repetition_penalty' : 'repeat_penalty'] = s.repeatPenalty;
-  if (s.repeatLastN !== undefined && (server === 'llama.cpp' || server === 'moe-lens')) extras.repeat_last_n = s.repeatLastN;
-  return extras;
+/** One answer as it arrives: its chunks into frames, the text, and what the result reports. */
+class Answer {
+  text = '';
+  finish: string | undefined;
+  /** The dialect's end-of-answer routing payloads, in order. */
+  readonly routingPayloads: unknown[] = [];
+  private usage: StreamChunk['usage'];
+  private timings: StreamChunk['timings'];
+  private readonly started = performance.now();
+  private firstTokenAt: number | undefined;
+  private index = 0;
+  private generatedFrames = 0;
+  private routingCaptured = false;
+  /** Token texts from the answer's logprobs (for the end-of-answer routing frame). */
+  private readonly tokenTexts: string[] = [];
+
+  constructor(
+    private readonly c: Connection,
+    private readonly chat: boolean,
+    private readonly onFrame: ((frame: TokenFrame) => void) | undefined,
+  ) {}
+
+  get promptTokens(): number {
+    return this.usage?.prompt_tokens ?? 0;
+  }
+
+  read(chunk: StreamChunk): void {
+    if (chunk.usage) this.usage = chunk.usage;
+    if (chunk.timings) this.timings = chunk.timings;
+    const choice = chunk.choices[0];
+    if (!choice) return;
+    if (choice.finish_reason) this.finish = choice.finish_reason;
+    const delta = (this.chat ? (choice.delta?.content ?? choice.message?.content) : choice.text) ?? '';
+    for (const t of choice.logprobs?.content ?? []) this.tokenTexts.push(t.token);
+    for (const t of choice.logprobs?.tokens ?? []) this.tokenTexts.push(t);
+    const payload = this.c.dialect.routing?.endOfAnswer?.payload(choice);
+    if (payload !== undefined) this.routingPayloads.push(payload);
+    if (choice.moe_lens) return this.engineFrames(choice, delta);
+    if (!delta) return;
+    this.firstTokenAt ??= performance.now();
+    this.text += delta;
+    this.emit(textFrame(this.index++, delta));
+  }
+
+  /** `moe-lens serve`: streaming, this chunk is one engine frame; not streaming, the list of the answer's frames, each with its own routing, and the whole text on the message. */
+  private engineFrames(choice: StreamChoice, delta: string): void {
+    const m = choice.moe_lens!;
+    const whole = Array.isArray(m);
+    const frames = whole ? m.map((f) => moeLensFrame(f, f.routed_experts ?? undefined, '', this.c.shape)) : [moeLensFrame(m, choice.sgl_ext?.routed_experts ?? undefined, delta, this.c.shape)];
+    for (const frame of frames) {
+      if (frame.phase === 'generated' && frame.ids.length) this.firstTokenAt ??= performance.now();
+      if (frame.experts.length) this.routingCaptured = true;
+      if (frame.phase === 'generated') this.generatedFrames += frame.ids.length;
+      this.index = frame.firstIndex + frame.ids.length;
+      this.emit(frame);
+    }
+    this.text += delta;
+    if (whole && delta) this.emit(textFrame(this.index, delta));
+  }
+
+  /** The end-of-answer routing of the generated tokens as one frame (ids unknown, texts from the logprobs). */
+  routed(routing: DecodedRouting): void {
+    this.routingCaptured = true;
+    this.emit({
+      phase: 'generated',
+      firstIndex: this.promptTokens,
+      ids: new Int32Array(routing.tokens).fill(-1),
+      texts: Array.from({ length: routing.tokens }, (_, i) => this.tokenTexts[i] ?? ''),
+      textDelta: '',
+      experts: routing.experts,
+      weights: NO_WEIGHTS,
+      k: routing.k,
+      layers: routing.layers,
+    });
+  }
+
+  private emit(frame: TokenFrame): void {
+    this.onFrame?.(frame);
+  }
+
+  result(stopReason: StopReason): GenerationResult {
+    const now = performance.now();
+    const { usage, timings, started, firstTokenAt } = this;
+    const generatedTokens = usage?.completion_tokens ?? this.generatedFrames;
+    const ttft = firstTokenAt !== undefined ? firstTokenAt - started : now - started;
+    const genMs = firstTokenAt !== undefined ? now - firstTokenAt : 0;
+    const promptTokens = this.promptTokens;
+    return {
+      text: this.text,
+      stopReason,
+      promptTokens,
+      generatedTokens,
+      promptTokensPerSecond: timings?.prompt_per_second ?? (ttft > 0 ? (promptTokens * 1000) / ttft : 0),
+      generatedTokensPerSecond: timings?.predicted_per_second ?? (genMs > 0 && generatedTokens > 1 ? ((generatedTokens - 1) * 1000) / genMs : 0),
+      timeToFirstTokenMs: ttft,
+      routingCaptured: this.routingCaptured,
+    };
+  }
 }
 
 function stopReasonOf(finish: string | undefined): StopReason {
@@ -532,9 +441,9 @@ function textFrame(firstIndex: number, textDelta: string): TokenFrame {
 }
 
 /** One chunk of `moe-lens serve` back into the engine frame it was made from. */
-function moeLensFrame(m: MoeLensChunk, routed: string | undefined, textDelta: string, shape: { layers: number; k: number } | undefined): TokenFrame {
-  const ids = Int32Array.from(m.token_ids ?? []);
-  const texts = Array.isArray(m.token_texts) ? m.token_texts.map(String) : [];
+function moeLensFrame(m: MoeLensChunk, routed: string | undefined, textDelta: string, shape: RoutingShape | undefined): TokenFrame {
+  const ids = Int32Array.from(m.token_ids);
+  const texts = m.token_texts;
   if (texts.length !== ids.length) throw new EngineError('remote-protocol', 'moe-lens serve sent a chunk whose token ids and texts differ in number');
   let experts = NO_EXPERTS;
   let weights = NO_WEIGHTS;
@@ -553,5 +462,5 @@ function moeLensFrame(m: MoeLensChunk, routed: string | undefined, textDelta: st
       for (let i = 0; i < weights.length; i++) weights[i] = bytes.readFloatLE(i * 4);
     }
   }
-  return { phase: m.phase === 'prompt' ? 'prompt' : 'generated', firstIndex: m.first_index, ids, texts, textDelta, experts, weights, k, layers };
+  return { phase: m.phase, firstIndex: m.first_index, ids, texts, textDelta, experts, weights, k, layers };
 }

@@ -20,7 +20,8 @@ import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { EngineError, isAbort } from './errors';
 import { encodeSglangRouting } from './server-routing';
-import type { MoeLensChunk, MoeLensModelMeta } from './remote-engine';
+import type { MoeLensModelMeta } from './dialects';
+import type { MoeLensChunk } from './sse-chunk';
 import type { ChatMessage, Engine, GenerateInput, GenerateRequest, ModelInfo, SamplingOptions, TokenFrame } from './types';
 
 export const MAX_REQUEST_BYTES = 8 * 2 ** 20;

@@ -110,8 +110,9 @@ export interface EngineCapabilities {
   routingAbsent?: RoutingAbsence;
 }
 
-/** Which server answers at an endpoint, as detected from `/v1/models` and its answers. */
-export type ServerKind = 'llama.cpp' | 'vllm' | 'sglang' | 'moe-lens' | 'ollama' | 'lm-studio' | 'openai-compatible';
+/** Which server answers at an endpoint: one per entry of `DIALECTS` (dialects.ts). */
+export type { ServerKind } from './dialects';
+import type { ServerKind } from './dialects';
 
 export interface RemoteModelInfo {
   endpoint: string;
