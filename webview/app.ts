@@ -14,6 +14,7 @@ import { ModelLine, type AppView } from './model-line';
 import { Tour } from './chat/tour';
 import { LensPanel, type LensUi } from './lens/panel';
 import { LensRefresh } from './lens/refresh';
+import { heatGrid } from './lens/heatmap';
 import { WhatIfView } from './lens/interventions';
 import { parseMode } from './lens/color';
 import { installPalette } from './lens/palette';
@@ -158,7 +159,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   const whatIf: WhatIfView = new WhatIfView({
     post: (m) => host.post(m),
     selection: () => ui.selected,
-    heatGrid: (summary, testid, max, diff): HTMLElement => lens.heatGrid(summary, 'topk', testid, max, diff),
+    heatGrid: (summary, testid, max, diff): HTMLElement => heatGrid((l) => store.layerId(l), summary, 'topk', testid, max, diff),
     invalidate: () => scheduler.invalidate('lens'),
     experts: () => store.experts,
     turnId: () => selectedTurnModel()?.id,

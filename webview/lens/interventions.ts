@@ -8,7 +8,7 @@ import type { RoutingBlock, WebviewToHost, WhatIfAction, WhatIfState } from '../
 import { RoutingAggregator, type RoutingSummary } from '../../extension/routing';
 import { button, h } from '../components';
 import { visibleText } from '../chat/token-view';
-import { heatScale } from './panel';
+import { heatScale } from './heatmap';
 
 export interface WhatIfHooks {
   post(message: WebviewToHost): void;
