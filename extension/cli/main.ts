@@ -14,6 +14,8 @@ import { registerEvalCommands, type EndpointOptions } from './eval-commands';
 import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
 import { formatIntervention, withExpertsPerToken } from '../engine/intervention';
 import { registerPruneCommand } from './prune-command';
+import { GREEDY_SAMPLING } from '../engine/sampling';
+import { localLoadOptions, parseCpuMoe, parseGpuLayers, parseRoutingShape, serverLoadOptions, type GpuLayers, type Parsed } from '../engine/load-settings';
 import { registerAtlasCommand } from './atlas-command';
 
 function parseInteger(value: string): number {
@@ -28,20 +30,17 @@ function parseNumber(value: string): number {
   return n;
 }
 
-export function parseCpuMoe(value: string): CpuMoe {
-  if (value === 'all' || value === 'none' || value === 'auto') return value;
-  const n = Number(value);
-  if (Number.isInteger(n) && n >= 0) return n;
-  throw new InvalidArgumentError('expected all, none, auto or a number of layers');
-}
-
-function parseGpuLayers(value: string): LocalLoadOptions['gpuLayers'] {
-  if (value === 'auto' || value === 'max') return value;
-  return parseInteger(value);
+/** A commander parser from a settings parser (engine/load-settings.ts): its "expected …" is the refusal. */
+function flag<T>(parse: (value: unknown) => Parsed<T>): (value: string) => T {
+  return (value) => {
+    const parsed = parse(value);
+    if (!parsed.ok) throw new InvalidArgumentError(parsed.error);
+    return parsed.value;
+  };
 }
 
 interface ModelOptions {
-  gpuLayers?: LocalLoadOptions['gpuLayers'];
+  gpuLayers?: GpuLayers;
   cpuMoe: CpuMoe;
   context?: number;
   threads?: number;
@@ -49,18 +48,12 @@ interface ModelOptions {
 
 function addModelOptions(command: Command): Command {
   return command
-    .option('--gpu-layers <n|auto|max>', 'layers on the GPU (ignored on CPU)', parseGpuLayers)
-    .option('--cpu-moe <all|none|auto|N>', 'expert weights in system RAM: all layers, none, auto-fit, or the first N layers', parseCpuMoe, 'auto')
+    .option('--gpu-layers <n|auto|max>', 'layers on the GPU (ignored on CPU)', flag(parseGpuLayers))
+    .option('--cpu-moe <all|none|auto|N>', 'expert weights in system RAM: all layers, none, auto-fit, or the first N layers', flag(parseCpuMoe), 'auto')
     .option('--context <tokens>', 'context size in tokens', parseInteger)
     .option('--threads <n>', 'CPU threads', parseInteger);
 }
 
-
-function parseShape(value: string): { moeLayers: number; expertsPerToken: number } {
-  const m = /^(\d+)[x,](\d+)$/.exec(value);
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError('expected LAYERSxK, e.g. 58x8');
-  return { moeLayers: Number(m[1]), expertsPerToken: Number(m[2]) };
-}
 
 function addRemoteOptions(command: Command): Command {
   return command
@@ -68,7 +61,7 @@ function addRemoteOptions(command: Command): Command {
     .option('--model <name>', 'with --endpoint: the model id (default: the server\'s first)')
     .option('--api-key-env <VAR>', 'with --endpoint: read the API key from this environment variable')
     .option('--no-stream', 'with --endpoint: do not stream (vLLM then reports routed experts)')
-    .option('--routing-shape <LAYERSxK>', "with --endpoint: MoE layers × experts per token, for SGLang's routing", parseShape);
+    .option('--routing-shape <LAYERSxK>', "with --endpoint: MoE layers × experts per token, for SGLang's routing", flag(parseRoutingShape));
 }
 
 function apiKeyFrom(variable: string): string {
@@ -79,15 +72,14 @@ function apiKeyFrom(variable: string): string {
 
 /** The server options of --endpoint and its companions. */
 export function remoteOptions(options: EndpointOptions & { context?: number }): RemoteLoadOptions {
-  return {
-    backend: 'remote',
+  return serverLoadOptions({
     endpoint: options.endpoint!,
-    ...(options.model ? { model: options.model } : {}),
+    model: options.model,
     ...(options.apiKeyEnv ? { apiKey: apiKeyFrom(options.apiKeyEnv) } : {}),
-    ...(options.stream === false ? { stream: false } : {}),
-    ...(options.routingShape ? { routingShape: options.routingShape } : {}),
-    ...(options.context ? { contextSize: options.context } : {}),
-  };
+    stream: options.stream,
+    routingShape: options.routingShape,
+    contextSize: options.context,
+  });
 }
 
 function targetOptions(model: string | undefined, options: ModelOptions & EndpointOptions): LoadOptions {
@@ -116,7 +108,7 @@ function* frameLines(frame: TokenFrame): Generator<string> {
 }
 
 function loadOptions(modelPath: string, options: ModelOptions): LocalLoadOptions {
-  return { modelPath: resolveModelArg(modelPath), gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads };
+  return localLoadOptions(resolveModelArg(modelPath), { gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads });
 }
 
 export interface CliIo {
@@ -148,12 +140,12 @@ export function buildProgram(io: CliIo): Command {
     .description('generate text; with --json, one line per token with its routing')
     .requiredOption('-p, --prompt <text>', 'the prompt')
     .option('-n, --max-tokens <n>', 'tokens to generate', parseInteger, 128)
-    .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseNumber, 0)
-    .option('--top-k <k>', 'top-k sampling', parseInteger, 40)
-    .option('--top-p <p>', 'top-p sampling', parseNumber, 0.95)
-    .option('--min-p <p>', 'min-p sampling', parseNumber, 0.05)
-    .option('--repeat-penalty <x>', 'repeat penalty (1 = off)', parseNumber, 1)
-    .option('-s, --seed <n>', 'random seed', parseInteger, 0)
+    .option('-t, --temperature <t>', 'sampling temperature (0 = greedy)', parseNumber, GREEDY_SAMPLING.temperature)
+    .option('--top-k <k>', 'top-k sampling', parseInteger, GREEDY_SAMPLING.topK)
+    .option('--top-p <p>', 'top-p sampling', parseNumber, GREEDY_SAMPLING.topP)
+    .option('--min-p <p>', 'min-p sampling', parseNumber, GREEDY_SAMPLING.minP)
+    .option('--repeat-penalty <x>', 'repeat penalty (1 = off)', parseNumber, GREEDY_SAMPLING.repeatPenalty)
+    .option('-s, --seed <n>', 'random seed', parseInteger, GREEDY_SAMPLING.seed)
     .option('--stop <text...>', 'stop strings')
     .option('--chat', "wrap the prompt in the model's chat template")
     .option('--system <text>', 'system prompt (with --chat)')

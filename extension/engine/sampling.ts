@@ -15,6 +15,9 @@ export const DEFAULT_SAMPLING: SamplingOptions = {
   stop: [],
 };
 
+/** Reproducible runs (the CLI's `generate` unless told otherwise): greedy, no repeat penalty; the rest as above. */
+export const GREEDY_SAMPLING: SamplingOptions = { ...DEFAULT_SAMPLING, temperature: 0, repeatPenalty: 1 };
+
 /**
  * A text-continuation model (the built-in demo): one paragraph of at most 96 tokens, at the temperature that gave
  * the demo its most readable text with the other defaults (scripts/demo-sampling.ts; figures in

@@ -3,6 +3,7 @@
 // unit-tested with plain vitest.
 import { DEFAULT_SAMPLING } from '../engine/sampling';
 import type { CpuMoe, LocalLoadOptions, RemoteLoadOptions, SamplingOptions } from '../engine/types';
+import { localLoadOptions, orDefault, parseCpuMoe, parseGpuLayers, parseRoutingShape, serverLoadOptions, type GpuLayers, type RoutingShape } from '../engine/load-settings';
 
 export const CONFIG_SECTION = 'moeLens';
 
@@ -23,12 +24,12 @@ export interface MoeLensConfig {
   /** The server's model id; '' = its first. */
   serverModel: string;
   /** MoE layers × experts per token for SGLang's routing ("58x8"); undefined when not set or invalid. */
-  serverRoutingShape?: { moeLayers: number; expertsPerToken: number };
+  serverRoutingShape?: RoutingShape;
   /** Stream answers from the server (vLLM reports routing only when this is off). */
   serverStream: boolean;
   /** Eval samples sent to the server at once (servers batch them). */
   serverConcurrency: number;
-  gpuLayers: 'auto' | 'max' | number;
+  gpuLayers: GpuLayers;
   moeOffload: CpuMoe;
   /** 0 = the model's default (min(training context, 4096)). */
   contextSize: number;
@@ -70,26 +71,6 @@ export const DEFAULTS: MoeLensConfig = {
 /** Settings whose change means the model must be loaded again (on next use). */
 export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads', 'expertsPerToken', 'server', 'serverModel', 'serverRoutingShape', 'serverStream'] as const;
 
-/** `auto` | `all` | `none` | a number of leading layers whose experts stay in RAM. Invalid → `auto`. */
-export function parseMoeOffload(value: unknown): CpuMoe {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value !== 'string') return 'auto';
-  const v = value.trim().toLowerCase();
-  if (v === 'auto' || v === 'all' || v === 'none') return v;
-  if (/^\d+$/.test(v)) return Number.parseInt(v, 10);
-  return 'auto';
-}
-
-/** `auto` | `max` | a number of layers on the GPU. Invalid → `auto`. */
-export function parseGpuLayers(value: unknown): 'auto' | 'max' | number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value !== 'string') return 'auto';
-  const v = value.trim().toLowerCase();
-  if (v === 'auto' || v === 'max') return v;
-  if (/^\d+$/.test(v)) return Number.parseInt(v, 10);
-  return 'auto';
-}
-
 function num(value: unknown, fallback: number, min: number, max: number, integer = false): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n)) return fallback;
@@ -110,7 +91,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
   const capture = get('captureRouting');
   const server = get('server');
   const serverModel = get('serverModel');
-  const shape = /^\s*(\d+)\s*[x,]\s*(\d+)\s*$/.exec(String(get('serverRoutingShape') ?? ''));
+  const shape = parseRoutingShape(get('serverRoutingShape'));
   const stream = get('serverStream');
   // A sampling setting counts only where the user wrote it (VS Code's `get` returns the manifest's default otherwise).
   const userSet = (key: keyof MoeLensConfig) => {
@@ -127,11 +108,12 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
     modelPath: typeof modelPath === 'string' ? modelPath.trim() : '',
     server: typeof server === 'string' ? server.trim() : '',
     serverModel: typeof serverModel === 'string' ? serverModel.trim() : '',
-    ...(shape && Number(shape[1]) > 0 && Number(shape[2]) > 0 ? { serverRoutingShape: { moeLayers: Number(shape[1]), expertsPerToken: Number(shape[2]) } } : {}),
+    ...(shape.ok ? { serverRoutingShape: shape.value } : {}),
     serverStream: typeof stream === 'boolean' ? stream : DEFAULTS.serverStream,
     serverConcurrency: num(get('serverConcurrency'), DEFAULTS.serverConcurrency, 1, 64, true),
-    gpuLayers: parseGpuLayers(get('gpuLayers')),
-    moeOffload: parseMoeOffload(get('moeOffload')),
+    // Invalid text falls back to the default (the settings UI validates with the manifest's pattern).
+    gpuLayers: orDefault(parseGpuLayers(get('gpuLayers')), DEFAULTS.gpuLayers),
+    moeOffload: orDefault(parseCpuMoe(get('moeOffload')), DEFAULTS.moeOffload),
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
     threads: num(get('threads'), DEFAULTS.threads, 0, 1024, true),
     expertsPerToken: num(get('expertsPerToken'), DEFAULTS.expertsPerToken, 0, 1 << 16, true),
@@ -148,27 +130,13 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
 }
 
 export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LocalLoadOptions {
-  return {
-    modelPath,
-    gpuLayers: config.gpuLayers,
-    cpuMoe: config.moeOffload,
-    ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
-    ...(config.threads > 0 ? { threads: config.threads } : {}),
-    ...(config.expertsPerToken > 0 ? { expertsPerToken: config.expertsPerToken } : {}),
-  };
+  const { gpuLayers, moeOffload: cpuMoe, contextSize, threads, expertsPerToken } = config;
+  return localLoadOptions(modelPath, { gpuLayers, cpuMoe, contextSize, threads, expertsPerToken });
 }
 
 /** The configured server as load options; `apiKey` comes from SecretStorage. */
 export function remoteOptionsFrom(config: MoeLensConfig, apiKey: string | undefined): RemoteLoadOptions {
-  return {
-    backend: 'remote',
-    endpoint: config.server,
-    ...(config.serverModel ? { model: config.serverModel } : {}),
-    ...(apiKey ? { apiKey } : {}),
-    ...(config.contextSize > 0 ? { contextSize: config.contextSize } : {}),
-    ...(config.serverRoutingShape ? { routingShape: config.serverRoutingShape } : {}),
-    ...(config.serverStream ? {} : { stream: false }),
-  };
+  return serverLoadOptions({ endpoint: config.server, model: config.serverModel, apiKey, contextSize: config.contextSize, routingShape: config.serverRoutingShape, stream: config.serverStream });
 }
 
 /** The sampling the user set; what is left out fits the loaded model (engine/sampling.ts `resolveSampling`). */

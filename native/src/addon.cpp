@@ -170,16 +170,22 @@ std::vector<int32_t> TokensOf(const Napi::Object& o) {
   return std::vector<int32_t>(tokens.Data(), tokens.Data() + tokens.ElementLength());
 }
 
+// The sampling JavaScript passes, whole: its defaults are extension/engine/sampling.ts's, not written here.
+double SamplingNumber(const Napi::Object& o, const char* key) {
+  if (!o.Has(key) || !o.Get(key).IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("sampling.") + key + " must be a number");
+  return o.Get(key).As<Napi::Number>().DoubleValue();
+}
+
 SamplingParams SamplingOf(const Napi::Object& o) {
   SamplingParams s;
-  s.temperature = static_cast<float>(DoubleOr(o, "temperature", 0));
-  s.topK = IntOr(o, "topK", 40);
-  s.topP = static_cast<float>(DoubleOr(o, "topP", 0.95));
-  s.minP = static_cast<float>(DoubleOr(o, "minP", 0.05));
-  s.repeatPenalty = static_cast<float>(DoubleOr(o, "repeatPenalty", 1.0));
-  s.repeatLastN = IntOr(o, "repeatLastN", 64);
-  s.seed = static_cast<uint32_t>(DoubleOr(o, "seed", 0));
-  s.maxTokens = IntOr(o, "maxTokens", 256);
+  s.temperature = static_cast<float>(SamplingNumber(o, "temperature"));
+  s.topK = static_cast<int>(SamplingNumber(o, "topK"));
+  s.topP = static_cast<float>(SamplingNumber(o, "topP"));
+  s.minP = static_cast<float>(SamplingNumber(o, "minP"));
+  s.repeatPenalty = static_cast<float>(SamplingNumber(o, "repeatPenalty"));
+  s.repeatLastN = static_cast<int>(SamplingNumber(o, "repeatLastN"));
+  s.seed = static_cast<uint32_t>(SamplingNumber(o, "seed"));
+  s.maxTokens = static_cast<int>(SamplingNumber(o, "maxTokens"));
   if (o.Has("stop")) {
     auto stop = o.Get("stop").As<Napi::Array>();
     for (uint32_t i = 0; i < stop.Length(); i++) s.stop.push_back(stop.Get(i).As<Napi::String>());

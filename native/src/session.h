@@ -32,15 +32,16 @@ struct LoadParams {
 };
 
 // Set whole from JavaScript (addon.cpp SamplingOf); the defaults are extension/engine/sampling.ts's.
+// Set whole from JavaScript (addon.cpp SamplingOf); the defaults are extension/engine/sampling.ts's.
 struct SamplingParams {
-  float temperature = 0.0f;
-  int topK = 40;
-  float topP = 0.95f;
-  float minP = 0.05f;
-  float repeatPenalty = 1.0f;
-  int repeatLastN = 64;
+  float temperature = 0;
+  int topK = 0;
+  float topP = 0;
+  float minP = 0;
+  float repeatPenalty = 0;
+  int repeatLastN = 0;
   uint32_t seed = 0;
-  int maxTokens = 256;
+  int maxTokens = 0;
   std::vector<std::string> stop;
 };
 

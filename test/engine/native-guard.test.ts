@@ -41,4 +41,10 @@ describe('native session: one computation at a time', () => {
     expect(evaluated.logprobs.length).toBe(tokens.length - 1);
     expect((await generate()).error).toBe('');
   });
+
+  it('sampling comes whole from JavaScript (engine/sampling.ts): a missing field is refused, and the session still takes work', async () => {
+    const { topK: _topK, ...withoutTopK } = sampling;
+    expect(() => session.generate({ tokens, sampling: withoutTopK as typeof sampling, capture: false, reusePrefix: false, emitIntervalMs: 30 }, () => {})).toThrow(/sampling\.topK must be a number/);
+    expect((await generate()).error).toBe('');
+  });
 });

@@ -1,37 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING } from '../../../extension/engine/sampling';
-import { DEFAULTS, MODEL_SAMPLING_KEYS, affectsModel, loadOptionsFrom, parseConfig, parseGpuLayers, parseMoeOffload, remoteOptionsFrom, samplingFrom } from '../../../extension/vscode/config';
+import { DEFAULTS, MODEL_SAMPLING_KEYS, affectsModel, loadOptionsFrom, parseConfig, remoteOptionsFrom, samplingFrom } from '../../../extension/vscode/config';
 import manifest from '../../../package.json';
 
 const source = (values: Record<string, unknown>) => ({ get: <T>(key: string) => values[key] as T | undefined });
 
-describe('moeOffload / gpuLayers parsing', () => {
+describe('moeOffload / gpuLayers settings', () => {
   it.each([
-    ['auto', 'auto'],
-    ['all', 'all'],
-    ['none', 'none'],
-    [' ALL ', 'all'],
-    ['0', 0],
-    ['12', 12],
-    [7, 7],
-    ['-1', 'auto'],
-    ['1.5', 'auto'],
-    ['everything', 'auto'],
-    [undefined, 'auto'],
-    [null, 'auto'],
-    [-3, 'auto'],
-  ])('moeOffload %j → %j', (input, expected) => {
-    expect(parseMoeOffload(input)).toBe(expected);
-  });
-
-  it.each([
-    ['auto', 'auto'],
-    ['max', 'max'],
-    ['33', 33],
-    [0, 0],
-    ['all', 'auto'],
-  ])('gpuLayers %j → %j', (input, expected) => {
-    expect(parseGpuLayers(input)).toBe(expected);
+    [{ moeOffload: ' ALL ', gpuLayers: '33' }, 'all', 33],
+    [{ moeOffload: '-1', gpuLayers: 'all' }, 'auto', 'auto'],
+    [{}, 'auto', 'auto'],
+  ])('%j: invalid text falls back to auto', (values, moeOffload, gpuLayers) => {
+    expect(parseConfig(source(values))).toMatchObject({ moeOffload, gpuLayers });
   });
 
   it('the manifest pattern accepts exactly what the parser understands', () => {
