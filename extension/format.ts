@@ -1,7 +1,7 @@
 // One formatter per quantity, shared by the CLI, the extension host's panels and pickers and the webview (no vscode
 // import, no Node import).
 // Not-a-number and negative inputs render as "—" so a missing figure never reads as a real one.
-import type { EngineCapabilities, LoadOptions, RoutingAbsence } from './engine/types';
+import type { EngineCapabilities, ModelIdentity, RoutingAbsence } from './engine/types';
 
 /** Bytes in binary units: "512 B", "3.5 KiB", "22.9 MiB", "1.25 GiB". */
 export function formatBytes(n: number | undefined): string {
@@ -95,21 +95,24 @@ export function formatDelta(value: number, decimals = 3): string {
   return value > 0 && Number(text) !== 0 ? `+${text}` : Number(text) === 0 ? (0).toFixed(decimals) : text;
 }
 
-/**
- * A model's short name for tables, progress and titles: a GGUF file's name without directory and `.gguf`; for a
- * server's model (keyed "MODEL @ ENDPOINT", as ModelInfo.path), the model's own short name (llama-server names
- * its model by the file's full path).
- */
-export function formatModelName(target: string): string {
-  const remote = / @ https?:\/\//.exec(target);
-  const model = remote ? target.slice(0, remote.index) : target;
-  return (model.split(/[\\/]/).filter(Boolean).pop() ?? model).replace(/\.gguf$/i, '');
+/** Between a server's model and its endpoint in `formatModelIdentity`'s text. */
+const AT_ENDPOINT = ' @ ';
+
+/** Which model, for logs, progress, the model info and eval keys: the GGUF path, or "MODEL @ ENDPOINT" (`default` for the server's first). */
+export function formatModelIdentity(identity: ModelIdentity): string {
+  return identity.kind === 'local' ? identity.path : `${identity.model || 'default'}${AT_ENDPOINT}${identity.endpoint}`;
 }
 
-/** What a load is about, for logs, progress and eval keys: the GGUF path, or "MODEL @ ENDPOINT" (as ModelInfo.path). */
-export function formatLoadTarget(options: LoadOptions): string {
-  if (options.backend === 'remote') return `${options.model || 'default'} @ ${options.endpoint.replace(/\/+$/, '')}`;
-  return options.modelPath;
+/**
+ * A model's short name for tables, progress and titles: a GGUF file's name without directory and `.gguf`; for a
+ * server's model, the model's own short name (llama-server names its model by the file's full path). Takes a GGUF
+ * path, a model id, or an eval key: run files store `formatModelIdentity`'s text as the key, the one place it is read
+ * back.
+ */
+export function formatModelName(target: string): string {
+  const at = target.search(new RegExp(`${AT_ENDPOINT}https?://`));
+  const model = at >= 0 ? target.slice(0, at) : target;
+  return (model.split(/[\\/]/).filter(Boolean).pop() ?? model).replace(/\.gguf$/i, '');
 }
 
 /** Why a model's tokens have no routing, in one sentence for the lens and the model panel. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { RemoteEngine } from '../extension/engine/remote-engine';
 import { runEval } from '../extension/evals/runner';
 import { loadSuite } from '../extension/evals/suite';
-import { formatLoadTarget } from '../extension/format';
+import { formatLoadTarget } from '../extension/engine/backends';
 import type { RemoteLoadOptions } from '../extension/engine/types';
 import { startLlamaServer } from '../test/remote/servers';
 

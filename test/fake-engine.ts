@@ -16,7 +16,7 @@ import type {
 } from '../extension/engine/types';
 import { EngineForwarder, type EngineMethod } from '../extension/engine/surface';
 import { EngineError, isAbort } from '../extension/engine/errors';
-import { formatLoadTarget } from '../extension/format';
+import { formatLoadTarget } from '../extension/engine/backends';
 import { modelInfo } from './model-info';
 
 export type Script = (req: GenerateRequest, cb: GenerateCallbacks) => Promise<GenerationResult>;

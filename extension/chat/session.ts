@@ -3,7 +3,7 @@ import type { Engine, LoadOptions, ModelInfo } from '../engine/types';
 import { EngineError, isAbort } from '../engine/errors';
 import { describeError } from '../messages';
 import type { EngineState, ModelSummary } from '../protocol';
-import { formatLoadTarget } from '../format';
+import { formatLoadTarget } from '../engine/backends';
 import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { Emitter, type Log } from './events';
 

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EngineError } from '../engine/errors';
-import { withExpertsPerToken } from '../engine/intervention';
+import { withExpertsPerToken } from '../engine/backends';
 import { formatCount, formatDecimal, formatDuration, formatNoun, formatPercent } from '../format';
 import { compareAtlases, type AtlasReport } from '../routing/atlas';
 import { probeSetPath, readCorpus, type LabelBy } from '../routing/atlas-corpus';

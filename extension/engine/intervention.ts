@@ -11,7 +11,7 @@
 //     and the KV prefix cache and eval fingerprints are keyed on it.
 // No `vscode` import; pure.
 import { EngineError } from './errors';
-import type { Intervention, LoadOptions, ModelInfo } from './types';
+import type { Intervention, ModelInfo } from './types';
 
 export type InterventionKind = 'ablate' | 'force';
 
@@ -166,11 +166,4 @@ export function checkExpertsPerToken(k: number, model: { name: string; experts: 
   if (model.experts === 0) throw new EngineError('not-moe', `${model.name} is a dense model (no experts): experts per token does not apply`);
   if (!Number.isInteger(k) || k < 1 || k > model.experts)
     throw new EngineError('bad-intervention', `experts per token must be a whole number from 1 to ${model.experts} (the experts per layer of ${model.name}), not ${k}`);
-}
-
-/** Load options with a top-k override (a GGUF's only: a server loads its own model). */
-export function withExpertsPerToken(options: LoadOptions, k: number | undefined): LoadOptions {
-  if (k === undefined) return options;
-  if (options.backend === 'remote') throw new EngineError('bad-intervention', 'experts per token needs a local GGUF model (a server loads its own)');
-  return { ...options, expertsPerToken: k };
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { registerEvalCommands } from '../../extension/cli/eval-commands';
 import { loadSuite } from '../../extension/evals/suite';
 import { FakeEngine } from '../fake-engine';
-import { formatLoadTarget } from '../../extension/format';
+import { formatLoadTarget } from '../../extension/engine/backends';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'evals-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FakeEngine } from '../fake-engine';
-import { formatLoadTarget } from '../../extension/format';
+import { formatLoadTarget } from '../../extension/engine/backends';
 import { runEval, loadRun, listRuns, compareRuns, loadRunItem, readSamples } from '../../extension/evals/runner';
 import { DEFAULT_GENERATION, DEFAULT_LONG_INPUT, DEFAULT_METRICS } from '../../extension/evals/suite';
 import type { EvalItem, EvalProgress, EvalSuite, SampleRecord } from '../../extension/evals/types';

@@ -15,7 +15,7 @@ import { createAnyEngine } from '../../extension/engine/any-engine';
 import { loadSuite } from '../../extension/evals/suite';
 import { readSamples, runEval } from '../../extension/evals/runner';
 import type { EvalProgress } from '../../extension/evals/types';
-import { formatLoadTarget } from '../../extension/format';
+import { formatLoadTarget } from '../../extension/engine/backends';
 import { startLlamaServer, type RunningServer } from './servers';
 
 let server: RunningServer;

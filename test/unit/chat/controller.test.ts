@@ -6,7 +6,7 @@ import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
 import { DEFAULT_SAMPLING, TEXT_CONTINUATION_SAMPLING } from '../../../extension/engine/sampling';
 import { EngineError } from '../../../extension/engine/errors';
 import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
-import { formatLoadTarget } from '../../../extension/format';
+import { formatLoadTarget } from '../../../extension/engine/backends';
 import { chatFakeEngine, helloScript, type FakeEngine, frame, result, sleep } from './fake-engine';
 
 function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; stored?: unknown; isDemo?: boolean; path?: () => string; onPost?: (m: HostToWebview) => void } = {}) {
