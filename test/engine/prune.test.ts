@@ -42,6 +42,8 @@ async function prune(input: string, spec: string, name = path.basename(input)): 
 const CASES: [string, string, string, number, number][] = [
   ['moe-llama.gguf', 'Mixtral-style, F32/F16, softmax', '*:0,5', 128, 3],
   ['moe-qwen2.gguf', 'qwen2moe with a shared expert', '0:1,2;1:3,4;2:0,7;3:5,6', 96, 3],
+  ['moe-qwen3.gguf', 'qwen3moe, softmax renormalised', '*:1,5', 96, 3],
+  ['moe-olmoe.gguf', 'olmoe, softmax not renormalised', '*:0,6', 96, 3],
   ['moe-qwen35.gguf', 'qwen3.5 MoE, shared expert', '*:2,6', 96, 3],
   ['moe-deepseek2.gguf', 'deepseek2, sigmoid with groups and selection bias', '*:0,5,10,15', 96, 3],
   ['moe-gptoss.gguf', 'gpt-oss with expert biases', '*:1,6', 96, 3],
@@ -182,16 +184,22 @@ describe('interruptions leave nothing behind', () => {
   // A 200 KiB tmpfs (needs root, as in CI's container): the free-space check refuses before writing, and without
   // it the disk fills mid-write (ENOSPC): both a clear error, the folder left empty.
   const mount = path.join(dir, 'small-disk');
+  // Probed at collection, mounted only while these tests run (a filtered run must not leave a mount behind).
+  const tmpfs = (): void => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mount]);
   const canMount = (() => {
     if (process.getuid?.() !== 0) return false;
     try {
       mkdirSync(mount);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mount]);
+      tmpfs();
+      execFileSync('umount', [mount]);
       return true;
     } catch {
       return false;
     }
   })();
+  beforeAll(() => {
+    if (canMount) tmpfs();
+  });
   afterAll(() => {
     if (canMount) execFileSync('umount', [mount]);
   });

@@ -11,6 +11,8 @@ afterAll(() => engine.dispose());
 describe.each([
   ['Mixtral-style llama', MOE],
   ['qwen2moe with shared experts', QWEN],
+  ['qwen3moe with per-head Q/K norms and renormalised weights', fixture('moe-qwen3.gguf')],
+  ['olmoe with whole-projection Q/K norms and weights not renormalised', fixture('moe-olmoe.gguf')],
   ['gpt-oss with attention sinks, sliding windows, biases and softmax over the chosen experts', fixture('moe-gptoss.gguf')],
   ['deepseek2 with MLA, a dense first layer, sigmoid gating with selection bias, expert groups and routed scaling', fixture('moe-deepseek2.gguf')],
   ["gemma4's MoE layers: a GELU MLP beside the experts, a router on the normalised residual, sliding and proportional-RoPE layers", fixture('moe-gemma4.gguf')],
