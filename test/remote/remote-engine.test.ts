@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { freePort } from './servers';
-import { RemoteEngine, estimateTokens, isInsecureRemote, normalizeEndpoint } from '../../extension/engine/remote-engine';
+import { RemoteEngine, estimateTokens, isInsecureRemote, normalizeEndpoint, type CapabilityChange } from '../../extension/engine/remote-engine';
 import { EngineError, isEngineError } from '../../extension/engine/errors';
 import type { EngineErrorCode, TokenFrame } from '../../extension/engine/types';
 import { encodeSglangRouting } from '../../extension/engine/server-routing';
@@ -154,9 +154,42 @@ describe('SGLang', () => {
     expect(unknown.routing).toBeUndefined();
     const engine = new RemoteEngine();
     await engine.load({ backend: 'remote', endpoint: s.url, routingShape: { moeLayers: L, expertsPerToken: K } });
+    const changes: CapabilityChange[] = [];
+    engine.onCapabilitiesChanged((c) => changes.push(c));
     const result = await engine.generate({ input: chat });
     expect(result.routingCaptured).toBe(false);
     expect(engine.model!.capabilities).toMatchObject({ routingIds: false, routingAbsent: 'server-flag-off' });
+    // Announced, not a silent mutation: one event with the capabilities before and after, and why.
+    expect(changes).toHaveLength(1);
+    expect(changes[0].previous).toMatchObject({ routingIds: true });
+    expect(changes[0].previous.routingAbsent).toBeUndefined();
+    expect(changes[0].capabilities).toBe(engine.model!.capabilities);
+    expect(changes[0].model).toBe(engine.model);
+    expect(changes[0].reason).toMatch(/returned no routed experts; start it with --enable-return-routed-experts/);
+    // Routing is off now: the next request does not ask for it and nothing changes again.
+    await engine.generate({ input: chat });
+    expect((s.requests.at(-1)!.body as Record<string, unknown>).return_routed_experts).toBeUndefined();
+    expect(changes).toHaveLength(1);
+  });
+
+  it('a tokenizer endpoint that turns out missing: estimated counts from then on, announced', async () => {
+    const s = await stub((req, res) => {
+      if (req.url === '/v1/models') return json(res, 200, models('m', 'vllm'));
+      json(res, 404, { detail: 'Not Found' });
+    });
+    const engine = new RemoteEngine();
+    await engine.load({ backend: 'remote', endpoint: s.url });
+    expect(engine.model!.capabilities.tokenCounting).toBe('exact');
+    const changes: CapabilityChange[] = [];
+    engine.onCapabilitiesChanged((c) => changes.push(c));
+    expect(await engine.countTokens(chat)).toBe(estimateTokens(chat));
+    expect(engine.model!.capabilities.tokenCounting).toBe('estimate');
+    expect(changes.map((c) => [c.previous.tokenCounting, c.capabilities.tokenCounting])).toEqual([['exact', 'estimate']]);
+    expect(changes[0].reason).toMatch(/has no usable tokenizer endpoint .*token counts are estimated/);
+    const asked = s.requests.length;
+    expect(await engine.detokenize(await engine.tokenize('abcdef'))).toBe('abcdef');
+    expect(s.requests.length).toBe(asked);
+    expect(changes).toHaveLength(1);
   });
 });
 
@@ -209,6 +242,25 @@ describe('bad servers', () => {
   it('malformed JSON in the stream', async () => {
     const { engine } = await loaded((_req, res) => sse(res, [{ choices: [{ delta: { content: 'par' } }] }, '{"choices": [{"delta": {"content": "t'], { done: false }));
     await expectCode(engine.generate({ input: chat }), 'remote-protocol', /not JSON/);
+  });
+
+  it('a server error object mid-stream, and a chunk with a field of the wrong type, keep the text so far', async () => {
+    let bad: unknown;
+    const { engine } = await loaded((_req, res) => sse(res, [{ choices: [{ delta: { content: 'so far' } }] }, bad, { choices: [{ delta: { content: 'never' } }] }]));
+    bad = { error: { message: 'KV cache full', type: 'server_error' } };
+    const frames: TokenFrame[] = [];
+    await expectCode(engine.generate({ input: chat }, { onFrame: (f) => frames.push(f) }), 'remote-http', /reported an error mid-answer: KV cache full$/);
+    expect(frames.map((f) => f.textDelta).join('')).toBe('so far');
+    bad = { choices: [{ delta: { content: { text: 'x' } } }] };
+    frames.length = 0;
+    await expectCode(engine.generate({ input: chat }, { onFrame: (f) => frames.push(f) }), 'remote-protocol', /cannot read: choices\[0\]\.delta\.content must be string$/);
+    expect(frames.map((f) => f.textDelta).join('')).toBe('so far');
+  });
+
+  it('an answer that is not streamed is validated too', async () => {
+    const { s, engine } = await loaded((_req, res) => json(res, 200, { id: 'x', object: 'chat.completion' }));
+    await expectCode(engine.generate({ input: chat }), 'remote-protocol', /"choices" is missing$/);
+    expect(s.requests.filter((r) => r.url === '/v1/chat/completions')).toHaveLength(1);
   });
 
   it('a stream that stops mid-token keeps the text so far and says so', async () => {
