@@ -36,12 +36,12 @@ export async function answerEvalsRequest(msg: EvalsRequest, options: EvalsHostOp
         return { type: 'evals.runs', runs };
       }
       case 'evals.openRun':
-        return { type: 'evals.run', run: loadRun(check(msg.dir)) };
+        return { type: 'evals.run', run: await loadRun(check(msg.dir)) };
       case 'evals.openItem':
-        return { type: 'evals.item', dir: path.resolve(check(msg.dir)), item: loadRunItem(msg.dir, msg.itemId) ?? null };
+        return { type: 'evals.item', dir: path.resolve(check(msg.dir)), item: (await loadRunItem(msg.dir, msg.itemId)) ?? null };
       case 'evals.compare':
         if (msg.dirs.length < 1) throw new Error('choose runs to compare');
-        return { type: 'evals.comparison', comparison: compareRuns(msg.dirs.map((d) => loadRun(check(d)))) };
+        return { type: 'evals.comparison', comparison: compareRuns(await Promise.all(msg.dirs.map((d) => loadRun(check(d))))) };
       case 'evals.cancel':
       case 'evals.openInEditor':
         return undefined;

@@ -6,7 +6,7 @@
 // samples, which a resume redoes). A server that cannot be reached stops the run with its error.
 
 import { EtaEstimator } from './progress';
-import { promises as fs, existsSync, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort, isEngineError } from '../engine/errors';
 import { withExpertsPerToken } from '../engine/backends';
@@ -18,6 +18,19 @@ import { scoreSummary } from './metrics';
 import { RoutingAggregator } from '../routing/aggregate';
 import { routingSummaryStats } from '../routing/summary-stats';
 import { computeSummary, renderReport } from './aggregate';
+import { orderedPool } from './pool';
+import {
+  ITEMS_FILE,
+  REPORT_FILE,
+  RUN_FILE,
+  SAMPLES_FILE,
+  SUMMARY_FILE,
+  latestSamples,
+  readRunInfo,
+  readSamples,
+  writeItemsSnapshot,
+  writeJson,
+} from './run-files';
 import type {
   EvalItem,
   EvalProgress,
@@ -25,13 +38,13 @@ import type {
   LoadedRun,
   PromptVariant,
   RunInfo,
-  RunListEntry,
   RunStatus,
   SampleRecord,
   SuiteIntervention,
 } from './types';
 
 export { computeSummary, renderReport, compareRuns } from './aggregate';
+export { ITEMS_FILE, REPORT_FILE, RUN_FILE, SAMPLES_FILE, SUMMARY_FILE, latestSamples, listRuns, loadRun, loadRunItem, newestFirst, readSamples } from './run-files';
 
 export type EngineProvider = Engine | (() => Engine | Promise<Engine>);
 
@@ -59,58 +72,9 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-export const SAMPLES_FILE = 'samples.jsonl';
-export const RUN_FILE = 'run.json';
-export const SUMMARY_FILE = 'summary.json';
-export const REPORT_FILE = 'report.md';
-export const ITEMS_FILE = 'items.jsonl';
-
 const SEP = '\u241f';
 export function sampleKey(model: string, variant: string, itemId: string): string {
   return `${model}${SEP}${variant}${SEP}${itemId}`;
-}
-
-/**
- * Lenient JSON Lines reading of files this runner wrote: the parsed non-blank lines with their text, skipping a
- * line that does not parse (a killed process). `clean` is false if one was skipped or the last line is unfinished.
- */
-function readJsonLines(file: string): { records: { value: unknown; line: string }[]; clean: boolean } {
-  if (!existsSync(file)) return { records: [], clean: true };
-  const text = readFileSync(file, 'utf8');
-  const records: { value: unknown; line: string }[] = [];
-  let clean = text.length === 0 || text.endsWith('\n');
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      records.push({ value: JSON.parse(line), line });
-    } catch {
-      clean = false;
-    }
-  }
-  return { records, clean };
-}
-
-/** Reads samples.jsonl, skipping a truncated or corrupt line (a killed process); `clean` is false if any was skipped. */
-export function readSamples(file: string): { samples: SampleRecord[]; clean: boolean } {
-  const read = readJsonLines(file);
-  const samples: SampleRecord[] = [];
-  let clean = read.clean;
-  for (const { value } of read.records) {
-    const rec = value as SampleRecord | null;
-    if (rec && typeof rec.key === 'string') samples.push(rec);
-    else clean = false;
-  }
-  return { samples, clean };
-}
-
-/** The last record of each key (a retried sample replaces its failed attempt). */
-export function latestSamples(samples: SampleRecord[]): SampleRecord[] {
-  const byKey = new Map<string, SampleRecord>();
-  for (const s of samples) {
-    byKey.delete(s.key);
-    byKey.set(s.key, s);
-  }
-  return [...byKey.values()];
 }
 
 function fingerprintOf(suite: EvalSuite): string {
@@ -158,15 +122,23 @@ function samplingOf(suite: EvalSuite): Partial<SamplingOptions> {
   return s;
 }
 
-async function writeJson(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await fs.rename(tmp, file);
+/** What a run will do, settled before anything is generated (run.json and items.jsonl are written by then). */
+interface RunPlan {
+  outDir: string;
+  samplesFile: string;
+  items: EvalItem[];
+  /** Keys of the samples earlier runs into the folder finished (not retried). */
+  finished: Set<string>;
+  info: RunInfo;
+  /** One load per model and top-k (an intervention with expertsPerToken reloads), the baseline's first. */
+  loads: { modelPath: string; k: number | undefined; variants: RunVariant[] }[];
+  /** The samples still to generate, in work-list order: the estimate of the time left starts from them. */
+  pending: EvalItem[];
 }
 
-/** Runs (or resumes) a suite. Returns the loaded run as written. */
-export async function runEval(options: RunOptions): Promise<LoadedRun> {
-  const { suite, signal } = options;
+/** Checks the options against an earlier run in the folder (resume), and writes run.json and items.jsonl. */
+async function planRun(options: RunOptions): Promise<RunPlan> {
+  const { suite } = options;
   const outDir = path.resolve(options.outDir);
   if (options.models.length === 0) throw new Error('no model given');
   const promptVariants = options.variants?.length
@@ -180,14 +152,12 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
   const items = options.maxItems !== undefined ? suite.items.slice(0, Math.max(0, options.maxItems)) : suite.items;
 
   await fs.mkdir(outDir, { recursive: true });
-  const runFile = path.join(outDir, RUN_FILE);
   const samplesFile = path.join(outDir, SAMPLES_FILE);
   const fingerprint = fingerprintOf(suite);
 
   // Resume: previous settings must match; keep finished samples, drop a truncated last line.
-  let previous: RunInfo | undefined;
-  if (existsSync(runFile)) {
-    previous = JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo;
+  const previous = await readRunInfo(outDir);
+  if (previous) {
     if (previous.fingerprint !== fingerprint) {
       throw new Error(`${outDir} holds a run with other settings (mode, generation, long-input or metrics); use another output folder`);
     }
@@ -198,27 +168,24 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
       }
     }
   }
-  const read = readSamples(samplesFile);
+  const read = await readSamples(samplesFile);
   if (!read.clean) {
     await fs.writeFile(samplesFile, read.samples.map((s) => JSON.stringify(s) + '\n').join(''));
   }
   const finished = new Set(read.samples.filter((s) => !s.error).map((s) => s.key));
+  const todo = (m: string, v: RunVariant) => items.filter((it) => !finished.has(sampleKey(m, v.name, it.id)));
 
-  const templates: Record<string, string> = {
-    ...(previous?.templates ?? {}),
-  };
+  const templates: Record<string, string> = { ...(previous?.templates ?? {}) };
   for (const v of variants) templates[v.name] = v.template + (v.system ?? '');
-  const models = [...new Set([...(previous?.models ?? []), ...options.models])];
-  const variantNames = [...new Set([...(previous?.variants ?? []), ...variants.map((v) => v.name)])];
   const total = options.models.length * variants.length * items.length;
-  let resumed = 0;
-  for (const m of options.models) for (const v of variants) for (const it of items) if (finished.has(sampleKey(m, v.name, it.id))) resumed++;
+  const pending = options.models.flatMap((m) => variants.flatMap((v) => todo(m, v)));
+  const resumed = total - pending.length;
 
   const info: RunInfo = {
     version: 1,
     suite: { name: suite.name, path: suite.path, items: items.length, itemsFiles: suite.itemsFiles },
-    models,
-    variants: variantNames,
+    models: [...new Set([...(previous?.models ?? []), ...options.models])],
+    variants: [...new Set([...(previous?.variants ?? []), ...variants.map((v) => v.name)])],
     mode: suite.mode,
     generation: suite.generation,
     longInput: suite.longInput,
@@ -240,188 +207,220 @@ export async function runEval(options: RunOptions): Promise<LoadedRun> {
         }
       : {}),
   };
-  await writeJson(runFile, info);
+  await writeJson(path.join(outDir, RUN_FILE), info);
   await writeItemsSnapshot(path.join(outDir, ITEMS_FILE), items);
 
-  const started = Date.now();
-  let done = resumed;
-  let generated = 0;
-  let generatedTokens = 0;
-  let concurrency = 1;
-  let errors = 0;
-  const workOf = (it: { document: string }) => it.document.length;
-  const pending = options.models.flatMap((m) => variants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(m, v.name, it.id)))));
-  const eta = new EtaEstimator(pending.reduce((sum, it) => sum + workOf(it), 0), pending.length);
-  const emit = (p: Omit<EvalProgress, 'done' | 'total' | 'resumed' | 'elapsedMs' | 'etaMs'>) => {
-    const etaMs = eta.estimate();
-    options.onProgress?.({ ...p, done, total, resumed, elapsedMs: Date.now() - started, ...(etaMs !== undefined ? { etaMs } : {}) });
-  };
-  emit({ kind: 'start', message: resumed > 0 ? `resuming: ${resumed} of ${total} samples already done` : undefined });
+  const loads = options.models.flatMap((modelPath) =>
+    [...new Set(variants.map((v) => v.intervention?.expertsPerToken))].map((k) => ({ modelPath, k, variants: variants.filter((v) => v.intervention?.expertsPerToken === k) })),
+  );
+  return { outDir, samplesFile, items, finished, info, loads, pending };
+}
 
+/** A sample's share of the work, for the estimate of the time left: its document's length. */
+const workOf = (it: { document: string }) => it.document.length;
+
+/** What the run did so far, and its progress events. */
+class RunProgress {
+  readonly started = Date.now();
+  done: number;
+  errors = 0;
+  /** Samples generated in this invocation, their tokens, and the most generated at once. */
+  generated = 0;
+  generatedTokens = 0;
+  concurrency = 1;
+  private readonly eta: EtaEstimator;
+
+  constructor(
+    private readonly plan: RunPlan,
+    private readonly onProgress: RunOptions['onProgress'],
+  ) {
+    this.done = plan.info.samples.resumed;
+    this.eta = new EtaEstimator(plan.pending.reduce((sum, it) => sum + workOf(it), 0), plan.pending.length);
+  }
+
+  emit(p: Omit<EvalProgress, 'done' | 'total' | 'resumed' | 'elapsedMs' | 'etaMs'>): void {
+    const etaMs = this.eta.estimate();
+    const { total, resumed } = this.plan.info.samples;
+    this.onProgress?.({ ...p, done: this.done, total, resumed, elapsedMs: Date.now() - this.started, ...(etaMs !== undefined ? { etaMs } : {}) });
+  }
+
+  /** A sample written, of `size` work, generated `width` at once. */
+  written(record: SampleRecord, size: number, width: number): void {
+    this.done++;
+    if (record.error) this.errors++;
+    else if (record.speed) {
+      this.generated++;
+      this.generatedTokens += record.speed.generatedTokens;
+    }
+    // With N at once, each sample's wall time overlaps the others': its share of the clock is 1/N of it.
+    this.eta.finished(size, record.error ? undefined : (record.speed?.wallMs ?? 0) / width);
+    this.emit({ kind: 'sample', model: record.model, variant: record.variant, itemId: record.itemId, sample: record });
+  }
+}
+
+type Stop = 'cancelled' | { error: unknown } | undefined;
+
+/** Runs (or resumes) a suite. Returns the loaded run as written. */
+export async function runEval(options: RunOptions): Promise<LoadedRun> {
+  const plan = await planRun(options);
+  const progress = new RunProgress(plan, options.onProgress);
+  const { total, resumed } = plan.info.samples;
+  progress.emit({ kind: 'start', message: resumed > 0 ? `resuming: ${resumed} of ${total} samples already done` : undefined });
   let status: RunStatus = 'completed';
-  let runError: string | undefined;
-  let runFailure: unknown;
+  let failure: unknown;
   let engine: Engine | undefined;
-  const ownsEngine = typeof options.engine === 'function';
   try {
     engine = typeof options.engine === 'function' ? await options.engine() : options.engine;
-    // One load per model and top-k (an intervention with expertsPerToken reloads); the baseline's first.
-    const loads = options.models.flatMap((modelPath) =>
-      [...new Set(variants.map((v) => v.intervention?.expertsPerToken))].map((k) => ({ modelPath, k, variants: variants.filter((v) => v.intervention?.expertsPerToken === k) })),
-    );
-    outer: for (const { modelPath, k, variants: loadVariants } of loads) {
-      const todo = loadVariants.flatMap((v) => items.filter((it) => !finished.has(sampleKey(modelPath, v.name, it.id))).map((it) => ({ v, it })));
-      const scoring = suite.interventions?.length
-        ? [...new Set(loadVariants.map((v) => v.intervention?.name ?? 'baseline'))].filter((name) => !info.perplexity?.[modelPath]?.[name])
-        : [];
-      if (todo.length === 0 && scoring.length === 0) continue;
-      if (signal?.aborted) { status = 'cancelled'; break; }
-      emit({ kind: 'model', model: modelPath, message: `loading ${formatModelName(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
-      let loadError: string | undefined;
-      const base: LoadOptions = options.modelOptions?.(modelPath) ?? { ...options.loadOptions, modelPath };
-      try {
-        await engine.load({ ...withExpertsPerToken(base, k), ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}) }, signal);
-      } catch (error) {
-        if (isAbort(error, signal)) { status = 'cancelled'; break; }
-        if (isFatal(error)) throw error;
-        loadError = `could not load the model: ${(error as Error).message}`;
+    for (const load of plan.loads) {
+      const stop = await runLoad(engine, load, plan, options, progress);
+      if (stop === 'cancelled') {
+        status = 'cancelled';
+        break;
       }
-      const loaded = loadError ? undefined : engine.model;
-      if (loaded?.trainContextLength && loaded.contextSize > loaded.trainContextLength) {
-        const warning = `${loaded.name || formatModelName(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
-        info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
-        emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
-      }
-      const width = loaded?.capabilities.concurrentRequests ? Math.max(1, Math.floor(options.concurrency ?? 1)) : 1;
-      concurrency = Math.max(concurrency, width);
-      const current = engine;
-      // Records by work-list position; written in that order as soon as every earlier one is in.
-      const records: (SampleRecord | undefined)[] = new Array(todo.length);
-      let written = 0;
-      let taken = 0;
-      let stop: 'cancelled' | { error: unknown } | undefined;
-      const write = async (upTo: number, skipGaps: boolean) => {
-        for (; written < upTo; written++) {
-          const record = records[written];
-          if (!record) {
-            if (skipGaps) continue;
-            break;
-          }
-          await fs.appendFile(samplesFile, JSON.stringify(record) + '\n');
-          done++;
-          if (record.error) errors++;
-          else if (record.speed) { generated++; generatedTokens += record.speed.generatedTokens; }
-          // With N at once, each sample's wall time overlaps the others': its share of the clock is 1/N of it.
-          eta.finished(workOf(todo[written].it), record.error ? undefined : (record.speed?.wallMs ?? 0) / width);
-          emit({ kind: 'sample', model: modelPath, variant: record.variant, itemId: record.itemId, sample: record });
-        }
-      };
-      let writing = Promise.resolve();
-      const worker = async () => {
-        while (!stop && taken < todo.length) {
-          if (signal?.aborted) { stop = 'cancelled'; break; }
-          const at = taken++;
-          const { v, it } = todo[at];
-          const t0 = Date.now();
-          let record: SampleRecord;
-          if (loadError) record = errorRecord(modelPath, v.name, it, loadError, t0);
-          else {
-            try {
-              record = await runSample(current, suite, modelPath, v, it, options);
-            } catch (error) {
-              if (isAbort(error, signal)) { stop = 'cancelled'; break; }
-              if (isFatal(error)) { stop ??= { error }; break; }
-              record = errorRecord(modelPath, v.name, it, (error as Error).message || String(error), t0);
-            }
-            if (signal?.aborted) { stop = 'cancelled'; break; }
-          }
-          records[at] = record;
-          writing = writing.then(() => write(todo.length, false));
-          await writing;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(width, todo.length) }, worker));
-      // What finished after a stop is kept too, still in work-list order.
-      writing = writing.then(() => write(todo.length, true));
-      await writing;
-      if (stop === 'cancelled') { status = 'cancelled'; break outer; }
       if (stop) throw stop.error;
-      if (!loadError && scoring.length) {
-        // Perplexity of the items' documents under each intervention of this load (llama-perplexity's definition).
-        const text = items.map((it) => it.document).join('\n\n');
-        for (const name of scoring) {
-          if (signal?.aborted) { status = 'cancelled'; break outer; }
-          const iv = suite.interventions!.find((x) => x.name === name);
-          try {
-            const r = await engine.perplexity(
-              { text, context: Math.min(engine.model?.contextSize ?? PERPLEXITY_CONTEXT, PERPLEXITY_CONTEXT), chunks: PERPLEXITY_CHUNKS, intervention: interventionOf(iv) },
-              { signal },
-            );
-            info.perplexity![modelPath] = { ...info.perplexity![modelPath], [name]: { perplexity: r.perplexity, stderr: r.stderr, context: r.context, chunks: r.chunks } };
-            emit({ kind: 'model', model: modelPath, message: `perplexity ${formatPerplexity(r.perplexity)} (${name})` });
-          } catch (error) {
-            if (isAbort(error, signal)) { status = 'cancelled'; break outer; }
-            const warning = `${formatModelName(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;
-            info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
-          }
-        }
-      }
-      if (!loadError) {
-        try { await engine.unload(); } catch { /* the next load replaces it anyway */ }
-      }
     }
   } catch (error) {
-    if (isAbort(error, signal)) status = 'cancelled';
+    if (isAbort(error, options.signal)) status = 'cancelled';
     else {
       status = 'failed';
-      runError = (error as Error).message;
-      runFailure = error;
+      failure = error;
     }
   } finally {
-    if (ownsEngine && engine) {
+    if (typeof options.engine === 'function' && engine) {
       try { await engine.dispose(); } catch { /* ignore */ }
     }
   }
+  return finishRun(plan, progress, status, failure);
+}
 
-  const all = latestSamples(readSamples(samplesFile).samples);
-  const wallMs = Date.now() - started;
+/** One load of a model: its samples still to do, then the documents' perplexity under its interventions. */
+async function runLoad(engine: Engine, load: RunPlan['loads'][number], plan: RunPlan, options: RunOptions, progress: RunProgress): Promise<Stop> {
+  const { suite, signal } = options;
+  const { modelPath, k, variants } = load;
+  const { info } = plan;
+  const todo = variants.flatMap((v) => plan.items.filter((it) => !plan.finished.has(sampleKey(modelPath, v.name, it.id))).map((it) => ({ v, it })));
+  const scoring = suite.interventions?.length
+    ? [...new Set(variants.map((v) => v.intervention?.name ?? 'baseline'))].filter((name) => !info.perplexity?.[modelPath]?.[name])
+    : [];
+  if (todo.length === 0 && scoring.length === 0) return undefined;
+  if (signal?.aborted) return 'cancelled';
+  progress.emit({ kind: 'model', model: modelPath, message: `loading ${formatModelName(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
+  let loadError: string | undefined;
+  const base: LoadOptions = options.modelOptions?.(modelPath) ?? { ...options.loadOptions, modelPath };
+  try {
+    await engine.load({ ...withExpertsPerToken(base, k), ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}) }, signal);
+  } catch (error) {
+    if (isAbort(error, signal)) return 'cancelled';
+    if (isFatal(error)) throw error;
+    loadError = `could not load the model: ${(error as Error).message}`;
+  }
+  const loaded = loadError ? undefined : engine.model;
+  if (loaded?.trainContextLength && loaded.contextSize > loaded.trainContextLength) {
+    const warning = `${loaded.name || formatModelName(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
+    info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
+    progress.emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
+  }
+  const width = loaded?.capabilities.concurrentRequests ? Math.max(1, Math.floor(options.concurrency ?? 1)) : 1;
+  progress.concurrency = Math.max(progress.concurrency, width);
+
+  let stop: Stop;
+  await orderedPool(
+    todo.length,
+    width,
+    async (at) => {
+      if (signal?.aborted) {
+        stop = 'cancelled';
+        return undefined;
+      }
+      const { v, it } = todo[at];
+      const t0 = Date.now();
+      if (loadError) return errorRecord(modelPath, v.name, it, loadError, t0);
+      let record: SampleRecord;
+      try {
+        record = await runSample(engine, suite, modelPath, v, it, options);
+      } catch (error) {
+        if (isAbort(error, signal)) stop = 'cancelled';
+        else if (isFatal(error)) stop ??= { error };
+        else return errorRecord(modelPath, v.name, it, (error as Error).message || String(error), t0);
+        return undefined;
+      }
+      if (signal?.aborted) {
+        stop = 'cancelled';
+        return undefined;
+      }
+      return record;
+    },
+    // In work-list order; what finished after a stop is kept too.
+    async (record, at) => {
+      await fs.appendFile(plan.samplesFile, JSON.stringify(record) + '\n');
+      progress.written(record, workOf(todo[at].it), width);
+    },
+  );
+  if (stop) return stop;
+  if (!loadError && scoring.length && (await scorePerplexity(engine, modelPath, scoring, plan, options, progress)) === 'cancelled') return 'cancelled';
+  if (!loadError) {
+    try { await engine.unload(); } catch { /* the next load replaces it anyway */ }
+  }
+  return undefined;
+}
+
+/** Perplexity of the items' documents under each intervention of a load (llama-perplexity's definition). */
+async function scorePerplexity(engine: Engine, modelPath: string, names: string[], plan: RunPlan, options: RunOptions, progress: RunProgress): Promise<Stop> {
+  const { suite, signal } = options;
+  const { info } = plan;
+  const text = plan.items.map((it) => it.document).join('\n\n');
+  for (const name of names) {
+    if (signal?.aborted) return 'cancelled';
+    const iv = suite.interventions!.find((x) => x.name === name);
+    try {
+      const r = await engine.perplexity(
+        { text, context: Math.min(engine.model?.contextSize ?? PERPLEXITY_CONTEXT, PERPLEXITY_CONTEXT), chunks: PERPLEXITY_CHUNKS, intervention: interventionOf(iv) },
+        { signal },
+      );
+      info.perplexity![modelPath] = { ...info.perplexity![modelPath], [name]: { perplexity: r.perplexity, stderr: r.stderr, context: r.context, chunks: r.chunks } };
+      progress.emit({ kind: 'model', model: modelPath, message: `perplexity ${formatPerplexity(r.perplexity)} (${name})` });
+    } catch (error) {
+      if (isAbort(error, signal)) return 'cancelled';
+      const warning = `${formatModelName(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;
+      info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
+    }
+  }
+  return undefined;
+}
+
+/** Writes summary.json, report.md and the final run.json; throws the run's own error where it failed. */
+async function finishRun(plan: RunPlan, progress: RunProgress, status: RunStatus, failure: unknown): Promise<LoadedRun> {
+  const { info, outDir } = plan;
+  const all = latestSamples((await readSamples(plan.samplesFile)).samples);
+  const wallMs = Date.now() - progress.started;
+  const { generated, generatedTokens } = progress;
   if (generated > 0)
     info.throughput = {
-      concurrency,
+      concurrency: progress.concurrency,
       samples: generated,
       wallMs,
       samplesPerMinute: (generated * 60000) / wallMs,
       generatedTokensPerSecond: (generatedTokens * 1000) / wallMs,
     };
   else delete info.throughput;
+  const runError = status === 'failed' ? (failure as Error | undefined)?.message : undefined;
   info.status = status;
   info.finishedAt = new Date().toISOString();
-  info.samples = { total, done, errors, resumed };
+  info.samples = { ...info.samples, done: progress.done, errors: progress.errors };
   if (runError) info.error = runError;
   const summary = computeSummary(info, all);
   await writeJson(path.join(outDir, SUMMARY_FILE), summary);
   await fs.writeFile(path.join(outDir, REPORT_FILE), renderReport(info, summary, all));
-  await writeJson(runFile, info);
-  emit({ kind: 'done', message: status });
+  await writeJson(path.join(outDir, RUN_FILE), info);
+  progress.emit({ kind: 'done', message: status });
   // The run's own error where there is one (an EngineError keeps its code for the caller).
-  if (status === 'failed') throw runFailure instanceof Error ? runFailure : new Error(runError ?? 'the run failed');
+  if (status === 'failed') throw failure instanceof Error ? failure : new Error(runError ?? 'the run failed');
   return { dir: outDir, id: path.basename(outDir), info, samples: all, summary };
 }
 
 /** Errors that end the whole run rather than one sample: the server is gone or refuses the key. */
 function isFatal(error: unknown): boolean {
   return isEngineError(error, 'remote-unavailable') || isEngineError(error, 'remote-auth');
-}
-
-async function writeItemsSnapshot(file: string, items: EvalItem[]): Promise<void> {
-  const existing = new Map<string, string>();
-  for (const { value, line } of readJsonLines(file).records) {
-    if (value !== null) existing.set((value as { id: string }).id, line);
-  }
-  for (const it of items) {
-    existing.set(it.id, JSON.stringify({ id: it.id, title: it.title, document: it.document, references: it.references, source: it.source }));
-  }
-  await fs.writeFile(file, [...existing.values()].map((l) => l + '\n').join(''));
 }
 
 function errorRecord(model: string, variant: string, item: EvalItem, error: string, t0: number): SampleRecord {
@@ -511,68 +510,4 @@ export async function runSample(
     startedAt: new Date(t0).toISOString(),
     finishedAt: new Date().toISOString(),
   };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Reading runs back
-
-/** Loads a run folder (run.json, samples.jsonl, summary.json or computed). */
-export function loadRun(dir: string): LoadedRun {
-  const abs = path.resolve(dir);
-  const runFile = path.join(abs, RUN_FILE);
-  if (!existsSync(runFile)) throw new Error(`${dir} is not an evaluation run (no ${RUN_FILE})`);
-  let info: RunInfo;
-  try {
-    info = JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo;
-  } catch (error) {
-    throw new Error(`${runFile}: invalid JSON (${(error as Error).message})`);
-  }
-  const samples = latestSamples(readSamples(path.join(abs, SAMPLES_FILE)).samples);
-  // Recompute: summary.json may be missing (a killed run) or older than the samples.
-  const summary = computeSummary(info, samples);
-  return { dir: abs, id: path.basename(abs), info, samples, summary };
-}
-
-/** Runs in `dir` (each subfolder with a run.json, and `dir` itself if it is one), newest first. */
-export async function listRuns(dir: string): Promise<RunListEntry[]> {
-  const abs = path.resolve(dir);
-  if (!existsSync(abs)) return [];
-  const candidates = [abs];
-  for (const entry of await fs.readdir(abs, { withFileTypes: true })) {
-    if (entry.isDirectory()) candidates.push(path.join(abs, entry.name));
-  }
-  const runs: RunListEntry[] = [];
-  for (const d of candidates) {
-    const runFile = path.join(d, RUN_FILE);
-    if (!existsSync(runFile)) continue;
-    try {
-      const info = JSON.parse(readFileSync(runFile, 'utf8')) as RunInfo;
-      runs.push({
-        dir: d,
-        id: path.basename(d),
-        suite: info.suite.name,
-        models: info.models,
-        variants: info.variants,
-        status: info.status,
-        startedAt: info.startedAt,
-        ...(info.finishedAt ? { finishedAt: info.finishedAt } : {}),
-        // run.json is written at the start and the end: a running run's count is its samples file's.
-        samples: info.status === 'running' ? latestSamples(readSamples(path.join(d, SAMPLES_FILE)).samples).length : info.samples.done,
-      });
-    } catch {
-      /* not a readable run */
-    }
-  }
-  return runs.sort(newestFirst);
-}
-
-/** Sort order of run lists: the latest start first. */
-export function newestFirst(a: Pick<RunListEntry, 'startedAt'>, b: Pick<RunListEntry, 'startedAt'>): number {
-  return a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0;
-}
-
-/** The snapshot of an item as the run saw it (for the side-by-side view). */
-export function loadRunItem(dir: string, itemId: string): (Omit<EvalItem, 'source'> & { source?: EvalItem['source'] }) | undefined {
-  const file = path.join(path.resolve(dir), ITEMS_FILE);
-  return readJsonLines(file).records.find((r) => (r.value as EvalItem | null)?.id === itemId)?.value as EvalItem | undefined;
 }

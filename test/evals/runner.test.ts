@@ -41,7 +41,7 @@ function suite(overrides: Partial<EvalSuite> = {}): EvalSuite {
   };
 }
 
-const samplesIn = (dir: string) => readSamples(path.join(dir, 'samples.jsonl')).samples;
+const samplesIn = async (dir: string) => (await readSamples(path.join(dir, 'samples.jsonl'))).samples;
 
 describe('runner', () => {
   it('runs every model × variant × item, loads each model once and writes all files', async () => {
@@ -54,7 +54,7 @@ describe('runner', () => {
     expect(engine.unloads).toBe(2);
     expect(engine.disposed).toBe(false); // the caller's engine is left alone
     expect(run.info.status).toBe('completed');
-    const samples = samplesIn(out);
+    const samples = await samplesIn(out);
     expect(samples).toHaveLength(12);
     expect(new Set(samples.map((s) => s.key)).size).toBe(12);
 
@@ -90,7 +90,7 @@ describe('runner', () => {
     const info = JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8'));
     expect(info).toMatchObject({ status: 'completed', models: ['/m/one.gguf', '/m/two.gguf'], variants: ['plain', 'intro'] });
     expect(info.samples).toEqual({ total: 12, done: 12, errors: 0, resumed: 0 });
-    expect(loadRunItem(out, 'b')!.references).toEqual(['the cat sat on the mat']);
+    expect((await loadRunItem(out, 'b'))!.references).toEqual(['the cat sat on the mat']);
 
     expect(progress[0].kind).toBe('start');
     const sampleEvents = progress.filter((p) => p.kind === 'sample');
@@ -102,7 +102,7 @@ describe('runner', () => {
   it('resume skips finished samples and tolerates a truncated last line', async () => {
     const out = outDir();
     await runEval({ suite: suite(), models: ['/m/one.gguf'], outDir: out, engine: new FakeEngine() });
-    expect(samplesIn(out)).toHaveLength(6);
+    expect(await samplesIn(out)).toHaveLength(6);
 
     // Same folder again: nothing to do, the model is not even loaded.
     const again = new FakeEngine();
@@ -124,7 +124,7 @@ describe('runner', () => {
     const after = readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(after).toHaveLength(6);
     for (const line of after) JSON.parse(line);
-    expect(samplesIn(out).at(-1)!.key).toBe(lost.key);
+    expect((await samplesIn(out)).at(-1)!.key).toBe(lost.key);
   });
 
   it('cancel keeps the finished samples; resuming finishes the rest', async () => {
@@ -133,7 +133,7 @@ describe('runner', () => {
     const engine = new FakeEngine({ beforeGenerate: (call) => (call === 4 ? controller.abort() : undefined) });
     const run = await runEval({ suite: suite(), models: ['/m/one.gguf', '/m/two.gguf'], outDir: out, engine, signal: controller.signal });
     expect(run.info.status).toBe('cancelled');
-    expect(samplesIn(out)).toHaveLength(4);
+    expect(await samplesIn(out)).toHaveLength(4);
     expect(JSON.parse(readFileSync(path.join(out, 'run.json'), 'utf8')).status).toBe('cancelled');
     expect(existsSync(path.join(out, 'report.md'))).toBe(true);
 
@@ -141,7 +141,7 @@ describe('runner', () => {
     const done = await runEval({ suite: suite(), models: ['/m/one.gguf', '/m/two.gguf'], outDir: out, engine: engine2 });
     expect(done.info.status).toBe('completed');
     expect(engine2.requests).toHaveLength(8);
-    expect(samplesIn(out)).toHaveLength(12);
+    expect(await samplesIn(out)).toHaveLength(12);
   });
 
   it('records load errors per sample and retries them on resume; disposes an engine it created', async () => {
@@ -269,7 +269,7 @@ describe('runner', () => {
     const runs = await listRuns(base);
     expect(runs.map((r) => r.id).sort()).toEqual(['first', 'second']);
     expect(runs[0]).toMatchObject({ suite: 'mem', status: 'completed', samples: 3 });
-    const loaded = [loadRun(r1.dir), loadRun(r2.dir)];
+    const loaded = [await loadRun(r1.dir), await loadRun(r2.dir)];
     expect(loaded[0].samples).toHaveLength(3);
     const cmp = compareRuns(loaded);
     expect(cmp.columns.map((c) => c.label)).toEqual(['first: one / plain', 'second: one / plain']);
@@ -280,7 +280,7 @@ describe('runner', () => {
     const itemA = cmp.items.find((i) => i.itemId === 'a')!;
     expect(itemA.rougeL[0]).toBe(1);
     expect(itemA.rougeL[1]).toBeCloseTo(2 * (3 / 3) * (3 / 6) / (1 + 0.5), 12); // P 3/3, R 3/6 → F = 2/3
-    expect(() => loadRun(root)).toThrow(/not an evaluation run/);
+    await expect(loadRun(root)).rejects.toThrow(/not an evaluation run/);
   });
 });
 

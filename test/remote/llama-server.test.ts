@@ -112,7 +112,7 @@ describe('llama-server', () => {
     registerEvalCommands(program, { createEngine: () => createAnyEngine(), stdout: (t) => out.push(t), stderr: (t) => err.push(t), remoteOptions });
     const outDir = path.join(dir, 'concurrent-run');
     await program.parseAsync(['node', 'moe-lens', 'eval', suitePath, '--endpoint', server.url, '--concurrency', '4', '--out', outDir]);
-    const { samples } = readSamples(path.join(outDir, 'samples.jsonl'));
+    const { samples } = await readSamples(path.join(outDir, 'samples.jsonl'));
     expect(samples.map((s) => s.itemId)).toEqual(loadSuite(suitePath).items.map((i) => i.id));
     expect(samples.every((s) => !s.error && s.output.length > 0 && s.speed?.generatedTokens === 24)).toBe(true);
     const run = JSON.parse(readFileSync(path.join(outDir, 'run.json'), 'utf8'));
@@ -145,7 +145,7 @@ describe('llama-server', () => {
     await killing;
     expect(isEngineError(error)).toBe(true);
     expect((error as Error).message).toMatch(/cannot connect to http:\/\/127\.0\.0\.1:\d+: connection refused|closed the connection/);
-    const before = readSamples(path.join(outDir, 'samples.jsonl')).samples;
+    const before = (await readSamples(path.join(outDir, 'samples.jsonl'))).samples;
     const done = before.filter((s) => !s.error);
     expect(done.length).toBeGreaterThanOrEqual(3);
     expect(done.length).toBeLessThan(16);
