@@ -3,32 +3,21 @@
 // recorded with its routing for the lens. Message conversion and the record live in extension/chat/lm-messages.ts.
 import * as vscode from 'vscode';
 import type { Engine, ModelInfo } from '../engine/types';
-import { EngineError, isAbort, isEngineError } from '../engine/errors';
+import { isAbort } from '../engine/errors';
 import { describeError } from '../messages';
 import type { ModelSession } from '../chat/session';
-import type { GenerationRunner } from '../chat/generation';
-import type { ChatSettings } from '../chat/controller';
 import type { Log } from '../chat/events';
-import { LM_BUSY, LM_VENDOR, LmRequestLog, lmModelInformation, samplingFromModelOptions, toGenerationPrompt, type LmMessage, type LmRequestRecord } from '../chat/lm-messages';
+import { LM_VENDOR, lmModelInformation, type LmMessage } from '../chat/lm-messages';
+import type { LmServer } from '../chat/lm-serve';
 
 export interface LmProviderDeps {
   engine: Engine;
   session: ModelSession;
-  /** The sidebar chat's runner: a request waits for nothing and is refused while it generates. */
-  runner: GenerationRunner;
-  settings: () => ChatSettings;
+  /** Answers on the sidebar chat's runner and records the request. */
+  server: LmServer;
   /** The configured model's facts without loading it (the model picker asks at start-up). */
   inspect: () => Promise<ModelInfo>;
-  requests: LmRequestLog;
-  /** A request was recorded or finished (the requests lens refreshes). */
-  onRecorded: (record: LmRequestRecord) => void;
   log: Log;
-}
-
-/** A served request's outcome, for callers inside the extension (the `@moe` participant). */
-export interface ServedRequest {
-  record: LmRequestRecord;
-  stopped: boolean;
 }
 
 /** Counts kept per model: `provideTokenCount` is called for every message of every request. */
@@ -81,55 +70,10 @@ export class MoeLensLmProvider implements vscode.LanguageModelChatProvider, vsco
     const initiator = (options as { requestInitiator?: unknown }).requestInitiator;
     const caller = typeof initiator === 'string' && initiator ? initiator : 'an extension';
     try {
-      await this.serve(messages.map(toLmMessage), options.modelOptions, caller, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token);
+      await this.deps.server.serve(messages.map(toLmMessage), options.modelOptions, caller, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token);
     } catch (error) {
       if (isAbort(error)) return; // cancelled: what streamed is the answer
       throw new vscode.LanguageModelError(describeError(error));
-    }
-  }
-
-  /**
-   * Answers `messages` on the sidebar's runner, streaming text to `onText`, and records the request. Throws an
-   * `EngineError('busy')` while another answer is generated.
-   */
-  async serve(messages: readonly LmMessage[], modelOptions: Readonly<Record<string, unknown>> | undefined, caller: string, onText: (text: string) => void, token: vscode.CancellationToken): Promise<ServedRequest> {
-    const prompt = toGenerationPrompt(messages);
-    const s = this.deps.settings();
-    const sampling = { ...s.sampling, ...samplingFromModelOptions(modelOptions) };
-    const { runner } = this.deps;
-    if (runner.busyMessage) throw new EngineError('busy', LM_BUSY);
-    if (token.isCancellationRequested) throw new EngineError('aborted', 'Cancelled.');
-    const record = this.deps.requests.start(caller, prompt.message.content);
-    this.deps.onRecorded(record);
-    // run() takes the runner synchronously: from here until it settles, the runner's generation is this request's.
-    const running = runner.run({
-      prompt: () => prompt,
-      sampling,
-      captureRouting: s.captureRouting,
-      onFrame: (frame) => {
-        LmRequestLog.addFrame(record, frame);
-        if (frame.phase !== 'prompt' && frame.textDelta) onText(frame.textDelta);
-      },
-    });
-    const cancel = token.onCancellationRequested(() => runner.stop());
-    try {
-      const { result, stopped } = await running;
-      const { promptTokens, generatedTokens, promptTokensPerSecond, generatedTokensPerSecond, timeToFirstTokenMs, stopReason } = result;
-      LmRequestLog.finish(record, stopped ? 'stopped' : 'complete', { promptTokens, generatedTokens, promptTokensPerSecond, generatedTokensPerSecond, timeToFirstTokenMs, stopReason }, result.text);
-      this.deps.session.clearError();
-      this.deps.log('info', `VS Code chat: answered ${caller} (${promptTokens} prompt, ${generatedTokens} generated tokens, ${stopReason})`);
-      return { record, stopped };
-    } catch (error) {
-      if (isAbort(error)) LmRequestLog.finish(record, 'stopped', undefined);
-      else {
-        LmRequestLog.fail(record, describeError(error));
-        if (isEngineError(error, 'engine-crashed')) this.deps.session.markCrashed(describeError(error));
-        this.deps.log('error', `VS Code chat: ${caller}'s request failed: ${describeError(error)}`);
-      }
-      throw error;
-    } finally {
-      cancel.dispose();
-      this.deps.onRecorded(record);
     }
   }
 

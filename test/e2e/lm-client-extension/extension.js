@@ -1,5 +1,6 @@
 // Test-only extension (e2e, dev phase): talks to the MoE Lens model through `vscode.lm` like any other extension
 // and writes what it saw to lm-client-result.json in the workspace, for test/e2e/11-vscode-chat.spec.mjs to check.
+/* eslint-disable @typescript-eslint/no-require-imports -- VS Code loads this extension as CommonJS */
 const vscode = require('vscode');
 const fs = require('node:fs');
 const path = require('node:path');
