@@ -284,18 +284,21 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
     }
     if (!completed && !answer.finish)
       throw new EngineError('remote-protocol', `${c.http.base} ended its answer before finishing it (the connection closed mid-stream); the text so far is kept`);
-    if (wantRouting) this.endOfAnswerRouting(c, answer);
+    if (wantRouting) this.endOfAnswerRouting(c, answer, callbacks);
     return answer.result(stopReasonOf(answer.finish));
   }
 
   /** The routing a server sends once, at the end of the answer, as one frame; none sent turns routing off. */
-  private endOfAnswerRouting(c: Connection, answer: Answer): void {
+  private endOfAnswerRouting(c: Connection, answer: Answer, callbacks: GenerateCallbacks): void {
     const report = c.dialect.routing?.endOfAnswer;
     if (!report) return;
     const routing = report.decode(answer.routingPayloads, c.shape, answer.promptTokens);
-    if (!routing)
-      this.changeCapabilities(c, { routingIds: false, routingAbsent: 'server-flag-off' }, `${c.http.base} returned no routed experts; start it with --enable-return-routed-experts`);
-    else if (routing.tokens > 0) answer.routed(routing);
+    if (routing) {
+      if (routing.tokens > 0) answer.routed(routing);
+      return;
+    }
+    this.changeCapabilities(c, { routingIds: false, routingAbsent: 'server-flag-off' }, `${c.http.base} returned no routed experts; start it with --enable-return-routed-experts`);
+    callbacks.onCapabilities?.(c.info.capabilities);
   }
 
   /** Servers give no prompt log-probabilities through the OpenAI API this client speaks (llama-server refuses `echo`). */

@@ -75,7 +75,7 @@ export const ENGINE_METHODS: { readonly [M in EngineMethod]: CheckedSpec<M> } = 
   tokenize: { route: 'model', args: 1, control: 'none', events: [] },
   detokenize: { route: 'model', args: 1, control: 'none', events: [] },
   countTokens: { route: 'model', args: 1, control: 'none', events: [] },
-  generate: { route: 'model', args: 1, control: 'callbacks', events: ['onFrame'] },
+  generate: { route: 'model', args: 1, control: 'callbacks', events: ['onFrame', 'onCapabilities'] },
   perplexity: { route: 'model', args: 1, control: 'callbacks', events: ['onProgress'] },
 };
 

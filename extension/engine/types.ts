@@ -398,6 +398,8 @@ export interface PerplexityProgress {
 
 export interface GenerateCallbacks {
   onFrame?: (frame: TokenFrame) => void;
+  /** The model's capabilities changed during this answer (a server asked for routing sent none); `model.capabilities` holds the new ones. */
+  onCapabilities?: (capabilities: EngineCapabilities) => void;
   signal?: AbortSignal;
 }
 

@@ -6,7 +6,8 @@ import http from 'node:http';
 import { freePort } from './servers';
 import { RemoteEngine, estimateTokens, isInsecureRemote, normalizeEndpoint, type CapabilityChange } from '../../extension/engine/remote-engine';
 import { EngineError, isEngineError } from '../../extension/engine/errors';
-import type { EngineErrorCode, TokenFrame } from '../../extension/engine/types';
+import type { EngineCapabilities, EngineErrorCode, TokenFrame } from '../../extension/engine/types';
+import { createAnyEngine } from '../../extension/engine/any-engine';
 import { encodeSglangRouting } from '../../extension/engine/server-routing';
 import { ChatController } from '../../extension/chat/controller';
 import { ModelSession } from '../../extension/chat/session';
@@ -170,6 +171,20 @@ describe('SGLang', () => {
     await engine.generate({ input: chat });
     expect((s.requests.at(-1)!.body as Record<string, unknown>).return_routed_experts).toBeUndefined();
     expect(changes).toHaveLength(1);
+  });
+
+  it("the answer's callbacks hear the change too, through the engine the extension uses", async () => {
+    const s = await stub(sglang(false));
+    const engine = createAnyEngine();
+    try {
+      await engine.load({ backend: 'remote', endpoint: s.url, routingShape: { moeLayers: L, expertsPerToken: K } });
+      const heard: EngineCapabilities[] = [];
+      await engine.generate({ input: chat }, { onCapabilities: (c) => heard.push(c) });
+      expect(heard).toEqual([engine.model!.capabilities]);
+      expect(heard[0]).toMatchObject({ routingIds: false, routingAbsent: 'server-flag-off' });
+    } finally {
+      await engine.dispose();
+    }
   });
 
   it('a tokenizer endpoint that turns out missing: estimated counts from then on, announced', async () => {
