@@ -12,6 +12,7 @@ import { loadSuite } from '../evals/suite';
 import { runEval } from '../evals/runner';
 import { scoreFile, type ScoreResult } from '../evals/score';
 import type { EvalProgress, GroupSummary, LoadedRun } from '../evals/types';
+import { addRpcOptions, rpcLoadOptions, type RpcFlags } from './rpc-options';
 
 export interface EvalCommandDeps {
   createEngine(): Engine | Promise<Engine>;
@@ -111,10 +112,12 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
   const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
 
-  program
-    .command('eval')
-    .description('Run a long-summary evaluation suite on one or more models (resumable: rerun with the same --out)')
-    .argument('<suite>', 'suite file (.yaml/.yml/.json), or a .jsonl items file with default settings')
+  addRpcOptions(
+    program
+      .command('eval')
+      .description('Run a long-summary evaluation suite on one or more models (resumable: rerun with the same --out)')
+      .argument('<suite>', 'suite file (.yaml/.yml/.json), or a .jsonl items file with default settings'),
+  )
     .option('--model <path>', 'GGUF model to evaluate, or demo for the built-in one (repeatable)', collect, [] as string[])
     .option('--variant <name>', 'prompt variant to run (repeatable; default: all)', collect, [] as string[])
     .option('--out <dir>', 'output folder (default: eval-runs/<suite>-<time>)')
@@ -125,7 +128,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
     .option('--api-key-env <VAR>', 'with --endpoint: read the API key from this environment variable')
     .option('--concurrency <n>', 'with --endpoint: samples generated at once (the server batches them)', positiveInt('--concurrency'), 1)
     .option('--no-stream', 'with --endpoint: do not stream (vLLM then reports routed experts)')
-    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number; threads?: number; concurrency: number } & EndpointOptions) => {
+    .action(async (suitePath: string, opts: { model: string[]; variant: string[]; out?: string; json?: boolean; maxItems?: number; threads?: number; concurrency: number } & EndpointOptions & RpcFlags) => {
       let remote: RemoteLoadOptions | undefined;
       if (opts.endpoint) {
         if (opts.model.length > 1) throw new Error('with --endpoint give at most one --model NAME (the server\'s model id)');
@@ -152,7 +155,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
           outDir,
           engine: () => deps.createEngine(),
           ...(opts.maxItems !== undefined ? { maxItems: opts.maxItems } : {}),
-          ...(opts.threads !== undefined ? { loadOptions: { threads: opts.threads } } : {}),
+          loadOptions: { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...rpcLoadOptions(opts) },
           signal: controller.signal,
           onProgress: (p) => {
             const line = formatProgress(p);

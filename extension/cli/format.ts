@@ -1,6 +1,7 @@
 // Human-readable model facts for `moe-lens inspect`.
 import type { ModelInfo, PlacementReport } from '../engine/types';
 import { formatBytes, formatCapabilities, formatCount } from '../format';
+import { describeRpcDevice } from '../engine/rpc';
 
 export function formatModelInfo(info: ModelInfo): string {
   const p = info.placement;
@@ -68,6 +69,7 @@ function placementRows(p: PlacementReport, layers: number): [string, string][] {
       ? [['experts in RAM', `llama.cpp placed the experts of layers ${p.overriddenExpertLayers.join(', ')} in system RAM`] as [string, string]]
       : []),
     [p.planned ? 'planned weights' : 'weights', p.weights.map((w) => `${w.device} ${formatBytes(w.bytes)}`).join(', ')],
+    ...(p.devices ?? []).map((d) => [`device ${d.name}`, describeRpcDevice(d)] as [string, string]),
     ...(p.contextBytes ? [['context memory', formatBytes(p.contextBytes)] as [string, string]] : []),
     ...p.notes.map((note) => ['note', note] as [string, string]),
   ];

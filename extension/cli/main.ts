@@ -18,6 +18,7 @@ import { registerPruneCommand } from './prune-command';
 import { GREEDY_SAMPLING } from '../engine/sampling';
 import { localLoadOptions, parseCpuMoe, parseGpuLayers, parseRoutingShape, serverLoadOptions, type GpuLayers, type Parsed } from '../engine/load-settings';
 import { registerAtlasCommand } from './atlas-command';
+import { addRpcOptions, rpcLoadOptions, type RpcFlags } from './rpc-options';
 
 function parseInteger(value: string): number {
   const n = Number(value);
@@ -40,7 +41,7 @@ function flag<T>(parse: (value: unknown) => Parsed<T>): (value: string) => T {
   };
 }
 
-interface ModelOptions {
+interface ModelOptions extends RpcFlags {
   gpuLayers?: GpuLayers;
   cpuMoe: CpuMoe;
   context?: number;
@@ -48,7 +49,7 @@ interface ModelOptions {
 }
 
 function addModelOptions(command: Command): Command {
-  return command
+  return addRpcOptions(command)
     .option('--gpu-layers <n|auto|max>', 'layers on the GPU (ignored on CPU)', flag(parseGpuLayers))
     .option('--cpu-moe <all|none|auto|N>', 'expert weights in system RAM: all layers, none, auto-fit, or the first N layers', flag(parseCpuMoe), 'auto')
     .option('--context <tokens>', 'context size in tokens', parseInteger)
@@ -109,7 +110,8 @@ function* frameLines(frame: TokenFrame): Generator<string> {
 }
 
 function loadOptions(modelPath: string, options: ModelOptions): LocalLoadOptions {
-  return localLoadOptions(resolveModelArg(modelPath), { gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads });
+  const local = localLoadOptions(resolveModelArg(modelPath), { gpuLayers: options.gpuLayers, cpuMoe: options.cpuMoe, contextSize: options.context, threads: options.threads });
+  return { ...local, ...rpcLoadOptions(options) };
 }
 
 export interface CliIo {

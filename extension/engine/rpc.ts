@@ -8,7 +8,10 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { RpcDeviceReport } from './types';
+import { formatBytes } from '../format';
 import { EngineError } from './errors';
+import { isLoopbackHost } from './http';
 
 export interface RpcEndpoint {
   host: string;
@@ -29,13 +32,23 @@ export function parseRpcServers(value: string | readonly string[]): RpcEndpoint[
   });
 }
 
-/** Loopback names and addresses: an RPC server there is no more exposed than this machine. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+/**
+ * The setting's and the flag's grammar (load-settings.ts's Parsed shape): `HOST:PORT[,HOST:PORT…]` or a list of them;
+ * empty means no RPC. The error is the parser's one line.
+ */
+export function rpcServersSetting(value: unknown): { ok: true; value: RpcEndpoint[] } | { ok: false; error: string } {
+  if (value === undefined || value === '' || (Array.isArray(value) && value.length === 0)) return { ok: true, value: [] };
+  if (typeof value !== 'string' && !(Array.isArray(value) && value.every((v) => typeof v === 'string')))
+    return { ok: false, error: 'expected HOST:PORT[,HOST:PORT…]' };
+  try {
+    return { ok: true, value: parseRpcServers(value) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
 }
 
-/** The servers on another host (they need the user's consent). */
-export const remoteRpcServers = (servers: readonly RpcEndpoint[]) => servers.filter((s) => !isLoopback(s.host));
+/** The servers on another host (they need the user's consent): a loopback one is no more exposed than this machine. */
+export const remoteRpcServers = (servers: readonly RpcEndpoint[]) => servers.filter((s) => !isLoopbackHost(s.host));
 
 /** Refuses another host without consent, then checks every server accepts a connection (ggml-rpc aborts the process on one that does not). */
 export async function checkRpcServers(servers: readonly RpcEndpoint[], allowRemote: boolean, timeoutMs = 3000): Promise<void> {
@@ -82,6 +95,12 @@ function hello(server: RpcEndpoint, timeoutMs: number): Promise<void> {
     });
     socket.once('end', () => fail('it closed the connection without answering'));
   });
+}
+
+/** One RPC device in words (inspect, the model panel): its server, memory and the weight bytes planned and allocated. */
+export function describeRpcDevice(d: RpcDeviceReport): string {
+  const allocated = d.allocatedBytes === undefined ? '' : `, ${formatBytes(d.allocatedBytes)} allocated`;
+  return `${d.endpoint}: ${formatBytes(d.freeBytes)} free of ${formatBytes(d.totalBytes)}; weights ${formatBytes(d.plannedBytes)} planned${allocated}`;
 }
 
 /**

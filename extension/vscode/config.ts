@@ -4,6 +4,7 @@
 import { DEFAULT_SAMPLING } from '../engine/sampling';
 import type { CpuMoe, LocalLoadOptions, RemoteLoadOptions, SamplingOptions } from '../engine/types';
 import { localLoadOptions, orDefault, parseCpuMoe, parseGpuLayers, parseRoutingShape, serverLoadOptions, type GpuLayers, type RoutingShape } from '../engine/load-settings';
+import { rpcServersSetting } from '../engine/rpc';
 
 export const CONFIG_SECTION = 'moeLens';
 
@@ -37,6 +38,8 @@ export interface MoeLensConfig {
   threads: number;
   /** Experts per token (top-k) of a MoE model; 0 = the model's own. */
   expertsPerToken: number;
+  /** llama.cpp RPC servers (`host:port`) for the model's layers; [] = none (or an invalid setting). */
+  rpcServers: string[];
   /** The sampling settings the user set; one left unset (undefined) takes the loaded model's value. */
   temperature?: number;
   topK?: number;
@@ -62,6 +65,7 @@ export const DEFAULTS: MoeLensConfig = {
   contextSize: 0,
   threads: 0,
   expertsPerToken: 0,
+  rpcServers: [],
   maxTokens: 0,
   seed: -1,
   systemPrompt: 'You are a helpful assistant. Answer concisely.',
@@ -69,7 +73,7 @@ export const DEFAULTS: MoeLensConfig = {
 };
 
 /** Settings whose change means the model must be loaded again (on next use). */
-export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads', 'expertsPerToken', 'server', 'serverModel', 'serverRoutingShape', 'serverStream'] as const;
+export const MODEL_SETTING_KEYS = ['modelPath', 'gpuLayers', 'moeOffload', 'contextSize', 'threads', 'expertsPerToken', 'rpcServers', 'server', 'serverModel', 'serverRoutingShape', 'serverStream'] as const;
 
 function num(value: unknown, fallback: number, min: number, max: number, integer = false): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -117,6 +121,7 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
     contextSize: num(get('contextSize'), DEFAULTS.contextSize, 0, 1 << 20, true),
     threads: num(get('threads'), DEFAULTS.threads, 0, 1024, true),
     expertsPerToken: num(get('expertsPerToken'), DEFAULTS.expertsPerToken, 0, 1 << 16, true),
+    rpcServers: orDefault(rpcServersSetting(get('rpcServers')), []).map((s) => s.text),
     ...sampling('temperature', 0, 5),
     ...sampling('topK', 0, 100000, true),
     ...sampling('topP', 0, 1),
@@ -130,8 +135,8 @@ export function parseConfig(source: ConfigSource): MoeLensConfig {
 }
 
 export function loadOptionsFrom(config: MoeLensConfig, modelPath: string): LocalLoadOptions {
-  const { gpuLayers, moeOffload: cpuMoe, contextSize, threads, expertsPerToken } = config;
-  return localLoadOptions(modelPath, { gpuLayers, cpuMoe, contextSize, threads, expertsPerToken });
+  const { gpuLayers, moeOffload: cpuMoe, contextSize, threads, expertsPerToken, rpcServers } = config;
+  return { ...localLoadOptions(modelPath, { gpuLayers, cpuMoe, contextSize, threads, expertsPerToken }), ...(rpcServers.length ? { rpcServers } : {}) };
 }
 
 /** The configured server as load options; `apiKey` comes from SecretStorage. */

@@ -155,8 +155,10 @@ export class MoeLensHost implements vscode.Disposable {
         throw new EngineError('remote-unavailable', `Not sending to ${normalizeEndpoint(c.server)}: plain http:// to another machine was not confirmed. Select Model to choose another.`);
       return { options, isDemo: false };
     }
-    if (c.modelPath) return { options: loadOptionsFrom(c, c.modelPath), isDemo: false };
-    return { options: loadOptionsFrom(c, demoModelFile()), isDemo: true };
+    const options = loadOptionsFrom(c, c.modelPath || demoModelFile());
+    // RPC servers on another host: asked once (the engine refuses them otherwise, saying why).
+    if (options.rpcServers?.length) options.allowRemoteRpc = await this.picker.allowRemoteRpc(options.rpcServers);
+    return { options, isDemo: !c.modelPath };
   }
 
   /** An evals view's request (sidebar or editor tab), answered to that view. */

@@ -89,10 +89,20 @@ function placementHtml(p: PlacementReport): string {
   const devices = p.weights
     .map((w) => `<tr><td>${escapeHtml(w.device)}</td><td>${escapeHtml(formatBytes(w.bytes))}</td></tr>`)
     .join('');
+  // RPC devices: llama.cpp's name, the server, its memory and the weights planned and allocated there.
+  const rpc = p.devices?.length
+    ? `<h3>RPC devices</h3><table class="devices"><thead><tr><th>Device</th><th>Server</th><th>Free / total memory</th><th>Weights planned</th><th>Allocated</th></tr></thead><tbody>${p.devices
+        .map(
+          (d) =>
+            `<tr><td>${escapeHtml(d.name)}</td><td><code>${escapeHtml(d.endpoint)}</code></td><td>${escapeHtml(`${formatBytes(d.freeBytes)} / ${formatBytes(d.totalBytes)}`)}</td>` +
+            `<td>${escapeHtml(formatBytes(d.plannedBytes))}</td><td>${escapeHtml(d.allocatedBytes === undefined ? 'not loaded' : formatBytes(d.allocatedBytes))}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
   const notes = p.notes.length ? `<ul class="notes">${p.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   return `<section><h2>Where the tensors live</h2><table class="facts">${placement.join('')}</table>
 <h3>Memory per device</h3><table class="devices"><thead><tr><th>Device</th><th>Model weights</th></tr></thead><tbody>${devices || '<tr><td colspan="2">—</td></tr>'}</tbody></table>
-${notes}</section>`;
+${rpc}${notes}</section>`;
 }
 
 const PANEL_CSS = `

@@ -14,9 +14,11 @@ import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
 import { describeError } from '../messages';
 import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { CONFIG_SECTION, remoteOptionsFrom, type MoeLensConfig } from './config';
+import { parseRpcServers, remoteRpcServers } from '../engine/rpc';
 
 const RECENT_KEY = 'moeLens.recentModels';
 const INSECURE_KEY = 'moeLens.insecureServersAllowed';
+const RPC_KEY = 'moeLens.remoteRpcAllowed';
 
 /** The SecretStorage key of a server's API key. */
 export const apiKeySecret = (endpoint: string) => `moeLens.apiKey:${endpoint}`;
@@ -53,15 +55,31 @@ export class ModelPicker {
    */
   async allowInsecure(endpoint: string): Promise<boolean> {
     if (!isInsecureRemote(endpoint)) return true;
-    const allowed = this.context.globalState.get<string[]>(INSECURE_KEY, []);
-    if (Array.isArray(allowed) && allowed.includes(endpoint)) return true;
-    const answer = await vscode.window.showWarningMessage(
+    return this.askOnce(
+      INSECURE_KEY,
+      endpoint,
       `MoE Lens: ${endpoint} is another machine reached over plain http://. Your messages, code and API key would travel unencrypted. Send to it anyway?`,
-      { modal: true },
       'Send unencrypted',
     );
-    if (answer !== 'Send unencrypted') return false;
-    await this.context.globalState.update(INSECURE_KEY, [...(Array.isArray(allowed) ? allowed : []), endpoint]);
+  }
+
+  /** Asks once per server list (remembered) before a model goes on RPC servers on other hosts: RPC is unauthenticated. */
+  async allowRemoteRpc(servers: string[]): Promise<boolean> {
+    const remote = remoteRpcServers(parseRpcServers(servers)).map((s) => s.text);
+    if (!remote.length) return false;
+    return this.askOnce(
+      RPC_KEY,
+      remote.join(','),
+      `MoE Lens: the RPC servers ${remote.join(', ')} are on other machines. llama.cpp's RPC has no authentication or encryption: anyone who reaches those ports can run work there and read the model, and the answers they send are trusted. Use them?`,
+      'Use RPC servers',
+    );
+  }
+
+  private async askOnce(stateKey: string, item: string, message: string, button: string): Promise<boolean> {
+    const allowed = this.context.globalState.get<string[]>(stateKey, []);
+    if (Array.isArray(allowed) && allowed.includes(item)) return true;
+    if ((await vscode.window.showWarningMessage(message, { modal: true }, button)) !== button) return false;
+    await this.context.globalState.update(stateKey, [...(Array.isArray(allowed) ? allowed : []), item]);
     return true;
   }
 

@@ -3,20 +3,20 @@
 // buffers, so the model's layers sit in buffers our capture and interventions reach only through
 // ggml_backend_tensor_get/set, with graph splits between the device and the CPU, as on CUDA. For every MoE fixture
 // architecture: routing (ids; weights within 1e-4, 1e-3 for the repacked Q4_K), ablation, force, a top-k override and
-// perplexity equal the CPU run, with the experts on the device and with them in local RAM; the weight bytes llama.cpp allocates on the device
-// equal the planner's (within 1 %, or the load log's 0.01 MiB resolution on these tiny files).
-import { spawn, type ChildProcess } from 'node:child_process';
+// perplexity equal the CPU run, with the experts on the device and with them in local RAM; the weight bytes llama.cpp
+// allocates on the device equal the planner's (within 1 %, or the load log's 0.01 MiB resolution on these tiny files).
+// Then the setting's grammar, and `moe-lens inspect --rpc`.
 import { readdirSync } from 'node:fs';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../extension/engine/errors';
-import { checkRpcServers, parseRpcServers, rpcBackendPath } from '../../extension/engine/rpc';
+import { rpcBackendPath, rpcServersSetting } from '../../extension/engine/rpc';
 import type { CpuMoe, GgufModelInfo, Intervention } from '../../extension/engine/types';
-import { buildRpc, releaseTag, rpcBackendPath as builtBackendPath, rpcServerPath } from '../../scripts/llama-tools.mjs';
-import { collect, fixture, greedy, newEngine, ROOT, type Collected } from './helpers';
+import { releaseTag, rpcBackendPath as builtBackendPath } from '../../scripts/llama-tools.mjs';
+import { freePort, startRpcServer } from '../../scripts/rpc-server';
+import { collect, fixture, greedy, newEngine, ROOT, runCli, type Collected } from './helpers';
 
 const engine = newEngine();
-let server: ChildProcess | undefined;
+let stopServer = () => {};
 let endpoint = '';
 
 const TEXT = 'Experts route tokens: function f(x) { return x * 2; } and the answer.';
@@ -25,34 +25,13 @@ const PPL_TEXT = Array.from({ length: 12 }, (_, i) => `Line ${i}: the quick brow
 const EXACT = { contextSize: 256, flashAttention: false, kvCache: 'f32' as const };
 const MOE_FIXTURES = readdirSync(`${ROOT}/fixtures`).filter((f) => /^moe-.*\.gguf$/.test(f)).sort();
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  buildRpc();
-  const port = await freePort();
-  endpoint = `127.0.0.1:${port}`;
-  server = spawn(rpcServerPath(), ['-H', '127.0.0.1', '-p', String(port), '-t', '1'], { stdio: 'ignore' });
-  // Ready when it answers HELLO (its stdout is block-buffered in a pipe).
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await checkRpcServers(parseRpcServers(endpoint), false, 1000);
-      break;
-    } catch (error) {
-      if (attempt >= 50 || server.exitCode !== null) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  ({ endpoint, stop: stopServer } = await startRpcServer());
 }, 900_000);
 
 afterAll(async () => {
   await engine.dispose();
-  server?.kill();
+  stopServer();
 });
 
 interface Run {
@@ -153,5 +132,34 @@ describe('RPC servers that cannot be used', () => {
     const bad = await engine.load({ modelPath, rpcServers: ['localhost'] }).catch((e: unknown) => e);
     expect(isEngineError(bad, 'bad-rpc')).toBe(true);
     expect((await engine.load({ modelPath, rpcServers: [endpoint] })).placement.backend).toBe('rpc');
+  });
+});
+
+describe('the RPC setting and flags', () => {
+  it('one grammar for moeLens.rpcServers and --rpc: a list or HOST:PORT joined with commas; a bad entry named', () => {
+    const texts = (value: unknown) => {
+      const parsed = rpcServersSetting(value);
+      return parsed.ok ? parsed.value.map((s) => s.text) : parsed.error;
+    };
+    expect(texts(['127.0.0.1:50052', ' [::1]:50053 '])).toEqual(['127.0.0.1:50052', '[::1]:50053']);
+    expect(texts('box:1,127.0.0.1:2')).toEqual(['box:1', '127.0.0.1:2']);
+    expect(texts([])).toEqual([]);
+    expect(texts('127.0.0.1:99999')).toBe('bad RPC server "127.0.0.1:99999": expected HOST:PORT, e.g. 127.0.0.1:50052');
+    expect(texts(42)).toBe('expected HOST:PORT[,HOST:PORT…]');
+  });
+
+  it('moe-lens inspect --rpc lists the device, its memory and the planned bytes; another host needs --allow-remote-rpc', async () => {
+    await engine.unload(); // ggml-rpc-server serves one client at a time
+    const model = fixture('moe-llama.gguf');
+    const ok = await runCli('inspect', model, '--rpc', endpoint, '--cpu-moe', 'none');
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/backend\s+rpc/);
+    expect(ok.stdout).toMatch(new RegExp(`device RPC\\d+\\s+${endpoint}: \\S+ \\S+ free of \\S+ \\S+; weights \\S+ \\S+ planned`));
+    const remote = await runCli('inspect', model, '--rpc', '192.0.2.1:50052');
+    expect(remote.code).not.toBe(0);
+    expect(remote.stderr).toMatch(/192\.0\.2\.1:50052 is not on this machine: RPC is unauthenticated, so another host needs --allow-remote-rpc/);
+    const bad = await runCli('inspect', model, '--rpc', 'nowhere');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/bad RPC server "nowhere"/);
   });
 });
