@@ -91,11 +91,11 @@ function placementHtml(p: PlacementReport): string {
     .join('');
   // RPC devices: llama.cpp's name, the server, its memory and the weights planned and allocated there.
   const rpc = p.devices?.length
-    ? `<h3>RPC devices</h3><table class="devices"><thead><tr><th>Device</th><th>Server</th><th>Free / total memory</th><th>Weights planned</th><th>Allocated</th></tr></thead><tbody>${p.devices
+    ? `<h3>RPC devices</h3><table class="devices"><thead><tr><th>Device</th><th>Server</th><th>Free / total memory</th><th>Weights planned / allocated</th></tr></thead><tbody>${p.devices
         .map(
           (d) =>
             `<tr><td>${escapeHtml(d.name)}</td><td><code>${escapeHtml(d.endpoint)}</code></td><td>${escapeHtml(`${formatBytes(d.freeBytes)} / ${formatBytes(d.totalBytes)}`)}</td>` +
-            `<td>${escapeHtml(formatBytes(d.plannedBytes))}</td><td>${escapeHtml(d.allocatedBytes === undefined ? 'not loaded' : formatBytes(d.allocatedBytes))}</td></tr>`,
+            `<td>${escapeHtml(`${formatBytes(d.plannedBytes)} / ${d.allocatedBytes === undefined ? 'not loaded' : formatBytes(d.allocatedBytes)}`)}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '';
