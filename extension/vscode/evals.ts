@@ -15,8 +15,24 @@ import { describeError } from '../messages';
 import { progressText } from '../evals/progress';
 import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { DEMO_MODEL_NAME, demoModelFile } from '../engine/demo-model';
-import type { EvalsWiring, MoeLensHost } from './host';
+import type { EvalsWiring } from './host';
 import { BACK, QuickSteps, type StepAnswer } from './quick-steps';
+
+/** What the Run Eval command needs from the rest of the extension; the host passes it in. */
+export interface EvalRunContext {
+  /** The settings now. */
+  config: MoeLensConfig;
+  /** The model files used lately (offered in the models step). */
+  recentModels(): string[];
+  /** A configured server's load options (undefined where the user gave up, e.g. on its API key). */
+  serverOptions(config: MoeLensConfig & { server: string }): Promise<RemoteLoadOptions | undefined>;
+  /** Frees the chat's model, unless the chat is generating, so the eval's own engine process has the memory. */
+  freeChatModel(): Promise<void>;
+  /** Opens the evals editor tab. */
+  showRuns(): void;
+  /** Eval news (progress, the finished run, an error) for every open evals view. */
+  post(body: EvalsResponse): void;
+}
 
 export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, createEngine: () => Engine): EvalsWiring {
   let running: AbortController | undefined;
@@ -59,8 +75,9 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
   }
 
   /** Step 2: the models, the chat's (its server or file) checked. */
-  async function chooseModels(steps: QuickSteps, host: MoeLensHost, config: MoeLensConfig, server: RemoteLoadOptions | undefined): Promise<StepAnswer<string[]>> {
-    const recent = host.picker.recent().filter((p) => fs.existsSync(p));
+  async function chooseModels(steps: QuickSteps, ctx: EvalRunContext, server: RemoteLoadOptions | undefined): Promise<StepAnswer<string[]>> {
+    const { config } = ctx;
+    const recent = ctx.recentModels().filter((p) => fs.existsSync(p));
     type Item = vscode.QuickPickItem & { path: string };
     const seen = new Set<string>();
     const items: Item[] = [];
@@ -88,7 +105,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
   }
 
   /** The wizard: suite, models, variants, with Back; undefined when the user closed it. */
-  async function chooseRun(host: MoeLensHost, config: MoeLensConfig, server: RemoteLoadOptions | undefined): Promise<{ suite: EvalSuite; models: string[]; variants: string[] } | undefined> {
+  async function chooseRun(ctx: EvalRunContext, server: RemoteLoadOptions | undefined): Promise<{ suite: EvalSuite; models: string[]; variants: string[] } | undefined> {
     const steps = new QuickSteps();
     try {
       let suite: EvalSuite | undefined;
@@ -100,7 +117,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
           suite = answer;
           step = 2;
         } else if (step === 2) {
-          const answer = await chooseModels(steps, host, config, server);
+          const answer = await chooseModels(steps, ctx, server);
           if (!answer) return undefined;
           if (answer === BACK) step = 1;
           else {
@@ -119,14 +136,14 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     }
   }
 
-  async function runEvalCommand(host: MoeLensHost): Promise<void> {
+  async function runEvalCommand(ctx: EvalRunContext): Promise<void> {
     if (running) {
       void vscode.window.showWarningMessage('MoE Lens: an eval is already running.');
       return;
     }
-    const config = host.config();
-    const server = config.server ? await host.picker.serverOptions({ ...config, server: config.server }) : undefined;
-    const chosen = await chooseRun(host, config, server);
+    const { config } = ctx;
+    const server = config.server ? await ctx.serverOptions({ ...config, server: config.server }) : undefined;
+    const chosen = await chooseRun(ctx, server);
     if (!chosen) return;
     const { suite, models, variants } = chosen;
 
@@ -135,13 +152,13 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     // Placement settings follow the chat's; the context size is the suite's.
     const { modelPath: _m, contextSize: _c, ...loadOptions } = loadOptionsFrom(config, '');
     // The eval runs in its own engine process; free the chat's model first so both do not compete for memory.
-    if (!host.controller.isBusy && host.session.isLoaded) await host.session.unload().catch(() => undefined);
+    await ctx.freeChatModel();
     // The run shows in the evals editor tab (the sidebar keeps its compact list).
-    host.evalsPanel.show();
+    ctx.showRuns();
 
     const abort = new AbortController();
     running = abort;
-    const post = (body: EvalsResponse) => host.postEvals(body);
+    const { post } = ctx;
     log('info', `Eval ${suite.name}: ${formatNoun(models.length, 'model')}, variants ${variants.join(', ')} → ${outDir}`);
     try {
       const run = await vscode.window.withProgress(

@@ -16,6 +16,7 @@ import { CONFIG_SECTION, affectsModel, loadOptionsFrom, parseConfig, samplingFro
 import { demoModelFile } from '../engine/demo-model';
 import { formatModelName } from '../format';
 import { EvalsPanel } from './evals-panel';
+import type { EvalRunContext } from './evals';
 import { LensEditorPanel } from './lens-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
@@ -41,7 +42,7 @@ export interface HostDeps {
 
 export interface EvalsWiring {
   handleRequest(body: EvalsRequest, reply: (body: EvalsResponse) => void): void | Promise<void>;
-  runEvalCommand(host: MoeLensHost): Promise<void>;
+  runEvalCommand(ctx: EvalRunContext): Promise<void>;
 }
 
 export class MoeLensHost implements vscode.Disposable {
@@ -414,7 +415,16 @@ export class MoeLensHost implements vscode.Disposable {
         void vscode.window.showWarningMessage('MoE Lens: the eval runner is not available in this build.');
         return;
       }
-      await this.deps.evals.runEvalCommand(this);
+      await this.deps.evals.runEvalCommand({
+        config: this.config(),
+        recentModels: () => this.picker.recent(),
+        serverOptions: (config) => this.picker.serverOptions(config),
+        freeChatModel: async () => {
+          if (!this.controller.isBusy && this.session.isLoaded) await this.session.unload().catch(() => undefined);
+        },
+        showRuns: () => this.evalsPanel.show(),
+        post: (body) => this.postEvals(body),
+      });
     });
   }
 
