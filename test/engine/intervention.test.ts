@@ -2,7 +2,7 @@
 // generated token in every MoE layer, the routing of the independent reference forward pass run with the same
 // intervention (ids identical, weights within 1e-4), on the Mixtral-style, qwen2moe, deepseek2 (sigmoid) and gpt-oss fixtures. The prefix cache never
 // reuses state computed under another intervention; dense models are refused.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../extension/engine/errors';
 import { resolveIntervention } from '../../extension/engine/intervention';
 import type { Intervention, ModelInfo } from '../../extension/engine/types';
@@ -31,6 +31,13 @@ function expectReferenceRouting(run: Collected, reference: ReferenceModel, maske
   expect(routing.maxWeightDiff).toBeLessThan(1e-4);
 }
 
+/** The expert a run chose most often in a MoE layer slot. */
+function busiestExpert(run: Collected, slot: number): number {
+  const counts = new Map<number, number>();
+  for (const t of run.tokens) for (const e of t.experts[slot]) counts.set(e, (counts.get(e) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1])[0][0];
+}
+
 /** Experts that carry weight, per token and MoE layer slot. */
 const weighted = (run: Collected, slot: number) =>
   run.tokens.map((t) => t.experts[slot].filter((_, r) => t.weights[slot][r] > 0));
@@ -43,20 +50,23 @@ describe.each([
   let baseline: Collected;
   /** The expert most used in each layer without intervention: ablating it must change the routing. */
   let busiest: number[];
+  /** Each test loads its model itself (tests below load other options), so any one runs alone. */
+  const exact = () => engine.load({ modelPath, ...EXACT });
 
-  it('runs the baseline', async () => {
-    await engine.load({ modelPath, ...EXACT });
+  beforeAll(async () => {
+    await exact();
     reference = loadReferenceModel(modelPath, { attention: 'standard', kvCache: 'f32' });
     baseline = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12) });
-    busiest = engine.model!.routing!.moeLayers.map((_, slot) => {
-      const counts = new Map<number, number>();
-      for (const t of baseline.tokens) for (const e of t.experts[slot]) counts.set(e, (counts.get(e) ?? 0) + 1);
-      return [...counts].sort((a, b) => b[1] - a[1])[0][0];
-    });
+    busiest = engine.model!.routing!.moeLayers.map((_, slot) => busiestExpert(baseline, slot));
+  });
+
+  it('the baseline (no intervention) routes as the reference', () => {
+    expect(baseline.tokens.length).toBeGreaterThan(12);
+    expectReferenceRouting(baseline, reference, new Map(), engine.model!.routing!.moeLayers.length);
   });
 
   it('ablation: the ablated experts are never chosen and the routing equals the reference', async () => {
-    const model = engine.model!;
+    const model = await exact();
     const intervention: Intervention = { ablate: { '*': [busiest[0]], [String(model.routing!.moeLayers[2])]: [busiest[2], (busiest[2] + 1) % model.routing!.experts] } };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
     expect(run.result.routingCaptured).toBe(true);
@@ -70,7 +80,7 @@ describe.each([
   });
 
   it('force with top-k experts: exactly those, weights by the router over them, equal to the reference', async () => {
-    const model = engine.model!;
+    const model = await exact();
     const forced = [1, 6];
     const intervention: Intervention = { force: { [String(model.routing!.moeLayers[1])]: forced } };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
@@ -82,7 +92,7 @@ describe.each([
   });
 
   it('force with fewer than top-k: the forced expert takes all the weight, the other slot weight 0', async () => {
-    const model = engine.model!;
+    const model = await exact();
     const intervention: Intervention = { force: { '0': [5], '3': [2] } };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
     expect(weighted(run, 0).every((ids) => ids.length === 1 && ids[0] === 5)).toBe(true);
@@ -95,6 +105,7 @@ describe.each([
   });
 
   it('a chat whose second turn changes the intervention gives the tokens of a fresh run', async () => {
+    await exact();
     const first = [{ role: 'user' as const, content: 'Summarize the router.' }];
     const a: Intervention = { ablate: { '*': [busiest[1]] } };
     const b: Intervention = { force: { '1': [0, 3] } };
@@ -150,22 +161,23 @@ describe.each([
 ])('interventions on the %s model', (_name, modelPath) => {
   let reference: ReferenceModel;
   let baseline: Collected;
+  const exact = () => engine.load({ modelPath, ...EXACT });
 
-  it('runs the baseline', async () => {
-    await engine.load({ modelPath, ...EXACT });
+  beforeAll(async () => {
+    await exact();
     reference = loadReferenceModel(modelPath, { attention: 'standard', kvCache: 'f32' });
     baseline = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12) });
+  });
+
+  it('the baseline (no intervention) routes as the reference', () => {
+    expect(baseline.tokens.length).toBeGreaterThan(12);
     expectReferenceRouting(baseline, reference, new Map(), engine.model!.routing!.moeLayers.length);
   });
 
   it('ablation: the most used expert of every layer is never chosen and the routing equals the reference', async () => {
-    const model = engine.model!;
+    const model = await exact();
     const ablate: Record<string, number[]> = {};
-    model.routing!.moeLayers.forEach((layer, slot) => {
-      const counts = new Map<number, number>();
-      for (const t of baseline.tokens) for (const e of t.experts[slot]) counts.set(e, (counts.get(e) ?? 0) + 1);
-      ablate[String(layer)] = [[...counts].sort((a, b) => b[1] - a[1])[0][0]];
-    });
+    model.routing!.moeLayers.forEach((layer, slot) => (ablate[String(layer)] = [busiestExpert(baseline, slot)]));
     const intervention: Intervention = { ablate };
     const run = await collect(engine, { input: { kind: 'text', text: TEXT }, sampling: greedy(12), intervention });
     for (const t of run.tokens) model.routing!.moeLayers.forEach((layer, slot) => expect(t.experts[slot]).not.toContain(ablate[String(layer)][0]));
@@ -173,7 +185,7 @@ describe.each([
   });
 
   it('force with top-k experts (one expert group) and with a single expert: exactly those carry weight, equal to the reference', async () => {
-    const model = engine.model!;
+    const model = await exact();
     const k = model.routing!.expertsPerToken;
     const all = Array.from({ length: k }, (_, i) => i); // experts 0..k-1: the first expert group of deepseek2
     const intervention: Intervention = { force: { [String(model.routing!.moeLayers[0])]: all, [String(model.routing!.moeLayers.at(-1))]: [k + 1] } };

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { runEval } from '../../extension/evals/runner';
 import { loadSuite } from '../../extension/evals/suite';
 import { wordCount } from '../../extension/evals/metrics/detectors';
+import { rougeMulti } from '../../extension/evals/metrics/rouge';
 import type { LoadedRun, SampleRecord } from '../../extension/evals/types';
 import type { EngineClient } from '../../extension/engine/client';
 import { DENSE, MOE, ROOT, fixture, newEngine } from '../engine/helpers';
@@ -500,14 +501,22 @@ describe('moe-lens eval (real CLI, real engine)', () => {
       expect(g.modelName).toBe('MoE Lens random demo (random weights)');
       expect(g.samples).toBe(1);
       expect(g.scored).toBe(1);
-      expect(g.rougeL.mean).toBeGreaterThanOrEqual(0);
-      expect(g.rougeL.mean).toBeLessThanOrEqual(1);
       expect(g.generatedTokensPerSecond.mean).toBeGreaterThan(0);
       expect(g.loadEntropy.mean).toBeGreaterThan(0);
       expect(g.loadEntropy.mean).toBeLessThanOrEqual(1);
     }
     const samples = readSampleFile(out);
     expect(samples.map((s) => `${s.variant}/${s.itemId}`)).toEqual(['plain/moe-routing', 'intro/moe-routing']);
+    // Each group's ROUGE-L is its one sample's, scored again here from the answer and the item's references.
+    const suite = loadSuite(BUILTIN);
+    const references = suite.items.find((i) => i.id === 'moe-routing')!.references;
+    expect(references.length).toBeGreaterThan(0);
+    for (const g of json.summary.groups as { variant: string; rougeL: { mean: number } }[]) {
+      const sample = samples.find((s) => s.variant === g.variant)!;
+      const expected = rougeMulti(references, sample.output, { stem: suite.metrics.stem })!.rougeL.fmeasure;
+      expect(sample.metrics!.rouge!.rougeL.fmeasure).toBeCloseTo(expected, 12);
+      expect(g.rougeL.mean).toBeCloseTo(expected, 12);
+    }
     for (const s of samples) {
       expect(s.speed!.generatedTokens).toBeLessThanOrEqual(400);
       expect(s.routing!.layers).toBe(8);

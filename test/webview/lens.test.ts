@@ -190,8 +190,10 @@ describe('aggregates', () => {
     click(tid('lens-toggle'));
     click(tid('lens-tab-compare'));
     expect(tid('compare')).not.toBeNull();
-    expect(tid('compare-heatmap-a')).not.toBeNull();
-    expect(tid('compare-heatmap-b')).not.toBeNull();
+    // Top-2 counts per layer:expert — the prompt's two tokens never chose expert 3 in layer 0 nor 0 and 1 in layer 1.
+    const counts = (id: string) => tids('heat-cell', tid(id)!).map((c) => `${c.dataset.layer}:${c.dataset.expert}=${c.dataset.count}`);
+    expect(counts('compare-heatmap-a')).toEqual(['0:0=2', '0:1=1', '0:2=1', '0:3=0', '1:0=0', '1:1=0', '1:2=2', '1:3=2']);
+    expect(counts('compare-heatmap-b')).toEqual(['0:0=2', '0:1=3', '0:2=1', '0:3=2', '1:0=1', '1:1=1', '1:2=3', '1:3=3']);
     expect(tids('compare-row')).toHaveLength(2);
     // One answer only: its prompt against it.
     expect((tid('compare-a') as HTMLElement & { value: string }).value).toBe('u1');

@@ -1,27 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { ChatController, type ChatSettings } from '../../../extension/chat/controller';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_PAST_CONVERSATIONS } from '../../../extension/chat/history';
 import { ModelSession } from '../../../extension/chat/session';
-import { ConversationHistory, MAX_PAST_CONVERSATIONS } from '../../../extension/chat/history';
 import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
 import { DEFAULT_SAMPLING, TEXT_CONTINUATION_SAMPLING } from '../../../extension/engine/sampling';
 import { EngineError } from '../../../extension/engine/errors';
 import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
 import { formatLoadTarget } from '../../../extension/engine/backends';
 import { chatFakeEngine, helloScript, type FakeEngine, frame, result, sleep } from './fake-engine';
-
-function setup(opts: { engine?: FakeEngine; settings?: Partial<ChatSettings>; stored?: unknown; isDemo?: boolean; path?: () => string; onPost?: (m: HostToWebview) => void } = {}) {
-  const engine = opts.engine ?? chatFakeEngine();
-  const posts: HostToWebview[] = [];
-  let saved: unknown = opts.stored;
-  const store = { load: () => saved, save: (d: unknown) => void (saved = JSON.parse(JSON.stringify(d))) };
-  const session = new ModelSession(engine, async () => ({ options: { modelPath: opts.path?.() ?? '/m.gguf' }, isDemo: opts.isDemo ?? false }));
-  const settings: ChatSettings = { systemPrompt: '', sampling: { maxTokens: 32 }, captureRouting: true, ...opts.settings };
-  let n = 0;
-  let past: unknown;
-  const history = new ConversationHistory({ load: () => past, save: (d: unknown) => void (past = JSON.parse(JSON.stringify(d))) });
-  const controller = new ChatController({ engine, session, settings: () => settings, post: (m) => void (posts.push(m), opts.onPost?.(m)), store, history, flushIntervalMs: 20, saveIntervalMs: 0, newId: () => `id${n++}` });
-  return { engine, posts, controller, session, store, history, get saved() { return saved; }, settings };
-}
+import { after, setup, useFakeClock } from './controller-setup';
 
 /** The chat test engine as a model that continues text (the demo's GGUF tag). */
 function continuationEngine(contextSize = 256): FakeEngine {
@@ -33,6 +19,8 @@ function continuationEngine(contextSize = 256): FakeEngine {
 }
 
 describe('ChatController', () => {
+  useFakeClock();
+
   it('streams an answer: prompt routing on the user turn, generated routing and text on the assistant turn', async () => {
     const t = setup();
     const id = await t.controller.send('hi');
@@ -64,11 +52,10 @@ describe('ChatController', () => {
       for (let i = 50; i < 100; i++) cb.onFrame?.(frame('generated', i, [i], 'y'));
       return result('x'.repeat(50) + 'y'.repeat(50), 'eos', 0, 100);
     };
-    await t.controller.send('go');
+    await after(30, t.controller.send('go'));
     const frames = t.posts.filter((m) => m.type === 'chat.frames');
-    expect(frames.length).toBeGreaterThanOrEqual(2);
-    expect(frames.length).toBeLessThanOrEqual(4);
-    expect(frames.map((f) => f.textDelta).join('')).toBe('x'.repeat(50) + 'y'.repeat(50));
+    // One post for the 50 frames before the pause, one for the 50 after it.
+    expect(frames.map((f) => f.textDelta)).toEqual(['x'.repeat(50), 'y'.repeat(50)]);
   });
 
   it('stop aborts the generation and leaves a stopped turn with the partial text', async () => {
@@ -79,7 +66,7 @@ describe('ChatController', () => {
       return result('part', cb.signal?.aborted ? 'aborted' : 'eos', 0, 1);
     };
     const p = t.controller.send('long');
-    await sleep(20);
+    await vi.advanceTimersByTimeAsync(20);
     expect(t.session.state).toBe('generating');
     expect(t.controller.stop()).toBe(true);
     await p;
@@ -95,7 +82,7 @@ describe('ChatController', () => {
     engine.loadDelayMs = 2000;
     const t = setup({ engine });
     const p = t.controller.send('hi');
-    await sleep(20);
+    await vi.advanceTimersByTimeAsync(20);
     expect(t.session.state).toBe('loading');
     t.controller.stop();
     await p;
@@ -111,13 +98,13 @@ describe('ChatController', () => {
     engine.loadDelayMs = 100;
     const t = setup({ engine });
     const first = t.controller.send('first');
-    await sleep(10);
+    await vi.advanceTimersByTimeAsync(10);
     await t.controller.send('second');
     const busy = t.controller.conversation[3];
     expect(t.controller.conversation[2].content).toBe('second');
     expect(busy.status).toBe('error');
     expect(busy.error).toMatch(/loading/);
-    await first;
+    await after(100, first);
     await t.controller.retry(busy.id);
     const turns = t.controller.conversation;
     expect(turns.map((x) => x.content)).toEqual(['first', 'Hello', 'second', 'Hello']);
@@ -366,7 +353,7 @@ describe('ChatController', () => {
       return result('half', 'aborted', 0, 2);
     };
     void t.controller.send('again');
-    await sleep(30);
+    await vi.advanceTimersByTimeAsync(30);
     await t.controller.dispose(); // window reload mid-answer
     const json = JSON.stringify(t.saved);
     expect(json.length).toBeLessThan(5000);
@@ -408,7 +395,7 @@ describe('ChatController', () => {
     await t.controller.send('first question about experts');
     const first = t.controller.conversation.map((x) => x.content);
     t.controller.newChat();
-    await sleep(0);
+    await vi.advanceTimersByTimeAsync(0);
     expect(t.history.list()).toMatchObject([{ title: 'first question about experts', turns: 2 }]);
     await t.controller.send('second');
     expect(await t.controller.openPast(t.history.list()[0].id)).toBe(true);
@@ -419,7 +406,7 @@ describe('ChatController', () => {
     // An empty conversation is not kept; the history holds at most MAX_PAST_CONVERSATIONS.
     t.controller.newChat();
     t.controller.newChat();
-    await sleep(0);
+    await vi.advanceTimersByTimeAsync(0);
     expect(t.history.list().map((c) => c.title)).toEqual(['first question about experts', 'second']);
     for (let i = 0; i < MAX_PAST_CONVERSATIONS + 3; i++) await t.history.add([{ id: `u${i}`, role: 'user', display: `q${i}`, content: `q${i}`, status: 'complete', routing: [] }], `c${i}`);
     expect(t.history.list()).toHaveLength(MAX_PAST_CONVERSATIONS);
@@ -427,9 +414,7 @@ describe('ChatController', () => {
   });
 
   it('a throwing post (webview gone) does not break the turn', async () => {
-    const engine = chatFakeEngine();
-    const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m' }, isDemo: false }));
-    const c = new ChatController({ engine, session, settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 8 }, captureRouting: false }), post: () => { throw new Error('disposed'); } });
+    const { controller: c, engine } = setup({ settings: { systemPrompt: 'Be brief.', sampling: { maxTokens: 8 }, captureRouting: false }, onPost: () => { throw new Error('disposed'); } });
     await c.send('x');
     expect(c.conversation[1].status).toBe('complete');
     expect(engine.requests[0].captureRouting).toBe(false);

@@ -1,31 +1,17 @@
 // The lens's what-if regeneration in the controller (fake engine): same messages and sampling, the intervention
 // of the action, both answers and the first token where they part posted to the webview; the conversation unchanged.
-import { describe, expect, it } from 'vitest';
-import { ChatController } from '../../../extension/chat/controller';
-import { ModelSession } from '../../../extension/chat/session';
+import { describe, expect, it, vi } from 'vitest';
 import { firstDifference, interventionFor, whatIfLabel } from '../../../extension/chat/what-if';
 import { decodeConversation } from '../../../extension/chat/codec';
-import type { HostToWebview, WhatIfState } from '../../../extension/protocol';
-import { chatFakeEngine, frame, result } from './fake-engine';
+import type { WhatIfState } from '../../../extension/protocol';
+import { frame, result } from './fake-engine';
+import { setup as controllerSetup, useFakeClock } from './controller-setup';
 
 function setup() {
-  const engine = chatFakeEngine();
-  const posts: HostToWebview[] = [];
-  const session = new ModelSession(engine, async () => ({ options: { modelPath: '/m.gguf' }, isDemo: false }));
-  let n = 0;
   let seed = 7; // like moeLens.seed -1: a new seed each time the settings are read
-  const saved: { data?: unknown } = {};
-  const controller = new ChatController({
-    store: { load: () => undefined, save: (data) => void (saved.data = data) },
-    engine,
-    session,
-    settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 32, seed: seed++, temperature: 0.8 }, captureRouting: true }),
-    post: (m) => void posts.push(m),
-    flushIntervalMs: 5,
-    newId: () => `id${n++}`,
-  });
-  const whatIfs = () => posts.flatMap((m) => (m.type === 'lens.whatIf' ? [m.whatIf] : []));
-  return { engine, controller, whatIfs, posts, saved };
+  const t = controllerSetup({ settings: () => ({ systemPrompt: 'Be brief.', sampling: { maxTokens: 32, seed: seed++, temperature: 0.8 }, captureRouting: true }) });
+  const whatIfs = () => t.posts.flatMap((m) => (m.type === 'lens.whatIf' ? [m.whatIf] : []));
+  return Object.assign(t, { whatIfs });
 }
 
 /** The regenerated answer of the tests: "Help!" (tokens 10, 12), parting from "Hello" (10, 11) at its second token. */
@@ -37,6 +23,8 @@ const regeneratesHelp: ReturnType<typeof setup>['engine']['script'] = async (_re
 };
 
 describe('what-if regeneration', () => {
+  useFakeClock();
+
   it('regenerates with the same messages and seed under the intervention and reports where the answers part', async () => {
     const t = setup();
     await t.controller.send('hi');
@@ -75,8 +63,8 @@ describe('what-if regeneration', () => {
     expect(kept.routing.flatMap((b) => Array.from(b.ids))).toEqual([10, 12]);
     // The webview replaces the turn (routing included), and the conversation is saved with it.
     expect(t.posts.filter((m) => m.type === 'chat.turnAdded').pop()).toMatchObject({ turn: { id: assistant.id, content: 'Help!' } });
-    await new Promise((r) => setTimeout(r, 0));
-    expect(decodeConversation(t.saved.data).map((x) => x.content)).toEqual(['hi', 'Help!']);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(decodeConversation(t.saved).map((x) => x.content)).toEqual(['hi', 'Help!']);
     // Kept once: the original it replaced is gone.
     expect(t.controller.keepWhatIf(state.id)).toBe(false);
   });
