@@ -1,8 +1,10 @@
 // Routing-atlas speed and memory (a benchmark, not a test): prints figures.
-//   npx tsx scripts/bench-atlas.ts [--model demo] [--tokens 100000,1000000] [--rounds 3]
-// 1. The capture pass (runAtlas: tokenize, evaluate with routing capture, aggregate) against the engine's own prompt
-//    evaluation without capture on the same items (tokenize, generate with captureRouting false, maxTokens 0):
-//    both on the probe set, best of --rounds each, and the ratio (capture speed / plain speed).
+//   npx tsx scripts/bench-atlas.ts [--model demo] [--tokens 100000,1000000] [--rounds 5]
+// 1. The capture pass (runAtlas: the engine's routeTexts, several items per call, and the aggregation) against the
+//    engine's own prompt evaluation without capture on the same items, two ways: as `moe-lens generate` runs a
+//    prompt (tokenize, generate with captureRouting false and maxTokens 0, one item per call), and routeTexts in the
+//    atlas's batches with capture off. Rounds interleaved; the median and the range of each, and the ratios of the
+//    medians (capture speed / plain speed). On the probe set and on items of ~500 tokens.
 // 2. The probe set's atlas time, and for each --tokens size a JSONL corpus of probe texts joined into items of
 //    ~500 tokens: its time and the atlas process's RSS (sampled while it runs and at the end).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,8 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { EngineClient } from '../extension/engine/client';
 import { resolveModelArg } from '../extension/engine/demo-model';
+import { bosToken } from '../extension/engine/route';
 import { probeSetPath, readCorpus, type CorpusItem } from '../extension/routing/atlas-corpus';
-import { bosToken, runAtlas } from '../extension/routing/atlas-run';
+import { BATCH_CHARS, BATCH_ITEMS, runAtlas } from '../extension/routing/atlas-run';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,8 +22,10 @@ const arg = (name: string, fallback: string) => {
 };
 const modelPath = resolveModelArg(arg('model', 'demo'));
 const sizes = arg('tokens', '100000').split(',').filter(Boolean).map(Number);
-const rounds = Number(arg('rounds', '3'));
+const rounds = Number(arg('rounds', '5'));
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const range = (values: number[]) => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
 
 async function main(): Promise<void> {
   const engine = new EngineClient({ log: (level, message) => level === 'error' && console.error(`[engine] ${message}`) });
@@ -32,31 +37,45 @@ async function main(): Promise<void> {
     const max = info.contextSize - 2;
     const bos = await bosToken(engine);
 
-    /** Best of `rounds` for the same items: plain prompt evaluation, then the atlas capture pass (no permutations). */
+    /** Per round: one item per generate call, then routeTexts without capture in the atlas's batches, then the atlas. */
     const compare = async (what: string, list: CorpusItem[]) => {
-      let plainBest = Infinity;
-      let captureBest = Infinity;
+      const times: Record<'generate' | 'batched' | 'atlas', number[]> = { generate: [], batched: [], atlas: [] };
       let tokens = 0;
       async function* entries() {
         for (const item of list) yield { item };
       }
+      const batches: string[][] = [[]];
+      let chars = 0;
+      for (const item of list) {
+        batches[batches.length - 1].push(item.text);
+        chars += Math.min(item.text.length, max * 16);
+        if (batches[batches.length - 1].length >= BATCH_ITEMS || chars >= BATCH_CHARS) {
+          batches.push([]);
+          chars = 0;
+        }
+      }
       for (let round = 0; round < rounds; round++) {
-        const start = performance.now();
+        let start = performance.now();
         tokens = 0;
         for (const item of list) {
           const ids = (await engine.tokenize(item.text)).slice(0, max);
           tokens += ids.length;
           await engine.generate({ input: { kind: 'tokens', ids: bos >= 0 ? [bos, ...ids] : ids }, sampling: { maxTokens: 0 }, captureRouting: false, reuseCache: false });
         }
-        plainBest = Math.min(plainBest, performance.now() - start);
+        times.generate.push(performance.now() - start);
+        start = performance.now();
+        for (const texts of batches) if (texts.length) await engine.routeTexts({ texts, capture: false });
+        times.batched.push(performance.now() - start);
         const result = await runAtlas(engine, entries(), { permutations: 0 });
-        captureBest = Math.min(captureBest, result.ms);
+        if (result.tokens !== tokens) throw new Error(`the atlas counted ${result.tokens} tokens, the plain pass ${tokens}`);
+        times.atlas.push(result.ms);
       }
-      const plainSpeed = (tokens * 1000) / plainBest;
-      const captureSpeed = (tokens * 1000) / captureBest;
+      const speed = (ms: number) => (tokens * 1000) / ms;
+      const line = (name: keyof typeof times) => `${median(times[name]).toFixed(0)} ms (${range(times[name])}; ${speed(median(times[name])).toFixed(0)} tok/s)`;
       console.log(
-        `${what} (${list.length} items, ${tokens} tokens), best of ${rounds}: prompt evaluation without capture ${plainBest.toFixed(0)} ms ` +
-          `(${plainSpeed.toFixed(0)} tok/s); atlas capture pass ${captureBest.toFixed(0)} ms (${captureSpeed.toFixed(0)} tok/s); ratio ${(captureSpeed / plainSpeed).toFixed(3)}`,
+        `${what} (${list.length} items, ${tokens} tokens), medians of ${rounds} interleaved rounds: without capture, one generate per item ${line('generate')}, ` +
+          `routeTexts in batches ${line('batched')}; atlas capture pass ${line('atlas')}; ratio ${(median(times.generate) / median(times.atlas)).toFixed(3)} ` +
+          `against generate, ${(median(times.batched) / median(times.atlas)).toFixed(3)} against the batched evaluation`,
       );
       return tokens;
     };

@@ -21,8 +21,11 @@ import type {
   PerplexityChunk,
   PerplexityRequest,
   PerplexityResult,
+  RouteRequest,
+  RouteResult,
   TokenFrame,
 } from './types';
+import { firstTokens, pieceTexts, routeCeiling } from './route';
 import { DEFAULT_SAMPLING } from './sampling';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -240,11 +243,8 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
     const decoder = new TextDecoder('utf-8');
 
     const onChunk = (chunk: NativeChunk) => {
-      const texts: string[] = [];
-      // One streaming decoder over all the tokens: a character split over byte tokens ("–" as <0xE2><0x80><0x93>)
-      // is given whole to the token that completes it; the tokens before carry "" (never U+FFFD halves).
-      for (let i = 0; i < chunk.ids.length; i++)
-        texts.push(decoder.decode(chunk.pieceBytes.subarray(chunk.pieceOffsets[i], chunk.pieceOffsets[i + 1]), { stream: true }));
+      // One streaming decoder over all the tokens of the generation (pieceTexts).
+      const texts = pieceTexts(chunk.pieceBytes, chunk.pieceOffsets, 0, chunk.ids.length, decoder);
       const textDelta = chunk.generated ? stream.push(chunk.pieceBytes) : '';
       const frame: TokenFrame = {
         phase: chunk.generated ? 'generated' : 'prompt',
@@ -295,6 +295,46 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
       this.aborting = false;
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  async routeTexts(request: RouteRequest, signal?: AbortSignal): Promise<RouteResult> {
+    const session = this.loaded();
+    const model = this.model!;
+    const routing = model.routing;
+    if (!routing) throw new EngineError('not-moe', `${model.name} has no experts whose routing could be read`);
+    if (this.generating) throw new EngineError('busy', 'a generation is already running');
+    const bos = session.tokenize('', true, false);
+    const max = routeCeiling(request, model.contextSize);
+    const texts = await Promise.all(request.texts.map((text) => firstTokens((t) => session.tokenize(t, false, false), text, max)));
+    const lengths = Int32Array.from(texts, (t) => t.ids.length);
+    const ids = new Int32Array(lengths.reduce((s, n) => s + n, 0));
+    const tokens = new Int32Array(ids.length + texts.filter((t) => t.ids.length).length * bos.length);
+    for (let n = 0, at = 0, to = 0; n < texts.length; n++) {
+      if (!lengths[n]) continue;
+      ids.set(texts[n].ids, at);
+      tokens.set(bos, to);
+      tokens.set(texts[n].ids, to + bos.length);
+      at += lengths[n];
+      to += lengths[n] + bos.length;
+    }
+    const capture = request.capture ?? true;
+    const intervention = toNative(resolveIntervention(request.intervention, model));
+    const sequences = lengths.filter((n) => n > 0).map((n) => n + bos.length);
+    const result = await this.exclusive(session, signal, 'routing', () => session.route({ tokens, lengths: sequences, skip: bos.length, capture, intervention }));
+    if (result.aborted || signal?.aborted) throw new EngineError('aborted', 'routing cancelled');
+    if (result.error) throw nativeError(result);
+    return {
+      lengths,
+      truncated: Uint8Array.from(texts, (t) => (t.truncated ? 1 : 0)),
+      ids,
+      pieceBytes: result.pieceBytes,
+      pieceOffsets: result.pieceOffsets,
+      experts: result.experts,
+      weights: result.weights,
+      k: capture ? routing.expertsPerToken : 0,
+      layers: capture ? routing.moeLayers.length : 0,
+      ms: result.ms,
+    };
   }
 
   /** The last perplexity text's tokens: importance scores the same text once per (layer, expert). */

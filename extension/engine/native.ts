@@ -87,6 +87,28 @@ export interface NativeEvaluateResult {
   norms: Float32Array;
 }
 
+/** Several sequences, each evaluated alone for its routing (native/src/session.h RouteParams). */
+export interface NativeRouteParams {
+  /** The sequences, concatenated. */
+  tokens: Int32Array;
+  lengths: Int32Array;
+  /** Leading tokens of each sequence evaluated but not reported (the BOS). */
+  skip: number;
+  capture: boolean;
+  intervention?: NativeIntervention;
+}
+
+export interface NativeRouteResult {
+  error: string;
+  errorCode: NativeErrorCode;
+  aborted: boolean;
+  ms: number;
+  experts: Uint16Array;
+  weights: Float32Array;
+  pieceBytes: Uint8Array;
+  pieceOffsets: Int32Array;
+}
+
 /** The addon takes the engine's sampling options as they are. */
 export type NativeSampling = SamplingOptions;
 
@@ -97,6 +119,7 @@ export interface NativeSession {
   piece(id: number): Buffer;
   generate(params: NativeGenerateParams, onChunk: (chunk: NativeChunk) => void): Promise<NativeGenerateResult>;
   evaluate(params: NativeEvaluateParams): Promise<NativeEvaluateResult>;
+  route(params: NativeRouteParams): Promise<NativeRouteResult>;
   abort(): void;
   dispose(): void;
 }

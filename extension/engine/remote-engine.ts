@@ -19,6 +19,7 @@ import { formatIntervention } from './intervention';
 import { formatModelIdentity, formatModelName } from '../format';
 import { Emitter } from '../chat/events';
 import { EngineError, isAbort } from './errors';
+import { routeByGenerate } from './route';
 import type { LogFn } from './local-engine';
 import { HttpClient, isLoopbackHost } from './http';
 import { decodeSglangRouting, type DecodedRouting } from './server-routing';
@@ -35,6 +36,8 @@ import type {
   PerplexityRequest,
   PerplexityResult,
   RemoteLoadOptions,
+  RouteRequest,
+  RouteResult,
   StopReason,
   TokenFrame,
 } from './types';
@@ -304,6 +307,11 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
   /** Servers give no prompt log-probabilities through the OpenAI API this client speaks (llama-server refuses `echo`). */
   async perplexity(_request: PerplexityRequest): Promise<PerplexityResult> {
     throw new EngineError('remote-protocol', `perplexity needs prompt log-probabilities, which ${this.connected().info.name} does not give over this API; run it on a local GGUF`);
+  }
+
+  /** One generate call per text, its routing read from the server's prompt frames. */
+  routeTexts(request: RouteRequest, signal?: AbortSignal): Promise<RouteResult> {
+    return routeByGenerate(this, request, signal);
   }
 
   async dispose(): Promise<void> {

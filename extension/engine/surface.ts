@@ -12,6 +12,8 @@ import type {
   PerplexityCallbacks,
   PerplexityRequest,
   PerplexityResult,
+  RouteRequest,
+  RouteResult,
 } from './types';
 
 /**
@@ -31,6 +33,8 @@ export interface EngineMethods<O extends LoadOptions = LoadOptions, I extends Mo
   countTokens(input: GenerateInput): Promise<number>;
   generate(request: GenerateRequest, callbacks?: GenerateCallbacks): Promise<GenerationResult>;
   perplexity(request: PerplexityRequest, callbacks?: PerplexityCallbacks): Promise<PerplexityResult>;
+  /** Texts evaluated for their routing only, several per call (the routing atlas's capture pass). */
+  routeTexts(request: RouteRequest, signal?: AbortSignal): Promise<RouteResult>;
 }
 
 export type EngineMethod = keyof EngineMethods;
@@ -77,6 +81,7 @@ export const ENGINE_METHODS: { readonly [M in EngineMethod]: CheckedSpec<M> } = 
   countTokens: { route: 'model', args: 1, control: 'none', events: [] },
   generate: { route: 'model', args: 1, control: 'callbacks', events: ['onFrame', 'onCapabilities'] },
   perplexity: { route: 'model', args: 1, control: 'callbacks', events: ['onProgress'] },
+  routeTexts: { route: 'model', args: 1, control: 'signal', events: [] },
 };
 
 export const ENGINE_METHOD_NAMES = Object.keys(ENGINE_METHODS) as EngineMethod[];

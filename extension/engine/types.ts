@@ -269,6 +269,36 @@ export interface GenerateRequest {
   reuseCache?: boolean;
 }
 
+/**
+ * Texts evaluated for their routing only (the routing atlas): each alone, from an empty context, as a raw prompt
+ * (BOS + its text, no chat template, as `generate` with text input); no token is generated.
+ */
+export interface RouteRequest {
+  texts: string[];
+  /** Tokens kept per text at most, the BOS not counted; longer texts are cut (default and ceiling: the context less 2). */
+  maxTokens?: number;
+  /** false: the same evaluation without capture (a benchmark's baseline: the result has no routing). Default true. */
+  capture?: boolean;
+  intervention?: Intervention;
+}
+
+/** The routing of a RouteRequest's texts, packed: every text's tokens one after the other, the BOS left out. */
+export interface RouteResult {
+  /** Per text: its tokens here (0 for a text of none, which was not evaluated), and whether it was cut. */
+  lengths: Int32Array;
+  truncated: Uint8Array;
+  ids: Int32Array;
+  /** Token i's piece is pieceBytes[pieceOffsets[i] .. pieceOffsets[i + 1]) (route.ts pieceTexts decodes them). */
+  pieceBytes: Uint8Array;
+  pieceOffsets: Int32Array;
+  /** As in a TokenFrame: experts[(t * layers + l) * k + r], ranked by gate weight; empty without capture. */
+  experts: Uint16Array;
+  weights: Float32Array;
+  k: number;
+  layers: number;
+  ms: number;
+}
+
 export type TokenPhase = 'prompt' | 'generated';
 
 /**

@@ -2,7 +2,8 @@
 // N tokens, no chat template: what `moe-lens generate` does without --chat), its routing aggregated by AtlasBuilder.
 // Cancellable with progress. No vscode.
 import { EngineError } from '../engine/errors';
-import type { Engine, ModelInfo, TokenFrame } from '../engine/types';
+import { pieceTexts } from '../engine/route';
+import type { Engine, ModelInfo, RouteResult } from '../engine/types';
 import { AtlasBuilder, type AtlasItem, type AtlasReport } from './atlas';
 import type { CorpusEntry, CorpusItem, CorpusSkip } from './atlas-corpus';
 
@@ -45,53 +46,30 @@ export function describeSkip(s: CorpusSkip): string {
   return `${s.file}${s.line ? `:${s.line}` : ''}: ${s.reason}`;
 }
 
-/** The model's BOS token id, or -1 when its vocabulary adds none (read from a one-token prompt). */
-export async function bosToken(engine: Engine): Promise<number> {
-  const probe = 'a';
-  const plain = await engine.tokenize(probe);
-  if ((await engine.countTokens({ kind: 'text', text: probe })) === plain.length) return -1;
-  let first = -1;
-  await engine.generate(
-    { input: { kind: 'text', text: probe }, sampling: { maxTokens: 0 }, captureRouting: false, reuseCache: false },
-    { onFrame: (frame) => (first = first < 0 && frame.ids.length ? frame.ids[0] : first) },
-  );
-  return first;
-}
+/** Items per engine call at most, and the characters (each item's counted up to 16 per token kept) that end a batch early. */
+export const BATCH_ITEMS = 64;
+export const BATCH_CHARS = 8192;
 
-/** An item's first `max` tokens without tokenizing all of a long text (a generous prefix first). */
-async function itemTokens(engine: Engine, text: string, max: number): Promise<{ ids: number[]; truncated: boolean }> {
-  const prefix = Math.max(4096, max * 16);
-  if (text.length > prefix) {
-    const ids = await engine.tokenize(text.slice(0, prefix));
-    // The prefix's last tokens may merge differently in the whole text: keep a margin.
-    if (ids.length >= max + 16) return { ids: ids.slice(0, max), truncated: true };
-  }
-  const ids = await engine.tokenize(text);
-  return ids.length > max ? { ids: ids.slice(0, max), truncated: true } : { ids, truncated: false };
-}
-
-/** The routing of one item's tokens (the BOS left out). */
-async function captureItem(engine: Engine, item: CorpusItem, ids: number[], bos: number, signal?: AbortSignal): Promise<AtlasItem> {
-  const frames: TokenFrame[] = [];
-  await engine.generate(
-    { input: { kind: 'tokens', ids: bos >= 0 ? [bos, ...ids] : ids }, sampling: { maxTokens: 0 }, captureRouting: true, reuseCache: false },
-    { onFrame: (frame) => frame.phase === 'prompt' && frames.push(frame), signal },
-  );
-  const skip = bos >= 0 ? 1 : 0;
-  const n = ids.length;
-  const width = frames[0] ? frames[0].layers * frames[0].k : 0;
-  const experts = new Uint16Array(n * width);
-  const weights = new Float32Array(n * width);
-  const texts: string[] = new Array(n);
-  for (const frame of frames)
-    for (let i = 0; i < frame.ids.length; i++) {
-      const t = frame.firstIndex + i - skip;
-      if (t < 0 || t >= n) continue;
-      texts[t] = frame.texts[i];
-      experts.set(frame.experts.subarray(i * width, (i + 1) * width), t * width);
-      weights.set(frame.weights.subarray(i * width, (i + 1) * width), t * width);
-    }
-  return { id: item.id, label: item.label, source: item.source, texts, ids, experts, weights };
+/** One engine call's items and their routing as AtlasItems (views into the packed result, texts decoded); null for an item of no tokens. */
+function atlasItems(batch: CorpusItem[], result: RouteResult): (AtlasItem & { truncated: boolean } | null)[] {
+  const width = result.layers * result.k;
+  let at = 0;
+  return batch.map(({ id, label, source }, n) => {
+    const length = result.lengths[n];
+    if (length === 0) return null;
+    const item = {
+      id,
+      label,
+      source,
+      truncated: result.truncated[n] === 1,
+      texts: pieceTexts(result.pieceBytes, result.pieceOffsets, at, at + length),
+      ids: result.ids.subarray(at, at + length),
+      experts: result.experts.subarray(at * width, (at + length) * width),
+      weights: result.weights.subarray(at * width, (at + length) * width),
+    };
+    at += length;
+    return item;
+  });
 }
 
 /** Runs the capture pass over the corpus on the loaded model and computes the atlas. */
@@ -103,7 +81,6 @@ export async function runAtlas(engine: Engine, corpus: AsyncIterable<CorpusEntry
   const ceiling = model.contextSize - 2; // the BOS, and the prompt must stay below the context
   const maxItemTokens = Math.min(options.maxItemTokens && options.maxItemTokens > 0 ? options.maxItemTokens : ceiling, ceiling);
   const builder = new AtlasBuilder({ layers: routing.moeLayers, experts: routing.experts, k: routing.expertsPerToken }, { seed: options.seed ?? 0 });
-  const bos = await bosToken(engine);
   const skippedInputs: CorpusSkip[] = [];
   let skipped = 0;
   let truncatedItems = 0;
@@ -113,32 +90,48 @@ export async function runAtlas(engine: Engine, corpus: AsyncIterable<CorpusEntry
     options.onSkip?.(s);
   };
   const start = performance.now();
-  // The previous item is aggregated while the engine evaluates the next one.
-  let pending: AtlasItem | undefined;
-  const settle = () => {
-    if (!pending) return;
-    builder.add(pending);
-    options.onProgress?.({ items: builder.items, skipped, tokens: builder.tokens, item: pending.id });
-    pending = undefined;
+  // Entries go to the engine in batches (one call each); a batch is aggregated while the engine evaluates the next.
+  // A batch holds the corpus's skips too, so that after each batch the aggregates hold exactly its first entries.
+  type Batch = { entries: CorpusEntry[]; items: CorpusItem[]; chars: number };
+  const evaluate = async (batch: Batch) =>
+    ({ batch, result: batch.items.length ? await engine.routeTexts({ texts: batch.items.map((item) => item.text), maxTokens: maxItemTokens }, options.signal) : undefined });
+  const aggregate = ({ batch, result }: Awaited<ReturnType<typeof evaluate>>) => {
+    const items = result ? atlasItems(batch.items, result) : [];
+    for (let e = 0, n = 0; e < batch.entries.length; e++) {
+      const entry = batch.entries[e];
+      if ('skip' in entry) {
+        skip(entry.skip);
+        continue;
+      }
+      const item = items[n++];
+      if (!item) skip({ file: entry.item.source.file, line: entry.item.source.line, reason: 'no tokens' });
+      else {
+        truncatedItems += item.truncated ? 1 : 0;
+        builder.add(item);
+        options.onProgress?.({ items: builder.items, skipped, tokens: builder.tokens, item: item.id });
+      }
+    }
+  };
+  let pending: ReturnType<typeof evaluate> | undefined;
+  let batch: Batch = { entries: [], items: [], chars: 0 };
+  const send = async () => {
+    const done = pending && (await pending); // the engine is free again
+    pending = evaluate(batch);
+    pending.catch(() => undefined); // awaited later; a failure meanwhile must not count as unhandled
+    batch = { entries: [], items: [], chars: 0 };
+    if (done) aggregate(done);
   };
   for await (const entry of corpus) {
     if (options.signal?.aborted) throw new EngineError('aborted', 'atlas cancelled');
-    if ('skip' in entry) {
-      skip(entry.skip);
-      continue;
+    batch.entries.push(entry);
+    if ('item' in entry) {
+      batch.items.push(entry.item);
+      batch.chars += Math.min(entry.item.text.length, maxItemTokens * 16);
     }
-    const { ids, truncated } = await itemTokens(engine, entry.item.text, maxItemTokens);
-    if (ids.length === 0) {
-      skip({ file: entry.item.source.file, line: entry.item.source.line, reason: 'no tokens' });
-      continue;
-    }
-    if (truncated) truncatedItems++;
-    const next = captureItem(engine, entry.item, ids, bos, options.signal);
-    await new Promise((resolve) => setImmediate(resolve)); // the request is on its way to the engine
-    settle();
-    pending = await next;
+    if (batch.items.length >= BATCH_ITEMS || batch.chars >= BATCH_CHARS) await send();
   }
-  settle();
+  if (batch.entries.length) await send();
+  if (pending) aggregate(await pending);
   if (builder.items === 0)
     throw new EngineError('too-little-text', `no item of the corpus could be read (${skipped} skipped${skippedInputs[0] ? `; the first: ${describeSkip(skippedInputs[0])}` : ''})`);
   const ms = performance.now() - start;
