@@ -193,6 +193,33 @@ SamplingParams SamplingOf(const Napi::Object& o) {
   return s;
 }
 
+class RouteWorker : public SessionWorker<Napi::AsyncWorker> {
+ public:
+  RouteWorker(Napi::Env env, std::shared_ptr<Session> session, RouteParams params)
+      : SessionWorker(env, std::move(session), env), params_(std::move(params)) {}
+
+  void Execute() override { result_ = session_->Route(params_); }
+  void OnOK() override {
+    auto env = Env();
+    auto out = Napi::Object::New(env);
+    out.Set("error", result_.error);
+    out.Set("errorCode", result_.errorCode);
+    out.Set("aborted", result_.aborted);
+    out.Set("ms", result_.ms);
+    out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, result_.experts));
+    out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, result_.weights));
+    auto bytes = Napi::ArrayBuffer::New(env, result_.pieceBytes.size());
+    if (!result_.pieceBytes.empty()) std::memcpy(bytes.Data(), result_.pieceBytes.data(), result_.pieceBytes.size());
+    out.Set("pieceBytes", Napi::Uint8Array::New(env, result_.pieceBytes.size(), bytes, 0));
+    out.Set("pieceOffsets", CopyToTyped<int32_t, Napi::Int32Array>(env, result_.pieceOffsets));
+    Resolve(out);
+  }
+
+ private:
+  RouteParams params_;
+  RouteResult result_;
+};
+
 // { key, layers: [{ slot, force, masked: number[] }] } as extension/engine/intervention.ts's toNative writes it.
 Intervention InterventionOf(const Napi::Object& o) {
   Intervention out;
@@ -219,6 +246,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
                        {InstanceMethod("load", &NativeSession::Load), InstanceMethod("cancelLoad", &NativeSession::CancelLoad),
                         InstanceMethod("tokenize", &NativeSession::Tokenize), InstanceMethod("piece", &NativeSession::Piece),
                         InstanceMethod("generate", &NativeSession::Generate), InstanceMethod("evaluate", &NativeSession::Evaluate),
+                        InstanceMethod("route", &NativeSession::Route),
                         InstanceMethod("abort", &NativeSession::Abort),
                         InstanceMethod("dispose", &NativeSession::Dispose)});
   }
@@ -315,6 +343,25 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     p.intervention = InterventionOf(o);
     Claim(env);
     auto* worker = new EvaluateWorker(env, session_, std::move(p));
+    session_->abort = false;
+    worker->Queue();
+    return worker->Promise();
+  }
+
+  // route({tokens, lengths, skip, capture, intervention?})
+  Napi::Value Route(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    Live(env);
+    auto o = info[0].As<Napi::Object>();
+    RouteParams p;
+    p.tokens = TokensOf(o);
+    auto lengths = o.Get("lengths").As<Napi::Int32Array>();
+    p.lengths.assign(lengths.Data(), lengths.Data() + lengths.ElementLength());
+    p.skip = IntOr(o, "skip", p.skip);
+    p.capture = BoolOr(o, "capture", p.capture);
+    p.intervention = InterventionOf(o);
+    Claim(env);
+    auto* worker = new RouteWorker(env, session_, std::move(p));
     session_->abort = false;
     worker->Queue();
     return worker->Promise();

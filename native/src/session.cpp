@@ -441,3 +441,73 @@ EvaluateResult Session::Evaluate(const EvaluateParams& params) {
   result.ms = NowMs() - start;
   return result;
 }
+
+RouteResult Session::Route(const RouteParams& params) {
+  RouteResult result;
+  const double start = NowMs();
+  size_t total = 0;
+  size_t reported = 0;
+  for (const int32_t length : params.lengths) {
+    if (length <= params.skip || length > ContextSize()) {
+      result.errorCode = length > ContextSize() ? "context-overflow" : "empty-prompt";
+      result.error = "a sequence of " + std::to_string(length) + " tokens: the context holds " + std::to_string(ContextSize()) +
+                     ", and " + std::to_string(params.skip) + " leading tokens are not reported";
+      return result;
+    }
+    total += length;
+    reported += length - params.skip;
+  }
+  if (total != params.tokens.size()) {
+    result.errorCode = "empty-prompt";
+    result.error = "the sequence lengths do not add up to the tokens given";
+    return result;
+  }
+  const bool capture = params.capture && capture_.MoeLayerCount() > 0;
+  capture_.enabled = capture;
+  capture_.expertNorms = false;
+  ScopedIntervention scoped(capture_, params.intervention);
+  const size_t width = static_cast<size_t>(capture_.MoeLayerCount()) * capture_.K();
+  if (capture) {
+    result.experts.resize(width * reported);
+    result.weights.resize(width * reported);
+  }
+  result.pieceOffsets.reserve(reported + 1);
+  result.pieceOffsets.push_back(0);
+  llama_memory_t memory = g_llama.llama_get_memory(ctx_.get());
+  const int32_t* tokens = params.tokens.data();
+  size_t row = 0;
+  for (const int32_t length : params.lengths) {
+    // Each sequence alone, from an empty memory; what the last one leaves is never reused (cached_ ends empty).
+    g_llama.llama_memory_clear(memory, true);
+    cached_.clear();
+    for (int i = 0; i < length; i += batchSize_) {
+      const int count = std::min(batchSize_, length - i);
+      // With capture every row is an output (llama.cpp computes the last layer only for output rows), and nobody
+      // reads the logits: the compute stops after the last MoE layer's routing (where the model allows it).
+      capture_.cutAfterLastLayer = capture;
+      int error = 0;
+      const bool decoded = DecodeTokens(tokens + i, count, i, capture, capture, error);
+      capture_.cutAfterLastLayer = false;
+      if (!decoded) {
+        cached_.clear();
+        if (error == 2 || abort) result.aborted = true;
+        else result.errorCode = "decode-failed", result.error = "llama_decode failed with status " + std::to_string(error);
+        return result;
+      }
+      for (int t = std::max(0, params.skip - i); t < count; t++, row++) {
+        if (capture) capture_.CopyToken(t, result.experts.data() + width * row, result.weights.data() + width * row);
+        result.pieceBytes += Piece(tokens[i + t]);
+        result.pieceOffsets.push_back(static_cast<int32_t>(result.pieceBytes.size()));
+      }
+    }
+    tokens += length;
+    if (abort) {
+      result.aborted = true;
+      break;
+    }
+  }
+  cached_.clear();
+  g_llama.llama_synchronize(ctx_.get());
+  result.ms = NowMs() - start;
+  return result;
+}

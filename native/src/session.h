@@ -75,6 +75,27 @@ struct EvaluateResult {
   std::string errorCode;
 };
 
+// Several token sequences, each evaluated alone from an empty context for its routing only (the routing atlas):
+// no logits are computed (each compute stops after the last MoE layer's routing where the model allows it).
+struct RouteParams {
+  std::vector<int32_t> tokens;   // the sequences, concatenated
+  std::vector<int32_t> lengths;  // tokens of each sequence
+  int skip = 0;                  // leading tokens of each sequence evaluated but not reported (the BOS)
+  bool capture = true;           // false: the same evaluation without capture (a benchmark's baseline)
+  Intervention intervention;
+};
+
+struct RouteResult {
+  std::vector<uint16_t> experts;      // [reported token][moeLayer][k], with capture
+  std::vector<float> weights;
+  std::string pieceBytes;             // the reported tokens' pieces, concatenated
+  std::vector<int32_t> pieceOffsets;  // reported tokens + 1 offsets into pieceBytes
+  double ms = 0;
+  bool aborted = false;
+  std::string error;
+  std::string errorCode;
+};
+
 // Tokens of one phase with their routing, as the worker hands them to JavaScript.
 struct TokenChunk {
   bool generated = false;
@@ -122,6 +143,8 @@ class Session {
   GenerateResult Generate(const GenerateParams& params, const std::function<void(TokenChunk&&)>& emit);
   // Evaluates params.tokens afresh (the KV cache is cleared, so the next Generate reuses nothing).
   EvaluateResult Evaluate(const EvaluateParams& params);
+  // Evaluates each of params' sequences afresh (as Evaluate) and reports their routing and pieces.
+  RouteResult Route(const RouteParams& params);
 
   std::atomic<bool> abort{false};
   // Set on the JavaScript thread while a load, generation or evaluation is queued or running: llama.cpp's context
