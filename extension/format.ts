@@ -1,11 +1,14 @@
 // One formatter per quantity, shared by the CLI, the extension host's panels and pickers and the webview (no vscode
 // import, no Node import).
-// Not-a-number and negative inputs render as "—" so a missing figure never reads as a real one.
+// Not-a-number and negative inputs render as MISSING so a missing figure never reads as a real one.
 import type { EngineCapabilities, ModelIdentity, RoutingAbsence } from './engine/types';
+
+/** The one mark of a missing value, in every table, panel and report. */
+export const MISSING = '—';
 
 /** Bytes in binary units: "512 B", "3.5 KiB", "22.9 MiB", "1.25 GiB". */
 export function formatBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  if (n === undefined || !Number.isFinite(n) || n < 0) return MISSING;
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
@@ -14,7 +17,7 @@ export function formatBytes(n: number | undefined): string {
 
 /** Large counts (parameters, tokens) with decimal suffixes: "950", "12.5 K", "11.35 M", "46.7 B". */
 export function formatCount(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  if (n === undefined || !Number.isFinite(n) || n < 0) return MISSING;
   if (n >= 1e9) return `${(n / 1e9).toFixed(n >= 1e10 ? 1 : 2)} B`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 1 : 2)} M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
@@ -28,27 +31,27 @@ export function formatNoun(n: number, singular: string, plural = `${singular}s`)
 
 const missing = (v: number | undefined | null): v is undefined | null => v === undefined || v === null || !Number.isFinite(v);
 
-/** A share or rate as a percentage: 0.276 → "27.6%" (digits after the point); missing → "–". */
+/** A share or rate as a percentage: 0.276 → "27.6%" (digits after the point); missing → MISSING. */
 export function formatPercent(value: number | undefined | null, digits = 1): string {
-  return missing(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
+  return missing(value) ? MISSING : `${(value * 100).toFixed(digits)}%`;
 }
 
-/** A plain decimal with fixed digits (entropies, agreement, ratios); missing → "–". */
+/** A plain decimal with fixed digits (entropies, agreement, ratios); missing → MISSING. */
 export function formatDecimal(value: number | undefined | null, digits = 2): string {
-  return missing(value) ? '–' : value.toFixed(digits);
+  return missing(value) ? MISSING : value.toFixed(digits);
 }
 
-/** A speed: "64.8 tok/s"; missing → "–". */
+/** A speed: "64.8 tok/s"; missing → MISSING. */
 export function formatTokensPerSecond(value: number | undefined | null): string {
-  return missing(value) ? '–' : `${value.toFixed(1)} tok/s`;
+  return missing(value) ? MISSING : `${value.toFixed(1)} tok/s`;
 }
 
 /** How an eval metric's value reads: ROUGE scores ×100, rates in %, milliseconds, tokens/s, counts, ratios. */
 export type MetricUnit = 'score' | 'rate' | 'ms' | 'tokens/s' | 'count' | 'ratio';
 
-/** One metric value for tables and charts; a missing value (no sample, no reference) is "–", never 0. */
+/** One metric value for tables and charts; a missing value (no sample, no reference) is MISSING, never 0. */
 export function formatMetric(value: number | undefined | null, unit: MetricUnit): string {
-  if (missing(value)) return '–';
+  if (missing(value)) return MISSING;
   switch (unit) {
     case 'score':
       return (value * 100).toFixed(1);
@@ -67,7 +70,7 @@ export function formatMetric(value: number | undefined | null, unit: MetricUnit)
 
 /** A duration for people: "45 s", "4 min 10 s", "1 h 05 min". */
 export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (!Number.isFinite(ms) || ms < 0) return MISSING;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -77,7 +80,7 @@ export function formatDuration(ms: number): string {
 
 /** A short wait for people: "420 ms", "7.3 s", then as formatDuration ("1 min 05 s"). */
 export function formatWait(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '—';
+  if (!Number.isFinite(ms) || ms < 0) return MISSING;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
   return formatDuration(ms);
@@ -85,12 +88,12 @@ export function formatWait(ms: number): string {
 
 /** A perplexity as llama-perplexity prints it: four decimals ("12.3456"). */
 export function formatPerplexity(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(4) : '—';
+  return Number.isFinite(value) ? value.toFixed(4) : MISSING;
 }
 
 /** A signed change with a fixed number of decimals ("+0.125", "-1.500", "0.000"). */
 export function formatDelta(value: number, decimals = 3): string {
-  if (!Number.isFinite(value)) return '—';
+  if (!Number.isFinite(value)) return MISSING;
   const text = value.toFixed(decimals);
   return value > 0 && Number(text) !== 0 ? `+${text}` : Number(text) === 0 ? (0).toFixed(decimals) : text;
 }

@@ -1,6 +1,6 @@
 // Human-readable model facts for `moe-lens inspect`.
 import type { ModelInfo, PlacementReport } from '../engine/types';
-import { formatBytes, formatCapabilities, formatCount } from '../format';
+import { MISSING, formatBytes, formatCapabilities, formatCount } from '../format';
 import { describeRpcDevice } from '../engine/rpc';
 
 export function formatModelInfo(info: ModelInfo): string {
@@ -15,7 +15,7 @@ export function formatModelInfo(info: ModelInfo): string {
         ] as [string, string][])
       : ([['file', `${info.path} (${formatBytes(info.fileBytes)})`]] as [string, string][])),
     ['architecture', info.architecture],
-    ['layers', info.layers ? String(info.layers) : '—'],
+    ['layers', info.layers ? String(info.layers) : MISSING],
     [
       'experts',
       r

@@ -242,7 +242,7 @@ describe('evals view', () => {
     expect(root.textContent).toContain('30.0 (refusal)');
   });
 
-  it('comparison units come from the metric catalogue: speeds are not percentages, missing values are –, chart labels differ', () => {
+  it('comparison units come from the metric catalogue: speeds are not percentages, missing values are —, chart labels differ', () => {
     mount();
     const comparison: RunComparison = {
       columns: [
@@ -263,12 +263,12 @@ describe('evals view', () => {
     handleEvalsMessage({ type: 'evals.comparison', comparison });
     const row = (id: string) => [...root.querySelectorAll(`.evals-compare-table tr[data-metric="${id}"] td`)].map((td) => td.textContent);
     expect(row('generatedTokensPerSecond')).toEqual(['381.2 tok/s', '12.5 tok/s']);
-    expect(row('timeToFirstTokenMs')).toEqual(['1913 ms', '–']);
-    expect(row('failureRate')).toEqual(['25%', '–']);
-    expect(row('rougeL')).toEqual(['–', '31.7']);
+    expect(row('timeToFirstTokenMs')).toEqual(['1913 ms', '—']);
+    expect(row('failureRate')).toEqual(['25%', '—']);
+    expect(row('rougeL')).toEqual(['—', '31.7']);
     expect(root.querySelector('.evals-compare-table tr[data-metric="rougeL"] th')!.textContent).toBe('ROUGE-L F (mean) × 100 ↑');
     const perItem = [...root.querySelectorAll('.evals-compare table:not(.evals-compare-table) tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
-    expect(perItem).toEqual([['30.0', '–'], ['–', '20.0']]);
+    expect(perItem).toEqual([['30.0', '—'], ['—', '20.0']]);
     // The two variants of one model are told apart in the charts.
     const labels = [...root.querySelectorAll('.evals-charts svg text')].map((t) => t.childNodes[0]?.textContent);
     expect(labels).toContain('r1: plain');
