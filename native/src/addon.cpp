@@ -280,16 +280,16 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     if (o.Has("architecture")) p.architecture = o.Get("architecture").As<Napi::String>();
     auto layers = o.Get("moeLayers").As<Napi::Array>();
     for (uint32_t i = 0; i < layers.Length(); i++) p.moeLayers.push_back(layers.Get(i).As<Napi::Number>().Int32Value());
+    if (o.Has("rpcServers") && o.Get("rpcServers").IsArray()) {
+      p.rpcServers = StringsOf(o.Get("rpcServers").As<Napi::Array>());
+      p.rpcBackend = o.Get("rpcBackend").As<Napi::String>();
+    }
     session_ = std::make_shared<Session>();
     session_->busy = true;
     cancelLoad_ = std::make_shared<std::atomic<bool>>(false);
     auto* worker = new LoadWorker(info.Env(), session_, std::move(p), cancelLoad_);
     worker->Queue();
     return worker->Promise();
-    if (o.Has("rpcServers") && o.Get("rpcServers").IsArray()) {
-      p.rpcServers = StringsOf(o.Get("rpcServers").As<Napi::Array>());
-      p.rpcBackend = o.Get("rpcBackend").As<Napi::String>();
-    }
   }
 
   Napi::Value CancelLoad(const Napi::CallbackInfo& info) {
@@ -391,12 +391,6 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Object Main(Napi::Env env, Napi::Object exports) {
-  exports.Set("init", Napi::Function::New(env, Init));
-  exports.Set("NativeSession", NativeSession::Define(env));
-  exports.Set("builtForRelease", Napi::String::New(env, MOE_LENS_LLAMA_RELEASE));
-  return exports;
-}
 // rpcDevices(backendPath, ["host:port", …]): every device of those RPC servers with its memory (a blocking round
 // trip to each server, which JavaScript has checked is reachable: ggml-rpc aborts the process on one that is not).
 Napi::Value RpcDevicesJs(const Napi::CallbackInfo& info) {
@@ -407,8 +401,14 @@ Napi::Value RpcDevicesJs(const Napi::CallbackInfo& info) {
   return RpcDevicesToJs(env, devices);
 }
 
+Napi::Object Main(Napi::Env env, Napi::Object exports) {
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("NativeSession", NativeSession::Define(env));
+  exports.Set("rpcDevices", Napi::Function::New(env, RpcDevicesJs));
+  exports.Set("builtForRelease", Napi::String::New(env, MOE_LENS_LLAMA_RELEASE));
+  return exports;
+}
 
 }  // namespace
 
-  exports.Set("rpcDevices", Napi::Function::New(env, RpcDevicesJs));
 NODE_API_MODULE(moe_lens, Main)

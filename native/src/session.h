@@ -32,7 +32,6 @@ struct LoadParams {
 };
 
 // Set whole from JavaScript (addon.cpp SamplingOf); the defaults are extension/engine/sampling.ts's.
-// Set whole from JavaScript (addon.cpp SamplingOf); the defaults are extension/engine/sampling.ts's.
 struct SamplingParams {
   float temperature = 0;
   int topK = 0;
