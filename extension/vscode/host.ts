@@ -75,8 +75,13 @@ export class MoeLensHost implements vscode.Disposable {
       },
     );
     // A (re)started sidebar gets its own snapshot (the editor-tab lens keeps its state).
-    this.view = new ChatViewProvider(context.extensionUri, (m) => this.onMessage(m), () => this.view.post({ type: 'snapshot', snapshot: this.controller.snapshot() }), log);
-    this.lensPanel = new LensEditorPanel(context.extensionUri, (m) => this.onMessage(m), () => ({ type: 'snapshot', snapshot: this.controller.snapshot() }));
+    this.view = new ChatViewProvider(context.extensionUri, {
+      onMessage: (m) => this.onMessage(m),
+      onRequest: (body) => this.answerEvals(body),
+      onReady: () => this.view.post({ type: 'snapshot', snapshot: this.controller.snapshot() }),
+      log,
+    });
+    this.lensPanel = new LensEditorPanel(context.extensionUri, (m) => this.onMessage(m), () => ({ type: 'snapshot', snapshot: this.controller.snapshot() }), log);
     this.controller = new ChatController({
       engine,
       session: this.session,
@@ -98,9 +103,10 @@ export class MoeLensHost implements vscode.Disposable {
         vscode.window.showErrorMessage(`MoE Lens: cannot set experts per token: ${describeError(error)}`),
       );
     }, () => (this.session.info && this.session.isLoaded ? { info: this.session.info, isDemo: this.session.isDemo, source: 'loaded', expertsPerTokenSetting: this.config().expertsPerToken } : undefined));
-    this.evalsPanel = new EvalsPanel(context.extensionUri, (message, reply) => {
-      if (message.type === 'evals.request') this.answerEvals(message.body, reply);
-      else if (message.type === 'webview.error') log('error', `Evals tab: ${message.message}`);
+    this.evalsPanel = new EvalsPanel(context.extensionUri, {
+      onRequest: (body) => this.answerEvals(body),
+      onMessage: (message) => message.type === 'webview.error' && log('error', `Evals tab: ${message.message}`),
+      log,
     });
     const servers = new RemoteEngine({ log });
     this.picker = new ModelPicker(context, log, (modelPath) => this.engine.inspect({ modelPath, cpuMoe: 'auto' }), {
@@ -162,20 +168,25 @@ export class MoeLensHost implements vscode.Disposable {
     return { options, isDemo: !c.modelPath };
   }
 
-  /** An evals view's request (sidebar or editor tab), answered to that view. */
-  private answerEvals(body: EvalsRequest, reply: (body: EvalsResponse) => void): void {
+  /** The answer to an evals view's request (sidebar or editor tab), if it has one. */
+  private async answerEvals(body: EvalsRequest): Promise<EvalsResponse | undefined> {
     if (body?.type === 'evals.openInEditor') {
       this.evalsPanel.show();
-      if (body.then) this.answerEvals(body.then, (answer) => this.evalsPanel.post(answer));
-      return;
+      if (body.then) void this.answerEvals(body.then).then((answer) => answer && this.evalsPanel.post(answer));
+      return undefined;
     }
-    if (!this.deps.evals) return;
-    Promise.resolve(this.deps.evals.handleRequest(body, reply)).catch((error: unknown) => reply({ type: 'evals.error', message: describeError(error) }));
+    let answer: EvalsResponse | undefined;
+    try {
+      await this.deps.evals?.handleRequest(body, (reply) => (answer = reply));
+    } catch (error) {
+      answer = { type: 'evals.error', message: describeError(error) };
+    }
+    return answer;
   }
 
   /** Eval news (progress, a finished run) for every evals view that is open. */
   postEvals(body: EvalsResponse): void {
-    this.view.post({ type: 'evals.response', body });
+    this.view.post({ type: 'evals.update', body });
     this.evalsPanel.post(body);
   }
 
@@ -280,9 +291,6 @@ export class MoeLensHost implements vscode.Disposable {
         exportRouting(this.controller.conversation, message.format === 'csv' ? 'csv' : 'jsonl', Array.isArray(message.turnIds) ? message.turnIds : [], this.controller.snapshot().moeLayers).catch(
           (error: unknown) => void vscode.window.showErrorMessage(`MoE Lens: export failed: ${describeError(error)}`),
         );
-        return;
-      case 'evals.request':
-        this.answerEvals(message.body, (body) => this.view.post({ type: 'evals.response', body }));
         return;
       case 'webview.error':
         log('error', `Webview: ${message.message}`);
