@@ -16,7 +16,8 @@ import type {
 } from '../extension/engine/types';
 import { EngineForwarder, type EngineMethod } from '../extension/engine/surface';
 import { EngineError, isAbort } from '../extension/engine/errors';
-import { formatLoadTarget } from '../extension/engine/backends';
+import { formatLoadTarget, modelIdentity } from '../extension/engine/backends';
+import { formatModelIdentity, formatModelName } from '../extension/format';
 import { modelInfo } from './model-info';
 
 export type Script = (req: GenerateRequest, cb: GenerateCallbacks) => Promise<GenerationResult>;
@@ -70,11 +71,11 @@ export class FakeEngine extends EngineForwarder<LoadOptions, ModelInfo> implemen
   /** The fake's model: named after the file (or the remote model id), `layers` MoE layers of `experts`, top-`k`. */
   info(options: LoadOptions): ModelInfo {
     const layers = this.options.layers ?? 2;
-    const target = formatLoadTarget(options);
+    const identity = modelIdentity(options);
     const contextSize = this.contextSize ?? options.contextSize ?? 4096;
-    const name = options.backend === 'remote' ? options.model || 'fake' : options.modelPath.split('/').pop()!.replace(/\.gguf$/, '');
+    const name = identity.kind === 'server' ? identity.model || 'fake' : formatModelName(identity.path);
     return modelInfo({
-      path: target,
+      path: formatModelIdentity(identity),
       name,
       architecture: 'fake-moe',
       layers,
@@ -88,7 +89,7 @@ export class FakeEngine extends EngineForwarder<LoadOptions, ModelInfo> implemen
       fileBytes: 1234,
       placement: { backend: 'cpu', gpuLayers: 0, cpuMoeLayers: 2, weights: [{ device: 'CPU', bytes: 1234 }], expertBytesInRam: 800, expertBytesOnGpu: 0, planned: false, notes: [] },
       capabilities: { ...modelInfo().capabilities, ...this.options.capabilities },
-      ...(options.backend === 'remote' ? { remote: { endpoint: options.endpoint, server: 'openai-compatible' as const, model: name } } : {}),
+      ...(identity.kind === 'server' ? { remote: { endpoint: identity.endpoint, server: 'openai-compatible' as const, model: name } } : {}),
     });
   }
 
