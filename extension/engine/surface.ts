@@ -2,19 +2,7 @@
 // (ENGINE_METHODS). The process client, the engine process's dispatch, AnyEngine's backend dispatch and the test
 // fake are derived from these two through one generic forwarder (EngineForwarder), so adding an engine method
 // means one line in each, plus its implementations (LocalEngine, RemoteEngine). No `vscode` import here.
-import type {
-  GenerateCallbacks,
-  GenerateInput,
-  GenerateRequest,
-  GenerationResult,
-  LoadOptions,
-  ModelInfo,
-  PerplexityCallbacks,
-  PerplexityRequest,
-  PerplexityResult,
-  RouteRequest,
-  RouteResult,
-} from './types';
+import type { GenerateCallbacks, GenerateInput, GenerateRequest, GenerationResult, LoadOptions, ModelInfo, PerplexityCallbacks, PerplexityRequest, PerplexityResult, RouteRequest, RouteResult } from './types';
 
 /**
  * Every engine method (the `Engine` interface adds `model` and `dispose`). `O` is the load options an engine
