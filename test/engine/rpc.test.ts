@@ -2,9 +2,10 @@
 // bundled source by scripts/llama-tools.mjs, started here and killed after). Its device is GPU-typed with non-host
 // buffers, so the model's layers sit in buffers our capture and interventions reach only through
 // ggml_backend_tensor_get/set, with graph splits between the device and the CPU, as on CUDA. For every MoE fixture
-// architecture: routing (ids; weights within 1e-4, 1e-3 for the repacked Q4_K), ablation, force, a top-k override and
-// perplexity equal the CPU run, with the experts on the device and with them in local RAM; the weight bytes llama.cpp
-// allocates on the device equal the planner's (within 1 %, or the load log's 0.01 MiB resolution on these tiny files).
+// architecture: routing (ids; weights within 1e-4, 1e-3 for the repacked Q4_K), a second turn on the reused prefix,
+// ablation, force, a top-k override and perplexity equal the CPU run, with the experts on the device and with them in
+// local RAM; the weight bytes llama.cpp allocates on the device equal the planner's (within 1 %, or the load log's
+// 0.01 MiB resolution on these tiny files).
 // Then the setting's grammar, and `moe-lens inspect --rpc`.
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,8 @@ afterAll(async () => {
 
 interface Run {
   plain: Collected;
+  /** A second turn extending the first: its cached prefix is reused. */
+  turn2: Collected;
   ablated: Collected;
   forced: Collected;
   topk?: Collected;
@@ -46,6 +49,7 @@ interface Run {
 async function work(load: { modelPath: string; rpcServers?: string[]; cpuMoe?: CpuMoe }, model: GgufModelInfo): Promise<Run> {
   const request = { input: { kind: 'text' as const, text: TEXT }, sampling: greedy(8) };
   const plain = await collect(engine, request);
+  const turn2 = await collect(engine, { input: { kind: 'text', text: `${TEXT}${plain.text} And then` }, sampling: greedy(4) });
   const ablated = await collect(engine, { ...request, intervention: { ablate: { '*': [0] } } satisfies Intervention });
   const forced = await collect(engine, { ...request, intervention: { force: { '*': [1] } } satisfies Intervention });
   const perplexity = (await engine.perplexity({ text: PPL_TEXT, context: 64, chunks: 2 })).perplexity;
@@ -55,7 +59,7 @@ async function work(load: { modelPath: string; rpcServers?: string[]; cpuMoe?: C
     await engine.load({ ...load, ...EXACT, expertsPerToken: k + 1 });
     topk = await collect(engine, request);
   }
-  return { plain, ablated, forced, topk, perplexity };
+  return { plain, turn2, ablated, forced, topk, perplexity };
 }
 
 function expectSameRouting(a: Collected, b: Collected, tolerance: number): void {
@@ -68,6 +72,10 @@ function expectSameRouting(a: Collected, b: Collected, tolerance: number): void 
 
 function expectSameRun(cpu: Run, rpc: Run, tolerance: number): void {
   expectSameRouting(cpu.plain, rpc.plain, tolerance);
+  // Prefix reuse across turns: the same tokens reused (the first evaluated index) and the rest equal.
+  expect(rpc.turn2.tokens[0].index).toBeGreaterThan(0);
+  expect(rpc.turn2.tokens[0].index).toBe(cpu.turn2.tokens[0].index);
+  expectSameRouting(cpu.turn2, rpc.turn2, tolerance);
   expectSameRouting(cpu.ablated, rpc.ablated, tolerance);
   expectSameRouting(cpu.forced, rpc.forced, tolerance);
   if (cpu.topk) expectSameRouting(cpu.topk, rpc.topk!, tolerance);
