@@ -61,7 +61,8 @@ function loadBalance(result: PerplexityResult): number[] {
   return r ? r.counts.map((row) => (r.experts > 1 ? entropy(row) / Math.log(r.experts) : 1)) : [];
 }
 
-export function registerInterventionCommands(program: Command, deps: ModelCommandDeps): void {
+/** `moe-lens perplexity` and `moe-lens importance` (both take the intervention flags). */
+export function registerPerplexityAndImportanceCommands(program: Command, deps: ModelCommandDeps): void {
   const perplexity = deps
     .addModelOptions(program.command('perplexity').argument('<model>', 'GGUF model file, or demo for the built-in model'))
     .description("perplexity of a text as llama.cpp's llama-perplexity computes it, optionally with experts ablated or forced")

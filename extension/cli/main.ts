@@ -11,7 +11,7 @@ import { createServeHandler } from '../engine/serve';
 import { formatModelInfo, modelInfoJson } from './format';
 import { exportTokens, jsonlLines } from '../routing/export';
 import { registerEvalCommands, type EndpointOptions } from './eval-commands';
-import { addInterventionOptions, interventionOf, registerInterventionCommands, type InterventionFlags } from './intervention-commands';
+import { addInterventionOptions, interventionOf, registerPerplexityAndImportanceCommands, type InterventionFlags } from './intervention-commands';
 import { withExpertsPerToken } from '../engine/backends';
 import { formatIntervention } from '../engine/intervention';
 import { registerPruneCommand } from './prune-command';
@@ -174,7 +174,7 @@ export function buildProgram(io: CliIo): Command {
     loadOptions: loadOptions as (model: string, options: never) => LoadOptions,
     parseInteger,
   };
-  registerInterventionCommands(program, modelDeps);
+  registerPerplexityAndImportanceCommands(program, modelDeps);
   registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr, remoteOptions });
   registerPruneCommand(program, modelDeps);
   registerAtlasCommand(program, modelDeps);

@@ -12,6 +12,7 @@ import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommend
 import type { GgufModelInfo, ModelInfo, RemoteLoadOptions } from '../engine/types';
 import { isInsecureRemote, normalizeEndpoint } from '../engine/remote-engine';
 import { describeError } from '../messages';
+import type { Log } from '../chat/events';
 import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { CONFIG_SECTION, remoteOptionsFrom, type MoeLensConfig } from './config';
 import { parseRpcServers, remoteRpcServers } from '../engine/rpc';
@@ -33,7 +34,7 @@ const MAX_RECENT = 10;
 export class ModelPicker {
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
+    private readonly log: Log,
     /** The engine's `inspect` of a model path or `hf:` URI (the header only; placement planned on this machine). */
     private readonly inspect: (modelPath: string) => Promise<GgufModelInfo>,
     private readonly servers: ServerAccess,
