@@ -22,9 +22,11 @@ export class LensEditorPanel implements vscode.Disposable {
     /** The conversation to start a (re)loaded tab with. */
     snapshot: () => HostToWebview,
     log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
+    /** The tab's title (a tab of another conversation, e.g. the requests from VS Code chat, has its own). */
+    private readonly title = 'MoE Lens: Lens',
   ) {
     this.host = new PanelHost(
-      (_column, preserveFocus) => vscode.window.createWebviewPanel(LENS_PANEL_TYPE, 'MoE Lens: Lens', { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {}),
+      (_column, preserveFocus) => vscode.window.createWebviewPanel(LENS_PANEL_TYPE, this.title, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {}),
       {
         onMessage,
         log,
@@ -47,7 +49,7 @@ export class LensEditorPanel implements vscode.Disposable {
   show(turnId: string | undefined, preserveFocus = false): void {
     this.turnId = turnId ?? this.turnId;
     const { panel, created } = this.host.open(undefined, preserveFocus);
-    if (created) loadWebviewBundle(panel.webview, this.extensionUri, 'MoE Lens: Lens', '<div id="root" data-mode="lens"></div>');
+    if (created) loadWebviewBundle(panel.webview, this.extensionUri, this.title, '<div id="root" data-mode="lens"></div>');
     else this.host.post({ type: 'lens.show', turnId: this.turnId });
   }
 

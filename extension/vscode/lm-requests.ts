@@ -22,7 +22,7 @@ export class LmRequestsLens implements vscode.Disposable {
     const onMessage = (m: WebviewToHost) => {
       if (m.type === 'webview.error') log('error', `VS Code chat requests lens: ${m.message}`);
     };
-    this.panel = new LensEditorPanel(extensionUri, onMessage, () => this.snapshot(), log);
+    this.panel = new LensEditorPanel(extensionUri, onMessage, () => this.snapshot(), log, 'MoE Lens: Requests from VS Code Chat');
   }
 
   private snapshot(): HostToWebview {

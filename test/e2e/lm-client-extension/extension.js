@@ -37,7 +37,7 @@ async function run() {
     const cts = new vscode.CancellationTokenSource();
     let cancelledAt;
     let afterCancel = 0;
-    const long = await model.sendRequest([vscode.LanguageModelChatMessage.User('Once upon a time')], { modelOptions: { temperature: 0, maxTokens: 1000 } }, cts.token);
+    const long = await model.sendRequest([vscode.LanguageModelChatMessage.User('Once upon a time')], { modelOptions: { temperature: 0, maxTokens: 400 } }, cts.token);
     const longText = await collect(long, () => {
       if (cancelledAt === undefined) {
         cancelledAt = Date.now();
