@@ -14,7 +14,8 @@
 // estimate `estimateTokens`.
 //
 // Capabilities can change after load — an answer without the routing asked for (the server's flag is off), a
-// tokenizer endpoint that turns out missing — and each change is an event (`onCapabilitiesChanged`).
+// tokenizer endpoint that turns out missing — and each change is an event (`onCapabilitiesChanged`; during an answer
+// also its callbacks' `onCapabilities`, which the method map carries across AnyEngine and process boundaries).
 import { formatIntervention } from './intervention';
 import { formatModelIdentity, formatModelName } from '../format';
 import { Emitter } from '../chat/events';
