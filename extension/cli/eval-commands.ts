@@ -13,6 +13,7 @@ import { runEval } from '../evals/runner';
 import { scoreFile, type ScoreResult } from '../evals/score';
 import type { EvalProgress, GroupSummary, LoadedRun } from '../evals/types';
 import { addRpcOptions, rpcLoadOptions, type RpcFlags } from './rpc-options';
+import { runFolderName } from '../evals/run-id';
 
 export interface EvalCommandDeps {
   createEngine(): Engine | Promise<Engine>;
@@ -44,10 +45,6 @@ function positiveInt(flag: string): (value: string) => number {
   };
 }
 
-function timestamp(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
 
 
 export function formatProgress(p: EvalProgress): string | undefined {
@@ -138,7 +135,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
       if (opts.concurrency > 1 && !remote) throw new Error('--concurrency needs --endpoint: the local engine generates one answer at a time');
       const suite = loadSuite(suitePath);
       if (suite.items.length === 0) throw new Error(`${suitePath} has no items`);
-      const outDir = opts.out ?? path.join('eval-runs', `${suite.name}-${timestamp()}`);
+      const outDir = opts.out ?? path.join('eval-runs', runFolderName(suite.name));
       const controller = new AbortController();
       const onSigint = () => {
         err('cancelling… (finished samples are kept; rerun with the same --out to resume)\n');

@@ -17,6 +17,7 @@ import { loadOptionsFrom, type MoeLensConfig } from './config';
 import { DEMO_MODEL_NAME, demoModelFile } from '../engine/demo-model';
 import type { EvalsWiring } from './host';
 import { BACK, QuickSteps, type StepAnswer } from './quick-steps';
+import { runFolderName } from '../evals/run-id';
 
 /** What the Run Eval command needs from the rest of the extension; the host passes it in. */
 export interface EvalRunContext {
@@ -147,8 +148,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     if (!chosen) return;
     const { suite, models, variants } = chosen;
 
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
-    const outDir = path.join(outputRoot(), `${stamp}-${suite.name}`);
+    const outDir = path.join(outputRoot(), runFolderName(suite.name));
     // Placement settings follow the chat's; the context size is the suite's.
     const { modelPath: _m, contextSize: _c, ...loadOptions } = loadOptionsFrom(config, '');
     // The eval runs in its own engine process; free the chat's model first so both do not compete for memory.
