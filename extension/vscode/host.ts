@@ -36,7 +36,7 @@ export interface HostDeps {
   log: Log;
   /** Creates the engine; must not start anything heavy (the client forks on first call). */
   createEngine: () => AnyEngine;
-  /** Optional handler for `evals.request` messages and the Run Eval command (wired by extension.ts). */
+  /** Optional handler for the evals views' requests and the Run Eval command (wired by extension.ts). */
   evals?: EvalsWiring;
 }
 

@@ -61,7 +61,7 @@ export const tests = [
       assert.equal(runs.length, 1, `runs: ${runs.join(', ')}`);
       const report = fs.readFileSync(path.join(runsDir, runs[0], 'report.md'), 'utf8');
       assert.match(report, /> \*\*Warning:\*\* .*runs at a context of 8192 tokens/, 'report.md says it');
-      // The Evals tab lists the run (its view asks the host through evals.request).
+      // The Evals tab lists the run (its view asks the host with a request answered by id).
       const frame = await openChat(page);
       await frame.locator('[data-testid="view-evals"]').click();
       await until(async () => (await frame.locator('.evals-root').innerText().catch(() => '')).includes(runs[0]), { timeout: 20_000, message: 'the run in the Evals tab' });
