@@ -185,7 +185,9 @@ describe('interruptions leave nothing behind', () => {
   // it the disk fills mid-write (ENOSPC): both a clear error, the folder left empty.
   const mount = path.join(dir, 'small-disk');
   // Probed at collection, mounted only while these tests run (a filtered run must not leave a mount behind).
-  const tmpfs = (): void => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mount]);
+  const tmpfs = (): void => {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mount]);
+  };
   const canMount = (() => {
     if (process.getuid?.() !== 0) return false;
     try {
