@@ -2,7 +2,8 @@
 export * from './types';
 export { loadSuite, parseSuite, parseItems, loadItemsFile, renderTemplate, EvalConfigError } from './suite';
 export { prepareInput, truncateMiddle, chunkByTokens, buildInput, LongInputError } from './long-input';
-export { runEval, runSample, loadRun, listRuns, loadRunItem, readSamples, sampleKey, type RunOptions, type EngineProvider } from './runner';
+export { runEval, runSample, sampleKey, type RunOptions, type EngineProvider } from './runner';
+export { loadRun, listRuns, loadRunItem, readSamples } from './run-files';
 export { computeSummary, renderReport, compareRuns, distribution } from './aggregate';
 export { scoreFile, scorePredictions, parsePredictions, type ScoreResult } from './score';
 export * from './metrics';

@@ -4,6 +4,8 @@
 // reports `concurrentRequests` (a server), up to N samples are generated at once; samples.jsonl stays in the order
 // of the work list (a finished sample waits for the ones before it, so a killed run loses at most N-1 finished
 // samples, which a resume redoes). A server that cannot be reached stops the run with its error.
+// In three steps: planRun (resume checks, run.json), runLoad per model load (its samples through orderedPool, then
+// the documents' perplexity), finishRun (summary.json, report.md, the final run.json).
 
 import { EtaEstimator } from './progress';
 import { promises as fs } from 'node:fs';
@@ -44,7 +46,8 @@ import type {
 } from './types';
 
 export { computeSummary, renderReport, compareRuns } from './aggregate';
-export { ITEMS_FILE, REPORT_FILE, RUN_FILE, SAMPLES_FILE, SUMMARY_FILE, latestSamples, listRuns, loadRun, loadRunItem, newestFirst, readSamples } from './run-files';
+// Reading runs back lives in run-files.ts; these are re-exported for the callers that knew them here.
+export { listRuns, loadRun, loadRunItem, newestFirst, readSamples } from './run-files';
 
 export type EngineProvider = Engine | (() => Engine | Promise<Engine>);
 
