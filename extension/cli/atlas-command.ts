@@ -53,12 +53,14 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
     process.once('SIGINT', onSigint);
     try {
       await engine.load(withExpertsPerToken(deps.loadOptions(model, flags as never), flags.expertsPerToken));
+      const checkpoint = flags.out ? await atlasCheckpoint(model, flags) : undefined;
       let lastProgress = 0;
       const result = await runAtlas(engine, readCorpus(corpusPaths(flags.corpus), { labelBy: flags.labelBy }), {
         maxItemTokens: flags.maxItemTokens,
         permutations: flags.permutations,
         seed: flags.seed,
         signal: controller.signal,
+        checkpoint,
         onSkip: (s) => deps.stderr(`skipped ${describeSkip(s)}\n`),
         onProgress: (p) => {
           const now = Date.now();
@@ -67,6 +69,7 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
           deps.stderr(`[atlas] ${formatNoun(p.items, 'item')}, ${formatCount(p.tokens)} tokens${p.skipped ? `, ${p.skipped} skipped` : ''}\n`);
         },
       });
+      if (result.resumedItems) deps.stderr(`[atlas] continued a checkpoint of ${formatNoun(result.resumedItems, 'item')}\n`);
       const comparison = baseline ? compareAtlases(baseline, result) : undefined;
       if (flags.out) {
         await mkdir(flags.out, { recursive: true });
@@ -82,6 +85,17 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
       await engine.dispose();
     }
   });
+}
+
+/**
+ * With --out, the run's checkpoint (atlas.checkpoint.json there): an interrupted run (Ctrl-C, a crash) given the same
+ * model, corpus and options continues from it. Its key: everything the counts depend on, not --permutations.
+ */
+async function atlasCheckpoint(model: string, flags: AtlasFlags): Promise<{ file: string; key: string }> {
+  const { permutations: _p, out, compare: _c, json: _j, ...rest } = flags as AtlasFlags & Record<string, unknown>;
+  await mkdir(out!, { recursive: true });
+  const corpus = corpusPaths(flags.corpus).map((p) => path.resolve(p));
+  return { file: path.join(out!, 'atlas.checkpoint.json'), key: JSON.stringify({ model: model === 'demo' ? model : path.resolve(model), ...rest, corpus }) };
 }
 
 async function readAtlas(file: string): Promise<AtlasReport> {

@@ -144,6 +144,30 @@ export interface AtlasReport {
   cards: AtlasCard[];
 }
 
+/**
+ * An AtlasBuilder's whole state as JSON (a resumable run's checkpoint): restoring it and adding the remaining items
+ * gives the same report as one uninterrupted run.
+ */
+export interface AtlasSnapshot {
+  shape: AtlasShape;
+  seed: number;
+  labels: string[];
+  top1: number[][];
+  topK: number[][];
+  labelTokens: number[];
+  classTop1: number[];
+  weightSums: number[];
+  pairs?: number[];
+  transitions: number[];
+  itemLabels: number[];
+  itemRows: number[][][];
+  frequent: [number, string, number, number][][];
+  reservoirs: { seen: number; kept: AtlasExample[] }[];
+  /** Numbers drawn from the reservoirs' random source. */
+  draws: number;
+  tokens: number;
+}
+
 /** Entropy in bits of counts. */
 export function entropyBits(values: ArrayLike<number>, offset = 0, length = values.length - offset): number {
   return entropy(values, offset, length) / Math.LN2;
@@ -240,6 +264,16 @@ class FrequentTokens {
     for (const [key, value] of kept) this.entries.set(key, value);
   }
 
+  /** Its entries in insertion order (the order pruning keeps among equal counts), and back. */
+  save(): [number, string, number, number][] {
+    return [...this.entries].map(([key, e]) => [key, e.text, e.count, e.weight]);
+  }
+
+  load(entries: [number, string, number, number][]): void {
+    this.entries.clear();
+    for (const [key, text, count, weight] of entries) this.entries.set(key, { text, count, weight });
+  }
+
   top(n: number, by: 'count' | 'weight', minCount = 1): AtlasTokenStat[] {
     const stats = [...this.entries.values()]
       .filter((e) => e.count >= minCount)
@@ -275,6 +309,7 @@ export class AtlasBuilder {
   private readonly frequent: FrequentTokens[];
   private readonly reservoirs: { seen: number; kept: AtlasExample[] }[];
   private readonly random: () => number;
+  private draws = 0;
   private readonly examples: number;
   private readonly topTokens: number;
   private readonly contextTokens: number;
@@ -289,7 +324,8 @@ export class AtlasBuilder {
     this.E = shape.experts;
     if (!(this.E > 0) || !(shape.k > 0)) throw new RangeError('the atlas needs a MoE model (experts and top-k above 0)');
     this.seed = options.seed ?? 0;
-    this.random = seededRandom(this.seed ^ 0x9e3779b9);
+    const random = seededRandom(this.seed ^ 0x9e3779b9);
+    this.random = () => (this.draws++, random());
     this.examples = options.examples ?? 3;
     this.topTokens = options.topTokens ?? 12;
     this.contextTokens = options.contextTokens ?? 12;
@@ -317,6 +353,60 @@ export class AtlasBuilder {
       this.labelTokens.push(0);
     }
     return index;
+  }
+
+  snapshot(): AtlasSnapshot {
+    return {
+      shape: this.shape,
+      seed: this.seed,
+      labels: [...this.labels],
+      top1: this.top1.map((a) => Array.from(a)),
+      topK: this.topK.map((a) => Array.from(a)),
+      labelTokens: [...this.labelTokens],
+      classTop1: Array.from(this.classTop1),
+      weightSums: Array.from(this.weightSums),
+      ...(this.pairs ? { pairs: Array.from(this.pairs) } : {}),
+      transitions: Array.from(this.transitions),
+      itemLabels: [...this.itemLabels],
+      itemRows: this.itemRows.map((rows) => rows.map((row) => Array.from(row))),
+      frequent: this.frequent.map((f) => f.save()),
+      reservoirs: this.reservoirs.map((r) => ({ seen: r.seen, kept: [...r.kept] })),
+      draws: this.draws,
+      tokens: this.tokens,
+    };
+  }
+
+  /** A builder in the state of `snapshot` (taken with the same options); refused when its shape differs. */
+  static restore(snapshot: AtlasSnapshot, options: AtlasOptions = {}): AtlasBuilder {
+    const builder = new AtlasBuilder(snapshot.shape, { ...options, seed: snapshot.seed });
+    const { L, E } = builder;
+    const size = (what: string, values: ArrayLike<unknown> | undefined, n: number) => {
+      if (values?.length !== n) throw new RangeError(`the atlas checkpoint's ${what} has ${values?.length} values, not ${n}`);
+    };
+    size('class counts', snapshot.classTop1, builder.C * L * E);
+    size('transitions', snapshot.transitions, builder.transitions.length);
+    size('pairs', snapshot.pairs ?? [], builder.pairs?.length ?? 0);
+    size('item rows', snapshot.itemRows, L);
+    size('token sketches', snapshot.frequent, L * E);
+    size('example reservoirs', snapshot.reservoirs, L * E);
+    snapshot.labels.forEach((name, i) => {
+      builder.label(name);
+      size('label counts', snapshot.top1[i], L * E);
+      builder.top1[i].set(snapshot.top1[i]);
+      builder.topK[i].set(snapshot.topK[i]);
+      builder.labelTokens[i] = snapshot.labelTokens[i];
+    });
+    builder.classTop1.set(snapshot.classTop1);
+    builder.weightSums.set(snapshot.weightSums);
+    builder.pairs?.set(snapshot.pairs ?? []);
+    builder.transitions.set(snapshot.transitions);
+    builder.itemLabels.push(...snapshot.itemLabels);
+    snapshot.itemRows.forEach((rows, l) => builder.itemRows[l].push(...rows.map((row) => Uint32Array.from(row))));
+    snapshot.frequent.forEach((entries, i) => builder.frequent[i].load(entries));
+    snapshot.reservoirs.forEach((r, i) => (builder.reservoirs[i] = { seen: r.seen, kept: [...r.kept] }));
+    for (let n = 0; n < snapshot.draws; n++) builder.random();
+    builder.tokens = snapshot.tokens;
+    return builder;
   }
 
   /** Adds one item's tokens. An item without tokens is not counted (the caller reports it as skipped). */

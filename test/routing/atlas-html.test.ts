@@ -12,7 +12,7 @@ function result(): AtlasResult {
   item('a', 'code', ['<script>alert(1)</script>', '\n', 'x'], [0, 0, 0]);
   item('b', 'prose', [' The', ' "end"'], [1, 1]);
   const report = b.report(20);
-  return { model: 'M<b>', ...report, skipped: 1, skippedInputs: [{ file: '/w/bin', reason: 'binary' }], truncatedItems: 0, maxItemTokens: 510, ms: 5, tokensPerSecond: 1000 };
+  return { model: 'M<b>', ...report, skipped: 1, skippedInputs: [{ file: '/w/bin', reason: 'binary' }], truncatedItems: 0, maxItemTokens: 510, ms: 5, tokensPerSecond: 1000, resumedItems: 0 };
 }
 
 describe('atlas page', () => {
