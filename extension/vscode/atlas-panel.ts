@@ -14,6 +14,7 @@ import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '
 import { atlasExampleFiles, atlasPage } from './atlas-html';
 import { makeNonce } from './html';
 import { PanelHost } from './webview-host';
+import { registerCommand } from './commands';
 
 export interface AtlasCommandDeps {
   engine: Engine;
@@ -117,5 +118,5 @@ export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[
       void vscode.window.showErrorMessage(`MoE Lens: routing atlas failed: ${describeError(error)}`);
     }
   };
-  return [vscode.commands.registerCommand('moeLens.routingAtlas', command), host];
+  return [registerCommand('moeLens.routingAtlas', command, deps.log), host];
 }

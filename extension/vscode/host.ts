@@ -26,6 +26,7 @@ import { registerVsCodeChat } from './chat-participant';
 import { ModelPicker } from './models';
 import { exportRouting } from './routing-export';
 import { StatusBar } from './status-bar';
+import { registerCommand } from './commands';
 
 export const CONVERSATION_KEY = 'moeLens.conversation';
 export const HISTORY_KEY = 'moeLens.pastConversations';
@@ -385,17 +386,7 @@ export class MoeLensHost implements vscode.Disposable {
         use: (modelPath) => this.picker.use(modelPath),
       }),
     );
-    const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
-      context.subscriptions.push(
-        vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-          try {
-            return await fn(...args);
-          } catch (error) {
-            this.deps.log('error', `${id}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
-            void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
-          }
-        }),
-      );
+    const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(registerCommand(id, fn, this.deps.log));
     reg('moeLens.openChat', () => this.view.reveal(true));
     reg('moeLens.selectModel', () => this.picker.pick());
     reg('moeLens.modelActions', () => this.modelActions());

@@ -12,6 +12,7 @@ import { formatPerplexity } from '../format';
 import { makeNonce } from './html';
 import { importancePage } from './importance-html';
 import { PanelHost } from './webview-host';
+import { registerCommand } from './commands';
 
 export interface InterventionCommandDeps {
   engine: Engine;
@@ -108,8 +109,10 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
     });
   return [
     panels,
-    vscode.commands.registerCommand('moeLens.expertImportance', async () => importance(await pickText(), MAX_CHUNKS)),
-    vscode.commands.registerCommand('moeLens.perplexity', async () =>
+    registerCommand('moeLens.expertImportance', async () => importance(await pickText(), MAX_CHUNKS), deps.log),
+    registerCommand(
+      'moeLens.perplexity',
+      async () =>
       run('perplexity', await pickText(), async (info, { text, source }, progress, signal) => {
         const context = await contextFor(deps.engine, info, text);
         let last = 0;
@@ -124,6 +127,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
           `MoE Lens: perplexity of ${source} = ${formatPerplexity(r.perplexity)} ± ${formatPerplexity(r.stderr)} (${r.chunks} chunks of ${r.context} tokens, top-${info.routing?.expertsPerToken ?? 0}, ${info.name})`,
         );
       }),
+      deps.log,
     ),
   ];
 }

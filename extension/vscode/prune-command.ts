@@ -10,6 +10,7 @@ import { chooseRemoval, fitVerdict, placementOf, planInputOf, scoreExperts, type
 import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
 import type { Engine } from '../engine/types';
 import { formatBytes } from '../format';
+import { registerCommand } from './commands';
 
 export interface PruneCommandDeps {
   engine: Engine;
@@ -131,7 +132,7 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
       void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
     }
   };
-  return [vscode.commands.registerCommand('moeLens.pruneExperts', command)];
+  return [registerCommand('moeLens.pruneExperts', command, deps.log)];
 }
 
 /** "Layer 0: experts 2, 5 go" per layer. */
