@@ -15,11 +15,12 @@ import { atlasExampleFiles, atlasPage } from './atlas-html';
 import { makeNonce } from './html';
 import { PanelHost } from './webview-host';
 import { registerCommand } from './commands';
+import type { Log } from '../chat/events';
 
 export interface AtlasCommandDeps {
   engine: Engine;
   session: ModelSession;
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  log: Log;
 }
 
 /** The atlas page's script (atlas-html.ts) → host: open an example's source, export the atlas. */

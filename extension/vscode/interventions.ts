@@ -13,11 +13,12 @@ import { makeNonce } from './html';
 import { importancePage } from './importance-html';
 import { PanelHost } from './webview-host';
 import { registerCommand } from './commands';
+import type { Log } from '../chat/events';
 
 export interface InterventionCommandDeps {
   engine: Engine;
   session: ModelSession;
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  log: Log;
 }
 
 /** At most this many chunks (of at most 512 tokens) per run, to keep importance to minutes on a CPU. */

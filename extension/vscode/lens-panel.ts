@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { BundleProtocol, HostToWebview, WebviewToHost, WhatIfState } from '../protocol';
 import { loadWebviewBundle } from './webview-bundle';
 import { PanelHost } from './webview-host';
+import type { Log } from '../chat/events';
 
 export const LENS_PANEL_TYPE = 'moeLens.lens';
 
@@ -21,7 +22,7 @@ export class LensEditorPanel implements vscode.Disposable {
     onMessage: (message: WebviewToHost) => void,
     /** The conversation to start a (re)loaded tab with. */
     snapshot: () => HostToWebview,
-    log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void,
+    log?: Log,
     /** The tab's title (a tab of another conversation, e.g. the requests from VS Code chat, has its own). */
     private readonly title = 'MoE Lens: Lens',
   ) {

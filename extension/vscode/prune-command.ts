@@ -11,11 +11,12 @@ import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } fro
 import type { Engine } from '../engine/types';
 import { formatBytes } from '../format';
 import { registerCommand } from './commands';
+import type { Log } from '../chat/events';
 
 export interface PruneCommandDeps {
   engine: Engine;
   session: ModelSession;
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  log: Log;
   /** The GGUF file the session loads, or undefined for a server. */
   modelPath: () => string | undefined;
   /** Selects and loads another model file. */
