@@ -18,14 +18,29 @@ Array CopyToTyped(Napi::Env env, const std::vector<T>& values) {
   return Array::New(env, values.size(), buffer, 0);
 }
 
+Napi::Uint8Array BytesToJs(Napi::Env env, const std::string& bytes) {
+  auto buffer = Napi::ArrayBuffer::New(env, bytes.size());
+  if (!bytes.empty()) std::memcpy(buffer.Data(), bytes.data(), bytes.size());
+  return Napi::Uint8Array::New(env, bytes.size(), buffer, 0);
+}
+
+// What an evaluation's result says besides its arrays (EvaluateResult, RouteResult).
+template <typename Result>
+Napi::Object OutcomeToJs(Napi::Env env, const Result& result) {
+  auto out = Napi::Object::New(env);
+  out.Set("error", result.error);
+  out.Set("errorCode", result.errorCode);
+  out.Set("aborted", result.aborted);
+  out.Set("ms", result.ms);
+  return out;
+}
+
 Napi::Object ChunkToJs(Napi::Env env, const TokenChunk& chunk) {
   auto out = Napi::Object::New(env);
   out.Set("generated", chunk.generated);
   out.Set("firstIndex", chunk.firstIndex);
   out.Set("ids", CopyToTyped<int32_t, Napi::Int32Array>(env, chunk.ids));
-  auto bytes = Napi::ArrayBuffer::New(env, chunk.pieceBytes.size());
-  if (!chunk.pieceBytes.empty()) std::memcpy(bytes.Data(), chunk.pieceBytes.data(), chunk.pieceBytes.size());
-  out.Set("pieceBytes", Napi::Uint8Array::New(env, chunk.pieceBytes.size(), bytes, 0));
+  out.Set("pieceBytes", BytesToJs(env, chunk.pieceBytes));
   out.Set("pieceOffsets", CopyToTyped<int32_t, Napi::Int32Array>(env, chunk.pieceOffsets));
   out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, chunk.experts));
   out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, chunk.weights));
@@ -138,11 +153,7 @@ class EvaluateWorker : public SessionWorker<Napi::AsyncWorker> {
   void Execute() override { result_ = session_->Evaluate(params_); }
   void OnOK() override {
     auto env = Env();
-    auto out = Napi::Object::New(env);
-    out.Set("error", result_.error);
-    out.Set("errorCode", result_.errorCode);
-    out.Set("aborted", result_.aborted);
-    out.Set("ms", result_.ms);
+    auto out = OutcomeToJs(env, result_);
     out.Set("logprobs", CopyToTyped<double, Napi::Float64Array>(env, result_.logprobs));
     out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, result_.experts));
     out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, result_.weights));
@@ -201,16 +212,10 @@ class RouteWorker : public SessionWorker<Napi::AsyncWorker> {
   void Execute() override { result_ = session_->Route(params_); }
   void OnOK() override {
     auto env = Env();
-    auto out = Napi::Object::New(env);
-    out.Set("error", result_.error);
-    out.Set("errorCode", result_.errorCode);
-    out.Set("aborted", result_.aborted);
-    out.Set("ms", result_.ms);
+    auto out = OutcomeToJs(env, result_);
     out.Set("experts", CopyToTyped<uint16_t, Napi::Uint16Array>(env, result_.experts));
     out.Set("weights", CopyToTyped<float, Napi::Float32Array>(env, result_.weights));
-    auto bytes = Napi::ArrayBuffer::New(env, result_.pieceBytes.size());
-    if (!result_.pieceBytes.empty()) std::memcpy(bytes.Data(), result_.pieceBytes.data(), result_.pieceBytes.size());
-    out.Set("pieceBytes", Napi::Uint8Array::New(env, result_.pieceBytes.size(), bytes, 0));
+    out.Set("pieceBytes", BytesToJs(env, result_.pieceBytes));
     out.Set("pieceOffsets", CopyToTyped<int32_t, Napi::Int32Array>(env, result_.pieceOffsets));
     Resolve(out);
   }
