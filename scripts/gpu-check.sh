@@ -88,7 +88,7 @@ export LD_LIBRARY_PATH=$BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 step "compiling the driver (native/src without N-API)"
 g++ -O2 -std=c++17 -I"$WORK/llama/include" -I"$WORK/llama/ggml/include" scripts/gpu-check/driver.cpp native/src/session.cpp \
-  native/src/router_capture.cpp native/src/llama_api.cpp -L"$BIN" -lllama -lggml -lggml-base -ldl -pthread \
+  native/src/router_capture.cpp native/src/rpc_devices.cpp native/src/llama_api.cpp -L"$BIN" -lllama -lggml -lggml-base -ldl -pthread \
   -Wl,-rpath,"$BIN" -o "$WORK/driver"
 DRIVER=$WORK/driver
 

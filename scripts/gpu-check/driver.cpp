@@ -74,6 +74,8 @@ struct Facts {
   std::vector<int> moeLayers;
   std::map<int, double> expertBytesByLayer;
   double weightBytes = 0, decodeBytesPerToken = 0, kvBytesPerToken = 0;
+  // llama.cpp's input layer (kept in RAM whatever is offloaded), and the output's own copy of a shared token embedding
+  double inputBytes = 0, tiedOutputBytes = 0;
 };
 
 int64_t ArchInt(gguf_context* g, const std::string& arch, const char* key, int64_t fallback) {
@@ -116,6 +118,7 @@ Facts ReadFacts(const std::string& path) {
   const std::regex expert(R"(\.ffn_(up|down|gate|gate_up)_(ch|)exps\.)");
   const std::regex router(R"(^blk\.(\d+)\.ffn_gate_inp\.weight$)");
   const std::regex layerOf(R"(^blk\.(\d+)\.)");
+  const std::regex input(R"(^(token_embd|token_types|position_embd|per_layer_token_embd)\.weight$)");
   bool tied = true;
   double embdBytes = 0;
   for (int64_t i = 0; i < gguf_get_n_tensors(g); i++) {
@@ -125,6 +128,7 @@ Facts ReadFacts(const std::string& path) {
     std::smatch m;
     if (std::regex_match(name, m, router)) f.moeLayers.push_back(std::atoi(m[1].str().c_str()));
     if (name == "output.weight") tied = false;
+    if (std::regex_match(name, input)) f.inputBytes += bytes;
     const bool isExpert = std::regex_search(name + ".", expert);
     if (isExpert && std::regex_search(name, m, layerOf)) f.expertBytesByLayer[std::atoi(m[1].str().c_str())] += bytes;
     if (isExpert && f.experts > 0) f.decodeBytesPerToken += bytes * f.k / f.experts;
@@ -132,6 +136,7 @@ Facts ReadFacts(const std::string& path) {
     else f.decodeBytesPerToken += bytes;
   }
   if (embdBytes > 0) f.decodeBytesPerToken += tied ? embdBytes + embdBytes / f.vocab : embdBytes / f.vocab;
+  if (tied) f.tiedOutputBytes = embdBytes;
   std::sort(f.moeLayers.begin(), f.moeLayers.end());
   f.moeLayers.erase(std::unique(f.moeLayers.begin(), f.moeLayers.end()), f.moeLayers.end());
   if (f.experts == 0) f.moeLayers.clear();
@@ -145,7 +150,7 @@ int AutoPlan(const Facts& f, double budgetBytes) {
     double inRam = 0;
     for (const auto& [layer, bytes] : f.expertBytesByLayer)
       if (layer < n) inRam += bytes;
-    if (f.weightBytes - inRam <= budgetBytes) return n;
+    if (f.weightBytes - inRam - f.inputBytes + f.tiedOutputBytes <= budgetBytes) return n;
   }
   return f.layers;
 }
