@@ -81,7 +81,7 @@ async function main() {
       },
     });
     session.dispose();
-    sequence.dispose();
+    await sequence.dispose();
     // Same span as the engine's figure: from the first generated token to the last.
     const span = (times[times.length - 1] - times[0]) / 1000;
     return { tps: span > 0 ? (tokens - 1) / span : 0, tokens };

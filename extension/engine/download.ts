@@ -111,6 +111,8 @@ export function describeNetworkError(error: unknown, host: string): DownloadErro
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
       return new DownloadError('timeout', `${host} did not answer (timed out)`);
+    default:
+      break; // any other code (or none): the error's own message, below
   }
   const message = cause?.message ?? (error instanceof Error ? error.message : String(error));
   return new DownloadError('http', `${host}: ${message}`);

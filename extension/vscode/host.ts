@@ -204,7 +204,7 @@ export class MoeLensHost implements vscode.Disposable {
     );
     if (!choice) return;
     if (!(await this.controller.openPast(choice.id))) void vscode.window.showWarningMessage('MoE Lens: that conversation is no longer there.');
-    this.view.reveal(true);
+    void this.view.reveal(true);
   }
 
   /** The status bar item's menu: what can be done with the model from here. */

@@ -4,7 +4,7 @@ import { ModelSession } from '../../../extension/chat/session';
 import { DEMO_MODEL_LABEL } from '../../../extension/engine/demo-model';
 import { DEFAULT_SAMPLING, TEXT_CONTINUATION_SAMPLING } from '../../../extension/engine/sampling';
 import { EngineError } from '../../../extension/engine/errors';
-import type { ChatTurn, HostToWebview } from '../../../extension/protocol';
+import type { ChatTurn } from '../../../extension/protocol';
 import { formatLoadTarget } from '../../../extension/engine/backends';
 import { chatFakeEngine, helloScript, type FakeEngine, frame, result, sleep } from './fake-engine';
 import { after, setup, useFakeClock } from './controller-setup';
