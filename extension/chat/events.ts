@@ -21,5 +21,4 @@ export class Emitter<T> {
   }
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type Log = (level: LogLevel, message: string) => void;
+export type { Log, LogLevel } from '../engine/types';

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { resolveModelArg } from '../engine/demo-model';
 import { formatLoadTarget } from '../engine/backends';
-import { formatDuration } from '../format';
+import { formatDuration, MISSING } from '../format';
 import { METRICS, formatGroupMetric, formatSampleMetric, metricsIn } from '../evals/metrics/catalogue';
 import * as path from 'node:path';
 import type { Engine, RemoteLoadOptions } from '../engine/types';
@@ -99,7 +99,7 @@ export function scoreTable(result: ScoreResult): string {
   const rows = result.items.map((x) => [
     x.id,
     ...columns.map((id) => formatSampleMetric(id, x)),
-    x.failures.map((f) => `${f.kind}: ${f.evidence.slice(0, 60)}`).join('; ') || '–',
+    x.failures.map((f) => `${f.kind}: ${f.evidence.slice(0, 60)}`).join('; ') || MISSING,
   ]);
   rows.push(['mean', ...columns.map((id) => formatGroupMetric(id, result.aggregate)), `${formatGroupMetric('failureRate', result.aggregate)} flagged`]);
   return table(['id', ...columns.map((id) => METRICS[id].short), 'failures'], rows, [0, columns.length + 1]);

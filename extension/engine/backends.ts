@@ -2,14 +2,13 @@
 // backend is one file (its load options added to `BackendOptions` in types.ts by module augmentation, and its
 // Engine) and one entry here; the compiler asks for the entry.
 import { EngineClient } from './client';
-import type { LogFn } from './local-engine';
 import { RemoteEngine } from './remote-engine';
 import { EngineError } from './errors';
 import { formatModelIdentity } from '../format';
-import type { BackendKind, BackendOptions, Engine, LoadOptions, ModelIdentity } from './types';
+import type { BackendKind, BackendOptions, Engine, LoadOptions, Log, ModelIdentity } from './types';
 
 export interface BackendDeps {
-  log?: LogFn;
+  log?: Log;
   /** The engine process script (the local backend's). */
   enginePath?: string;
 }

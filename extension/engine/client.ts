@@ -7,11 +7,10 @@ import { EngineError } from './errors';
 import type { ClientToEngine, EngineToClient } from './ipc';
 import { packageRoot } from './native';
 import { ENGINE_METHODS, EngineForwarder, controlOf, type EngineMethod } from './surface';
-import type { Engine, GgufModelInfo, LocalLoadOptions } from './types';
-import type { LogFn } from './local-engine';
+import type { Engine, GgufModelInfo, LocalLoadOptions, Log } from './types';
 
 export interface EngineClientOptions {
-  log?: LogFn;
+  log?: Log;
   /** The engine process script; defaults to dist/engine-process.js in the package. */
   enginePath?: string;
   /** Extra environment for the engine process. */

@@ -2,7 +2,7 @@
 // typed arrays travel as they are). Calls are generic over the method map (surface.ts): a method's name, the
 // arguments before its control parameter, and the events its callbacks receive.
 import type { EngineMethod } from './surface';
-import type { EngineErrorCode } from './types';
+import type { EngineErrorCode, LogLevel } from './types';
 
 export type ClientToEngine =
   | { type: 'call'; id: number; method: EngineMethod; args: unknown[] }
@@ -13,4 +13,4 @@ export type EngineToClient =
   | { type: 'error'; id: number; code: EngineErrorCode; message: string }
   /** A callback's event (`onFrame`, `onProgress`, …) of call `id`. */
   | { type: 'event'; id: number; event: string; value: unknown }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: LogLevel; message: string };

@@ -17,6 +17,7 @@ import type {
   GenerationResult,
   LocalLoadOptions,
   GgufModelInfo,
+  Log,
   PerplexityCallbacks,
   PerplexityChunk,
   PerplexityRequest,
@@ -29,7 +30,6 @@ import { firstTokens, pieceTexts, routeCeiling } from './route';
 import { DEFAULT_SAMPLING } from './sampling';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
 /** How often token frames are handed on while tokens flow. */
 const FRAME_INTERVAL_MS = 30;
@@ -48,7 +48,7 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
   /** The backend that really runs models, decided once from the GPU devices llama.cpp lists. */
   private device?: { backend: Backend; note?: string };
 
-  constructor(private readonly log: LogFn = () => {}) {}
+  constructor(private readonly log: Log = () => {}) {}
 
   private async runtime(): Promise<{ nlc: NodeLlamaCpp; llama: Llama; device: { backend: Backend; note?: string } }> {
     if (!this.nlc || !this.llama || !this.device) {

@@ -21,7 +21,6 @@ import { formatModelIdentity, formatModelName } from '../format';
 import { Emitter } from '../chat/events';
 import { EngineError, isAbort } from './errors';
 import { routeByGenerate } from './route';
-import type { LogFn } from './local-engine';
 import { HttpClient, isLoopbackHost } from './http';
 import { decodeSglangRouting, type DecodedRouting } from './server-routing';
 import { detectDialect, dialectCapabilities, type ModelEntry, type RoutingShape, type ServerDialect, type ServerKind, type TokenizerRoute } from './dialects';
@@ -33,6 +32,7 @@ import type {
   GenerateInput,
   GenerateRequest,
   GenerationResult,
+  Log,
   ModelInfo,
   PerplexityRequest,
   PerplexityResult,
@@ -44,7 +44,7 @@ import type {
 } from './types';
 
 export interface RemoteEngineOptions {
-  log?: LogFn;
+  log?: Log;
   /** Largest answer read (default 64 MiB). */
   maxBytes?: number;
   /** Attempts and waits for requests that got no answer (see HttpClient). */

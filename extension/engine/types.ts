@@ -447,3 +447,7 @@ export interface Engine<O extends LoadOptions = LoadOptions, I extends ModelInfo
   readonly model: I | undefined;
   dispose(): Promise<void>;
 }
+
+/** How loud a log line is, and where the engine, the chat and the webview hosts write them (one definition). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type Log = (level: LogLevel, message: string) => void;

@@ -1,6 +1,6 @@
 // The atlas as files: the JSON summary (what `moe-lens atlas --json` prints), a CSV of the counts and a markdown
 // report with the figures. Pure: no vscode, no Node.
-import { formatCount, formatDecimal, formatNoun, formatPercent } from '../format';
+import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import { describeSkip, type AtlasResult } from './atlas-run';
 import { csvField } from './export';
 
@@ -44,13 +44,13 @@ export function atlasMarkdown(result: AtlasResult): string {
   for (const l of result.layers)
     out.push(
       `| ${l.layer} | ${bits(l.miBits)} | ${bits(l.chanceBits)} | ${bits(l.chanceHighBits)} | ${formatDecimal(l.pValue, 3)} | ${formatPercent(l.normalizedMi)} | ` +
-        `${bits(l.classMiBits)} | ${bits(l.classChanceBits)} | ${formatPercent(l.load.normalizedEntropy)} | ${l.load.underloaded.join(', ') || '–'} |`,
+        `${bits(l.classMiBits)} | ${bits(l.classChanceBits)} | ${formatPercent(l.load.normalizedEntropy)} | ${l.load.underloaded.join(', ') || MISSING} |`,
     );
   if (result.layers.some((l) => l.coactivation.length)) {
     out.push('', '## Co-activation: most over-represented pairs', '');
     out.push('| layer | pairs (lift) |', '|---|---|');
     for (const l of result.layers)
-      out.push(`| ${l.layer} | ${l.coactivation.slice(0, 5).map((p) => `${p.a}+${p.b} (${formatDecimal(p.lift, 2)}×)`).join(', ') || '–'} |`);
+      out.push(`| ${l.layer} | ${l.coactivation.slice(0, 5).map((p) => `${p.a}+${p.b} (${formatDecimal(p.lift, 2)}×)`).join(', ') || MISSING} |`);
   }
   if (result.layerToLayer.length) {
     out.push('', '## Layer to layer: I(top-1 at l; top-1 at l+1)', '');
@@ -63,7 +63,7 @@ export function atlasMarkdown(result: AtlasResult): string {
     const top = Object.entries(card.labelMix).sort((a, b) => b[1] - a[1])[0];
     const total = Object.values(card.labelMix).reduce((s, v) => s + v, 0);
     out.push(
-      `| ${card.layer} | ${card.expert} | ${formatPercent(card.share)} | ${top ? `${cell(top[0])} (${formatPercent(top[1] / total, 0)})` : '–'} | ` +
+      `| ${card.layer} | ${card.expert} | ${formatPercent(card.share)} | ${top ? `${cell(top[0])} (${formatPercent(top[1] / total, 0)})` : MISSING} | ` +
         `${card.byCount.slice(0, 6).map((t) => `\`${cell(JSON.stringify(t.text).slice(1, -1))}\``).join(' ')} |`,
     );
   }

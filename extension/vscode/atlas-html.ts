@@ -1,7 +1,7 @@
 // The Routing Atlas tab: specialisation per layer against its chance band (SVG), label × expert and class × expert
 // heat maps, expert cards (<details>, opened from a heat-map cell), example contexts that open their source, and
 // export buttons. Escaped HTML; one small nonce'd script posts clicks to the host. No vscode import.
-import { formatCount, formatDecimal, formatNoun, formatPercent } from '../format';
+import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import type { AtlasCard, AtlasLayer } from '../routing/atlas';
 import type { AtlasResult } from '../routing/atlas-run';
 import { buildPage, escapeHtml } from './html';
@@ -72,13 +72,13 @@ function mix(values: Record<string, number>): string {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 6)
       .map(([name, v]) => `${escapeHtml(name)} ${formatPercent(v / total, 0)}`)
-      .join(', ') || '–'
+      .join(', ') || MISSING
   );
 }
 
 function card(c: AtlasCard, files: Map<string, number>): string {
   const tokens = (list: AtlasCard['byCount']) =>
-    list.map((t) => `<code title="${escapeHtml(`${t.count}×, mean gate weight ${formatDecimal(t.meanWeight, 2)}`)}">${escapeHtml(visible(t.text))}</code>`).join(' ') || '–';
+    list.map((t) => `<code title="${escapeHtml(`${t.count}×, mean gate weight ${formatDecimal(t.meanWeight, 2)}`)}">${escapeHtml(visible(t.text))}</code>`).join(' ') || MISSING;
   const examples = c.examples
     .map((ex) => {
       const where = ex.file ? `${ex.file.split(/[\\/]/).pop()}:${ex.line}` : ex.item;

@@ -3,12 +3,12 @@
 // by id, and passes the page's other messages to the view's handler. No `vscode` at run time: the view hands it
 // its webview (and `PanelHost` its panel factory), so it is tested against plain fakes.
 import type * as vscode from 'vscode';
+import type { LogLevel } from '../engine/types';
 import type { RequestMessage, ResponseMessage, ToHost, ToView, ViewProtocol } from '../protocol';
 
 /** What the connection needs of a `vscode.Webview`. */
 export type WebviewPort = Pick<vscode.Webview, 'postMessage' | 'onDidReceiveMessage'>;
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
 
 export interface WebviewHostOptions<P extends ViewProtocol> {
   /** The page's notifications (its `type` is a string; the handler checks the rest: the page is untrusted). */
@@ -21,7 +21,7 @@ export interface WebviewHostOptions<P extends ViewProtocol> {
   keepUntilReady?(message: P['toView']): boolean;
   /** The most posts kept until `ready`; the oldest go first (default 50). */
   queueLimit?: number;
-  log?(level: Level, message: string): void;
+  log?(level: LogLevel, message: string): void;
 }
 
 const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));

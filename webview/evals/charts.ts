@@ -1,5 +1,7 @@
 // Small SVG charts for the evals views: histogram and horizontal bars. Labels are set with textContent only.
 
+import { MISSING } from '../../extension/format';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 function svgEl<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
@@ -78,7 +80,7 @@ export interface BarsOptions {
   max?: number;
 }
 
-/** Horizontal bars, one per labelled value (undefined values are shown as "–"). */
+/** Horizontal bars, one per labelled value (undefined values are shown as MISSING). */
 export function bars(data: { label: string; value: number | undefined }[], options: BarsOptions): SVGSVGElement {
   const width = options.width ?? 360;
   const rowH = 18;
@@ -103,7 +105,7 @@ export function bars(data: { label: string; value: number | undefined }[], optio
     svg.append(label);
     const w = d.value !== undefined && max > 0 ? Math.max(1, (d.value / max) * plotW) : 0;
     svg.append(svgEl('rect', { x: labelW, y: y + 2, width: w, height: rowH - 5, class: 'evals-bar' }));
-    svg.append(svgText(labelW + w + 4, y + 12, d.value === undefined ? '–' : fmt(d.value), { class: 'evals-chart-label' }));
+    svg.append(svgText(labelW + w + 4, y + 12, d.value === undefined ? MISSING : fmt(d.value), { class: 'evals-chart-label' }));
   });
   return svg;
 }

@@ -5,7 +5,7 @@
 import type { EvalsRequest, EvalItemView } from '../../extension/evals/protocol';
 import type { GroupSummary, LoadedRun, SampleRecord } from '../../extension/evals/types';
 import { METRICS, formatGroupMetric, metricsIn, type MetricId } from '../../extension/evals/metrics/catalogue';
-import { formatDecimal, formatMetric, formatPercent, formatTokensPerSecond } from '../../extension/format';
+import { formatDecimal, formatMetric, formatPercent, formatTokensPerSecond, MISSING } from '../../extension/format';
 import { h } from '../components';
 import { histogram } from './charts';
 import { metricBars, scrollable } from './parts';
@@ -44,7 +44,7 @@ const SAMPLE_COLUMNS: Column[] = [
     value: (s) => s.strategy?.strategy,
     render: (s) => {
       const st = s.strategy;
-      if (!st || st.strategy === 'none') return '–';
+      if (!st || st.strategy === 'none') return MISSING;
       return st.strategy === 'truncate-middle' ? `truncated (−${st.tokensDropped} tok)` : `map-reduce (${st.chunks} chunks, ${st.levels} lvl)`;
     },
   },
@@ -184,7 +184,7 @@ export class RunView {
         }
       });
       for (const c of SAMPLE_COLUMNS) {
-        const content = c.render ? c.render(s) : String(c.value(s) ?? '–');
+        const content = c.render ? c.render(s) : String(c.value(s) ?? MISSING);
         tr.append(h('td', { class: c.numeric ? 'num' : undefined }, content));
       }
       tbody.append(tr);

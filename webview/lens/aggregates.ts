@@ -3,7 +3,7 @@
 
 import type { WebviewToHost } from '../../extension/protocol';
 import type { LayerStats, RoutingSummary } from '../../extension/routing';
-import { formatDecimal, formatPercent } from '../../extension/format';
+import { formatDecimal, formatPercent, MISSING } from '../../extension/format';
 import { button, h } from '../components';
 import { heatmap, type LayerId } from './heatmap';
 import type { LensUi } from './panel';
@@ -55,7 +55,7 @@ function statsTable(layerId: LayerId, s: RoutingSummary): HTMLElement {
         { class: 'baseline-row', 'data-testid': 'baselines', 'data-keep-top1': b.keepTop1, 'data-keep-set': b.keepSet, 'data-share-any': b.shareAny },
         h('th', { scope: 'row', title: 'What a router choosing experts uniformly at random would score' }, 'uniform'),
         h('td', {}, formatDecimal(1, 2)),
-        h('td', {}, '–'),
+        h('td', {}, MISSING),
         h('td', { title: `1/E = 1/${s.experts}` }, formatPercent(b.keepTop1)),
         h('td', { title: `1/C(E,k) = 1/C(${s.experts},${s.k})` }, formatPercent(b.keepSet, 2)),
         h('td', { title: `1 − C(E−k,k)/C(E,k)` }, formatPercent(b.shareAny)),
