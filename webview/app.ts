@@ -159,7 +159,7 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   const whatIf: WhatIfView = new WhatIfView({
     post: (m) => host.post(m),
     selection: () => ui.selected,
-    heatGrid: (summary, testid, max, diff): HTMLElement => heatGrid((l) => store.layerId(l), summary, 'topk', testid, max, diff),
+    heatGrid: (summary, testid, max, diff): HTMLElement => heatGrid((l) => store.layerId(l), summary, 'topk', testid, max, diff, store.model.info?.routing),
     invalidate: () => scheduler.invalidate('lens'),
     experts: () => store.experts,
     turnId: () => selectedTurnModel()?.id,

@@ -8,6 +8,7 @@ import { TEXT_CONTINUATION_TAG } from './demo-model';
 import { LLAMA_CPP_ARCHITECTURES } from './architectures';
 import { EngineError } from './errors';
 import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
+import { originalExpertsOf } from './original-experts';
 import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport, RpcDeviceReport } from './types';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -323,6 +324,7 @@ export function describeModel(file: ModelFile, facts: ModelFacts, contextSize: n
             ...(facts.modelExpertsPerToken !== undefined ? { modelExpertsPerToken: facts.modelExpertsPerToken } : {}),
             sharedExperts: facts.sharedExperts,
             ...(facts.expertGroups ? { expertGroups: facts.expertGroups } : {}),
+            ...originalExpertsOf(file.info.metadata, facts.moeLayers, facts.experts),
           },
         }
       : {}),

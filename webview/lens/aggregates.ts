@@ -7,12 +7,15 @@ import { formatDecimal, formatPercent, MISSING } from '../../extension/format';
 import { button, h } from '../components';
 import { heatmap, type LayerId } from './heatmap';
 import type { LensUi } from './panel';
+import type { ModelRouting } from '../../extension/engine/types';
 
 export interface AggregatesHooks {
   post(message: WebviewToHost): void;
   ui(): LensUi;
   setUi(patch: Partial<LensUi>): void;
   layerId: LayerId;
+  /** The model's routing (a pruned model's original expert ids). */
+  routing(): ModelRouting | undefined;
 }
 
 function bar(value: number | null, baseline: number | null, max = 1): HTMLElement {
@@ -105,7 +108,7 @@ export function aggregates(hooks: AggregatesHooks, s: RoutingSummary, scope: 'me
     { class: 'aggregates', 'data-testid': 'aggregates', 'data-scope': scope, 'data-tokens': s.tokens },
     h('p', { class: 'muted summary' }, `${s.tokens} tokens · ${s.pairs} token pairs · ${s.layers} layers · ${s.experts} experts · top-${s.k}`),
     h('div', { class: 'section-label' }, 'Tokens per layer × expert ', toggle),
-    heatmap(hooks.layerId, s, which),
+    heatmap(hooks.layerId, s, which, 'heatmap', hooks.routing()),
     h('div', { class: 'section-label' }, 'Per layer, with the uniform router beside it (tick on each bar)'),
     h('div', { class: 'table-wrap' }, statsTable(hooks.layerId, s)),
     exportButtons(hooks, scope, turnIds),

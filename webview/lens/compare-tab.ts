@@ -17,7 +17,7 @@ export function turnLabel(store: Store, t: TurnModel): string {
 }
 
 /** Two messages with routing side by side: heat maps and per-layer statistics, A / B. */
-export function compareTab(store: Store, hooks: Omit<AggregatesHooks, 'post' | 'layerId'>): HTMLElement {
+export function compareTab(store: Store, hooks: Omit<AggregatesHooks, 'post' | 'layerId' | 'routing'>): HTMLElement {
   const ui = hooks.ui();
   const layerId: LayerId = (l) => store.layerId(l);
   const candidates = store.turns.filter((t) => t.hasRouting);
@@ -69,7 +69,7 @@ export function compareTab(store: Store, hooks: Omit<AggregatesHooks, 'post' | '
     { class: 'compare', 'data-testid': 'compare' },
     h('div', { class: 'compare-pick' }, h('label', {}, 'A'), da.el, h('label', {}, 'B'), db.el),
     h('p', { class: 'muted summary' }, `A: ${a.tokens} tokens · B: ${b.tokens} tokens`),
-    h('div', { class: 'side-by-side' }, h('div', {}, h('div', { class: 'section-label' }, 'A'), heatmap(layerId, a, ui.heat, 'compare-heatmap-a')), h('div', {}, h('div', { class: 'section-label' }, 'B'), heatmap(layerId, b, ui.heat, 'compare-heatmap-b'))),
+    h('div', { class: 'side-by-side' }, h('div', {}, h('div', { class: 'section-label' }, 'A'), heatmap(layerId, a, ui.heat, 'compare-heatmap-a', store.model.info?.routing)), h('div', {}, h('div', { class: 'section-label' }, 'B'), heatmap(layerId, b, ui.heat, 'compare-heatmap-b', store.model.info?.routing))),
     h('div', { class: 'table-wrap' }, table),
   );
 }

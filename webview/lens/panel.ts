@@ -10,6 +10,7 @@ import { compareTab, turnLabel } from './compare-tab';
 import { explanation } from './explain';
 import { TokenTab } from './token-tab';
 import { installPalette } from './palette';
+import { originalId, prunedNote, type PrunedRouting } from '../../extension/engine/original-experts';
 import './lens.css';
 
 export type LensTab = 'token' | 'message' | 'conversation' | 'compare';
@@ -43,6 +44,7 @@ export class LensPanel {
   private status: HTMLElement;
   private explainEl: HTMLElement;
   private legend: HTMLElement;
+  private pruned: HTMLElement;
   private title: HTMLElement;
   private tabs: Tabs;
   private numbersBtn: HTMLElement;
@@ -56,7 +58,7 @@ export class LensPanel {
     private hooks: LensHooks,
   ) {
     this.tokenTab = new TokenTab(store, { selection: () => hooks.selection(), experts: () => this.experts(), expertMenu: hooks.expertMenu && ((cell, at) => hooks.expertMenu?.(cell, at)) });
-    this.aggregateHooks = { post: (m) => hooks.post(m), ui: () => hooks.ui(), setUi: (patch) => hooks.setUi(patch), layerId: (l) => store.layerId(l) };
+    this.aggregateHooks = { post: (m) => hooks.post(m), ui: () => hooks.ui(), setUi: (patch) => hooks.setUi(patch), layerId: (l) => store.layerId(l), routing: () => store.model.info?.routing };
     this.title = h('span', { class: 'lens-subtitle', 'data-testid': 'lens-title' });
     this.layerSelect = dropdown({ testid: 'layer-select', label: 'Colour tokens by the top-1 expert of', onChange: (v) => this.hooks.setUi({ mode: v }) });
     this.numbersBtn = button('#', {
@@ -81,6 +83,7 @@ export class LensPanel {
     this.status = h('div', { class: 'lens-status', 'data-testid': 'lens-status', role: 'status' });
     this.explainEl = explanation();
     this.legend = h('div', { class: 'legend', 'data-testid': 'lens-legend', 'aria-label': 'Expert colours' });
+    this.pruned = h('p', { class: 'muted', 'data-testid': 'lens-pruned' });
     this.whatIfSlot = h('div', { class: 'what-if-slot' });
     this.tabs = tabs({
       testid: 'lens-tab',
@@ -103,6 +106,7 @@ export class LensPanel {
       h('div', { class: 'lens-controls' }, h('label', { class: 'control-label' }, 'Colour by'), this.layerSelect.el, this.numbersBtn, explainLink),
       this.status,
       this.explainEl,
+      this.pruned,
       this.legend,
       this.whatIfSlot,
       this.tabs.el,
@@ -143,6 +147,9 @@ export class LensPanel {
     const absent = info?.capabilities.routingAbsent;
     this.el.dataset.state = !info ? 'no-model' : !info.capabilities.routingIds ? (absent === 'dense-model' ? 'dense' : 'no-routing') : !model.captureRouting ? 'capture-off' : 'ok';
 
+    const note = prunedNote(info?.routing);
+    this.pruned.textContent = note ?? '';
+    this.pruned.hidden = !note;
     this.renderLegend(ui.mode);
     const whatIf = this.hooks.whatIf?.();
     this.whatIfSlot.replaceChildren(...(whatIf ? [whatIf] : []));
@@ -180,7 +187,8 @@ export class LensPanel {
 
   private renderLegend(mode: string): void {
     const E = this.experts();
-    const key = `${mode}:${E}`;
+    const routing: PrunedRouting | undefined = this.store.model.info?.routing;
+    const key = `${mode}:${E}:${JSON.stringify(routing?.originalExpertIds ?? null)}`;
     if (key === this.lastLegendKey) return;
     this.lastLegendKey = key;
     installPalette(E);
@@ -191,8 +199,14 @@ export class LensPanel {
       );
       return;
     }
-    const items: Node[] = [h('span', { class: 'legend-label' }, mode === 'mode' ? 'Most frequent top-1 expert:' : `Top-1 expert at layer ${this.store.layerId(Number(mode))}:`)];
-    for (let e = 0; e < E; e++) items.push(h('span', { class: `legend-item tok x${e}`, 'data-expert': e, 'data-testid': 'legend-item' }, `E${e}`));
+    // Colours are slots; at one layer a pruned model's slots are named by their original ids, over all layers by slot.
+    const layer = mode === 'mode' ? undefined : this.store.layerId(Number(mode));
+    const bySlot = layer === undefined && routing?.originalExpertIds !== undefined;
+    const items: Node[] = [h('span', { class: 'legend-label' }, layer === undefined ? `Most frequent top-1 ${bySlot ? 'slot' : 'expert'}:` : `Top-1 expert at layer ${layer}:`)];
+    for (let e = 0; e < E; e++) {
+      const name = bySlot ? `slot ${e}` : `E${layer === undefined ? e : originalId(routing, layer, e)}`;
+      items.push(h('span', { class: `legend-item tok x${e}`, 'data-expert': e, 'data-testid': 'legend-item' }, name));
+    }
     this.legend.replaceChildren(...items);
   }
 

@@ -6,6 +6,7 @@ import { float32Shortest } from '../../extension/routing';
 import { h } from '../components';
 import type { Store } from '../store';
 import { gridHead } from './heatmap';
+import { expertLabel, originalId, type PrunedRouting } from '../../extension/engine/original-experts';
 
 export interface TokenTabHooks {
   selection(): { turnId: string; pos: number } | undefined;
@@ -47,19 +48,23 @@ export class TokenTab {
       return root;
     }
     const { layers, k } = tok;
+    // A pruned model's experts by their original ids (the routing is in slots).
+    const routing: PrunedRouting | undefined = this.store.model.info?.routing;
+    const name = (l: number, e: number) => expertLabel(routing, this.store.layerId(l), e);
     // Path of top-1 experts.
     const path = h('div', { class: 'path', 'data-testid': 'token-path', 'aria-label': 'Top-1 expert per layer' });
     for (let l = 0; l < layers; l++) {
       const e = tok.experts[l * k];
       const w = float32Shortest(tok.weights[l * k]);
-      const label = `Layer ${this.store.layerId(l)}: top-1 expert ${e}, gate weight ${w}`;
-      path.append(h('span', { class: `chip tok x${e}`, 'data-layer': l, 'data-expert': e, title: label, 'aria-label': label, tabindex: -1 }, String(e)));
+      const id = originalId(routing, this.store.layerId(l), e);
+      const label = `Layer ${this.store.layerId(l)}: top-1 ${name(l, e)}, gate weight ${w}`;
+      path.append(h('span', { class: `chip tok x${e}`, 'data-layer': l, 'data-expert': e, 'data-original': id, title: label, 'aria-label': label, tabindex: -1 }, String(id)));
     }
     root.append(h('div', { class: 'section-label' }, 'Path of top-1 experts (layer 0 → last)'), path);
 
     // Layer × expert grid: built once per shape, then only the chosen cells change between tokens.
     let cache = this.gridCache;
-    const key = `${layers}x${E}:${this.store.moeLayers.join(',')}`;
+    const key = `${layers}x${E}:${this.store.moeLayers.join(',')}:${JSON.stringify(routing?.originalExpertIds ?? null)}`;
     if (!cache || cache.key !== key) cache = this.gridCache = { ...this.buildGrid(layers, E), key };
     const { grid, cells } = cache;
     for (const cell of cache.chosen) {
@@ -70,7 +75,7 @@ export class TokenTab {
       cell.removeAttribute('data-rank');
       cell.tabIndex = -1;
       cell.replaceChildren();
-      const label = `Layer ${this.store.layerId(l)}, expert ${e}: not chosen`;
+      const label = `Layer ${this.store.layerId(l)}, ${name(l, e)}: not chosen`;
       cell.title = label;
       cell.setAttribute('aria-label', label);
     }
@@ -85,7 +90,7 @@ export class TokenTab {
         cell.className = `cell chosen x${e}`;
         cell.setAttribute('data-weight', String(w));
         cell.setAttribute('data-rank', String(r));
-        const label = `Layer ${this.store.layerId(l)}, expert ${e}: rank ${r + 1} of ${k}, gate weight ${w}`;
+        const label = `Layer ${this.store.layerId(l)}, ${name(l, e)}: rank ${r + 1} of ${k}, gate weight ${w}`;
         cell.title = label;
         cell.setAttribute('aria-label', label);
         const fill = h('span', { class: 'fill' });
@@ -103,13 +108,15 @@ export class TokenTab {
   private buildGrid(layers: number, E: number): Omit<NonNullable<TokenTab['gridCache']>, 'key'> {
     const grid = h('div', { class: 'grid', role: 'grid', 'data-testid': 'token-grid', 'aria-rowcount': layers + 1, 'aria-colcount': E + 1 });
     grid.style.gridTemplateColumns = `auto repeat(${E}, minmax(10px, 1fr))`;
-    grid.append(gridHead(E));
+    const routing = this.store.model.info?.routing;
+    grid.append(gridHead(E, routing, Array.from({ length: layers }, (_, l) => this.store.layerId(l))));
     const cells: HTMLElement[] = [];
     for (let l = 0; l < layers; l++) {
-      const row = h('div', { role: 'row', class: 'grid-row', 'data-layer': l }, h('span', { role: 'rowheader', class: 'grid-label' }, `L${this.store.layerId(l)}`));
+      const layerId = this.store.layerId(l);
+      const row = h('div', { role: 'row', class: 'grid-row', 'data-layer': l }, h('span', { role: 'rowheader', class: 'grid-label' }, `L${layerId}`));
       for (let e = 0; e < E; e++) {
-        const label = `Layer ${this.store.layerId(l)}, expert ${e}: not chosen`;
-        const cell = h('span', { role: 'gridcell', class: 'cell', 'data-testid': 'grid-cell', 'data-layer': l, 'data-layer-id': this.store.layerId(l), 'data-expert': e, tabindex: -1, title: label, 'aria-label': label });
+        const label = `Layer ${layerId}, ${expertLabel(routing, layerId, e)}: not chosen`;
+        const cell = h('span', { role: 'gridcell', class: 'cell', 'data-testid': 'grid-cell', 'data-layer': l, 'data-layer-id': layerId, 'data-expert': e, 'data-original': originalId(routing, layerId, e), tabindex: -1, title: label, 'aria-label': label });
         cells.push(cell);
         row.append(cell);
       }

@@ -1,0 +1,73 @@
+// A pruned model's experts by their original ids: the model info of a file written by `moe-lens prune` (the demo,
+// pruned twice so the ids compose) carries, per MoE layer, the original id of each slot, read from its GGUF header;
+// an unpruned model and malformed provenance carry none; the names the lens uses.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeModel, modelFacts, planPlacement, readModelFile } from '../../extension/engine/model-file';
+import { expertColumns, expertLabel, originalExpertsOf, originalId, prunedNote, type PrunedRouting } from '../../extension/engine/original-experts';
+import { moeShape, planFromSpec, readGgufLayout, writePruned } from '../../extension/engine/prune';
+import { demoModelFile } from '../../extension/engine/demo-model';
+
+const DEMO_MODEL_PATH = demoModelFile();
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'moe-lens-original-ids-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function routingOf(file: string): Promise<PrunedRouting | undefined> {
+  const model = await readModelFile(file, await import('node-llama-cpp'));
+  const facts = modelFacts(model);
+  return describeModel(model, facts, 256, planPlacement(facts, { backend: 'cpu', gpuLayers: 0, cpuMoe: 'none' })).routing;
+}
+
+async function prune(input: string, spec: string, name: string): Promise<string> {
+  const output = path.join(dir, name);
+  await writePruned(input, output, planFromSpec(moeShape(await readGgufLayout(input)), spec));
+  return output;
+}
+
+describe('original expert ids of a pruned model', () => {
+  it('reads them from the header of a pruned file, composed over two prunings; none for the original', async () => {
+    expect(await routingOf(DEMO_MODEL_PATH)).not.toHaveProperty('originalExpertIds');
+    // 8 → 6: layer 0 loses 1 and 2, every other layer 0 and 7.
+    const once = await prune(DEMO_MODEL_PATH, '0:1,2;1:0,7;2:0,7;3:0,7;4:0,7;5:0,7', 'once.gguf');
+    const r1 = (await routingOf(once))!;
+    expect(r1.experts).toBe(6);
+    expect(r1.originalExperts).toBe(8);
+    expect(r1.originalExpertIds![0]).toEqual([0, 3, 4, 5, 6, 7]);
+    expect(r1.originalExpertIds![5]).toEqual([1, 2, 3, 4, 5, 6]);
+    // 6 → 4: slots 0 and 1 of every layer go; the ids stay those of the first model.
+    const twice = await prune(once, '*:0,1', 'twice.gguf');
+    const r2 = (await routingOf(twice))!;
+    expect(r2.experts).toBe(4);
+    expect(r2.originalExperts).toBe(8);
+    expect(r2.originalExpertIds![0]).toEqual([4, 5, 6, 7]);
+    expect(r2.originalExpertIds![3]).toEqual([3, 4, 5, 6]);
+    expect(Object.keys(r2.originalExpertIds!).map(Number)).toEqual(r2.moeLayers);
+  });
+
+  it('ignores provenance that does not fit the model', () => {
+    const meta = (ids: unknown, count: unknown = 8) => ({ moe_lens: { original_expert_count: count, original_experts: ids } });
+    expect(originalExpertsOf(meta({ 0: [1, 2], 1: [0, 3] }), [0, 1], 2)).toEqual({ originalExpertIds: { 0: [1, 2], 1: [0, 3] }, originalExperts: 8 });
+    expect(originalExpertsOf(meta({ 0: [1, 2] }), [0, 1], 2)).toEqual({}); // a layer missing
+    expect(originalExpertsOf(meta({ 0: [1, 2, 3], 1: [0, 3] }), [0, 1], 2)).toEqual({}); // not one id per slot
+    expect(originalExpertsOf(meta({ 0: [1, 9], 1: [0, 3] }), [0, 1], 2)).toEqual({}); // beyond the original count
+    expect(originalExpertsOf(meta({ 0: [1, 2], 1: [0, 3] }, 2), [0, 1], 2)).toEqual({}); // not fewer experts than before
+    expect(originalExpertsOf({ general: {} }, [0, 1], 2)).toEqual({});
+  });
+
+  it('names slots by their original ids, columns by id only where every layer kept the same experts', () => {
+    const base: PrunedRouting = { moeLayers: [1, 2], experts: 3, expertsPerToken: 2, sharedExperts: 0 };
+    const pruned: PrunedRouting = { ...base, originalExperts: 6, originalExpertIds: { 1: [0, 4, 5], 2: [1, 4, 5] } };
+    expect(originalId(pruned, 2, 0)).toBe(1);
+    expect(originalId(base, 2, 0)).toBe(0);
+    expect(expertLabel(pruned, 1, 1)).toBe('expert 4 (slot 1)');
+    expect(expertLabel(base, 1, 1)).toBe('expert 1');
+    expect(expertColumns(pruned, [1, 2], 3)).toEqual({ names: ['0', '1', '2'], byId: false });
+    expect(expertColumns(pruned, [2], 3)).toEqual({ names: ['1', '4', '5'], byId: true });
+    expect(expertColumns(base, [1, 2], 3)).toEqual({ names: ['0', '1', '2'], byId: true });
+    expect(prunedNote(pruned)).toMatch(/^Pruned from 6 experts per layer to 3: .*slots of this file \(0–2\)/);
+    expect(prunedNote(base)).toBeUndefined();
+  });
+});
