@@ -1,10 +1,11 @@
 // MoE Lens: Prune Experts end to end in code-server on the demo model: budget and criterion from quick picks, the
 // plan in a modal (experts per layer, the new size, the placement before → after), Write pruned model into the
-// workspace, and the pruned file on disk with 6 of 8 experts per layer; Load it selects it.
+// workspace, and the pruned file on disk with 6 of 8 experts per layer; Load it selects it, and the lens then names
+// its experts by their original ids.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { answerSaveDialog, runCommand, until } from '../../scripts/e2e/driver.mjs';
+import { answerSaveDialog, openChat, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
 
 export const phase = 'dev';
 
@@ -17,7 +18,7 @@ const pick = async (page, text) => {
 export const tests = [
   {
     name: 'prune: drop 2 of 8 experts per layer at random, see the plan, write it into the workspace and load it',
-    timeout: 180_000,
+    timeout: 300_000,
     async run({ page, env, log, shot }) {
       const out = path.join(env.workspace, 'pruned-demo.gguf');
       fs.rmSync(out, { force: true });
@@ -48,6 +49,32 @@ export const tests = [
       const settings = () => (fs.existsSync(env.settingsFile) ? fs.readFileSync(env.settingsFile, 'utf8') : '');
       await until(() => settings().includes('pruned-demo.gguf'), { timeout: 30_000, message: 'moeLens.modelPath set to the pruned file' });
       await shot('prune-loaded');
+
+      // The lens on the pruned model: the experts by their original ids (the routing stays in slots).
+      const frame = await openChat(page);
+      await runCommand(page, 'MoE Lens: New Chat');
+      await sendPrompt(frame, 'The cat');
+      const answer = turns(frame, 'assistant').last();
+      await until(async () => (await answer.locator('[data-testid="turn-stats"], [data-testid="turn-error"], [data-testid="turn-stopped"]').count()) > 0, { timeout: 120_000, message: 'the answer to complete' });
+      assert.equal(await answer.locator('[data-testid="turn-error"]').count(), 0, 'the answer failed');
+      if ((await answer.locator('[data-testid="turn-lens-toggle"]').getAttribute('aria-pressed')) !== 'true') await answer.locator('[data-testid="turn-lens-toggle"]').click();
+      await answer.locator('[data-testid="token"]').first().click();
+      const pruned = frame.locator('[data-testid="lens-pruned"]');
+      await pruned.waitFor({ state: 'visible', timeout: 10_000 });
+      assert.match(await pruned.innerText(), /^Pruned from 8 experts per layer to 6: experts are named by their original ids/);
+      const cells = await frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"]').evaluateAll((cs) => cs.map((c) => ({ layer: Number(c.dataset.layer), slot: Number(c.dataset.expert), id: Number(c.dataset.original) })));
+      const layers = [...new Set(cells.map((c) => c.layer))];
+      assert.equal(layers.length, 6, 'six MoE layers in the grid');
+      for (const l of layers) {
+        const ids = cells.filter((c) => c.layer === l).map((c) => c.id);
+        assert.equal(ids.length, 6, `layer ${l}: six slots`);
+        assert.ok(ids.every((id, i) => id >= 0 && id < 8 && (i === 0 || id > ids[i - 1])), `layer ${l}: kept ids ${ids} ascending within 0–7`);
+      }
+      assert.ok(cells.some((c) => c.id !== c.slot), 'some slot is named by another original id');
+      const chips = await frame.locator('[data-testid="token-path"] .chip').evaluateAll((cs) => cs.map((c) => ({ slot: c.dataset.expert, text: c.textContent, id: c.dataset.original })));
+      assert.equal(chips.length, 6);
+      for (const c of chips) assert.equal(c.text, c.id, 'a path chip shows its original id');
+      await shot('prune-lens-original-ids');
     },
   },
 ];
