@@ -108,14 +108,12 @@ export function formatModelIdentity(identity: ModelIdentity): string {
 
 /**
  * A model's short name for tables, progress and titles: a GGUF file's name without directory and `.gguf`; for a
- * server's model, the model's own short name (llama-server names its model by the file's full path). Takes a GGUF
- * path, a model id, or an eval key: run files store `formatModelIdentity`'s text as the key, the one place it is read
- * back.
+ * server's model, the model's own short name (llama-server names its model by the file's full path), `default` for
+ * the server's first. Takes a GGUF path, a model id, or a model identity; never an eval key's text.
  */
-export function formatModelName(target: string): string {
-  const at = target.search(new RegExp(`${AT_ENDPOINT}https?://`));
-  const model = at >= 0 ? target.slice(0, at) : target;
-  return (model.split(/[\\/]/).filter(Boolean).pop() ?? model).replace(/\.gguf$/i, '');
+export function formatModelName(target: string | ModelIdentity): string {
+  const name = typeof target === 'string' ? target : target.kind === 'local' ? target.path : target.model || 'default';
+  return (name.split(/[\\/]/).filter(Boolean).pop() ?? name).replace(/\.gguf$/i, '');
 }
 
 /** Why a model's tokens have no routing, in one sentence for the lens and the model panel. */

@@ -32,7 +32,7 @@ writeFileSync(
   Array.from({ length: items }, (_, i) => JSON.stringify({ id: `doc-${i}`, document: Array.from({ length: 60 }, (_, w) => words[(i * 7 + w * 3) % words.length]).join(' '), summary: 'x' })).join('\n') + '\n',
 );
 writeFileSync(path.join(dir, 'suite.yaml'), ['name: bench', 'items: items.jsonl', 'mode: chat', 'variants:', '  - name: plain', '    template: "Summarize: {document}"', 'generation:', `  maxTokens: ${maxTokens}`, '  temperature: 0', '  seed: 1', ''].join('\n'));
-const suite = loadSuite(path.join(dir, 'suite.yaml'));
+const suite = await loadSuite(path.join(dir, 'suite.yaml'));
 
 async function main(): Promise<void> {
 const server = await startLlamaServer({ parallel: 4, slotContext: 512, threads });

@@ -14,6 +14,7 @@ import { scoreFile, type ScoreResult } from '../evals/score';
 import type { EvalProgress, GroupSummary, LoadedRun } from '../evals/types';
 import { addRpcOptions, rpcLoadOptions, type RpcFlags } from './rpc-options';
 import { runFolderName } from '../evals/run-id';
+import { runModelName } from '../evals/model-name';
 
 export interface EvalCommandDeps {
   createEngine(): Engine | Promise<Engine>;
@@ -65,7 +66,7 @@ export function formatProgress(p: EvalProgress): string | undefined {
             .filter(Boolean)
             .join('; ');
       const eta = p.etaMs !== undefined && p.done < p.total ? `, ETA ${formatDuration(p.etaMs)}` : '';
-      return `[${p.done}/${p.total}] ${path.basename(p.model ?? '')} · ${p.variant} · ${p.itemId}${what ? ` — ${what}` : ''}${eta}`;
+      return `[${p.done}/${p.total}] ${runModelName(p.model ?? '', p.identity)} · ${p.variant} · ${p.itemId}${what ? ` — ${what}` : ''}${eta}`;
     }
     case 'done':
       return `${p.message} after ${formatDuration(p.elapsedMs)}`;
@@ -133,7 +134,7 @@ export function registerEvalCommands(program: Command, deps: EvalCommandDeps): v
         remote = deps.remoteOptions({ ...opts, model: opts.model[0] });
       } else if (opts.model.length === 0) throw new Error('give at least one --model PATH, or --endpoint URL');
       if (opts.concurrency > 1 && !remote) throw new Error('--concurrency needs --endpoint: the local engine generates one answer at a time');
-      const suite = loadSuite(suitePath);
+      const suite = await loadSuite(suitePath);
       if (suite.items.length === 0) throw new Error(`${suitePath} has no items`);
       const outDir = opts.out ?? path.join('eval-runs', runFolderName(suite.name));
       const controller = new AbortController();

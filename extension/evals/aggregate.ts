@@ -1,7 +1,8 @@
 // Aggregates of a run per model × variant, the Markdown report, and comparisons of several runs.
 
 import { METRICS, SAMPLE_METRICS, formatGroupMetric, formatSampleMetric, metricInfo, metricsIn, type Scored } from './metrics/catalogue';
-import { formatMetric, formatModelName } from '../format';
+import { formatMetric } from '../format';
+import { runModelName } from './model-name';
 import type { Failure, FailureKind } from './metrics/detectors';
 import type {
   Distribution,
@@ -43,13 +44,13 @@ export function scoreStats(rows: (Scored & { failures: Failure[] })[]): ScoreSta
   return stats;
 }
 
-/** Aggregates of one model × variant (`samples`: that group's samples, all of `model`). */
+/** Aggregates of one model × variant (`samples`: that group's samples, all of `model`, at least one). */
 export function summarizeGroup(model: string, variant: string, samples: SampleRecord[]): GroupSummary {
   const ok = samples.filter((s) => !s.error && s.metrics);
   const { scored, failureRates, ...distributions } = scoreStats(ok);
   return {
     model,
-    modelName: samples[0]?.modelName ?? formatModelName(model),
+    modelName: samples[0]?.modelName ?? model,
     variant,
     samples: samples.length,
     errors: samples.filter((s) => s.error).length,
@@ -125,7 +126,7 @@ export function renderReport(info: RunInfo, summary: RunSummary, samples: Sample
         if (iv?.expertsPerToken) parts.push(`top-${iv.expertsPerToken}`);
         const what = parts.join(', ');
         const figure = info.perplexity?.[m]?.[name];
-        out.push(`| ${md(formatModelName(m))} | ${md(name)} | ${md(what)} | ${formatMetric(figure?.perplexity, METRICS.perplexity.unit)} |`);
+        out.push(`| ${md(runModelName(m, info.identities?.[m]))} | ${md(name)} | ${md(what)} | ${formatMetric(figure?.perplexity, METRICS.perplexity.unit)} |`);
       }
     }
     out.push('');

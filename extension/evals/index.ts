@@ -1,6 +1,6 @@
 // Public API of the long-summary evaluations (no vscode import anywhere here).
 export * from './types';
-export { loadSuite, parseSuite, parseItems, loadItemsFile, renderTemplate, EvalConfigError } from './suite';
+export { isFile, loadSuite, parseSuite, parseItems, loadItemsFile, renderTemplate, EvalConfigError } from './suite';
 export { prepareInput, truncateMiddle, chunkByTokens, buildInput, LongInputError } from './long-input';
 export { runEval, runSample, sampleKey, type RunOptions, type EngineProvider } from './runner';
 export { loadRun, listRuns, loadRunItem, readSamples } from './run-files';

@@ -5,6 +5,7 @@
 import { promises as fs, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { computeSummary } from './aggregate';
+import { runModelName } from './model-name';
 import type { EvalItem, LoadedRun, RunInfo, RunListEntry, SampleRecord } from './types';
 
 export const SAMPLES_FILE = 'samples.jsonl';
@@ -127,6 +128,7 @@ export async function listRuns(dir: string): Promise<RunListEntry[]> {
         id: path.basename(d),
         suite: info.suite.name,
         models: info.models,
+        modelNames: info.models.map((m) => runModelName(m, info.identities?.[m])),
         variants: info.variants,
         status: info.status,
         startedAt: info.startedAt,

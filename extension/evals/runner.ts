@@ -11,10 +11,10 @@ import { EtaEstimator } from './progress';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isAbort, isEngineError } from '../engine/errors';
-import { withExpertsPerToken } from '../engine/backends';
+import { modelIdentity, withExpertsPerToken } from '../engine/backends';
 import { formatIntervention, interventionFromSpecs } from '../engine/intervention';
 import { formatModelName, formatPerplexity } from '../format';
-import type { Engine, GenerateInput, Intervention, LoadOptions, LocalLoadOptions, SamplingOptions } from '../engine/types';
+import type { Engine, GenerateInput, Intervention, LoadOptions, LocalLoadOptions, ModelIdentity, SamplingOptions } from '../engine/types';
 import { prepareInput, type PromptShape } from './long-input';
 import { scoreSummary } from './metrics';
 import { RoutingAggregator } from '../routing/aggregate';
@@ -125,6 +125,11 @@ function samplingOf(suite: EvalSuite): Partial<SamplingOptions> {
   return s;
 }
 
+/** The load options of one of the run's models. */
+function loadOptionsOf(options: RunOptions, model: string): LoadOptions {
+  return options.modelOptions?.(model) ?? { ...options.loadOptions, modelPath: model };
+}
+
 /** What a run will do, settled before anything is generated (run.json and items.jsonl are written by then). */
 interface RunPlan {
   outDir: string;
@@ -188,6 +193,8 @@ async function planRun(options: RunOptions): Promise<RunPlan> {
     version: 1,
     suite: { name: suite.name, path: suite.path, items: items.length, itemsFiles: suite.itemsFiles },
     models: [...new Set([...(previous?.models ?? []), ...options.models])],
+    // Each model as a value, for every reader (the keys are never parsed back).
+    identities: { ...previous?.identities, ...Object.fromEntries(options.models.map((m) => [m, modelIdentity(loadOptionsOf(options, m))])) },
     variants: [...new Set([...(previous?.variants ?? []), ...variants.map((v) => v.name)])],
     mode: suite.mode,
     generation: suite.generation,
@@ -247,6 +254,11 @@ class RunProgress {
     this.onProgress?.({ ...p, done: this.done, total, resumed, elapsedMs: Date.now() - this.started, ...(etaMs !== undefined ? { etaMs } : {}) });
   }
 
+  /** The identity of one of the run's models (planRun stored every one). */
+  identityOf(model: string): ModelIdentity {
+    return this.plan.info.identities![model];
+  }
+
   /** A sample written, of `size` work, generated `width` at once. */
   written(record: SampleRecord, size: number, width: number): void {
     this.done++;
@@ -257,7 +269,7 @@ class RunProgress {
     }
     // With N at once, each sample's wall time overlaps the others': its share of the clock is 1/N of it.
     this.eta.finished(size, record.error ? undefined : (record.speed?.wallMs ?? 0) / width);
-    this.emit({ kind: 'sample', model: record.model, variant: record.variant, itemId: record.itemId, sample: record });
+    this.emit({ kind: 'sample', model: record.model, identity: this.identityOf(record.model), variant: record.variant, itemId: record.itemId, sample: record });
   }
 }
 
@@ -307,9 +319,11 @@ async function runLoad(engine: Engine, load: RunPlan['loads'][number], plan: Run
     : [];
   if (todo.length === 0 && scoring.length === 0) return undefined;
   if (signal?.aborted) return 'cancelled';
-  progress.emit({ kind: 'model', model: modelPath, message: `loading ${formatModelName(modelPath)}${k ? ` with ${k} experts per token` : ''}` });
+  const identity = progress.identityOf(modelPath);
+  const name = formatModelName(identity);
+  progress.emit({ kind: 'model', model: modelPath, identity, message: `loading ${name}${k ? ` with ${k} experts per token` : ''}` });
   let loadError: string | undefined;
-  const base: LoadOptions = options.modelOptions?.(modelPath) ?? { ...options.loadOptions, modelPath };
+  const base = loadOptionsOf(options, modelPath);
   try {
     await engine.load({ ...withExpertsPerToken(base, k), ...(suite.contextSize !== undefined ? { contextSize: suite.contextSize } : {}) }, signal);
   } catch (error) {
@@ -319,9 +333,9 @@ async function runLoad(engine: Engine, load: RunPlan['loads'][number], plan: Run
   }
   const loaded = loadError ? undefined : engine.model;
   if (loaded?.trainContextLength && loaded.contextSize > loaded.trainContextLength) {
-    const warning = `${loaded.name || formatModelName(modelPath)} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
+    const warning = `${loaded.name || name} runs at a context of ${loaded.contextSize} tokens, more than the ${loaded.trainContextLength} it was trained for: expect degraded output`;
     info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
-    progress.emit({ kind: 'model', model: modelPath, message: `warning: ${warning}` });
+    progress.emit({ kind: 'model', model: modelPath, identity, message: `warning: ${warning}` });
   }
   const width = loaded?.capabilities.concurrentRequests ? Math.max(1, Math.floor(options.concurrency ?? 1)) : 1;
   progress.concurrency = Math.max(progress.concurrency, width);
@@ -337,14 +351,14 @@ async function runLoad(engine: Engine, load: RunPlan['loads'][number], plan: Run
       }
       const { v, it } = todo[at];
       const t0 = Date.now();
-      if (loadError) return errorRecord(modelPath, v.name, it, loadError, t0);
+      if (loadError) return errorRecord(modelPath, name, v.name, it, loadError, t0);
       let record: SampleRecord;
       try {
-        record = await runSample(engine, suite, modelPath, v, it, options);
+        record = await runSample(engine, suite, { key: modelPath, name }, v, it, options);
       } catch (error) {
         if (isAbort(error, signal)) stop = 'cancelled';
         else if (isFatal(error)) stop ??= { error };
-        else return errorRecord(modelPath, v.name, it, (error as Error).message || String(error), t0);
+        else return errorRecord(modelPath, name, v.name, it, (error as Error).message || String(error), t0);
         return undefined;
       }
       if (signal?.aborted) {
@@ -381,10 +395,10 @@ async function scorePerplexity(engine: Engine, modelPath: string, names: string[
         { signal },
       );
       info.perplexity![modelPath] = { ...info.perplexity![modelPath], [name]: { perplexity: r.perplexity, stderr: r.stderr, context: r.context, chunks: r.chunks } };
-      progress.emit({ kind: 'model', model: modelPath, message: `perplexity ${formatPerplexity(r.perplexity)} (${name})` });
+      progress.emit({ kind: 'model', model: modelPath, identity: progress.identityOf(modelPath), message: `perplexity ${formatPerplexity(r.perplexity)} (${name})` });
     } catch (error) {
       if (isAbort(error, signal)) return 'cancelled';
-      const warning = `${formatModelName(modelPath)}: no perplexity for ${name}: ${(error as Error).message}`;
+      const warning = `${formatModelName(progress.identityOf(modelPath))}: no perplexity for ${name}: ${(error as Error).message}`;
       info.warnings = [...(info.warnings ?? []).filter((w) => w !== warning), warning];
     }
   }
@@ -426,14 +440,14 @@ function isFatal(error: unknown): boolean {
   return isEngineError(error, 'remote-unavailable') || isEngineError(error, 'remote-auth');
 }
 
-function errorRecord(model: string, variant: string, item: EvalItem, error: string, t0: number): SampleRecord {
+function errorRecord(model: string, modelName: string, variant: string, item: EvalItem, error: string, t0: number): SampleRecord {
   return {
     key: sampleKey(model, variant, item.id),
     itemId: item.id,
     ...(item.title ? { title: item.title } : {}),
     variant,
     model,
-    modelName: formatModelName(model),
+    modelName,
     output: '',
     references: item.references.length,
     failures: [],
@@ -443,11 +457,11 @@ function errorRecord(model: string, variant: string, item: EvalItem, error: stri
   };
 }
 
-/** Generates and scores one sample with a loaded model. */
+/** Generates and scores one sample with a loaded model (`model`: its run key and short name). */
 export async function runSample(
   engine: Engine,
   suite: EvalSuite,
-  modelPath: string,
+  model: { key: string; name: string },
   variant: { name: string; template: string; system?: string; intervention?: SuiteIntervention },
   item: EvalItem,
   options: Pick<RunOptions, 'signal' | 'captureRouting'> = {},
@@ -488,12 +502,12 @@ export async function runSample(
     summaryTokens: result.generatedTokens,
   });
   return {
-    key: sampleKey(modelPath, variant.name, item.id),
+    key: sampleKey(model.key, variant.name, item.id),
     itemId: item.id,
     ...(item.title ? { title: item.title } : {}),
     variant: variant.name,
-    model: modelPath,
-    modelName: engine.model?.name || formatModelName(modelPath),
+    model: model.key,
+    modelName: engine.model?.name || model.name,
     output: result.text,
     references: item.references.length,
     metrics: scored.metrics,

@@ -1,8 +1,8 @@
 // Suite files: a YAML or JSON config naming JSON Lines item files, prompt variants, generation settings and the
 // long-input strategy. Validated against schemas/eval-suite.schema.json and schemas/eval-items.schema.json; every
-// error names the file and the line.
+// error names the file and the line. Files are read asynchronously (suites load on the extension host).
 
-import { readFileSync, existsSync, statSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import { parseDocument, LineCounter, isMap, isPair, isScalar, type Node } from 'yaml';
@@ -109,8 +109,17 @@ export function* jsonObjectLines(text: string, file: string): Generator<{ value:
   }
 }
 
-/** Parses JSON Lines items. `file` is used in errors and to resolve documentPath. */
-export function parseItems(text: string, file: string): EvalItem[] {
+/** Whether `file` is a file (false where it does not exist or is something else), without blocking. */
+export async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Parses JSON Lines items. `file` is used in errors and to resolve documentPath (read asynchronously). */
+export async function parseItems(text: string, file: string): Promise<EvalItem[]> {
   const shown = displayPath(file);
   const items: EvalItem[] = [];
   const ids = new Map<string, number>();
@@ -120,10 +129,10 @@ export function parseItems(text: string, file: string): EvalItem[] {
     let document = (rec.document ?? rec.report ?? rec.context) as string | undefined;
     if (document === undefined && typeof rec.documentPath === 'string') {
       const target = path.resolve(path.dirname(file), rec.documentPath);
-      if (!existsSync(target) || !statSync(target).isFile()) {
+      if (!(await isFile(target))) {
         throw new EvalConfigError(shown, lineNo, `documentPath "${rec.documentPath}" not found (${displayPath(target)})`);
       }
-      document = readFileSync(target, 'utf8');
+      document = await fs.readFile(target, 'utf8');
     }
     const references: string[] = [];
     const push = (v: unknown) => {
@@ -149,10 +158,10 @@ export function parseItems(text: string, file: string): EvalItem[] {
   return items;
 }
 
-export function loadItemsFile(file: string): EvalItem[] {
+export async function loadItemsFile(file: string): Promise<EvalItem[]> {
   const abs = path.resolve(file);
-  if (!existsSync(abs)) throw new EvalConfigError(displayPath(abs), undefined, 'file not found');
-  return parseItems(readFileSync(abs, 'utf8'), abs);
+  if (!(await isFile(abs))) throw new EvalConfigError(displayPath(abs), undefined, 'file not found');
+  return parseItems(await fs.readFile(abs, 'utf8'), abs);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -174,7 +183,7 @@ function lineOfPath(doc: ReturnType<typeof parseDocument>, counter: LineCounter,
 }
 
 /** Parses a suite config (YAML or JSON text). Items files are read relative to `file`. */
-export function parseSuite(text: string, file: string): EvalSuite {
+export async function parseSuite(text: string, file: string): Promise<EvalSuite> {
   const abs = path.resolve(file);
   const shown = displayPath(abs);
   const counter = new LineCounter();
@@ -232,11 +241,11 @@ export function parseSuite(text: string, file: string): EvalSuite {
   const items: EvalItem[] = [];
   const ids = new Set<string>();
   for (const [i, f] of itemsFiles.entries()) {
-    if (!existsSync(f)) {
+    if (!(await isFile(f))) {
       const at = Array.isArray(c.items) ? `/items/${i}` : '/items';
       throw new EvalConfigError(shown, lineOfPath(doc, counter, at), `items file not found: ${displayPath(f)}`);
     }
-    for (const item of loadItemsFile(f)) {
+    for (const item of await loadItemsFile(f)) {
       if (ids.has(item.id)) throw new EvalConfigError(item.source.file, item.source.line, `duplicate id "${item.id}" across items files`);
       ids.add(item.id);
       items.push(item);
@@ -262,11 +271,11 @@ export function parseSuite(text: string, file: string): EvalSuite {
  * Loads a suite: a .yaml/.yml/.json config, or a .jsonl items file on its own (run with the default variant and
  * settings).
  */
-export function loadSuite(file: string): EvalSuite {
+export async function loadSuite(file: string): Promise<EvalSuite> {
   const abs = path.resolve(file);
-  if (!existsSync(abs)) throw new EvalConfigError(displayPath(abs), undefined, 'file not found');
+  if (!(await isFile(abs))) throw new EvalConfigError(displayPath(abs), undefined, 'file not found');
   if (/\.jsonl$/i.test(abs)) {
-    const items = loadItemsFile(abs);
+    const items = await loadItemsFile(abs);
     return {
       name: path.basename(abs, path.extname(abs)),
       path: abs,
@@ -279,7 +288,7 @@ export function loadSuite(file: string): EvalSuite {
       metrics: { ...DEFAULT_METRICS },
     };
   }
-  return parseSuite(readFileSync(abs, 'utf8'), abs);
+  return parseSuite(await fs.readFile(abs, 'utf8'), abs);
 }
 
 /** Fills a prompt template: {document} and {title} (an empty title leaves the rest of the template as is). */

@@ -4,7 +4,7 @@ import type { MetricInfo, SampleMetricId } from './metrics/catalogue';
 import type { Failure, FailureKind, RefusalResult, BlankResult, RepetitionStats, DebrisResult } from './metrics/detectors';
 import type { MultiRougeScores } from './metrics/rouge';
 import type { RoutingSummaryStats } from '../routing/summary-stats';
-import type { StopReason } from '../engine/types';
+import type { ModelIdentity, StopReason } from '../engine/types';
 
 export type PromptMode = 'chat' | 'raw';
 export type LongInputStrategyName = 'truncate-middle' | 'map-reduce';
@@ -174,7 +174,10 @@ export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
 export interface RunInfo {
   version: 1;
   suite: { name: string; path: string; items: number; itemsFiles: string[] };
+  /** The models' keys (a GGUF path, or "MODEL @ ENDPOINT"): what samples name and resume matches on. */
   models: string[];
+  /** Per key of `models`, the model as a value (absent in runs written before: their keys show as stored). */
+  identities?: Record<string, ModelIdentity>;
   variants: string[];
   mode: PromptMode;
   generation: GenerationSettings;
@@ -245,6 +248,8 @@ export interface RunListEntry {
   id: string;
   suite: string;
   models: string[];
+  /** The models' short names, as `models` (runModelName). */
+  modelNames: string[];
   variants: string[];
   status: RunStatus;
   startedAt: string;
@@ -287,6 +292,8 @@ export interface EvalProgress {
   /** Of `done`, those skipped because a previous run had them. */
   resumed: number;
   model?: string;
+  /** The identity of `model`. */
+  identity?: ModelIdentity;
   variant?: string;
   itemId?: string;
   elapsedMs: number;

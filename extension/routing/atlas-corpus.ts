@@ -97,7 +97,7 @@ async function* readFile(file: string, root: string, options: CorpusOptions): As
   if (SUITE_EXTENSIONS.has(ext)) {
     let suite;
     try {
-      suite = loadSuite(file);
+      suite = await loadSuite(file);
     } catch (error) {
       yield { skip: { file, reason: `not an eval suite: ${(error as Error).message}` } };
       return;

@@ -1,6 +1,5 @@
 // Evals wiring: the "Run Long-Summary Eval" command (pick suite, models, variants → cancellable progress) and
 // the evals tab's requests, answered from run folders by extension/evals (vscode-free).
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Engine, RemoteLoadOptions } from '../engine/types';
@@ -9,7 +8,7 @@ import { formatNoun } from '../format';
 import type { Log } from '../chat/events';
 import { answerEvalsRequest } from '../evals/host';
 import type { EvalsResponse } from '../evals/protocol';
-import { loadSuite, runEval } from '../evals/index';
+import { isFile, loadSuite, runEval } from '../evals/index';
 import type { EvalSuite } from '../evals/types';
 import { describeError } from '../messages';
 import { progressText } from '../evals/progress';
@@ -53,7 +52,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
     const builtin = vscode.Uri.joinPath(context.extensionUri, 'suites', 'builtin', 'suite.yaml').fsPath;
     type Item = vscode.QuickPickItem & { file?: string; browse?: boolean };
     const items: Item[] = [];
-    if (fs.existsSync(builtin)) items.push({ label: '$(library) Built-in long-summary suite', description: 'suites/builtin/suite.yaml', file: builtin });
+    if (await isFile(builtin)) items.push({ label: '$(library) Built-in long-summary suite', description: 'suites/builtin/suite.yaml', file: builtin });
     const found = await vscode.workspace.findFiles('**/{suite,*.suite}.{yaml,yml}', '**/node_modules/**', 20);
     for (const uri of found) if (uri.fsPath !== builtin) items.push({ label: `$(file) ${vscode.workspace.asRelativePath(uri)}`, file: uri.fsPath });
     items.push({ label: '$(folder-opened) Browse for a suite file…', browse: true });
@@ -67,7 +66,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       if (!file) return undefined;
     }
     try {
-      return loadSuite(file);
+      return await loadSuite(file);
     } catch (error) {
       steps.close();
       void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
@@ -78,7 +77,9 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
   /** Step 2: the models, the chat's (its server or file) checked. */
   async function chooseModels(steps: QuickSteps, ctx: EvalRunContext, server: RemoteLoadOptions | undefined): Promise<StepAnswer<string[]>> {
     const { config } = ctx;
-    const recent = ctx.recentModels().filter((p) => fs.existsSync(p));
+    const all = ctx.recentModels();
+    const found = await Promise.all(all.map(isFile));
+    const recent = all.filter((_, i) => found[i]);
     type Item = vscode.QuickPickItem & { path: string };
     const seen = new Set<string>();
     const items: Item[] = [];
@@ -194,7 +195,7 @@ export function createEvalsWiring(context: vscode.ExtensionContext, log: Log, cr
       const message =
         `MoE Lens: eval ${cancelled ? 'cancelled' : 'finished'} — ${formatNoun(run.samples.length, 'sample')} in ${vscode.workspace.asRelativePath(run.dir)}.` +
         warnings.map((w) => ` Warning: ${w}.`).join('');
-      const buttons = fs.existsSync(report) ? ['Open Report'] : [];
+      const buttons = (await isFile(report)) ? ['Open Report'] : [];
       const action = await (warnings.length ? vscode.window.showWarningMessage(message, ...buttons) : vscode.window.showInformationMessage(message, ...buttons));
       if (action === 'Open Report') await vscode.window.showTextDocument(vscode.Uri.file(report));
     } catch (error) {

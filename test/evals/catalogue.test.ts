@@ -78,7 +78,7 @@ describe('metric catalogue', () => {
     const result = scorePredictions([{ id: 'p1', prediction: 'The cat lay on the mat', references: ['The cat sat on the mat.'] }]);
     const [head] = scoreTable(result).split('\n');
     expect(head.split(/\s{2,}/)).toEqual(['id', ...metricsIn('score').map((id) => METRICS[id].short), 'failures']);
-    const line = formatProgress({ kind: 'sample', done: 1, total: 3, resumed: 0, elapsedMs: 1, model: '/m/m.gguf', variant: 'plain', itemId: 'a', sample: samples[0] });
-    expect(line).toBe('[1/3] m.gguf · plain · a — ROUGE-L 20.0');
+    const line = formatProgress({ kind: 'sample', done: 1, total: 3, resumed: 0, elapsedMs: 1, model: '/m/m.gguf', identity: { kind: 'local', path: '/m/m.gguf' }, variant: 'plain', itemId: 'a', sample: samples[0] });
+    expect(line).toBe('[1/3] m · plain · a — ROUGE-L 20.0');
   });
 });

@@ -31,8 +31,8 @@ function cli(engineFactory = () => new FakeEngine({ contextSize: 8192, echoWords
 }
 
 describe('built-in suite', () => {
-  it('parses: 5 items, two variants, references for the written documents', () => {
-    const suite = loadSuite(BUILTIN);
+  it('parses: 5 items, two variants, references for the written documents', async () => {
+    const suite = await loadSuite(BUILTIN);
     expect(suite.items.map((i) => i.id)).toEqual(['moe-routing', 'gguf-layout', 'long-context', 'source-runner', 'source-long-input']);
     expect(suite.variants.map((v) => v.name)).toEqual(['plain', 'intro']);
     for (const it of suite.items) expect(it.document.split(/\s+/).length).toBeGreaterThan(900);
@@ -50,7 +50,7 @@ describe('moe-lens eval', () => {
     expect(c.engines[0].disposed).toBe(true);
     const stderr = c.err.join('');
     expect(stderr).toContain('4 samples');
-    expect(stderr).toMatch(/\[1\/4\] a\.gguf · plain · moe-routing — ROUGE-L \d+\.\d/);
+    expect(stderr).toMatch(/\[1\/4\] a · plain · moe-routing — ROUGE-L \d+\.\d/);
     expect(stderr).toContain('[4/4]');
     const stdout = c.out.join('');
     expect(stdout).toMatch(/^model\s+variant\s+n\s+ROUGE-1\s+ROUGE-2\s+ROUGE-L\s+Refusal/);
@@ -94,7 +94,7 @@ describe('moe-lens score', () => {
     const c = cli();
     await c.run('score', file);
     const text = c.out.join('');
-    expect(text).toMatch(/\np1\s+83\.3\s+60\.0\s+83\.3\s+6\s+–/);
+    expect(text).toMatch(/\np1\s+83\.3\s+60\.0\s+83\.3\s+6\s+—/);
     expect(text).toMatch(/\np2\s.*refusal: I'm sorry, but I can't summarize this/);
     expect(text).toMatch(/\nmean\s/);
   });

@@ -1,8 +1,9 @@
 // Real documents: 10 public-domain GAO/CRS reports with human summaries, read straight from the shared data folder.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadItemsFile } from '../../extension/evals/suite';
+import type { EvalItem } from '../../extension/evals/types';
 import { rougeMulti } from '../../extension/evals/metrics/rouge';
 import { detectFailures, words } from '../../extension/evals/metrics/detectors';
 import { scorePredictions } from '../../extension/evals/score';
@@ -21,7 +22,10 @@ function lead(document: string, n: number): string {
 }
 
 describe.skipIf(!FILE)('GovReport documents (shared/data/govreport)', () => {
-  const items = FILE ? loadItemsFile(FILE) : [];
+  let items: EvalItem[] = [];
+  beforeAll(async () => {
+    items = FILE ? await loadItemsFile(FILE) : [];
+  });
 
   it('parses all 10 reports with their summaries', () => {
     expect(items).toHaveLength(10);

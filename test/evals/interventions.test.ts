@@ -29,7 +29,7 @@ function writeSuite(name: string, interventions: string): string {
 
 describe('suites with interventions', () => {
   it('runs every variant under each intervention beside the baseline, with perplexity in the groups and the comparison', async () => {
-    const suite = loadSuite(writeSuite('ok', ['interventions:', '  - name: no7', '    ablate: "*:7"', '  - name: top1', '    expertsPerToken: 1'].join('\n')));
+    const suite = await loadSuite(writeSuite('ok', ['interventions:', '  - name: no7', '    ablate: "*:7"', '  - name: top1', '    expertsPerToken: 1'].join('\n')));
     expect(suite.interventions?.map((iv) => iv.name)).toEqual(['no7', 'top1']);
     const progress: string[] = [];
     const run = await runEval({ suite, models: [MOE], outDir: path.join(dir, 'run'), engine, loadOptions: { threads: 1 }, onProgress: (p) => p.message && progress.push(p.message) });
@@ -61,13 +61,13 @@ describe('suites with interventions', () => {
     expect(again.info.samples.resumed).toBe(6);
     expect(again.info.perplexity).toEqual(run.info.perplexity);
     // another set of interventions is another fingerprint: the folder is refused
-    const other = loadSuite(writeSuite('other', ['interventions:', '  - name: no7', '    ablate: "*:6"'].join('\n')));
+    const other = await loadSuite(writeSuite('other', ['interventions:', '  - name: no7', '    ablate: "*:6"'].join('\n')));
     await expect(runEval({ suite: other, models: [MOE], outDir: path.join(dir, 'run'), engine })).rejects.toThrow(/other settings/);
   });
 
-  it('a bad SPEC or a duplicate name in the suite is a file:line error', () => {
-    expect(() => loadSuite(writeSuite('bad', ['interventions:', '  - name: x', '    ablate: "0;9"'].join('\n')))).toThrow(/bad\.yaml:15: intervention "x": bad --ablate SPEC "0;9"/);
-    expect(() => loadSuite(writeSuite('dup', ['interventions:', '  - name: x', '    force: "0:1"', '  - name: x', '    force: "0:2"'].join('\n')))).toThrow(/dup\.yaml:\d+: duplicate intervention name "x"/);
-    expect(() => loadSuite(writeSuite('none', ['interventions:', '  - name: x'].join('\n')))).toThrow(/none\.yaml/);
+  it('a bad SPEC or a duplicate name in the suite is a file:line error', async () => {
+    await expect(loadSuite(writeSuite('bad', ['interventions:', '  - name: x', '    ablate: "0;9"'].join('\n')))).rejects.toThrow(/bad\.yaml:15: intervention "x": bad --ablate SPEC "0;9"/);
+    await expect(loadSuite(writeSuite('dup', ['interventions:', '  - name: x', '    force: "0:1"', '  - name: x', '    force: "0:2"'].join('\n')))).rejects.toThrow(/dup\.yaml:\d+: duplicate intervention name "x"/);
+    await expect(loadSuite(writeSuite('none', ['interventions:', '  - name: x'].join('\n')))).rejects.toThrow(/none\.yaml/);
   });
 });

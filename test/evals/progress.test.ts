@@ -5,12 +5,17 @@ import { formatDuration } from '../../extension/format';
 
 describe('progress text', () => {
   it('counts finished samples the same way everywhere, with what runs now and the time left', () => {
-    expect(progressText({ kind: 'sample', done: 4, total: 10, resumed: 0, elapsedMs: 1, etaMs: 130_000, model: '/m/a.gguf', variant: 'plain', itemId: 'x7' })).toBe(
+    const local = { kind: 'local', path: '/m/a.gguf' } as const;
+    expect(progressText({ kind: 'sample', done: 4, total: 10, resumed: 0, elapsedMs: 1, etaMs: 130_000, model: '/m/a.gguf', identity: local, variant: 'plain', itemId: 'x7' })).toBe(
       '4 of 10 done · a · plain · x7 · about 2 min 10 s left',
     );
-    // A server's model, keyed "MODEL @ ENDPOINT", by its own short name (llama-server's id is the file's path).
-    expect(progressText({ kind: 'sample', done: 1, total: 2, resumed: 0, elapsedMs: 1, model: '/srv/models/demo-moe.gguf @ http://127.0.0.1:8080', variant: 'plain' })).toBe('1 of 2 done · demo-moe · plain');
-    expect(progressText({ kind: 'sample', done: 1, total: 2, resumed: 0, elapsedMs: 1, model: 'Qwen/Qwen3-30B-A3B @ https://gpu.example:8000', variant: 'plain' })).toBe('1 of 2 done · Qwen3-30B-A3B · plain');
+    // A server's model by its identity's short name (llama-server's id is the file's path); the key is not read.
+    const llama = { kind: 'server', endpoint: 'http://127.0.0.1:8080', model: '/srv/models/demo-moe.gguf' } as const;
+    expect(progressText({ kind: 'sample', done: 1, total: 2, resumed: 0, elapsedMs: 1, model: 'key', identity: llama, variant: 'plain' })).toBe('1 of 2 done · demo-moe · plain');
+    const qwen = { kind: 'server', endpoint: 'https://gpu.example:8000', model: 'Qwen/Qwen3-30B-A3B' } as const;
+    expect(progressText({ kind: 'sample', done: 1, total: 2, resumed: 0, elapsedMs: 1, model: 'key', identity: qwen, variant: 'plain' })).toBe('1 of 2 done · Qwen3-30B-A3B · plain');
+    // The server's first model (no model id) is "default".
+    expect(progressText({ kind: 'model', done: 0, total: 2, resumed: 0, elapsedMs: 1, model: 'key', identity: { ...qwen, model: '' } })).toBe('0 of 2 done · default');
     expect(progressText({ kind: 'done', done: 10, total: 10, resumed: 2, elapsedMs: 1, etaMs: 0 })).toBe('10 of 10 done');
   });
 

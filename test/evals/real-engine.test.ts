@@ -171,7 +171,7 @@ describe('runEval with the real engine', () => {
   });
 
   it('truncate-middle on moe-llama: samples, strategy, routing, speeds, summary and report', { timeout: 600_000 }, async () => {
-    const suite = loadSuite(writeSuite('truncate', { longInput: 'strategy: truncate-middle' }));
+    const suite = await loadSuite(writeSuite('truncate', { longInput: 'strategy: truncate-middle' }));
     const run = await runEval({ suite, models: [MOE], outDir: path.join(dir, 'out-truncate'), engine, loadOptions: THREADS });
     const samples = expectWrittenRun(run, 3);
     expect(samples.map((s) => s.itemId)).toEqual(['short', 'long', 'medium']);
@@ -200,7 +200,7 @@ describe('runEval with the real engine', () => {
   });
 
   it('map-reduce on moe-llama: chunks > 1, intermediate summaries, routing', { timeout: 600_000 }, async () => {
-    const suite = loadSuite(
+    const suite = await loadSuite(
       writeSuite('mapreduce', { longInput: 'strategy: map-reduce\nchunkTokens: 120\nmapMaxTokens: 6\nmaxDepth: 2' }),
     );
     const run = await runEval({ suite, models: [MOE], outDir: path.join(dir, 'out-mapreduce'), engine, loadOptions: THREADS });
@@ -226,7 +226,7 @@ describe('runEval with the real engine', () => {
   });
 
   it('a dense model works and has no routing statistics', { timeout: 600_000 }, async () => {
-    const suite = loadSuite(writeSuite('dense', { longInput: 'strategy: truncate-middle' }));
+    const suite = await loadSuite(writeSuite('dense', { longInput: 'strategy: truncate-middle' }));
     const run = await runEval({ suite, models: [DENSE], outDir: path.join(dir, 'out-dense'), engine, loadOptions: THREADS });
     const samples = expectWrittenRun(run, 3);
     for (const s of samples) expect(s.routing).toBeUndefined();
@@ -508,7 +508,7 @@ describe('moe-lens eval (real CLI, real engine)', () => {
     const samples = readSampleFile(out);
     expect(samples.map((s) => `${s.variant}/${s.itemId}`)).toEqual(['plain/moe-routing', 'intro/moe-routing']);
     // Each group's ROUGE-L is its one sample's, scored again here from the answer and the item's references.
-    const suite = loadSuite(BUILTIN);
+    const suite = await loadSuite(BUILTIN);
     const references = suite.items.find((i) => i.id === 'moe-routing')!.references;
     expect(references.length).toBeGreaterThan(0);
     for (const g of json.summary.groups as { variant: string; rougeL: { mean: number } }[]) {

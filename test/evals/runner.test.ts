@@ -6,6 +6,10 @@ import { FakeEngine } from '../fake-engine';
 import { formatLoadTarget } from '../../extension/engine/backends';
 import { runEval, loadRun, listRuns, compareRuns, loadRunItem, readSamples } from '../../extension/evals/runner';
 import { DEFAULT_GENERATION, DEFAULT_LONG_INPUT, DEFAULT_METRICS } from '../../extension/evals/suite';
+import { renderReport } from '../../extension/evals/aggregate';
+import { progressText } from '../../extension/evals/progress';
+import { formatProgress, runTable } from '../../extension/cli/eval-commands';
+import type { RemoteLoadOptions } from '../../extension/engine/types';
 import type { EvalItem, EvalProgress, EvalSuite, SampleRecord } from '../../extension/evals/types';
 
 const root = mkdtempSync(path.join(tmpdir(), 'evals-runner-'));
@@ -260,6 +264,57 @@ describe('runner', () => {
       },
     });
     expect(await Promise.all(listed)).toEqual([1, 2, 3]);
+  });
+
+  it("stores each model's identity as a value: run.json, the list, the report and progress read it, no key parsed back", async () => {
+    const remote: RemoteLoadOptions = { backend: 'remote', endpoint: 'https://gpu.example:8000', model: 'Qwen/Qwen3-30B-A3B' };
+    const key = formatLoadTarget(remote);
+    const base = path.join(root, 'identities');
+    const progress: EvalProgress[] = [];
+    const suiteWithIv = suite({ interventions: [{ name: 'no7', ablate: '*:7' }] });
+    await runEval({
+      suite: suiteWithIv,
+      models: ['/m/one.gguf', key],
+      modelOptions: (m) => (m === key ? remote : { modelPath: m }),
+      variants: ['plain'],
+      maxItems: 1,
+      outDir: path.join(base, 'r'),
+      engine: new FakeEngine({ echoWords: 6 }),
+      onProgress: (p) => progress.push(p),
+    });
+    const identities = { '/m/one.gguf': { kind: 'local', path: '/m/one.gguf' }, [key]: { kind: 'server', endpoint: 'https://gpu.example:8000', model: 'Qwen/Qwen3-30B-A3B' } };
+    expect(JSON.parse(readFileSync(path.join(base, 'r', 'run.json'), 'utf8')).identities).toEqual(identities);
+    const loaded = await loadRun(path.join(base, 'r'));
+    expect(loaded.info.identities).toEqual(identities);
+    expect((await listRuns(base))[0]).toMatchObject({ models: ['/m/one.gguf', key], modelNames: ['one', 'Qwen3-30B-A3B'] });
+    // The report's interventions table names each model by its identity.
+    const report = renderReport(loaded.info, loaded.summary, loaded.samples);
+    expect(report).toContain('| one | baseline |');
+    expect(report).toContain('| Qwen3-30B-A3B | no7 |');
+    // Progress events carry the identity: the notification, the Evals tab and the CLI name the server's model by it.
+    const served = progress.find((p) => p.kind === 'sample' && p.model === key)!;
+    expect(served.identity).toEqual(identities[key]);
+    expect(progressText(served)).toMatch(/^\d of \d done · Qwen3-30B-A3B · plain · a/);
+    expect(formatProgress(served)).toMatch(/^\[\d\/\d\] Qwen3-30B-A3B · plain · a/);
+    expect(progress.find((p) => p.kind === 'model' && p.model === '/m/one.gguf')!.message).toBe('loading one');
+  });
+
+  it('a run written before identities were stored still lists, opens, reports and compares, its keys shown as stored', async () => {
+    const dir = path.join(__dirname, 'old-run');
+    const key = 'Qwen/Qwen3-30B-A3B @ https://gpu.example:8000';
+    const [listed] = await listRuns(dir);
+    expect(listed).toMatchObject({ id: 'old-run', suite: 'old', status: 'completed', samples: 2, models: ['/models/old-moe.gguf', key], modelNames: ['/models/old-moe.gguf', key] });
+    const run = await loadRun(dir);
+    expect(run.info.identities).toBeUndefined();
+    // Each group's name is the one its samples stored.
+    expect(run.summary.groups.map((g) => [g.model, g.modelName])).toEqual([
+      ['/models/old-moe.gguf', 'old-moe'],
+      [key, 'Qwen3-30B-A3B'],
+    ]);
+    expect(runTable(run.summary.groups)).toMatch(/^Qwen3-30B-A3B\s+plain\s+1 /m);
+    expect(renderReport(run.info, run.summary, run.samples)).toContain(`- Models: \`/models/old-moe.gguf\`, \`${key}\``);
+    expect(compareRuns([run]).columns.map((c) => c.label)).toEqual(['old-moe / plain', 'Qwen3-30B-A3B / plain']);
+    expect(progressText({ kind: 'model', done: 0, total: 2, resumed: 0, elapsedMs: 1, model: key })).toBe(`0 of 2 done · ${key}`);
   });
 
   it('lists, loads and compares runs', async () => {

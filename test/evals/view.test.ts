@@ -81,8 +81,8 @@ describe('evals view in the sidebar (compact)', () => {
   it('lists runs in four columns; a run and a comparison open in the editor tab; finished runs refresh the list', () => {
     const { posted } = mount(true);
     const runs = [
-      { dir: '/runs/r1', id: 'r1', suite: 'demo', models: ['/m/alpha.gguf'], variants: ['plain'], status: 'completed' as const, startedAt: '2026-01-01T00:00:00Z', samples: 3 },
-      { dir: '/runs/r2', id: 'r2', suite: 'demo', models: ['/m/beta.gguf'], variants: ['plain'], status: 'running' as const, startedAt: '2026-01-02T00:00:00Z', samples: 1 },
+      { dir: '/runs/r1', id: 'r1', suite: 'demo', models: ['/m/alpha.gguf'], modelNames: ['alpha'], variants: ['plain'], status: 'completed' as const, startedAt: '2026-01-01T00:00:00Z', samples: 3 },
+      { dir: '/runs/r2', id: 'r2', suite: 'demo', models: ['/m/beta.gguf'], modelNames: ['beta'], variants: ['plain'], status: 'running' as const, startedAt: '2026-01-02T00:00:00Z', samples: 1 },
     ];
     handleEvalsMessage({ type: 'evals.runs', runs });
     expect([...root.querySelectorAll('table.evals-table thead th')].map((th) => th.textContent)).toEqual(['', 'Run', 'Status', 'Samples']);
@@ -101,8 +101,8 @@ describe('evals view', () => {
     const { posted } = mount();
     expect(posted).toEqual([{ type: 'evals.listRuns' }]);
     const runs = [
-      { dir: '/runs/r1', id: 'r1', suite: 'demo', models: ['/m/alpha.gguf'], variants: ['plain'], status: 'completed' as const, startedAt: '2026-01-01T00:00:00Z', samples: 3 },
-      { dir: '/runs/r2', id: `r2${EVIL}`, suite: 'demo', models: ['/m/beta.gguf'], variants: ['plain'], status: 'cancelled' as const, startedAt: '2026-01-02T00:00:00Z', samples: 1 },
+      { dir: '/runs/r1', id: 'r1', suite: 'demo', models: ['/m/alpha.gguf'], modelNames: ['alpha'], variants: ['plain'], status: 'completed' as const, startedAt: '2026-01-01T00:00:00Z', samples: 3 },
+      { dir: '/runs/r2', id: `r2${EVIL}`, suite: 'demo', models: ['/m/beta.gguf'], modelNames: ['beta'], variants: ['plain'], status: 'cancelled' as const, startedAt: '2026-01-02T00:00:00Z', samples: 1 },
     ];
     expect(handleEvalsMessage({ type: 'evals.runs', runs })).toBe(true);
     expect(root.querySelectorAll('table.evals-table tbody tr')).toHaveLength(2);

@@ -113,7 +113,7 @@ describe('llama-server', () => {
     const outDir = path.join(dir, 'concurrent-run');
     await program.parseAsync(['node', 'moe-lens', 'eval', suitePath, '--endpoint', server.url, '--concurrency', '4', '--out', outDir]);
     const { samples } = await readSamples(path.join(outDir, 'samples.jsonl'));
-    expect(samples.map((s) => s.itemId)).toEqual(loadSuite(suitePath).items.map((i) => i.id));
+    expect(samples.map((s) => s.itemId)).toEqual((await loadSuite(suitePath)).items.map((i) => i.id));
     expect(samples.every((s) => !s.error && s.output.length > 0 && s.speed?.generatedTokens === 24)).toBe(true);
     const run = JSON.parse(readFileSync(path.join(outDir, 'run.json'), 'utf8'));
     expect(run.status).toBe('completed');
@@ -123,7 +123,7 @@ describe('llama-server', () => {
   });
 
   it('the server killed mid-run: a clear error; restarted, the resumed run redoes nothing', async () => {
-    const suite = loadSuite(writeSuite('killed', 16, 48));
+    const suite = await loadSuite(writeSuite('killed', 16, 48));
     const remote = options();
     const key = formatLoadTarget(remote);
     const outDir = path.join(dir, 'killed-run');

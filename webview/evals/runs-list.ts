@@ -2,7 +2,6 @@
 
 import type { EvalsRequest } from '../../extension/evals/protocol';
 import type { RunListEntry } from '../../extension/evals/types';
-import { formatModelName } from '../../extension/format';
 import { h } from '../components';
 import { scrollable } from './parts';
 
@@ -46,7 +45,7 @@ export function renderRuns(runs: RunListEntry[], selected: Set<string>, compact:
     });
     const open = h('button', { class: 'evals-link' }, r.id);
     open.addEventListener('click', () => hooks.open({ type: 'evals.openRun', dir: r.dir }));
-    const models = r.models.map(formatModelName).join(', ');
+    const models = r.modelNames.join(', ');
     const started = r.startedAt.replace('T', ' ').slice(0, 19);
     open.title = `${r.suite} · ${models} · ${r.variants.join(', ')} · ${started}`;
     const status = h('td', {}, h('span', { class: `evals-status evals-status-${r.status}` }, r.status));
