@@ -36,6 +36,8 @@ export interface GenerationJob {
   /** Default: the KV cache is reused once the conversation has an earlier message (a first message is evaluated whole). */
   reuseCache?: boolean;
   intervention?: GenerateRequest['intervention'];
+  /** Tools offered to the model (VS Code chat's requests), and whether it must call one. */
+  tools?: Pick<GenerateRequest, 'tools' | 'toolMode'>;
   /** Called after fitting, just before the engine generates (not called when stopped before). */
   beforeGenerate?(fitted: FittedPrompt): void;
   onFrame?(frame: TokenFrame): void;
@@ -111,6 +113,7 @@ export class GenerationRunner {
           captureRouting: job.captureRouting,
           reuseCache: job.reuseCache ?? fit.messages.filter((m) => m.role !== 'system').length > 1,
           ...(job.intervention ? { intervention: job.intervention } : {}),
+          ...job.tools,
         },
         { signal, ...(job.onFrame ? { onFrame: job.onFrame } : {}) },
       );

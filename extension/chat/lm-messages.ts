@@ -16,25 +16,59 @@ export const LM_VENDOR = 'moe-lens';
 /** Said to a caller when the sidebar or another request is generating (one generation at a time). */
 export const LM_BUSY = 'MoE Lens is answering another request (its sidebar chat or VS Code chat); send this again when it has finished.';
 
-/** A caller's message as text, the role VS Code gave it (tool parts already turned into text by the adapter). */
+/** A caller's message: its text, the role VS Code gave it, and its tool calls (assistant) or tool results (user). */
 export interface LmMessage {
   role: 'user' | 'assistant' | 'system';
   text: string;
+  toolCalls?: { callId: string; name: string; input: Record<string, unknown> }[];
+  toolResults?: { callId: string; text: string }[];
 }
 
 /**
  * The caller's messages as the generation runner's prompt: system messages joined into one, consecutive messages
- * of one role joined (templates expect turns to alternate), the last user message is the one answered. Throws an
- * `EngineError` in words when there is nothing to answer.
+ * of one role joined (templates expect turns to alternate), tool results attached to the assistant's calls they
+ * answer (by call id). The last user message is the one answered, or, when the assistant's tool calls have all been
+ * answered since, the assistant's turn is continued. Throws an `EngineError` in words when there is nothing to answer.
  */
 export function toGenerationPrompt(messages: readonly LmMessage[]): GenerationPrompt {
   const system = messages.filter((m) => m.role === 'system' && m.text.trim()).map((m) => m.text);
   const turns: ChatMessage[] = [];
-  for (const m of messages) {
-    if (m.role === 'system' || !m.text.trim()) continue;
+  const calls = new Map<string, NonNullable<ChatMessage['toolCalls']>[number]>();
+  const answered = new Set<string>();
+  const push = (role: 'user' | 'assistant', text: string, toolCalls?: ChatMessage['toolCalls']) => {
     const prev = turns[turns.length - 1];
-    if (prev?.role === m.role) prev.content += `\n\n${m.text}`;
-    else turns.push({ role: m.role, content: m.text });
+    if (prev?.role === role) {
+      if (text) prev.content = prev.content ? `${prev.content}\n\n${text}` : text;
+      if (toolCalls?.length) prev.toolCalls = [...(prev.toolCalls ?? []), ...toolCalls];
+    } else turns.push({ role, content: text, ...(toolCalls?.length ? { toolCalls } : {}) });
+  };
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    const text = m.text.trim() ? m.text : '';
+    if (m.role === 'assistant') {
+      const toolCalls = (m.toolCalls ?? []).map((c) => {
+        const call = { name: c.name, input: c.input, result: '' };
+        calls.set(c.callId, call);
+        return call;
+      });
+      if (text || toolCalls.length) push('assistant', text, toolCalls);
+      continue;
+    }
+    for (const r of m.toolResults ?? []) {
+      const call = calls.get(r.callId);
+      if (!call) throw new EngineError('internal', `A tool result answers the call ${JSON.stringify(r.callId)}, which no earlier assistant message made.`);
+      call.result = r.text;
+      answered.add(r.callId);
+    }
+    if (text) push('user', text);
+  }
+  const last = turns[turns.length - 1];
+  if (last?.role === 'assistant' && last.toolCalls?.length && [...calls.keys()].every((id) => answered.has(id))) {
+    // Tool results came back: the assistant's turn goes on after them.
+    const question = [...turns].reverse().find((t) => t.role === 'user');
+    if (!question) throw new EngineError('internal', 'The request has no user message to answer (its last message with text must be the user’s).');
+    turns.pop();
+    return { ...(system.length ? { system: { role: 'system', content: system.join('\n\n') } } : {}), history: turns, message: last };
   }
   const message = turns.pop();
   if (!message || message.role !== 'user') throw new EngineError('internal', 'The request has no user message to answer (its last message with text must be the user’s).');
@@ -96,8 +130,8 @@ export function lmModelInformation(info: ModelInfo): LmModelInformation {
     detail: info.remote ? 'MoE Lens · server' : 'MoE Lens · local',
     maxInputTokens: Math.max(1, info.contextSize - maxOutputTokens),
     maxOutputTokens,
-    // The engine's chat path renders text turns only: no tool definitions reach the template.
-    capabilities: { toolCalling: false, imageInput: false },
+    // Tools reach the local model's chat template (its function-calling syntax); a server's model gets text only.
+    capabilities: { toolCalling: !info.remote, imageInput: false },
   };
 }
 

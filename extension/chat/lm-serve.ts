@@ -10,6 +10,7 @@ import { buildSummarizePrompt, type SelectionInput } from './summarize';
 import { EngineError, isAbort, isEngineError } from '../engine/errors';
 import { resolveSampling } from '../engine/sampling';
 import { describeError } from '../messages';
+import type { ToolDefinition } from '../engine/types';
 import { LM_BUSY, LmRequestLog, expertsMarkdown, samplingFromModelOptions, toGenerationPrompt, type LmMessage, type LmRequestRecord } from './lm-messages';
 
 /** VS Code's CancellationToken, as far as serving needs it. */
@@ -32,6 +33,15 @@ export interface LmServerDeps {
 export interface ServedRequest {
   record: LmRequestRecord;
   stopped: boolean;
+  /** With tools: the answer's text around its calls, and the calls (ids made here, unique per request). */
+  text?: string;
+  toolCalls?: { callId: string; name: string; input: Record<string, unknown> }[];
+}
+
+/** Tools a caller offers, and whether the model must call one. */
+export interface LmTools {
+  tools: ToolDefinition[];
+  toolMode: 'auto' | 'required';
 }
 
 export class LmServer {
@@ -40,9 +50,10 @@ export class LmServer {
   /**
    * Answers `messages` (the caller's sampling over the user's settings), streaming text to `onText`, and records the
    * request. Throws an `EngineError('busy')` while another answer is generated, and an abort when cancelled before
-   * the engine generates; a cancelled generation resolves with `stopped`.
+   * the engine generates; a cancelled generation resolves with `stopped`. With tools nothing streams (a call's
+   * syntax is not text for the caller): the answer's text and calls come back whole.
    */
-  async serve(messages: readonly LmMessage[], modelOptions: Readonly<Record<string, unknown>> | undefined, caller: string, onText: (text: string) => void, token: Cancellation): Promise<ServedRequest> {
+  async serve(messages: readonly LmMessage[], modelOptions: Readonly<Record<string, unknown>> | undefined, caller: string, onText: (text: string) => void, token: Cancellation, tools?: LmTools): Promise<ServedRequest> {
     const { runner, session, requests } = this.deps;
     const log = this.deps.log ?? (() => {});
     const prompt = toGenerationPrompt(messages);
@@ -50,16 +61,19 @@ export class LmServer {
     const sampling = { ...s.sampling, ...samplingFromModelOptions(modelOptions) };
     if (runner.busyMessage) throw new EngineError('busy', LM_BUSY);
     if (token.isCancellationRequested) throw new EngineError('aborted', 'Cancelled.');
-    const record = requests.start(caller, prompt.message.content);
+    const question = prompt.message.role === 'user' ? prompt.message : [...prompt.history].reverse().find((m) => m.role === 'user');
+    const record = requests.start(caller, question?.content ?? '');
+    const offered = tools?.tools.length ? tools : undefined;
     this.deps.onRecorded?.(record);
     // run() takes the runner synchronously: from here until it settles, the runner's generation is this request's.
     const running = runner.run({
       prompt: () => prompt,
       sampling,
       captureRouting: s.captureRouting,
+      ...(offered ? { tools: offered } : {}),
       onFrame: (frame) => {
         LmRequestLog.addFrame(record, frame);
-        if (frame.phase !== 'prompt' && frame.textDelta) onText(frame.textDelta);
+        if (!offered && frame.phase !== 'prompt' && frame.textDelta) onText(frame.textDelta);
       },
     });
     const cancel = token.onCancellationRequested(() => runner.stop());
@@ -69,7 +83,10 @@ export class LmServer {
       LmRequestLog.finish(record, stopped ? 'stopped' : 'complete', { promptTokens, generatedTokens, promptTokensPerSecond, generatedTokensPerSecond, timeToFirstTokenMs, stopReason }, result.text);
       session.clearError();
       log('info', `VS Code chat: answered ${caller} (${promptTokens} prompt, ${generatedTokens} generated tokens, ${stopReason})`);
-      return { record, stopped };
+      if (!offered) return { record, stopped };
+      const toolCalls = (result.toolCalls ?? []).map((c, i) => ({ callId: `${record.id}c${i}`, ...c }));
+      if (result.text) onText(result.text);
+      return { record, stopped, text: result.text, toolCalls };
     } catch (error) {
       if (isAbort(error)) LmRequestLog.finish(record, 'stopped', undefined);
       else {

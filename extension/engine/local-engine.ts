@@ -1,7 +1,7 @@
 // The engine inside the engine process: node-llama-cpp picks and loads llama.cpp (CPU/CUDA/Vulkan/Metal),
 // reads GGUF metadata and renders chat templates; the native addon owns model, context, decode loop and
 // router capture.
-import type { ChatHistoryItem, ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp';
+import type { ChatHistoryItem, ChatWrapper, GbnfJsonSchema, Llama, LlamaModel } from 'node-llama-cpp';
 import path from 'node:path';
 import { EngineError } from './errors';
 import { allocatedOnDevices, describeModel, modelFacts, parseBufferLog, planPlacement, readModelFile, usableBackend, type Backend } from './model-file';
@@ -25,7 +25,9 @@ import type {
   RouteRequest,
   RouteResult,
   TokenFrame,
+  ToolDefinition,
 } from './types';
+import { callSyntax, checkTools, parseToolCalls, toolCallGrammar } from './tool-calls';
 import { firstTokens, pieceTexts, routeCeiling } from './route';
 import { DEFAULT_SAMPLING } from './sampling';
 
@@ -198,8 +200,8 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
     return Buffer.concat(ids.map((id) => session.piece(id))).toString('utf8');
   }
 
-  /** The prompt tokens of an input, and stop strings the chat template adds. */
-  private render(input: GenerateInput): { tokens: Int32Array; stop: string[] } {
+  /** The prompt tokens of an input (with tools, in the template's function-calling format), and stop strings the chat template adds. */
+  private render(input: GenerateInput, tools: readonly ToolDefinition[] = []): { tokens: Int32Array; stop: string[] } {
     const session = this.loaded();
     if (input.kind === 'tokens') return { tokens: Int32Array.from(input.ids), stop: [] };
     if (input.kind === 'text') return { tokens: session.tokenize(input.text, true, false), stop: [] };
@@ -207,10 +209,17 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
     // A model that continues text would continue a system prompt too: it gets none (ModelInfo.continuesText).
     const messages = this.model?.continuesText ? input.messages.filter((m) => m.role !== 'system') : input.messages;
     const history: ChatHistoryItem[] = messages.map((m) =>
-      m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
+      m.role === 'assistant'
+        ? { type: 'model', response: [...(m.content ? [m.content] : []), ...(m.toolCalls ?? []).map((c) => ({ type: 'functionCall' as const, name: c.name, params: c.input, result: c.result }))] }
+        : { type: m.role, text: m.content },
     );
-    history.push({ type: 'model', response: [] });
-    const state = this.chatWrapper.generateContextState({ chatHistory: history });
+    // An assistant turn whose tool calls have their results is continued; otherwise a new answer starts.
+    if (!messages[messages.length - 1]?.toolCalls?.length) history.push({ type: 'model', response: [] });
+    checkTools(tools);
+    const availableFunctions = tools.length
+      ? Object.fromEntries(tools.map((t) => [t.name, { ...(t.description ? { description: t.description } : {}), ...(t.inputSchema ? { params: t.inputSchema as GbnfJsonSchema } : {}) }]))
+      : undefined;
+    const state = this.chatWrapper.generateContextState({ chatHistory: history, ...(availableFunctions ? { availableFunctions } : {}) });
     const tokens = Int32Array.from(state.contextText.tokenize(this.vocabModel.tokenizer));
     const stop = state.stopGenerationTriggers
       .map((trigger) => trigger.values)
@@ -228,7 +237,11 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
     const session = this.loaded();
     const model = this.model!;
     if (this.generating) throw new EngineError('busy', 'a generation is already running');
-    const { tokens, stop: templateStops } = this.render(request.input);
+    const tools = request.input.kind === 'chat' ? (request.tools ?? []) : [];
+    const { tokens, stop: templateStops } = this.render(request.input, tools);
+    const syntax = tools.length && this.chatWrapper ? callSyntax(this.chatWrapper.settings.functions.call) : undefined;
+    // Tool mode required: the output is one call to one of the tools, in the template's syntax.
+    const grammar = request.toolMode === 'required' && syntax ? toolCallGrammar(tools, syntax) : request.grammar;
     if (tokens.length >= model.contextSize)
       throw new EngineError(
         'context-overflow',
@@ -262,12 +275,15 @@ export class LocalEngine implements Engine<LocalLoadOptions, GgufModelInfo> {
 
     return this.exclusive(session, callbacks.signal, 'generation', async () => {
       const result = await session.generate(
-        { tokens, sampling, capture, reusePrefix: request.reuseCache ?? true, emitIntervalMs: FRAME_INTERVAL_MS, intervention },
+        { tokens, sampling, ...(grammar ? { grammar } : {}), capture, reusePrefix: request.reuseCache ?? true, emitIntervalMs: FRAME_INTERVAL_MS, intervention },
         onChunk,
       );
       if (result.error) throw nativeError(result);
+      const text = stream.finish();
+      const parsed = syntax ? parseToolCalls(text, syntax, tools) : undefined;
       return {
-        text: stream.finish(),
+        text: parsed ? parsed.text : text,
+        ...(parsed?.calls.length ? { toolCalls: parsed.calls } : {}),
         stopReason: result.stopReason,
         promptTokens: result.promptTokens,
         generatedTokens: result.generatedTokens,

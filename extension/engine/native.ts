@@ -17,7 +17,7 @@ export interface NativeChunk {
 }
 
 /** What session.cpp reports, as it writes it (mapped to EngineError codes and StopReason in local-engine.ts). */
-export type NativeErrorCode = '' | 'context-overflow' | 'empty-prompt' | 'decode-failed';
+export type NativeErrorCode = '' | 'context-overflow' | 'empty-prompt' | 'decode-failed' | 'bad-grammar';
 
 export interface NativeGenerateResult {
   /** One line for users; empty on success. */
@@ -58,6 +58,8 @@ export interface NativeLoadParams {
 export interface NativeGenerateParams {
   tokens: Int32Array;
   sampling: NativeSampling;
+  /** GBNF (root rule `root`) the generated text must match. */
+  grammar?: string;
   capture: boolean;
   reusePrefix: boolean;
   emitIntervalMs: number;

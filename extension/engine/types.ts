@@ -215,6 +215,21 @@ export type GgufModelInfo = ModelInfo &
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /** An assistant turn's tool calls, each with the result the caller sent back (rendered in the template's format). */
+  toolCalls?: (ToolCall & { result: string })[];
+}
+
+/** A tool a caller offers the model: its name, what it does, and the JSON schema of its input. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  inputSchema?: object;
+}
+
+/** A call the model made (parsed from the chat template's call syntax): the tool's name and its JSON input. */
+export interface ToolCall {
+  name: string;
+  input: Record<string, unknown>;
 }
 
 export interface SamplingOptions {
@@ -267,6 +282,12 @@ export interface GenerateRequest {
    * evaluated again, so they get no new routing: a new conversation passes false.
    */
   reuseCache?: boolean;
+  /** Tools offered to a chat input, rendered into the prompt in the chat template's function-calling format. */
+  tools?: ToolDefinition[];
+  /** `required`: the output is constrained by a grammar to exactly one call to one of `tools` (default `auto`). */
+  toolMode?: 'auto' | 'required';
+  /** A GBNF grammar (root rule `root`) the generated text must match (local engine only). */
+  grammar?: string;
 }
 
 /**
@@ -326,6 +347,8 @@ export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'aborted' | 'con
 
 export interface GenerationResult {
   text: string;
+  /** With `tools`: the calls the model made (`text` is then what it wrote around them). */
+  toolCalls?: ToolCall[];
   stopReason: StopReason;
   promptTokens: number;
   generatedTokens: number;

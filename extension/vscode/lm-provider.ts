@@ -64,13 +64,20 @@ export class MoeLensLmProvider implements vscode.LanguageModelChatProvider, vsco
     progress: vscode.Progress<vscode.LanguageModelResponsePart>,
     token: vscode.CancellationToken,
   ): Promise<void> {
-    if (options.toolMode === vscode.LanguageModelChatToolMode.Required && options.tools?.length)
-      throw new vscode.LanguageModelError('MoE Lens cannot call tools: its chat path renders text turns only (the model is offered without tool calling).');
+    if (options.toolMode === vscode.LanguageModelChatToolMode.Required && options.tools?.length && this.deps.session.info?.remote)
+      throw new vscode.LanguageModelError('MoE Lens cannot call tools with a server’s model: tools reach the local model’s chat template only.');
     // VS Code 1.139 names the asking extension (`core` for the chat view); older hosts do not.
     const initiator = (options as { requestInitiator?: unknown }).requestInitiator;
     const caller = typeof initiator === 'string' && initiator ? initiator : 'an extension';
+    const tools = options.tools?.length
+      ? {
+          tools: options.tools.map((t) => ({ name: t.name, description: t.description, ...(t.inputSchema ? { inputSchema: t.inputSchema } : {}) })),
+          toolMode: options.toolMode === vscode.LanguageModelChatToolMode.Required ? ('required' as const) : ('auto' as const),
+        }
+      : undefined;
     try {
-      await this.deps.server.serve(messages.map(toLmMessage), options.modelOptions, caller, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token);
+      const served = await this.deps.server.serve(messages.map(toLmMessage), options.modelOptions, caller, (text) => progress.report(new vscode.LanguageModelTextPart(text)), token, tools);
+      for (const call of served.toolCalls ?? []) progress.report(new vscode.LanguageModelToolCallPart(call.callId, call.name, call.input));
     } catch (error) {
       if (isAbort(error)) return; // cancelled: what streamed is the answer
       throw new vscode.LanguageModelError(describeError(error));
@@ -112,17 +119,15 @@ export function registerLmProvider(provider: MoeLensLmProvider): vscode.Disposab
   return vscode.lm.registerLanguageModelChatProvider(LM_VENDOR, provider);
 }
 
-/** A caller's message as text: text parts as they are; tool calls and results (the model gets no tools) in words. */
+/** A caller's message in the engine's terms: its text, its tool calls (assistant) and tool results (user). */
 export function toLmMessage(message: vscode.LanguageModelChatRequestMessage): LmMessage {
   const role = message.role === vscode.LanguageModelChatMessageRole.Assistant ? 'assistant' : (message.role as number) === 3 ? 'system' : 'user';
-  const text = message.content
-    .map((part) => {
-      if (part instanceof vscode.LanguageModelTextPart) return part.value;
-      if (part instanceof vscode.LanguageModelToolCallPart) return `(tool call ${part.name} ${JSON.stringify(part.input)})`;
-      if (part instanceof vscode.LanguageModelToolResultPart)
-        return `(tool result: ${part.content.map((c) => (c instanceof vscode.LanguageModelTextPart ? c.value : '')).join('')})`;
-      return '';
-    })
-    .join('');
-  return { role, text };
+  const out: Required<LmMessage> = { role, text: '', toolCalls: [], toolResults: [] };
+  for (const part of message.content) {
+    if (part instanceof vscode.LanguageModelTextPart) out.text += part.value;
+    else if (part instanceof vscode.LanguageModelToolCallPart) out.toolCalls.push({ callId: part.callId, name: part.name, input: part.input as Record<string, unknown> });
+    else if (part instanceof vscode.LanguageModelToolResultPart)
+      out.toolResults.push({ callId: part.callId, text: part.content.map((c) => (c instanceof vscode.LanguageModelTextPart ? c.value : '')).join('') });
+  }
+  return out;
 }

@@ -314,7 +314,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     return Napi::Buffer<char>::Copy(info.Env(), piece.data(), piece.size());
   }
 
-  // generate({tokens, sampling, capture, reusePrefix, emitIntervalMs, intervention?}, onChunk)
+  // generate({tokens, sampling, grammar?, capture, reusePrefix, emitIntervalMs, intervention?}, onChunk)
   Napi::Value Generate(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     Live(env);
@@ -322,6 +322,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
     GenerateParams p;
     p.prompt = TokensOf(o);
     p.sampling = SamplingOf(o.Get("sampling").As<Napi::Object>());
+    if (o.Has("grammar") && o.Get("grammar").IsString()) p.grammar = o.Get("grammar").As<Napi::String>().Utf8Value();
     p.capture = BoolOr(o, "capture", p.capture);
     p.reusePrefix = BoolOr(o, "reusePrefix", p.reusePrefix);
     p.emitIntervalMs = DoubleOr(o, "emitIntervalMs", p.emitIntervalMs);

@@ -200,6 +200,12 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
                    " tokens but the context holds " + std::to_string(nCtx);
     return result;
   }
+  // The grammar is parsed before any work, so a bad one costs no prompt evaluation.
+  std::unique_ptr<llama_sampler, LlamaDeleter> grammar;
+  if (!params.grammar.empty()) {
+    grammar.reset(g_llama.llama_sampler_init_grammar(vocab_, params.grammar.c_str(), "root"));
+    if (!grammar) return result.errorCode = "bad-grammar", result.error = "llama.cpp could not parse the output grammar", result;
+  }
   const bool capture = captureWanted && capture_.MoeLayerCount() > 0;
   capture_.enabled = capture;
   capture_.expertNorms = false;
@@ -262,6 +268,8 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
 
   std::unique_ptr<llama_sampler, LlamaDeleter> owner(g_llama.llama_sampler_chain_init(g_llama.llama_sampler_chain_default_params()));
   llama_sampler* sampler = owner.get();
+  // First in the chain: the other samplers pick among the tokens the grammar allows (the chain owns it now).
+  if (grammar) g_llama.llama_sampler_chain_add(sampler, grammar.release());
   if (sampling.repeatPenalty != 1.0f && sampling.repeatLastN != 0)
     g_llama.llama_sampler_chain_add(sampler, g_llama.llama_sampler_init_penalties(VocabSize(), sampling.repeatLastN, sampling.repeatPenalty, 0.0f, 0.0f));
   if (sampling.temperature <= 0.0f) {
@@ -287,7 +295,7 @@ GenerateResult Session::Generate(const GenerateParams& params, const std::functi
     if (abort) { result.stopReason = "aborted"; break; }
     const int32_t token = g_llama.llama_sampler_sample(sampler, ctx_.get(), -1);
     if (result.generatedTokens == 0) result.firstTokenMs = NowMs() - start;
-    g_llama.llama_sampler_accept(sampler, token);
+    // llama_sampler_sample has accepted the token (a second accept would feed a grammar the token twice).
     if (g_llama.llama_vocab_is_eog(vocab_, token)) { result.stopReason = "eos"; break; }
     if (static_cast<int>(cached_.size()) >= nCtx) { result.stopReason = "context-full"; break; }
     // Decode the sampled token now: its routing belongs to this step (and its logits give the next one).

@@ -48,6 +48,7 @@ struct SamplingParams {
 struct GenerateParams {
   std::vector<int32_t> prompt;
   SamplingParams sampling;
+  std::string grammar;  // GBNF (root rule "root") the output must match; empty: unconstrained
   bool capture = true;
   bool reusePrefix = true;
   double emitIntervalMs = 30;
@@ -117,7 +118,7 @@ struct GenerateResult {
   double firstTokenMs = 0;
   bool routingCaptured = false;
   std::string error;      // non-empty on failure: one line for users
-  std::string errorCode;  // with error: context-overflow | empty-prompt | decode-failed (mapped to EngineError codes in JS)
+  std::string errorCode;  // with error: context-overflow | empty-prompt | decode-failed | bad-grammar (mapped to EngineError codes in JS)
 };
 
 // Frees what llama.cpp allocated, through the function table the addon resolved at start-up.

@@ -70,7 +70,7 @@ describe('the model in the chat picker', () => {
     expect(info.tooltip).toContain('toy-moe');
     expect(info.tooltip).toContain('4 experts, 2 per token, in 2 layers');
     expect(info.tooltip).toContain('CPU');
-    expect(info.capabilities.toolCalling).toBe(false);
+    expect(info.capabilities.toolCalling).toBe(true); // local: tools reach its chat template
     expect(info.id).toBe('local');
   });
 });
