@@ -63,15 +63,10 @@ export function toGenerationPrompt(messages: readonly LmMessage[]): GenerationPr
     if (text) push('user', text);
   }
   const last = turns[turns.length - 1];
-  if (last?.role === 'assistant' && last.toolCalls?.length && [...calls.keys()].every((id) => answered.has(id))) {
-    // Tool results came back: the assistant's turn goes on after them.
-    const question = [...turns].reverse().find((t) => t.role === 'user');
-    if (!question) throw new EngineError('internal', 'The request has no user message to answer (its last message with text must be the user’s).');
-    turns.pop();
-    return { ...(system.length ? { system: { role: 'system', content: system.join('\n\n') } } : {}), history: turns, message: last };
-  }
+  // Results came back for all the assistant's tool calls: its turn goes on after them.
+  const continues = last?.role === 'assistant' && !!last.toolCalls?.length && [...calls.keys()].every((id) => answered.has(id)) && turns.some((t) => t.role === 'user');
   const message = turns.pop();
-  if (!message || message.role !== 'user') throw new EngineError('internal', 'The request has no user message to answer (its last message with text must be the user’s).');
+  if (!message || (message.role !== 'user' && !continues)) throw new EngineError('internal', 'The request has no user message to answer (its last message with text must be the user’s).');
   return { ...(system.length ? { system: { role: 'system', content: system.join('\n\n') } } : {}), history: turns, message };
 }
 

@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../extension/engine/local-engine';
 import { isEngineError } from '../../extension/engine/errors';
 import type { ToolDefinition } from '../../extension/engine/types';
-import { collect, greedy, MOE } from './helpers';
+import { ModelSession } from '../../extension/chat/session';
+import { GenerationRunner } from '../../extension/chat/generation';
+import { LmRequestLog } from '../../extension/chat/lm-messages';
+import { LmServer } from '../../extension/chat/lm-serve';
+import { collect, greedy, MOE, newEngine } from './helpers';
 
 const TOOLS: ToolDefinition[] = [
   { name: 'get_weather', description: 'Tells the weather in a city', inputSchema: { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, unit: { enum: ['c', 'f'] } }, required: ['city', 'unit'] } },
@@ -89,5 +93,43 @@ describe('tool calling on a random-weight fixture', () => {
     // after it: the prompt ends inside that turn, not with a new one.
     expect(prompt).toContain('||result: "{\\"temperature\\":21}"');
     expect(prompt.trimEnd().endsWith('||result: "{\\"temperature\\":21}"')).toBe(true);
+  });
+});
+
+describe('VS Code chat requests with tools (the provider’s path, without vscode)', () => {
+  const engine = newEngine();
+  const session = new ModelSession(engine, async () => ({ options: { modelPath: MOE, threads: 1, contextSize: 2048 }, isDemo: false }));
+  const runner = new GenerationRunner(engine, session);
+  const server = new LmServer({ session, runner, requests: new LmRequestLog(), settings: () => ({ systemPrompt: '', sampling: {}, captureRouting: true }) });
+  const never = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => {} }) };
+
+  beforeAll(async () => {
+    await session.ensureLoaded();
+  }, 60_000);
+  afterAll(async () => {
+    await engine.dispose();
+  });
+
+  it('required mode answers with one call (with an id) and no call syntax as text; its result fed back continues the turn', async () => {
+    const streamed: string[] = [];
+    const question = { role: 'user' as const, text: 'What is the weather in Oslo?' };
+    const served = await server.serve([question], { temperature: 0, maxTokens: 120, repeatPenalty: 1 }, 'test', (t) => streamed.push(t), never, { tools: TOOLS, toolMode: 'required' });
+    expect(served.toolCalls).toHaveLength(1);
+    const call = served.toolCalls![0];
+    expect(TOOLS.map((t) => t.name)).toContain(call.name);
+    expect(call.callId).toBe(`${served.record.id}c0`);
+    expect(streamed.join('')).not.toContain('||call');
+    expect(served.record.assistant.status).toBe('complete');
+
+    const next = await server.serve(
+      [question, { role: 'assistant', text: '', toolCalls: [call] }, { role: 'user', text: '', toolResults: [{ callId: call.callId, text: 'done' }] }],
+      { temperature: 0, maxTokens: 3, repeatPenalty: 1 },
+      'test',
+      () => {},
+      never,
+      { tools: TOOLS, toolMode: 'auto' },
+    );
+    expect(next.record.user.content).toBe(question.text);
+    expect(next.record.assistant.stats?.generatedTokens).toBeGreaterThan(0);
   });
 });
