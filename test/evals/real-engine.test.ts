@@ -522,7 +522,7 @@ describe('moe-lens eval (real CLI, real engine)', () => {
       expect(s.routing!.layers).toBe(8);
       expect(s.routing!.loadEntropy).toHaveLength(8);
     }
-    expect(r.stderr).toContain('[2/2] random-demo.gguf · intro · moe-routing');
+    expect(r.stderr).toContain('[2/2] random-demo · intro · moe-routing');
     // The suite's 8192-token context is beyond the 2048 the model was trained for: the run says so.
     const warning = 'MoE Lens random demo (random weights) runs at a context of 8192 tokens, more than the 2048 it was trained for: expect degraded output';
     expect(r.stderr).toContain(`warning: ${warning}`);
