@@ -1,5 +1,5 @@
 // End-to-end harness: code-server (real VS Code in the browser) driven by playwright-core + Debian chromium.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -147,6 +147,14 @@ export function tail(file, lines = 40) {
   } catch {
     return '';
   }
+}
+
+/** Runs this checkout's `moe-lens` CLI (quiet) and returns its stdout; a non-zero exit rejects with its stderr. */
+export function moeLensCli(args) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(ROOT, 'bin', 'moe-lens.js'), ...args, '--quiet'], { cwd: ROOT, maxBuffer: 256 << 20, timeout: 120_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`moe-lens ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout));
+  });
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -8,12 +8,10 @@
 // batch-size invariant: a prompt decoded after a cached prefix routes its answer with gate weights a few 1e-4
 // off a cold run (same experts and tokens). The CLI always runs cold, so the chat must too for exact digits.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { answerSaveDialog, chatFrame, openChat, panelFrame, runCommand, selectDropdown, sendPrompt, setSettingInUi, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
-import { OUT_DIR, ROOT, extensionLogFile, sleep } from '../../scripts/e2e/lib.mjs';
+import { OUT_DIR, ROOT, extensionLogFile, moeLensCli, sleep } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
 
@@ -46,11 +44,6 @@ const chatLine = (line, message, index) => {
 function extensionLog(userDataDir) {
   const file = extensionLogFile(userDataDir);
   return file ? fs.readFileSync(file, 'utf8') : '';
-}
-
-async function cli(args) {
-  const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'moe-lens.js'), ...args, '--quiet'], { cwd: ROOT, maxBuffer: 256 << 20, timeout: 120_000 });
-  return stdout;
 }
 
 /** The CLI run that reproduces the chat turn: same model file, chat template, system prompt and sampling. */
@@ -206,10 +199,10 @@ export const tests = [
       // The extension loads the committed demo model from its own folder: the CLI runs on exactly that file.
       S.modelFile = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
       assert.ok(newLog.includes(`Loading ${S.modelFile} (demo model)`), 'the model was not loaded again after the settings change (warm KV cache), or not from models/demo');
-      S.moeLayers = JSON.parse(await cli(['inspect', S.modelFile, '--json'])).moeLayers;
+      S.moeLayers = JSON.parse(await moeLensCli(['inspect', S.modelFile, '--json'])).moeLayers;
 
       const t0 = Date.now();
-      const out = (await cli(cliGenerateArgs(S.settings))).trim().split('\n');
+      const out = (await moeLensCli(cliGenerateArgs(S.settings))).trim().split('\n');
       const lines = out.filter((l) => !l.startsWith('{"done"'));
       S.cli = { lines, tokens: lines.map((l) => JSON.parse(l)), done: JSON.parse(out.find((l) => l.startsWith('{"done"'))) };
       S.generated = S.cli.tokens.filter((t) => t.phase === 'generated');

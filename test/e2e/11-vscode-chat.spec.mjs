@@ -4,11 +4,10 @@
 // settings on the same model; countTokens equals the tokenizer's count of the text; a cancelled request stops (the
 // next one is not refused as busy); and the requests show up in the lens (Requests from VS Code Chat).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { panelFrame, runCommand, until } from '../../scripts/e2e/driver.mjs';
-import { ROOT } from '../../scripts/e2e/lib.mjs';
+import { moeLensCli } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
 
@@ -20,11 +19,7 @@ function configuredModel(env) {
   return settings['moeLens.modelPath'] || 'demo';
 }
 
-function cli(args) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'moe-lens.js'), ...args, '--threads', process.env.MOE_LENS_E2E_THREADS ?? '1', '--quiet'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  assert.equal(r.status, 0, `moe-lens ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const cli = (args) => moeLensCli([...args, '--threads', process.env.MOE_LENS_E2E_THREADS ?? '1']);
 
 export const tests = [
   {
@@ -42,12 +37,12 @@ export const tests = [
 
       const model = configuredModel(env);
       // The demo continues text: its chat template puts the user's text first and the model goes on from it.
-      const cliText = cli(['generate', model, '--chat', '-p', result.greedy.prompt, '-t', '0', '-n', '24', '--repeat-penalty', '1']).replace(/\n$/, '');
+      const cliText = (await cli(['generate', model, '--chat', '-p', result.greedy.prompt, '-t', '0', '-n', '24', '--repeat-penalty', '1'])).replace(/\n$/, '');
       assert.ok(result.greedy.text.length > 0, 'the greedy request streamed text');
       assert.equal(result.greedy.text, cliText, 'vscode.lm greedy text = moe-lens generate --chat greedy');
 
       // The tokenizer's count of the text: the prompt tokens of a plain generation, without the BOS it adds first.
-      const lines = cli(['generate', model, '-p', result.count.text, '-n', '1', '--json']).trim().split('\n').map((l) => JSON.parse(l));
+      const lines = (await cli(['generate', model, '-p', result.count.text, '-n', '1', '--json'])).trim().split('\n').map((l) => JSON.parse(l));
       const prompt = lines.filter((l) => l.phase === 'prompt');
       const summary = lines[lines.length - 1];
       assert.equal(summary.promptTokens, prompt.length);
