@@ -23,6 +23,35 @@ export interface PruneCommandDeps {
   use: (modelPath: string) => Promise<boolean>;
 }
 
+/**
+ * Experts already scored elsewhere (the Expert Importance view's maps), passed as the command's argument: the prune
+ * flow then skips choosing a criterion and measuring, and starts at the budget (or at the plan when `drop` is given).
+ */
+export interface ScoredPruneRequest {
+  /** [MoE layer slot][expert]: higher = more worth keeping (Δ perplexity, REAP, routing share). */
+  scores: number[][];
+  /** What the scores are, for the plan's title: "Δ perplexity", "REAP", "routing share". */
+  criterion: string;
+  /** The text they were measured on, for the plan's title: a file name. */
+  source: string;
+  /** Experts to drop per layer; asked when absent. */
+  drop?: number;
+}
+
+/** The command's argument as it came (a webview message, a command link): a ScoredPruneRequest or nothing. */
+export function parseScoredPruneRequest(arg: unknown, shape: { moeLayers: number[]; experts: number; name: string }): ScoredPruneRequest | undefined {
+  if (arg === undefined || arg === null || typeof arg !== 'object' || !('scores' in arg)) return undefined;
+  const r = arg as Partial<ScoredPruneRequest>;
+  const fits =
+    Array.isArray(r.scores) &&
+    r.scores.length === shape.moeLayers.length &&
+    r.scores.every((row) => Array.isArray(row) && row.length === shape.experts && row.every((v) => typeof v === 'number' && !Number.isNaN(v)));
+  if (!fits) throw new Error(`the expert scores given do not match ${shape.name} (${shape.moeLayers.length} MoE layers × ${shape.experts} experts); score it again`);
+  if (typeof r.criterion !== 'string' || typeof r.source !== 'string') throw new Error('the expert scores given do not say what they measure');
+  if (r.drop !== undefined && (!Number.isInteger(r.drop) || r.drop < 1)) throw new Error(`cannot drop ${String(r.drop)} experts per layer`);
+  return { scores: r.scores as number[][], criterion: r.criterion, source: r.source, ...(r.drop !== undefined ? { drop: r.drop } : {}) };
+}
+
 const CRITERIA: (vscode.QuickPickItem & { id: PruneCriterion })[] = [
   { id: 'frequency', label: 'Routed frequency', description: 'drop the experts the text uses least (one pass)' },
   { id: 'reap', label: 'REAP', description: 'drop the lowest mean gate weight × output norm (one pass)' },
@@ -44,7 +73,7 @@ async function pickText(): Promise<string | undefined> {
 }
 
 export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[] {
-  const command = async () => {
+  const command = async (arg?: unknown) => {
     const input = deps.modelPath();
     if (!input) {
       void vscode.window.showErrorMessage('MoE Lens: pruning needs a local GGUF model; a server loads its own.');
@@ -53,6 +82,7 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
     try {
       const layout = await readGgufLayout(input);
       const shape = moeShape(layout);
+      const scored = parseScoredPruneRequest(arg, shape);
       const budgets = [0.25, 0.5]
         .map((share) => Math.max(shape.groups, Math.round((shape.experts * share) / shape.groups) * shape.groups))
         .filter((drop, i, all) => drop < shape.experts && all.indexOf(drop) === i && shape.experts - drop >= shape.expertsPerToken);
@@ -60,15 +90,20 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
         void vscode.window.showErrorMessage(`MoE Lens: ${shape.name} has ${shape.experts} experts per layer and uses ${shape.expertsPerToken}: none can go.`);
         return;
       }
-      const budget = await vscode.window.showQuickPick(
-        budgets.map((drop) => ({ label: `Drop ${drop} of ${shape.experts} experts per layer`, description: `${Math.round((100 * drop) / shape.experts)} %`, drop })),
-        { title: `MoE Lens: prune ${shape.name}`, ignoreFocusOut: true },
-      );
+      const budget =
+        scored?.drop !== undefined
+          ? { drop: scored.drop }
+          : await vscode.window.showQuickPick(
+              budgets.map((drop) => ({ label: `Drop ${drop} of ${shape.experts} experts per layer`, description: `${Math.round((100 * drop) / shape.experts)} %`, drop })),
+              { title: `MoE Lens: prune ${shape.name}${scored ? ` by ${scored.criterion} on ${scored.source}` : ''}`, ignoreFocusOut: true },
+            );
       if (!budget) return;
-      const criterion = await vscode.window.showQuickPick(CRITERIA, { title: 'MoE Lens: which experts go?', ignoreFocusOut: true });
+      const criterion = scored
+        ? { id: undefined, label: `${scored.criterion} on ${scored.source}` }
+        : await vscode.window.showQuickPick(CRITERIA, { title: 'MoE Lens: which experts go?', ignoreFocusOut: true });
       if (!criterion) return;
-      const text = criterion.id === 'random' ? undefined : await pickText();
-      if (criterion.id !== 'random' && text === undefined) return;
+      const text = criterion.id === undefined || criterion.id === 'random' ? undefined : await pickText();
+      if (criterion.id !== undefined && criterion.id !== 'random' && text === undefined) return;
 
       const planned = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'MoE Lens: measuring the experts', cancellable: true },
@@ -76,8 +111,8 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
           const info = await deps.session.ensureLoaded(controller.signal);
-          const scores = await scoreExperts(deps.engine, criterion.id, { text }, { signal: controller.signal });
-          const plan = chooseRemoval(shape, scores.scores, budget.drop);
+          const scores = scored?.scores ?? (await scoreExperts(deps.engine, criterion.id!, { text }, { signal: controller.signal })).scores;
+          const plan = chooseRemoval(shape, scores, budget.drop);
           const placement = planInputOf(info.placement!, 'auto');
           return { plan, before: fitVerdict(placementOf(layout, shape, placement)), after: fitVerdict(placementOf(layout, shape, placement, plan)) };
         },
