@@ -1,7 +1,8 @@
 // One formatter per quantity, shared by the CLI, the extension host's panels and pickers and the webview (no vscode
 // import, no Node import).
 // Not-a-number and negative inputs render as MISSING so a missing figure never reads as a real one.
-import type { EngineCapabilities, ModelIdentity, RoutingAbsence } from './engine/types';
+import type { EngineCapabilities, ModelIdentity, ModelInfo, RoutingAbsence } from './engine/types';
+import { prunedFrom } from './engine/original-experts';
 
 /** The one mark of a missing value, in every table, panel and report. */
 export const MISSING = '—';
@@ -114,6 +115,17 @@ export function formatModelIdentity(identity: ModelIdentity): string {
 export function formatModelName(target: string | ModelIdentity): string {
   const name = typeof target === 'string' ? target : target.kind === 'local' ? target.path : target.model || 'default';
   return (name.split(/[\\/]/).filter(Boolean).pop() ?? name).replace(/\.gguf$/i, '');
+}
+
+/**
+ * A model's name where the UI names it (the chat header, the status bar, the model actions and info): its own name,
+ * and for a pruned model (which keeps the original's general.name) the experts kept of those it had, e.g.
+ * "MoE Lens demo · pruned 6/8". Short for the 320 px sidebar; the lens says the rest.
+ */
+export function formatModelLabel(info: Pick<ModelInfo, 'name' | 'routing'>): string {
+  const r = info.routing;
+  const before = prunedFrom(r);
+  return r && before !== undefined ? `${info.name} · pruned ${r.experts}/${before}` : info.name;
 }
 
 /** Why a model's tokens have no routing, in one sentence for the lens and the model panel. */

@@ -4,6 +4,7 @@ import { EngineError, isAbort } from '../engine/errors';
 import { describeError } from '../messages';
 import type { EngineState, ModelSummary } from '../protocol';
 import { formatLoadTarget } from '../engine/backends';
+import { formatModelLabel } from '../format';
 import { DEMO_MODEL_NAME } from '../engine/demo-model';
 import { Emitter, type Log } from './events';
 
@@ -58,7 +59,7 @@ export class ModelSession {
     return {
       ...(this._info ? { info: this._info } : {}),
       // The one name of the model for the chat header, the status bar and the model actions.
-      label: this._info?.name ?? (this.isDemo ? DEMO_MODEL_NAME : this.configuredLabel()),
+      label: this._info ? formatModelLabel(this._info) : (this.isDemo ? DEMO_MODEL_NAME : this.configuredLabel()),
       isDemo: this.isDemo,
       state: this.state,
       ...(this._error && this.state === 'error' ? { error: this._error } : {}),

@@ -4,14 +4,10 @@
 // slot s of layer l by its original id. No vscode or node import (the webview uses it).
 import type { ModelRouting } from './types';
 
-/** What model-file.ts adds to a pruned model's ModelRouting (it travels with the model info to the webview). */
-export interface PrunedIds {
-  /** Per model layer id, the original id of each expert slot. */
-  originalExpertIds?: Record<number, number[]>;
-  /** Experts per layer before pruning (with originalExpertIds). */
-  originalExperts?: number;
-}
-export type PrunedRouting = ModelRouting & PrunedIds;
+/** The fields model-file.ts adds to a pruned model's ModelRouting (they travel with the model info to the webview). */
+export type PrunedIds = Pick<ModelRouting, 'originalExpertIds' | 'originalExperts'>;
+/** Only ModelRouting now (it has those fields); kept while atlas-run.ts still names it. Use ModelRouting. */
+export type PrunedRouting = ModelRouting;
 
 /** The provenance of a pruned model from its GGUF metadata (node-llama-cpp's nested object); {} for any other model. */
 export function originalExpertsOf(metadata: unknown, moeLayers: readonly number[], experts: number): PrunedIds {
@@ -29,12 +25,12 @@ export function originalExpertsOf(metadata: unknown, moeLayers: readonly number[
 }
 
 /** The original id of expert slot `slot` in model layer `layer` (the slot itself unless the model was pruned). */
-export function originalId(routing: PrunedRouting | undefined, layer: number, slot: number): number {
+export function originalId(routing: ModelRouting | undefined, layer: number, slot: number): number {
   return routing?.originalExpertIds?.[layer]?.[slot] ?? slot;
 }
 
 /** An expert's name in labels: "expert 5 (slot 3)" for a pruned model, else "expert 3". */
-export function expertLabel(routing: PrunedRouting | undefined, layer: number, slot: number): string {
+export function expertLabel(routing: ModelRouting | undefined, layer: number, slot: number): string {
   const id = originalId(routing, layer, slot);
   return routing?.originalExpertIds ? `expert ${id} (slot ${slot})` : `expert ${slot}`;
 }
@@ -43,7 +39,7 @@ export function expertLabel(routing: PrunedRouting | undefined, layer: number, s
  * Column names of a layer × expert grid over the given model layers: the original ids when every layer kept the same
  * experts, else the slot numbers (`byId` false: the cells' labels give each layer's original ids).
  */
-export function expertColumns(routing: PrunedRouting | undefined, layers: readonly number[], experts: number): { names: string[]; byId: boolean } {
+export function expertColumns(routing: ModelRouting | undefined, layers: readonly number[], experts: number): { names: string[]; byId: boolean } {
   const slots = Array.from({ length: experts }, (_, e) => e);
   const rows = layers.map((l) => slots.map((e) => originalId(routing, l, e)));
   const same = rows.length > 0 && rows.every((r) => r.join() === rows[0].join());
@@ -51,8 +47,14 @@ export function expertColumns(routing: PrunedRouting | undefined, layers: readon
   return { names: rows[0].map(String), byId: true };
 }
 
+/** Experts per layer before pruning; undefined unless the model was pruned. */
+export function prunedFrom(routing: ModelRouting | undefined): number | undefined {
+  return routing?.originalExpertIds ? routing.originalExperts : undefined;
+}
+
 /** The line a lens shows for a pruned model; undefined for any other. */
-export function prunedNote(routing: PrunedRouting | undefined): string | undefined {
-  if (!routing?.originalExpertIds || routing.originalExperts === undefined) return undefined;
-  return `Pruned from ${routing.originalExperts} experts per layer to ${routing.experts}: experts are named by their original ids; regenerate-without and force address the slots of this file (0–${routing.experts - 1}).`;
+export function prunedNote(routing: ModelRouting | undefined): string | undefined {
+  const before = prunedFrom(routing);
+  if (before === undefined || !routing) return undefined;
+  return `Pruned from ${before} experts per layer to ${routing.experts}: experts are named by their original ids; regenerate-without and force address the slots of this file (0–${routing.experts - 1}).`;
 }

@@ -176,6 +176,10 @@ export interface ModelRouting {
   sharedExperts: number;
   /** DeepSeek-style expert groups (experts split evenly, in order): the router searches only the best `searched` of `count`. */
   expertGroups?: { count: number; searched: number };
+  /** A pruned model (original-experts.ts): per model layer id, the original id of each expert slot. */
+  originalExpertIds?: Record<number, number[]>;
+  /** A pruned model: experts per layer before pruning (with originalExpertIds). */
+  originalExperts?: number;
 }
 
 export interface ModelInfo {

@@ -2,7 +2,7 @@
 // media/model-panel.js, only posts the top-k control's choice (a local MoE model's).
 import type { ModelInfo, ModelRouting, PlacementReport } from '../engine/types';
 import { DEMO_MODEL_DESCRIPTION } from '../engine/demo-model';
-import { formatBytes, formatCapabilities, formatCount, formatPercent, routingAbsenceText } from '../format';
+import { formatBytes, formatCapabilities, formatCount, formatModelLabel, formatPercent, routingAbsenceText } from '../format';
 import { buildPage, escapeHtml } from './html';
 
 function row(label: string, value: string): string {
@@ -69,7 +69,7 @@ export function modelInfoBody(state: ModelPanelState): string {
   ];
   const placementSection = p ? placementHtml(p) : '';
   return `<main>
-<h1>${escapeHtml(info.name)}</h1>
+<h1>${escapeHtml(formatModelLabel(info))}</h1>
 ${state.isDemo ? `<p class="demo">The built-in demo: ${escapeHtml(DEMO_MODEL_DESCRIPTION)}</p>` : ''}
 <p class="source">${state.source === 'loaded' ? 'As loaded by the engine.' : 'Planned from the GGUF file (the model is not loaded yet).'}</p>
 <section><h2>Model</h2><table class="facts">${facts.join('')}</table></section>

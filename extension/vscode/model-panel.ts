@@ -1,6 +1,7 @@
 // "Show Model Info": a WebviewPanel with plain escaped HTML built from ModelInfo; one nonce'd script
 // (media/model-panel.js) posts the top-k control's choice, which the host applies to moeLens.expertsPerToken.
 import * as vscode from 'vscode';
+import { formatModelLabel } from '../format';
 import { makeNonce } from './html';
 import { modelInfoPage, type ModelPanelState } from './model-info-html';
 import { PanelHost } from './webview-host';
@@ -59,7 +60,7 @@ export class ModelPanel implements vscode.Disposable {
       panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'moe-lens.svg');
       panel.onDidDispose(() => (this.shownState = undefined));
     }
-    panel.title = state.info ? `Model: ${state.info.name}` : 'MoE Lens: Model';
+    panel.title = state.info ? `Model: ${formatModelLabel(state.info)}` : 'MoE Lens: Model';
     this.shownState = JSON.stringify(state);
     panel.webview.html = this.html(state);
   }

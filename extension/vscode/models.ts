@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { BACK, QuickSteps } from './quick-steps';
-import { formatBytes, formatCapabilities, formatModelName } from '../format';
+import { formatBytes, formatCapabilities, formatModelLabel, formatModelName } from '../format';
 import { download, downloadProgressText, planDownload, type DownloadPlan } from '../engine/download';
 import { isAbort } from '../engine/errors';
 import { describeFit, fitOnMachine, moeRecommendations, type Fit, type Recommendation } from '../engine/recommended';
@@ -165,7 +165,7 @@ export class ModelPicker {
     }
   }
 
-  /** The names of the files checked by `use` (their GGUF general.name), before they are loaded. */
+  /** The names of the files checked by `use` (formatModelLabel of their GGUF header), before they are loaded. */
   private readonly names = new Map<string, string>();
 
   /** A local model's one name before it loads: its GGUF's name where `use` read it, else its file name. */
@@ -191,7 +191,7 @@ export class ModelPicker {
   async use(modelPath: string): Promise<boolean> {
     if (modelPath) {
       try {
-        this.names.set(modelPath, (await this.inspect(modelPath)).name);
+        this.names.set(modelPath, formatModelLabel(await this.inspect(modelPath)));
       } catch (error) {
         const message = describeError(error);
         this.log('warn', `Not using ${modelPath}: ${message}`);

@@ -10,7 +10,7 @@ import { compareTab, turnLabel } from './compare-tab';
 import { explanation } from './explain';
 import { TokenTab } from './token-tab';
 import { installPalette } from './palette';
-import { originalId, prunedNote, type PrunedRouting } from '../../extension/engine/original-experts';
+import { originalId, prunedNote } from '../../extension/engine/original-experts';
 import './lens.css';
 
 export type LensTab = 'token' | 'message' | 'conversation' | 'compare';
@@ -187,7 +187,7 @@ export class LensPanel {
 
   private renderLegend(mode: string): void {
     const E = this.experts();
-    const routing: PrunedRouting | undefined = this.store.model.info?.routing;
+    const routing = this.store.model.info?.routing;
     const key = `${mode}:${E}:${JSON.stringify(routing?.originalExpertIds ?? null)}`;
     if (key === this.lastLegendKey) return;
     this.lastLegendKey = key;

@@ -6,7 +6,7 @@ import { float32Shortest } from '../../extension/routing';
 import { h } from '../components';
 import type { Store } from '../store';
 import { gridHead } from './heatmap';
-import { expertLabel, originalId, type PrunedRouting } from '../../extension/engine/original-experts';
+import { expertLabel, originalId } from '../../extension/engine/original-experts';
 
 export interface TokenTabHooks {
   selection(): { turnId: string; pos: number } | undefined;
@@ -49,7 +49,7 @@ export class TokenTab {
     }
     const { layers, k } = tok;
     // A pruned model's experts by their original ids (the routing is in slots).
-    const routing: PrunedRouting | undefined = this.store.model.info?.routing;
+    const routing = this.store.model.info?.routing;
     const name = (l: number, e: number) => expertLabel(routing, this.store.layerId(l), e);
     // Path of top-1 experts.
     const path = h('div', { class: 'path', 'data-testid': 'token-path', 'aria-label': 'Top-1 expert per layer' });
