@@ -4,6 +4,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { EngineError } from '../engine/errors';
 import { pieceTexts } from '../engine/route';
+import type { PrunedIds } from '../engine/original-experts';
 import type { Engine, ModelInfo, RouteResult } from '../engine/types';
 import { AtlasBuilder, type AtlasItem, type AtlasReport, type AtlasSnapshot } from './atlas';
 import type { CorpusEntry, CorpusItem, CorpusSkip } from './atlas-corpus';
@@ -62,7 +63,8 @@ export interface AtlasProgress {
   item: string;
 }
 
-export interface AtlasResult extends AtlasReport {
+/** For a pruned model (`moe-lens prune`), `originalExpertIds` and `originalExperts`: its slots' ids in the model it was pruned from. */
+export interface AtlasResult extends AtlasReport, PrunedIds {
   model: string;
   /** Inputs skipped (unreadable, binary, not UTF-8, malformed, empty, too large, no tokens). */
   skipped: number;
@@ -208,8 +210,10 @@ export async function runAtlas(engine: Engine, corpus: AsyncIterable<CorpusEntry
   const ms = (saved?.ms ?? 0) + performance.now() - start;
   const report = builder.report(options.permutations ?? DEFAULT_PERMUTATIONS);
   if (options.checkpoint) rmSync(options.checkpoint.file, { force: true });
+  const { originalExpertIds, originalExperts } = routing;
   return {
     model: model.name,
+    ...(originalExpertIds && originalExperts !== undefined ? { originalExpertIds, originalExperts } : {}),
     ...report,
     skipped,
     skippedInputs,

@@ -3,6 +3,7 @@
 // export buttons. Escaped HTML; one small nonce'd script posts clicks to the host. No vscode import.
 import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import type { AtlasCard, AtlasLayer } from '../routing/atlas';
+import type { PrunedComparison, PrunedExpertShare, PrunedMixShift } from '../routing/atlas-pruned';
 import type { AtlasResult } from '../routing/atlas-run';
 import { buildPage, escapeHtml } from './html';
 
@@ -99,6 +100,36 @@ function card(c: AtlasCard, files: Map<string, number>): string {
   );
 }
 
+const shareChange = (s: PrunedExpertShare) => `${s.expert} (${formatPercent(s.shareOriginal)} → ${formatPercent(s.sharePruned)})`;
+const mixChange = (m: PrunedMixShift) =>
+  `${escapeHtml(m.name)}: ${m.topOriginal.join(', ') || MISSING} → ${m.topPruned.join(', ') || MISSING} (JS ${bits(m.js)}${m.removedShare > 0 ? `, ${formatPercent(m.removedShare, 0)} had gone to removed experts` : ''})`;
+
+/**
+ * The atlas of a pruned model against its original's (compareAcrossPruning), experts by their ORIGINAL ids: per MoE
+ * layer the load shift, the removed experts, where their traffic went, and the labels and token classes whose top
+ * experts changed most. `names`: the two models as the page names them (escaped here).
+ */
+export function prunedComparisonHtml(comparison: PrunedComparison, names: { original: string; pruned: string }): string {
+  const rows = comparison.layers
+    .map(
+      (l) =>
+        `<tr data-testid="atlas-pruned-layer" data-layer="${escapeHtml(l.layer)}"><th scope="row">${escapeHtml(l.layer)}</th>` +
+        `<td>${bits(l.loadJs)}</td>` +
+        `<td data-testid="atlas-pruned-removed">${l.removed.map(shareChange).join(', ') || MISSING}; ${formatPercent(l.removedShare)} in all</td>` +
+        `<td data-testid="atlas-pruned-gained">${l.gained.map(shareChange).join(', ') || MISSING}</td>` +
+        `<td>${l.labels.slice(0, 3).map(mixChange).join('<br>') || MISSING}</td>` +
+        `<td>${l.classes.slice(0, 2).map(mixChange).join('<br>') || MISSING}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<section data-testid="atlas-pruned-compare"><h2>Pruned: ${escapeHtml(names.pruned)} against its original ${escapeHtml(names.original)}</h2>` +
+    `<p>${comparison.originalExperts} experts per layer pruned to ${comparison.prunedExperts}; experts are named by their original ids, ` +
+    `shares are of each layer's top-k selections (original → pruned); load shift is the Jensen–Shannon divergence (bits) between the two loads.</p>` +
+    `<div class="scroll"><table class="cmp"><tr><th scope="col">Layer</th><th scope="col">Load shift</th><th scope="col">Removed (share)</th>` +
+    `<th scope="col">Their traffic went to</th><th scope="col">Labels: top experts</th><th scope="col">Token classes: top experts</th></tr>${rows}</table></div></section>`
+  );
+}
+
 const STYLE = `
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 12px 24px; }
 h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
@@ -122,6 +153,7 @@ ${Array.from({ length: BUCKETS }, (_, i) => `.h${i} { background: rgba(55, 148, 
 .examples { padding-left: 16px; } .ctx { font-family: var(--vscode-editor-font-family); white-space: pre-wrap; }
 mark { background: var(--vscode-editor-findMatchBackground, #ea5c0080); outline: 1px solid var(--vscode-editor-findMatchBorder, #ea5c00); color: inherit; }
 button { margin-right: 6px; }
+table.cmp { border-collapse: collapse; font-size: 0.9em; } table.cmp th, table.cmp td { padding: 3px 8px; border: 1px solid var(--vscode-editorWidget-border, #8884); text-align: left; vertical-align: top; }
 `;
 
 const SCRIPT = `
@@ -137,7 +169,8 @@ document.addEventListener('click', (event) => {
 });
 `;
 
-export function atlasPage(result: AtlasResult, source: string, cspSource: string, nonce: string): string {
+/** `pruned`: the comparison with the original's atlas when `result` is a pruned model's (shown after the summary). */
+export function atlasPage(result: AtlasResult, source: string, cspSource: string, nonce: string, pruned?: { comparison: PrunedComparison; original: string }): string {
   const files = new Map(atlasExampleFiles(result).map((f, i) => [f, i]));
   const layers = result.layers
     .map(
@@ -157,6 +190,7 @@ export function atlasPage(result: AtlasResult, source: string, cspSource: string
     `<p data-testid="atlas-summary">${escapeHtml(source)}: ${formatNoun(result.items, 'item')}, ${formatCount(result.tokens)} tokens, labels ${result.labels.map(escapeHtml).join(', ')}; ` +
     `${formatNoun(result.skipped, 'input')} skipped; ${result.experts} experts, top-${result.expertsPerToken}; chance from ${formatNoun(result.permutations, 'label permutation')}.</p>` +
     `<p><button data-export="json">Export JSON</button><button data-export="csv">Export CSV</button><button data-export="md">Export report (markdown)</button></p>` +
+    (pruned ? prunedComparisonHtml(pruned.comparison, { original: pruned.original, pruned: result.model }) : '') +
     `<h2>Specialisation per layer</h2>${specialisationChart(result.layers)}` +
     `<h2>Label × expert and token class × expert (share of each row's top-1 choices; click a cell for the expert's card)</h2>${layers}` +
     `<h2>Expert cards</h2>${result.cards.map((c) => card(c, files)).join('')}`;

@@ -10,6 +10,7 @@ import type { Engine } from '../engine/types';
 import { formatCount, formatNoun } from '../format';
 import { probeSetPath, readCorpus } from '../routing/atlas-corpus';
 import { atlasCsv, atlasMarkdown } from '../routing/atlas-export';
+import { compareAcrossPruning, pairAtlases } from '../routing/atlas-pruned';
 import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
 import { atlasExampleFiles, atlasPage } from './atlas-html';
 import { makeNonce } from './html';
@@ -17,10 +18,35 @@ import { PanelHost } from './webview-host';
 import { registerCommand } from './commands';
 import type { Log } from '../chat/events';
 
+/** An atlas the panel showed: the model's path, the corpus it was built over, the atlas. */
+export interface AtlasShown {
+  modelPath: string | undefined;
+  corpus: { paths: string[]; source: string };
+  result: AtlasResult;
+}
+
 export interface AtlasCommandDeps {
   engine: Engine;
   session: ModelSession;
   log: Log;
+  /** Called every time an atlas is shown. */
+  onAtlas?: (shown: AtlasShown) => void;
+}
+
+/** Atlases kept per window to compare a pruned model's with its original's (the latest per model and corpus). */
+const KEPT_ATLASES = 8;
+
+/** The comparison with the atlas of the model `shown` was pruned from, built in this window over the same corpus. */
+function prunedComparison(shown: AtlasShown, built: readonly AtlasShown[]) {
+  if (!shown.result.originalExpertIds) return undefined;
+  const corpus = shown.corpus.paths.join('\n');
+  for (const other of [...built].reverse()) {
+    if (other.corpus.paths.join('\n') !== corpus) continue;
+    const pair = pairAtlases(other.result, shown.result);
+    if (pair.kind === 'pruned' && pair.original === other.result)
+      return { comparison: compareAcrossPruning(pair.original, pair.pruned, pair.originalExpertIds), original: other.result.model };
+  }
+  return undefined;
 }
 
 /** The atlas page's script (atlas-html.ts) → host: open an example's source, export the atlas. */
@@ -57,17 +83,30 @@ const EXPORTS = {
 
 export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[] {
   let shown: AtlasResult | undefined;
+  const built: AtlasShown[] = [];
   const host = new PanelHost<AtlasProtocol>(
     () => vscode.window.createWebviewPanel('moeLens.atlas', 'Routing atlas', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
     { onMessage: (message) => void onMessage(message), log: deps.log },
   );
 
-  const show = (result: AtlasResult, source: string) => {
+  const show = (atlas: AtlasShown) => {
     const { panel, created } = host.open();
     if (created) panel.onDidDispose(() => (shown = undefined));
-    shown = result;
-    panel.title = `Routing atlas: ${source}`;
-    panel.webview.html = atlasPage(result, source, panel.webview.cspSource, makeNonce());
+    shown = atlas.result;
+    panel.title = `Routing atlas: ${atlas.corpus.source}`;
+    let pruned: ReturnType<typeof prunedComparison>;
+    try {
+      pruned = prunedComparison(atlas, built);
+    } catch (error) {
+      deps.log('warn', `routing atlas: no comparison with the original's atlas: ${describeError(error)}`);
+    }
+    panel.webview.html = atlasPage(atlas.result, atlas.corpus.source, panel.webview.cspSource, makeNonce(), pruned);
+    const key = (a: AtlasShown) => `${a.modelPath}\n${a.corpus.paths.join('\n')}`;
+    const same = built.findIndex((a) => key(a) === key(atlas));
+    if (same >= 0) built.splice(same, 1);
+    built.push(atlas);
+    if (built.length > KEPT_ATLASES) built.shift();
+    deps.onAtlas?.(atlas);
   };
 
   // Messages come from the webview: only an index into the atlas's own example files is opened.
@@ -111,7 +150,7 @@ export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[
           onProgress: (p) => progress.report({ message: `${formatNoun(p.items, 'item')}, ${formatCount(p.tokens)} tokens${p.skipped ? `, ${p.skipped} skipped` : ''}` }),
           onSkip: (s) => deps.log('warn', `routing atlas: skipped ${describeSkip(s)}`),
         });
-        show(result, corpus.source);
+        show({ modelPath: deps.engine.model?.path, corpus, result });
       });
     } catch (error) {
       if (isAbort(error)) return;

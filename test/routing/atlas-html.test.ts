@@ -2,8 +2,9 @@
 // the CSP nonce on the one script, and source links only to the atlas's own example files.
 import { describe, expect, it } from 'vitest';
 import { AtlasBuilder } from '../../extension/routing/atlas';
+import { compareAcrossPruning } from '../../extension/routing/atlas-pruned';
 import type { AtlasResult } from '../../extension/routing/atlas-run';
-import { atlasExampleFiles, atlasPage } from '../../extension/vscode/atlas-html';
+import { atlasExampleFiles, atlasPage, prunedComparisonHtml } from '../../extension/vscode/atlas-html';
 
 function result(): AtlasResult {
   const b = new AtlasBuilder({ layers: [1, 3], experts: 2, k: 1 }, { examples: 1 });
@@ -44,5 +45,35 @@ describe('atlas page', () => {
       expect(atlasExampleFiles(r)[Number(index)]).toBeDefined();
       expect(label).toBe(`${atlasExampleFiles(r)[Number(index)].split('/').pop()}:${line}`);
     }
+  });
+});
+
+describe('pruned comparison section', () => {
+  // Original: 3 experts; "<code>" on 0 and 2, prose on 1. Pruned: expert 0 removed (slots 0, 1 = original 1, 2); "<code>" all on original 2.
+  function atlas(experts: number, routed: [string, number][]) {
+    const b = new AtlasBuilder({ layers: [4], experts, k: 1 });
+    routed.forEach(([label, e], i) => b.add({ id: `i${i}`, label, texts: ['x'], experts: [e], weights: [1] }));
+    return b.report(0);
+  }
+  const original = atlas(3, [['<code>', 0], ['<code>', 0], ['<code>', 2], ['prose', 1]]);
+  const pruned = atlas(2, [['<code>', 1], ['<code>', 1], ['<code>', 1], ['prose', 0]]);
+  const comparison = compareAcrossPruning(original, pruned, { 4: [1, 2] });
+
+  it('names experts by their original ids, escapes names and labels', () => {
+    const html = prunedComparisonHtml(comparison, { original: 'orig<i>', pruned: 'M"pruned' });
+    expect(html).toContain('orig&lt;i&gt;');
+    expect(html).toContain('M&quot;pruned');
+    expect(html).not.toMatch(/<i>|<code>/);
+    expect(html).toMatch(/data-testid="atlas-pruned-layer" data-layer="4"/);
+    // expert 0 removed (half of the load); its traffic went to original expert 2 (a slot id would say 1)
+    expect(html).toMatch(/data-testid="atlas-pruned-removed">0 \(50\.0% → 0\.0%\); 50\.0% in all</);
+    expect(html).toMatch(/data-testid="atlas-pruned-gained">2 \(25\.0% → 75\.0%\)</);
+    expect(html).toContain('&lt;code&gt;: 0, 2 → 2');
+  });
+
+  it('appears on the atlas page only when given', () => {
+    const r = { model: 'M', ...pruned, skipped: 0, skippedInputs: [], truncatedItems: 0, maxItemTokens: 10, ms: 1, tokensPerSecond: 1, resumedItems: 0 };
+    expect(atlasPage(r, 's', 'c', 'n')).not.toContain('atlas-pruned-compare');
+    expect(atlasPage(r, 's', 'c', 'n', { comparison, original: 'O' })).toContain('data-testid="atlas-pruned-compare"');
   });
 });
