@@ -6,9 +6,10 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EngineError } from '../engine/errors';
 import { resolveModelArg } from '../engine/demo-model';
-import { chooseRemoval, fitVerdict, placementOf, planInputOf, PRUNE_CRITERIA, requireText, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
+import { chooseRemoval, describePlan, fitVerdict, placementOf, planInputOf, PRUNE_CRITERIA, requireText, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
+import { comparePruned, type ModelMeasurement } from '../engine/prune-measure';
 import { formatPlan, moeShape, planFromSpec, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
-import type { CpuMoe, Engine, LocalLoadOptions } from '../engine/types';
+import type { CpuMoe, LocalLoadOptions, PerplexityResult } from '../engine/types';
 import { formatBytes, formatPerplexity, formatTokensPerSecond } from '../format';
 import type { ModelCommandDeps } from './intervention-commands';
 
@@ -28,20 +29,8 @@ interface PruneFlags {
   cpuMoe: CpuMoe;
 }
 
-interface Measured {
-  perplexity: number | null;
-  decodeTokensPerSecond: number;
-  bytes: number;
-}
-
-/** Decode speed: greedy tokens after a short prompt, no routing capture. */
-async function decodeSpeed(engine: Engine, tokens: number): Promise<number> {
-  const r = await engine.generate(
-    { input: { kind: 'text', text: 'The' }, sampling: { temperature: 0, maxTokens: tokens, repeatPenalty: 1, stop: [] }, captureRouting: false, reuseCache: false },
-    { onFrame: () => undefined },
-  );
-  return r.generatedTokensPerSecond;
-}
+/** A measurement as --json prints it (the perplexity as a number). */
+const measuredJson = (m: ModelMeasurement) => ({ perplexity: m.perplexity?.perplexity ?? null, decodeTokensPerSecond: m.decodeTokensPerSecond, bytes: m.bytes });
 
 export function registerPruneCommand(program: Command, deps: ModelCommandDeps): void {
   const criterion = (value: string): PruneCriterion => {
@@ -83,11 +72,11 @@ export function registerPruneCommand(program: Command, deps: ModelCommandDeps): 
       try {
         const options = deps.loadOptions(input, flags as never) as LocalLoadOptions;
         const info = await engine.load(options);
-        let baselinePerplexity: number | undefined;
+        let baseline: PerplexityResult | undefined;
         if (!plan) {
           const drop = flags.dropPerLayer ?? shape.experts - flags.keepPerLayer!;
           const scored = await scoreExperts(engine, flags.by, { text, context: flags.context, chunks: flags.chunks, seed: flags.seed }, { signal: controller.signal, onProgress: log });
-          baselinePerplexity = scored.baseline?.perplexity;
+          baseline = scored.baseline;
           plan = chooseRemoval(shape, scored.scores, drop);
         }
         const placementInput = planInputOf(info.placement!, flags.cpuMoe);
@@ -110,13 +99,6 @@ export function registerPruneCommand(program: Command, deps: ModelCommandDeps): 
           else deps.stdout(formatPlanText(planJson, plan));
           return;
         }
-        // The original's figures first, while it is loaded.
-        const measure = async (bytes: number, known?: number): Promise<Measured> => ({
-          perplexity: text === undefined ? null : (known ?? (await engine.perplexity({ text, context: flags.context, chunks: flags.chunks }, { signal: controller.signal })).perplexity),
-          decodeTokensPerSecond: await decodeSpeed(engine, flags.tokens),
-          bytes,
-        });
-        const original = await measure(layout.fileSize, baselinePerplexity);
         let lastPercent = -1;
         const written = await writePruned(input, flags.out!, plan, {
           signal: controller.signal,
@@ -125,8 +107,8 @@ export function registerPruneCommand(program: Command, deps: ModelCommandDeps): 
             if (percent >= lastPercent + 10) log(`writing ${flags.out}: ${(lastPercent = percent)}%`);
           },
         });
-        await engine.load({ ...options, modelPath: written.output });
-        const pruned = await measure(written.outputBytes);
+        const measured = await comparePruned(engine, options, written.output, { text, context: flags.context, chunks: flags.chunks, tokens: flags.tokens }, { signal: controller.signal, known: baseline });
+        const [original, pruned] = [measuredJson(measured.original), measuredJson(measured.pruned)];
         const result = { ...planJson, out: written.output, writeMs: Math.round(written.ms), original, pruned };
         if (flags.json) deps.stdout(JSON.stringify(result) + '\n');
         else
@@ -148,10 +130,5 @@ export function registerPruneCommand(program: Command, deps: ModelCommandDeps): 
 const pad = (s: string) => s.padStart(10);
 
 function formatPlanText(p: { model: string; experts: number; keep: number; by: string; sizeBefore: number; sizeAfter: number; fitBefore: string; fitAfter: string }, plan: PrunePlan): string {
-  return (
-    `${p.model}: keep ${p.keep} of ${p.experts} experts in each of ${plan.layers.length} MoE layers (by ${p.by})\n` +
-    plan.layers.map((l) => `  layer ${l.layer}: remove ${l.remove.join(', ')}\n`).join('') +
-    `size: ${formatBytes(p.sizeBefore)} → ${formatBytes(p.sizeAfter)}\n` +
-    `placement: ${p.fitBefore} → ${p.fitAfter}\n`
-  );
+  return `${p.model}: keep ${p.keep} of ${p.experts} experts in each of ${plan.layers.length} MoE layers (by ${p.by})\n` + describePlan(plan, p).map((line) => `  ${line}\n`).join('');
 }

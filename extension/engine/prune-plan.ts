@@ -104,3 +104,11 @@ export function fitVerdict(p: PlacementReport): string {
   if (p.cpuMoeLayers === 0) return `fits in VRAM (${formatBytes(p.expertBytesOnGpu)} of experts on the GPU)`;
   return `needs the experts of ${p.cpuMoeLayers} layers in RAM (${formatBytes(p.expertBytesInRam)} in RAM, ${formatBytes(p.expertBytesOnGpu)} on the GPU)`;
 }
+
+/** The plan in words, one line each (the CLI prints them, VS Code's modal and the Compare panel show them): "Layer 0: experts 2, 5 go" per MoE layer, then the size and the placement before → after when given. */
+export function describePlan(plan: PrunePlan, change?: { sizeBefore: number; sizeAfter: number; fitBefore: string; fitAfter: string }): string[] {
+  return [
+    ...plan.layers.map((l) => `Layer ${l.layer}: experts ${l.remove.join(', ')} go`),
+    ...(change ? [`Size: ${formatBytes(change.sizeBefore)} → ${formatBytes(change.sizeAfter)}`, `Placement: ${change.fitBefore} → ${change.fitAfter}`] : []),
+  ];
+}

@@ -384,6 +384,7 @@ export class MoeLensHost implements vscode.Disposable {
         log: this.deps.log,
         modelPath: () => (this.config().server ? undefined : this.config().modelPath || demoModelFile()),
         use: (modelPath) => this.picker.use(modelPath),
+        loadOptions: async () => (await this.resolveModel()).options,
       }),
     );
     const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(registerCommand(id, fn, this.deps.log));

@@ -1,16 +1,22 @@
 // *MoE Lens: Prune Experts* (palette): choose a budget and a criterion, see which experts go, the new size and the
-// placement before → after, write the pruned GGUF with progress and cancel, then load it. The planning and the
-// writer are the CLI's (engine/prune-plan.ts, engine/prune.ts); this file only asks and shows.
+// placement before → after, write the pruned GGUF with progress and cancel, then load it or Compare it with the
+// original ("Pruned vs original" tab: perplexity, decode speed, size, placement). The planning, the writer and the
+// measurement are the CLI's (engine/prune-plan.ts, engine/prune.ts, engine/prune-measure.ts); this file only asks
+// and shows.
 import * as vscode from 'vscode';
 import path from 'node:path';
 import type { ModelSession } from '../chat/session';
 import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
-import { chooseRemoval, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
-import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
-import type { Engine } from '../engine/types';
+import { chooseRemoval, describePlan, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
+import { comparePruned } from '../engine/prune-measure';
+import { moeShape, prunedSize, readGgufLayout, writePruned } from '../engine/prune';
+import type { Engine, LoadOptions, LocalLoadOptions, PerplexityResult } from '../engine/types';
 import { formatBytes } from '../format';
 import { registerCommand } from './commands';
+import { makeNonce } from './html';
+import { pruneComparePage, type PruneCompareMessage, type PruneCompareView } from './prune-compare-html';
+import { PanelHost } from './webview-host';
 import type { Log } from '../chat/events';
 
 export interface PruneCommandDeps {
@@ -21,6 +27,8 @@ export interface PruneCommandDeps {
   modelPath: () => string | undefined;
   /** Selects and loads another model file. */
   use: (modelPath: string) => Promise<boolean>;
+  /** The configured model's load options (the pruned file is loaded with the same ones to compare). */
+  loadOptions: () => Promise<LoadOptions>;
 }
 
 /**
@@ -58,21 +66,36 @@ const CRITERIA: (vscode.QuickPickItem & { id: PruneCriterion })[] = [
   { id: 'random', label: 'Random', description: 'the baseline a criterion must beat' },
 ];
 
-/** The text the experts are measured on: the active editor's, or a file. */
-async function pickText(): Promise<string | undefined> {
+/** A text to measure on, and its file name: the active editor's, or a file. */
+async function pickText(what: string): Promise<{ text: string; source: string } | undefined> {
   const editor = vscode.window.activeTextEditor;
   const items = [
     ...(editor ? [{ label: `The active editor: ${path.basename(editor.document.fileName)}`, id: 'editor' }] : []),
     { label: 'Choose a text file…', id: 'file' },
   ];
-  const choice = await vscode.window.showQuickPick(items, { title: 'MoE Lens: measure the experts on which text?', ignoreFocusOut: true });
+  const choice = await vscode.window.showQuickPick(items, { title: `MoE Lens: ${what} on which text?`, ignoreFocusOut: true });
   if (!choice) return undefined;
-  if (choice.id === 'editor') return editor!.document.getText();
-  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Text to measure the experts on' });
-  return picked?.[0] ? Buffer.from(await vscode.workspace.fs.readFile(picked[0])).toString('utf8') : undefined;
+  if (choice.id === 'editor') return { text: editor!.document.getText(), source: path.basename(editor!.document.fileName) };
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: `Text to ${what} on` });
+  return picked?.[0] ? { text: Buffer.from(await vscode.workspace.fs.readFile(picked[0])).toString('utf8'), source: path.basename(picked[0].fsPath) } : undefined;
 }
 
 export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[] {
+  // The Compare tab; `shown` is what its buttons act on (the pruned file, the command's argument for Write another).
+  let shown: { prunedPath: string; arg: unknown } | undefined;
+  const panel = new PanelHost<{ toHost: PruneCompareMessage; toView: never; request: never; response: never }>(
+    () => vscode.window.createWebviewPanel('moeLens.pruneCompare', 'Pruned vs original', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
+    {
+      // The page is untrusted: only these two actions, on the file the host itself wrote.
+      onMessage: (m) => {
+        if (!shown) return;
+        if (m.type === 'load') void deps.use(shown.prunedPath);
+        else if (m.type === 'again') void command(shown.arg);
+      },
+      log: deps.log,
+    },
+  );
+
   const command = async (arg?: unknown) => {
     const input = deps.modelPath();
     if (!input) {
@@ -102,8 +125,9 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
         ? { id: undefined, label: `${scored.criterion} on ${scored.source}` }
         : await vscode.window.showQuickPick(CRITERIA, { title: 'MoE Lens: which experts go?', ignoreFocusOut: true });
       if (!criterion) return;
-      const text = criterion.id === undefined || criterion.id === 'random' ? undefined : await pickText();
-      if (criterion.id !== undefined && criterion.id !== 'random' && text === undefined) return;
+      const measuredOn = criterion.id === undefined || criterion.id === 'random' ? undefined : await pickText('measure the experts');
+      if (criterion.id !== undefined && criterion.id !== 'random' && measuredOn === undefined) return;
+      const text = measuredOn?.text;
 
       const planned = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'MoE Lens: measuring the experts', cancellable: true },
@@ -111,20 +135,17 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
           const info = await deps.session.ensureLoaded(controller.signal);
-          const scores = scored?.scores ?? (await scoreExperts(deps.engine, criterion.id!, { text }, { signal: controller.signal })).scores;
-          const plan = chooseRemoval(shape, scores, budget.drop);
+          const measured = scored ? undefined : await scoreExperts(deps.engine, criterion.id!, { text }, { signal: controller.signal });
+          const plan = chooseRemoval(shape, scored?.scores ?? measured!.scores, budget.drop);
           const placement = planInputOf(info.placement!, 'auto');
-          return { plan, before: fitVerdict(placementOf(layout, shape, placement)), after: fitVerdict(placementOf(layout, shape, placement, plan)) };
+          return { plan, baseline: measured?.baseline, before: fitVerdict(placementOf(layout, shape, placement)), after: fitVerdict(placementOf(layout, shape, placement, plan)) };
         },
       );
       const go = await vscode.window.showInformationMessage(
         `Prune ${shape.name}: keep ${planned.plan.keepCount} of ${shape.experts} experts per layer (by ${criterion.label}).`,
         {
           modal: true,
-          detail:
-            describePlan(planned.plan) +
-            `\n\nSize: ${formatBytes(layout.fileSize)} → ${formatBytes(prunedSize(layout, planned.plan))}` +
-            `\nPlacement: ${planned.before} → ${planned.after}`,
+          detail: describePlan(planned.plan, { sizeBefore: layout.fileSize, sizeAfter: prunedSize(layout, planned.plan), fitBefore: planned.before, fitAfter: planned.after }).join('\n'),
         },
         'Write pruned model…',
       );
@@ -157,21 +178,90 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
         },
       );
       deps.log('info', `pruned ${shape.name} to ${written.output} (${formatBytes(written.outputBytes)})`);
-      const load = await vscode.window.showInformationMessage(
+      const next = await vscode.window.showInformationMessage(
         `MoE Lens: wrote ${path.basename(written.output)} (${formatBytes(written.inputBytes)} → ${formatBytes(written.outputBytes)}).`,
         'Load it',
+        'Compare',
       );
-      if (load) await deps.use(written.output);
+      if (next === 'Load it') await deps.use(written.output);
+      else if (next === 'Compare') {
+        // The text the plan was measured on (its baseline perplexity is reused), else one asked for now.
+        const on = measuredOn ?? (await pickText('measure perplexity'));
+        const view = await compare(input, written.output, on, planned.baseline);
+        if (!view) return;
+        shown = { prunedPath: written.output, arg };
+        const { panel: tab } = panel.open();
+        tab.title = `Pruned vs original: ${path.basename(written.output)}`;
+        tab.webview.html = pruneComparePage(
+          {
+            ...view,
+            // Where the engine put the weights on load; the plan's estimate when it does not say.
+            fitBefore: view.original.placement ? fitVerdict(view.original.placement) : planned.before,
+            fitAfter: view.pruned.placement ? fitVerdict(view.pruned.placement) : planned.after,
+            removed: describePlan(planned.plan),
+          },
+          tab.webview.cspSource,
+          makeNonce(),
+        );
+      }
     } catch (error) {
       if (isAbort(error)) return;
       deps.log('error', `prune experts: ${describeError(error)}`);
       void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
     }
   };
-  return [registerCommand('moeLens.pruneExperts', command, deps.log)];
+
+  /**
+   * Measures the original and the pruned file alike (comparePruned) with cancellable progress. The engine holds one
+   * model: the pruned one only for its measurement; whatever happens, the configured model is loaded again after.
+   */
+  const compare = async (
+    input: string,
+    prunedPath: string,
+    on: { text: string; source: string } | undefined,
+    baseline: PerplexityResult | undefined,
+  ): Promise<Omit<PruneCompareView, 'fitBefore' | 'fitAfter' | 'removed'> | undefined> => {
+    if (deps.modelPath() !== input) throw new Error(`the configured model is no longer ${path.basename(input)}: load it to compare`);
+    if (deps.session.state === 'generating') {
+      void vscode.window.showWarningMessage('MoE Lens: an answer is being generated; stop it or let it finish, then compare.');
+      return undefined;
+    }
+    const options = await deps.loadOptions();
+    if (options.backend !== undefined && options.backend !== 'local') throw new Error('comparing needs a local GGUF model');
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'MoE Lens: comparing the pruned model', cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        token.onCancellationRequested(() => controller.abort());
+        await deps.session.ensureLoaded(controller.signal);
+        let swapped = false;
+        try {
+          const steps = { original: `measuring ${path.basename(input)}`, loading: `loading ${path.basename(prunedPath)}`, pruned: `measuring ${path.basename(prunedPath)}` };
+          const measured = await comparePruned(deps.engine, options as LocalLoadOptions, prunedPath, { text: on?.text, tokens: DECODE_TOKENS }, {
+            signal: controller.signal,
+            known: baseline,
+            onStep: (step) => {
+              // From here the engine's model is not the session's: the session forgets it, and reloads it below.
+              if (step === 'loading') {
+                swapped = true;
+                deps.session.invalidate();
+              }
+              progress.report({ message: steps[step] });
+            },
+          });
+          return { originalName: path.basename(input), prunedName: path.basename(prunedPath), textSource: on?.source, ...measured };
+        } finally {
+          if (swapped) {
+            progress.report({ message: `loading ${path.basename(input)} again` });
+            deps.session.invalidate();
+            await deps.session.ensureLoaded().catch((error: unknown) => deps.log('error', `prune compare: reloading ${input}: ${describeError(error)}`));
+          }
+        }
+      },
+    );
+  };
+  return [registerCommand('moeLens.pruneExperts', command, deps.log), panel];
 }
 
-/** "Layer 0: experts 2, 5 go" per layer. */
-function describePlan(plan: PrunePlan): string {
-  return plan.layers.map((l) => `Layer ${l.layer}: experts ${l.remove.join(', ')} go`).join('\n');
-}
+/** Greedy tokens generated to time the decode speed (the CLI's --tokens default). */
+const DECODE_TOKENS = 64;

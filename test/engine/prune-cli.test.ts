@@ -1,5 +1,5 @@
 // `moe-lens prune` end to end through the real CLI: --json's one line (plan, sizes, the pruned model's perplexity
-// equal to `perplexity --ablate` of the original), --dry-run's plan by frequency being the least-routed experts of
+// equal to `perplexity --ablate` of the original), the plan as text, --dry-run's plan by frequency being the least-routed experts of
 // `perplexity --json`'s counts with nothing written, and one-line refusals with nothing written.
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -47,6 +47,16 @@ describe('moe-lens prune', () => {
       .join(';');
     expect(plan.remove).toBe(expected);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('--dry-run as text: the plan in the one wording VS Code shows too (a line per layer, the size and placement before → after)', async () => {
+    const run = await runCli('prune', MOE, '--remove', '*:0,5', '--dry-run', '--quiet');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toBe('moe-llama.gguf: keep 6 of 8 experts in each of 4 MoE layers (by spec)');
+    expect(lines.slice(1, 5)).toEqual([0, 1, 2, 3].map((l) => `  Layer ${l}: experts 0, 5 go`));
+    expect(lines[5]).toMatch(/^ {2}Size: \d+\.\d MiB → \d+\.\d MiB$/);
+    expect(lines[6]).toMatch(/^ {2}Placement: .+ → .+$/);
   });
 
   it.each([
