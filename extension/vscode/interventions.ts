@@ -1,16 +1,19 @@
 // Palette commands over the loaded model: Expert Importance (Δ perplexity per expert ablated alone and REAP, as a
-// heat map in an editor tab) and Perplexity, on the active file or a chosen text file, with cancellable progress.
-// Thin adapter: the work is extension/engine/importance.ts and the engine's perplexity.
+// heat map in an editor tab, with "Prune by this map" handing the chosen map's scores to Prune Experts) and
+// Perplexity, on the active file or a chosen text file, with cancellable progress.
+// Thin adapter: the work is extension/engine/importance.ts, importance-prune.ts and the engine's perplexity.
 import * as vscode from 'vscode';
 import path from 'node:path';
 import type { ModelSession } from '../chat/session';
 import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
-import { noiseReason, runImportance } from '../engine/importance';
+import { noiseReason, runImportance, type ImportanceResult } from '../engine/importance';
 import type { Engine, ModelInfo } from '../engine/types';
 import { formatPerplexity } from '../format';
 import { makeNonce } from './html';
 import { importancePage } from './importance-html';
+import { importancePrune, parsePruneChoice, PRUNE_BY, scoresBy, type ImportancePrune } from './importance-prune';
+import type { ScoredPruneRequest } from './prune-command';
 import { PanelHost } from './webview-host';
 import { registerCommand } from './commands';
 import type { Log } from '../chat/events';
@@ -60,9 +63,19 @@ async function contextFor(engine: Engine, info: ModelInfo, text: string, spread 
 }
 
 export function registerInterventionCommands(deps: InterventionCommandDeps): vscode.Disposable[] {
-  // A page without scripts: nothing goes either way, the panel is only created or revealed and given its html.
-  const panels = new PanelHost<{ toHost: never; toView: never; request: never; response: never }>(() =>
-    vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: false, enableCommandUris: false, localResourceRoots: [] }),
+  // The page's one message: prune by this map and budget (untrusted: checked against the plans the page was given).
+  let shown: { result: ImportanceResult; source: string; prune: ImportancePrune } | undefined;
+  const panels = new PanelHost<{ toHost: { type: 'prune'; by?: unknown; drop?: unknown }; toView: never; request: never; response: never }>(
+    () => vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
+    {
+      log: deps.log,
+      onMessage: (message) => {
+        const choice = shown && message.type === 'prune' ? parsePruneChoice(message, shown.prune) : undefined;
+        if (!shown || !choice) return;
+        const request: ScoredPruneRequest = { scores: scoresBy(shown.result, choice.by), criterion: PRUNE_BY[choice.by], source: shown.source, drop: choice.drop };
+        void vscode.commands.executeCommand('moeLens.pruneExperts', request);
+      },
+    },
   );
   type Text = { text: string; source: string };
   const run = async (title: string, text: Text | undefined, work: (info: ModelInfo, text: Text, progress: vscode.Progress<{ message?: string; increment?: number }>, signal: AbortSignal) => Promise<void>) => {
@@ -94,13 +107,16 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
           last = p.done;
         },
       });
-      const { panel } = panels.open();
+      const prune = await importancePrune(info, result);
+      const { panel, created } = panels.open();
+      if (created) panel.onDidDispose(() => (shown = undefined));
+      shown = { result, source, prune };
       // What the text holds at the smallest context; offered only where it narrows the intervals noticeably.
       const more = Math.min(MOST_CHUNKS, result.noise.suggestedChunks, Math.floor(result.baseline.tokens / MIN_CONTEXT));
       const offer = result.noise.moreChunks && more >= 1.5 * result.noise.chunks ? `Again with ${more} chunks` : undefined;
       const again = offer ? `“${offer}” in the notification, or a longer text` : 'this text holds no more chunks, so run it on a longer text';
       panel.title = `Expert importance: ${source}`;
-      panel.webview.html = importancePage(result, source, panel.webview.cspSource, makeNonce(), again);
+      panel.webview.html = importancePage(result, source, panel.webview.cspSource, makeNonce(), again, prune);
       if (offer)
         void vscode.window
           .showInformationMessage(`MoE Lens: expert importance of ${source}: ${noiseReason(result.noise)}.`, offer)
