@@ -12,25 +12,13 @@ import { Composer } from './chat/composer';
 import { ScrollFollower } from './chat/follow';
 import { ModelLine, type AppView } from './model-line';
 import { Tour } from './chat/tour';
-import { LensPanel, type LensUi } from './lens/panel';
+import { LensPanel } from './lens/panel';
 import { LensRefresh } from './lens/refresh';
 import { heatGrid } from './lens/heatmap';
 import { WhatIfView } from './lens/interventions';
-import { parseMode } from './lens/color';
-import { installPalette } from './lens/palette';
-import { EvalsTab, deliverEvals } from './evals-mount';
-
-interface UiState extends LensUi {
-  v: 1;
-  lensOpen: boolean;
-  view: AppView;
-  tokenTurns: string[];
-  autoTokens: boolean;
-  selected?: { turnId: string; pos: number };
-  lensTurn?: string;
-}
-
-const DEFAULT_UI: UiState = { v: 1, lensOpen: false, view: 'chat', tokenTurns: [], autoTokens: false, mode: 'mode', tab: 'token', heat: 'topk', numbers: false, explainOpen: false };
+import { EvalsTab } from './evals-mount';
+import { DEFAULT_UI, type UiState } from './ui-state';
+import { applyHostMessage, type MessageTarget } from './host-messages';
 
 export interface AppStats {
   messages: number;
@@ -275,103 +263,30 @@ export function startApp(root: HTMLElement = document.getElementById('root') ?? 
   }
 
   // ---- host messages ----
+  const target: MessageTarget = {
+    store,
+    ui,
+    tokenTurns,
+    editorMode,
+    scroll,
+    whatIf,
+    invalidate: (...keys) => scheduler.invalidate(...keys),
+    flush,
+    framesArrived: (tokens) => {
+      stats.frames++;
+      stats.tokensReceived += tokens;
+      pendingTokens += tokens;
+    },
+    forgetHighlight: () => (highlighted = undefined),
+    announce: (text) => (announcer.textContent = text),
+    setView,
+    setLensOpen,
+    focusInput: () => composer.focusIfViewFocused(),
+  };
   function handle(msg: HostToWebview): void {
     stats.messages++;
     try {
-      switch (msg.type) {
-        case 'snapshot': {
-          store.load(msg.snapshot);
-          installPalette(store.experts);
-          const ids = new Set(store.turns.map((t) => t.id));
-          for (const id of [...tokenTurns]) if (!ids.has(id)) tokenTurns.delete(id);
-          if (ui.selected && !ids.has(ui.selected.turnId)) ui.selected = undefined;
-          if (ui.lensTurn && !ids.has(ui.lensTurn)) ui.lensTurn = undefined;
-          whatIf.retain(ids);
-          ui.mode = parseMode(ui.mode, store.model.info?.routing?.moeLayers.length ?? 0);
-          highlighted = undefined;
-          scroll.followBottom();
-          flush();
-          break;
-        }
-        case 'chat.turnAdded': {
-          const { model, replaced } = store.put(msg.turn);
-          if (!replaced && ui.autoTokens) tokenTurns.add(model.id);
-          if (replaced && ui.selected?.turnId === model.id) ui.selected = undefined;
-          if (replaced) whatIf.drop(model.id);
-          // A new question (typed, Summarize Selection, Retry) brings the transcript back to its answer.
-          if (!replaced && model.info.role === 'user') scroll.followBottom();
-          scheduler.invalidate();
-          break;
-        }
-        case 'chat.frames': {
-          const t = store.get(msg.turnId);
-          if (!t) break;
-          stats.frames++;
-          t.appendText(msg.textDelta);
-          for (const b of msg.routing ?? []) {
-            const block = t.addRouting(b);
-            stats.tokensReceived += block.ids.length;
-            pendingTokens += block.ids.length;
-          }
-          scheduler.invalidate();
-          break;
-        }
-        case 'chat.turnUpdated': {
-          const t = store.get(msg.turn.id);
-          if (!t) break;
-          const before = t.info.status;
-          t.update(msg.turn);
-          if (t.info.status === 'error' && before !== 'error') scroll.reveal(t.id);
-          if (before === 'streaming' && t.info.status !== 'streaming') {
-            const said: Record<string, string> = { complete: 'Answer complete.', stopped: 'Answer stopped.', error: `Error: ${t.info.error ?? 'generation failed'}` };
-            announcer.textContent = said[t.info.status] ?? '';
-          }
-          scheduler.invalidate();
-          break;
-        }
-        case 'chat.turnRemoved': {
-          if (store.remove(msg.turnId)) {
-            tokenTurns.delete(msg.turnId);
-            if (ui.selected?.turnId === msg.turnId) ui.selected = undefined;
-            if (ui.lensTurn === msg.turnId) ui.lensTurn = undefined;
-            scheduler.invalidate();
-          }
-          break;
-        }
-        case 'model.state': {
-          store.model = msg.model;
-          installPalette(store.experts);
-          ui.mode = parseMode(ui.mode, store.model.info?.routing?.moeLayers.length ?? 0);
-          scheduler.invalidate();
-          break;
-        }
-        case 'view.focusInput':
-          setView('chat');
-          composer.focusIfViewFocused();
-          break;
-        case 'lens.show': {
-          const t = msg.turnId ? store.get(msg.turnId) : undefined;
-          if (t) ui.lensTurn = t.id;
-          if (t && editorMode) {
-            // The editor tab shows the message it follows as tokens, brought into view.
-            tokenTurns.add(t.id);
-            scroll.reveal(t.id);
-            scheduler.invalidate(`turn:${t.id}`);
-          }
-          setView('chat');
-          setLensOpen(true);
-          break;
-        }
-        case 'lens.whatIf':
-          // A new comparison brings the lens to the answer it regenerated (it is shown with that message).
-          if (msg.whatIf.status === 'running' && store.get(msg.whatIf.turnId)) ui.lensTurn = msg.whatIf.turnId;
-          whatIf.set(msg.whatIf);
-          if (!ui.lensOpen) setLensOpen(true);
-          break;
-        case 'evals.update':
-          deliverEvals(msg.body);
-          break;
-      }
+      applyHostMessage(msg, target);
     } catch (error) {
       host.post({ type: 'webview.error', message: `${msg.type}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
     }
