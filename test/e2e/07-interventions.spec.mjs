@@ -5,12 +5,14 @@
 // expert in any layer, the difference map is regenerated − original cell by cell. The sidebar keeps a compact
 // comparison. Keep this answer puts the regenerated answer in the conversation. Then Expert Importance from
 // the palette on the active file (a layer × expert heat map in an editor tab, each change with its interval, grey
-// within noise; on a longer text the notification's "Again with 16 chunks"), and the Model panel's top-k control
-// (the next answer routes each token to one expert per layer).
+// within noise; on a longer text the notification's "Again with 16 chunks"); from that view, Prune by this map: drop
+// 25 % by Δ perplexity marks the lowest two experts of each layer in the Δ map, Prune by this… opens Prune Experts'
+// plan with the same experts, size and placement, and writes a smaller GGUF into the workspace; and the Model panel's
+// top-k control (the next answer routes each token to one expert per layer).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chatFrame, openChat, openFile, panelFrame, runCommand, sendPrompt, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
+import { answerSaveDialog, chatFrame, openChat, openFile, panelFrame, runCommand, sendPrompt, sideBarWidth, turns, until } from '../../scripts/e2e/driver.mjs';
 import { OUT_DIR } from '../../scripts/e2e/lib.mjs';
 
 export const phase = 'dev';
@@ -53,6 +55,69 @@ const deltaCells = (panel) =>
   panel.locator('[data-testid="importance-delta"] td').evaluateAll((tds) =>
     tds.map((td) => ({ cls: td.className, value: Number(td.dataset.value), low: Number(td.dataset.low), high: Number(td.dataset.high), significant: td.dataset.significant === 'true' })),
   );
+
+/** (layer:expert) of the cells of one importance map marked as going (struck through by the page's CSS). */
+const struck = (panel, map) =>
+  panel
+    .locator(`[data-testid="importance-${map}"] td`)
+    .evaluateAll((tds) => tds.filter((td) => getComputedStyle(td).textDecorationLine.includes('line-through')).map((td) => `${td.dataset.layer}:${td.dataset.expert}`));
+
+/** Prune by this map from the importance panel (its Δ cells as deltaCells reads them, 6 layers × 8 experts). */
+async function pruneByThisMap(page, panel, cells, env, { log, shot }) {
+  await panel.locator('main[data-ready="true"]').waitFor({ state: 'attached', timeout: 10_000 });
+  await panel.locator('input[name="prune-drop"][value="4"]').check();
+  await panel.locator('input[name="prune-by"][value="reap"]').check();
+  assert.equal((await struck(panel, 'reap')).length, 6 * 4, 'drop 50 % by REAP marks four experts per layer in the REAP map');
+  assert.deepEqual(await struck(panel, 'delta'), [], 'nothing is marked in a map not followed');
+  await panel.locator('input[name="prune-drop"][value="2"]').check();
+  await panel.locator('input[name="prune-by"][value="delta"]').check();
+  // The two lowest changes of each layer go (ties: the lower id), and only in the Δ map.
+  const lowest = [0, 1, 2, 3, 4, 5].map((layer) =>
+    [0, 1, 2, 3, 4, 5, 6, 7].sort((a, b) => cells[layer * 8 + a].value - cells[layer * 8 + b].value || a - b).slice(0, 2).sort((a, b) => a - b),
+  );
+  assert.deepEqual(await struck(panel, 'delta'), lowest.flatMap((experts, layer) => experts.map((e) => `${layer}:${e}`)));
+  assert.deepEqual([...(await struck(panel, 'reap')), ...(await struck(panel, 'share'))], [], 'the other maps are not marked');
+  const plan = panel.locator('[data-plan="delta-2"]');
+  const items = await plan.locator('li').allInnerTexts();
+  assert.deepEqual(items, lowest.map((experts, layer) => `Layer ${layer}: experts ${experts.join(', ')} go`));
+  const summary = await plan.locator('p').first().innerText();
+  log(summary);
+  const placement = /Placement: (.+)\.$/.exec(summary)?.[1];
+  assert.ok(placement && /Size: 21\.9 MiB → 17\.9 MiB/.test(summary), summary);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await shot('interventions-importance-prune');
+
+  // The view in a 320 px editor group: nothing wider than the page but the maps, which scroll in their own box.
+  const sidebar = (await page.locator('.part.sidebar').boundingBox()).width;
+  const editor = (await page.locator('.part.editor').boundingBox()).width;
+  assert.ok(await sideBarWidth(page, sidebar + editor - 320), 'the side bar sash was not found');
+  try {
+    const wide = await panel.locator('body').evaluate((b) => b.scrollWidth - b.clientWidth);
+    assert.ok(wide <= 0, `the importance view scrolls sideways by ${wide}px in a narrow editor group`);
+    await page.locator('.part.editor').screenshot({ path: path.join(OUT_DIR, phase, 'interventions-importance-prune-320.png') });
+  } finally {
+    await sideBarWidth(page, sidebar);
+  }
+
+  // Prune by this…: Prune Experts' plan for the same experts, titled by the map; written into the workspace.
+  const out = path.join(env.workspace, 'importance-pruned.gguf');
+  fs.rmSync(out, { force: true });
+  await panel.locator('[data-testid="importance-prune-button"]').click();
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ state: 'visible', timeout: 60_000 });
+  const text = (await dialog.innerText()).replace(/\u00a0/g, ' ');
+  log(text.replace(/\s+/g, ' '));
+  assert.match(text, /keep 6 of 8 experts per layer \(by Δ perplexity on sample\.ts\)/);
+  assert.deepEqual(text.match(/Layer \d: experts \d, \d go/g), items, 'the plan drops the experts the view marked');
+  assert.ok(text.includes(`Placement: ${placement}`), `the plan's placement is the view's: ${placement}`);
+  await dialog.locator('.monaco-button', { hasText: 'Write pruned model' }).click();
+  await answerSaveDialog(page, out);
+  await page.locator('.notification-toast', { hasText: 'wrote importance-pruned.gguf' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+  const demo = fs.statSync(new URL('../../models/demo/demo-moe.gguf', import.meta.url)).size;
+  assert.ok(fs.statSync(out).size < demo, `the pruned file (${fs.statSync(out).size} bytes) is smaller than the demo (${demo})`);
+  fs.rmSync(out);
+  await runCommand(page, 'Notifications: Clear All Notifications');
+}
 
 export const tests = [
   {
@@ -158,7 +223,7 @@ export const tests = [
     },
   },
   {
-    name: 'interventions: Expert Importance from the palette on the active file shows a layer × expert heat map with its noise',
+    name: 'interventions: Expert Importance from the palette on the active file shows a layer × expert heat map with its noise, and prunes by it',
     timeout: 300_000,
     async run({ page, env, log, shot }) {
       await openFile(page, 'sample.ts');
@@ -185,6 +250,7 @@ export const tests = [
       if (within > 24) assert.match(await panel.locator('[data-testid="importance-noise-hint"]').innerText(), /within noise.*longer text/);
       await shot('interventions-importance');
       assert.equal(await page.locator('.notification-toast', { hasText: 'Again with' }).count(), 0, 'no offer of more chunks on a text that holds no more');
+      await pruneByThisMap(page, panel, cells, env, { log, shot });
       await runCommand(page, 'View: Close All Editors');
 
       // A longer text: 8 chunks leave most changes within noise; the notification runs it again with 16.
