@@ -15,6 +15,7 @@ import { addInterventionOptions, interventionOf, registerPerplexityAndImportance
 import { withExpertsPerToken } from '../engine/backends';
 import { formatIntervention } from '../engine/intervention';
 import { registerPruneCommand } from './prune-command';
+import { registerFitCommand } from './fit-command';
 import { GREEDY_SAMPLING } from '../engine/sampling';
 import { localLoadOptions, parseCpuMoe, parseGpuLayers, parseRoutingShape, serverLoadOptions, type GpuLayers, type Parsed } from '../engine/load-settings';
 import { registerAtlasCommand } from './atlas-command';
@@ -177,6 +178,7 @@ export function buildProgram(io: CliIo): Command {
   registerPerplexityAndImportanceCommands(program, modelDeps);
   registerEvalCommands(program, { createEngine: io.createEngine, stdout: io.stdout, stderr: io.stderr, remoteOptions });
   registerPruneCommand(program, modelDeps);
+  registerFitCommand(program, io);
   registerAtlasCommand(program, modelDeps);
 
   addModelOptions(program.command('serve').argument('<model>', 'GGUF model file, or demo for the built-in model'))

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatBytes } from '../format';
-import type { GgufModelInfo } from './types';
+import type { GgufModelInfo, PlacementReport } from './types';
 
 export interface Recommendation {
   name: string;
@@ -69,7 +69,11 @@ export type Fit =
  * without experts), or more than RAM holds.
  */
 export function fitOnMachine(info: GgufModelInfo, ramBytes: number): Fit {
-  const p = info.placement;
+  return fitOfPlacement(info.placement, info.layers, ramBytes);
+}
+
+/** The same verdict from a placement plan of a model with `layers` layers (also a plan for a GPU this machine lacks). */
+export function fitOfPlacement(p: PlacementReport, layers: number, ramBytes: number): Fit {
   const bytes = p.weights.reduce((n, w) => n + w.bytes, 0);
   const gpuBytes = p.weights.filter((w) => w.device !== 'CPU').reduce((n, w) => n + w.bytes, 0);
   const gpuFits = p.backend !== 'cpu' && gpuBytes > 0 && (p.gpuBudgetBytes === undefined || gpuBytes <= p.gpuBudgetBytes);
@@ -77,7 +81,7 @@ export function fitOnMachine(info: GgufModelInfo, ramBytes: number): Fit {
   if (inRam > ramBytes * 0.9) return { kind: 'too-big', bytes, ramBytes };
   if (!gpuFits) return { kind: 'ram', bytes };
   if (p.cpuMoeLayers === 0) return { kind: 'vram', bytes };
-  return { kind: 'experts-in-ram', layers: p.cpuMoeLayers, of: info.layers, bytes };
+  return { kind: 'experts-in-ram', layers: p.cpuMoeLayers, of: layers, bytes };
 }
 
 export function describeFit(fit: Fit): string {
