@@ -95,6 +95,9 @@ async function pruneByThisMap(page, panel, cells, env, { log, shot }) {
     const wide = await panel.locator('body').evaluate((b) => b.scrollWidth - b.clientWidth);
     assert.ok(wide <= 0, `the importance view scrolls sideways by ${wide}px in a narrow editor group`);
     await page.locator('.part.editor').screenshot({ path: path.join(OUT_DIR, phase, 'interventions-importance-prune-320.png') });
+    await panel.locator('[data-testid="importance-delta"]').scrollIntoViewIfNeeded();
+    await page.locator('.part.editor').screenshot({ path: path.join(OUT_DIR, phase, 'interventions-importance-prune-320-map.png') });
+    await panel.locator('main').evaluate(() => window.scrollTo(0, 0));
   } finally {
     await sideBarWidth(page, sidebar);
   }
