@@ -5,8 +5,9 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { EngineError } from '../engine/errors';
 import { withExpertsPerToken } from '../engine/backends';
-import { formatCount, formatDecimal, formatDuration, formatNoun, formatPercent } from '../format';
-import { compareAtlases, type AtlasReport } from '../routing/atlas';
+import { formatCount, formatDecimal, formatDuration, formatNoun, formatPercent, MISSING } from '../format';
+import { compareAtlases } from '../routing/atlas';
+import { compareAcrossPruning, pairAtlases, type AtlasIdentity, type NamedAtlas, type PrunedComparison } from '../routing/atlas-pruned';
 import { probeSetPath, readCorpus, type LabelBy } from '../routing/atlas-corpus';
 import { atlasCsv, atlasMarkdown, atlasSummary } from '../routing/atlas-export';
 import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
@@ -42,7 +43,7 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
     .option('--permutations <n>', 'label permutations for the chance level and p-value', deps.parseInteger, DEFAULT_PERMUTATIONS)
     .option('--seed <n>', 'seed of the permutations and the example reservoirs', deps.parseInteger, 0)
     .option('--out <dir>', 'write atlas.json (with expert cards), atlas.csv and report.md there')
-    .option('--compare <atlas.json>', "an earlier atlas.json: per-layer shift (Jensen–Shannon) and the experts that moved")
+    .option('--compare <atlas.json>', "an earlier atlas.json: per-layer shift (Jensen–Shannon) and the experts that moved; of the model this one was pruned from: the shift in original expert ids")
     .option('--json', 'the summary as one JSON object on the last line');
   addInterventionOptions(command, deps.parseInteger, false).action(async (model: string, flags: AtlasFlags) => {
     if (flags.permutations < 0) throw new EngineError('internal', '--permutations must be 0 or more');
@@ -53,6 +54,12 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
     process.once('SIGINT', onSigint);
     try {
       await engine.load(withExpertsPerToken(deps.loadOptions(model, flags as never), flags.expertsPerToken));
+      const routing = engine.model?.routing;
+      if (baseline && routing) {
+        // Refused before the capture pass: the loaded model's routing says what its atlas will be.
+        const pair = pairAtlases<AtlasIdentity>(baseline, { ...routing, model: engine.model!.name, layers: routing.moeLayers.map((layer) => ({ layer })) });
+        if (pair.kind === 'unrelated') throw new EngineError('internal', `cannot compare with ${flags.compare}: ${pair.reason}`);
+      }
       const checkpoint = flags.out ? await atlasCheckpoint(model, flags) : undefined;
       let lastProgress = 0;
       const result = await runAtlas(engine, readCorpus(corpusPaths(flags.corpus), { labelBy: flags.labelBy }), {
@@ -70,7 +77,10 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
         },
       });
       if (result.resumedItems) deps.stderr(`[atlas] continued a checkpoint of ${formatNoun(result.resumedItems, 'item')}\n`);
-      const comparison = baseline ? compareAtlases(baseline, result) : undefined;
+      const pair = baseline && pairAtlases(baseline, result);
+      if (pair?.kind === 'unrelated') throw new EngineError('internal', `cannot compare with ${flags.compare}: ${pair.reason}`);
+      const comparison = pair?.kind === 'same' ? compareAtlases(baseline!, result) : undefined;
+      const pruned = pair?.kind === 'pruned' ? compareAcrossPruning(pair.original, pair.pruned, pair.originalExpertIds) : undefined;
       if (flags.out) {
         await mkdir(flags.out, { recursive: true });
         await writeFile(path.join(flags.out, 'atlas.json'), JSON.stringify(result) + '\n');
@@ -78,8 +88,8 @@ export function registerAtlasCommand(program: Command, deps: ModelCommandDeps): 
         await writeFile(path.join(flags.out, 'report.md'), atlasMarkdown(result));
         deps.stderr(`[atlas] wrote atlas.json, atlas.csv and report.md to ${flags.out}\n`);
       }
-      if (flags.json) deps.stdout(JSON.stringify({ ...atlasSummary(result), ...(comparison ? { compare: comparison } : {}) }) + '\n');
-      else deps.stdout(formatAtlas(result) + (comparison ? formatComparison(comparison) : ''));
+      if (flags.json) deps.stdout(JSON.stringify({ ...atlasSummary(result), ...(comparison ? { compare: comparison } : {}), ...(pruned ? { comparePruned: pruned } : {}) }) + '\n');
+      else deps.stdout(formatAtlas(result) + (comparison ? formatComparison(comparison) : '') + (pruned ? formatPrunedComparison(pruned, result.originalExpertIds ? 'the original' : 'the pruned model') : ''));
     } finally {
       process.off('SIGINT', onSigint);
       await engine.dispose();
@@ -98,17 +108,17 @@ async function atlasCheckpoint(model: string, flags: AtlasFlags): Promise<{ file
   return { file: path.join(out!, 'atlas.checkpoint.json'), key: JSON.stringify({ model: model === 'demo' ? model : path.resolve(model), ...rest, corpus }) };
 }
 
-async function readAtlas(file: string): Promise<AtlasReport> {
+async function readAtlas(file: string): Promise<NamedAtlas> {
   let value: unknown;
   try {
     value = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
     throw new EngineError('file-not-found', `cannot read the atlas ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const atlas = value as AtlasReport;
+  const atlas = value as NamedAtlas;
   if (!Array.isArray(atlas?.layers) || typeof atlas.experts !== 'number' || !Array.isArray(atlas.labels))
     throw new EngineError('internal', `${file} is not an atlas.json written by moe-lens atlas --out`);
-  return atlas;
+  return { ...atlas, model: typeof atlas.model === 'string' ? atlas.model : path.basename(file) };
 }
 
 function formatAtlas(r: AtlasResult): string {
@@ -133,5 +143,19 @@ function formatComparison(shifts: ReturnType<typeof compareAtlases>): string {
       `  layer ${s.layer}: load shift ${formatDecimal(s.loadJs, 3)} bits (JS), MI ${formatDecimal(s.miBitsA, 3)} → ${formatDecimal(s.miBitsB, 3)}` +
         (s.moved.length ? `; moved: ${s.moved.map((m) => `${m.expert} (${formatPercent(m.shareA)} → ${formatPercent(m.shareB)})`).join(', ')}` : ''),
     );
+  return lines.join('\n') + '\n';
+}
+
+const shareChange = (s: PrunedComparison['layers'][number]['removed'][number]) => `${s.expert} (${formatPercent(s.shareOriginal)} → ${formatPercent(s.sharePruned)})`;
+
+function formatPrunedComparison(c: PrunedComparison, earlier: string): string {
+  const lines = [`compared with the atlas of ${earlier} (${c.originalExperts} → ${c.prunedExperts} experts per layer; experts by their original ids, shares original → pruned):`];
+  for (const l of c.layers) {
+    const labels = l.labels.slice(0, 3).map((m) => `${m.name} ${m.topOriginal.join('/')} → ${m.topPruned.join('/')} (JS ${formatDecimal(m.js, 3)})`);
+    lines.push(
+      `  layer ${l.layer}: load shift ${formatDecimal(l.loadJs, 3)} bits (JS); removed ${l.removed.map(shareChange).join(', ')}, ${formatPercent(l.removedShare)} of the load; ` +
+        `went to ${l.gained.map(shareChange).join(', ') || MISSING}${labels.length ? `; top experts: ${labels.join(', ')}` : ''}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }

@@ -151,11 +151,14 @@ export function compareAcrossPruning(original: AtlasReport, pruned: AtlasReport,
 
 /** An atlas with its model's name and, for a pruned model, its original ids (what atlas.json holds). */
 export type NamedAtlas = AtlasReport & PrunedIds & { model: string };
+/** What pairAtlases reads of an atlas (a loaded model's routing gives it before its atlas is built). */
+export type AtlasIdentity = Pick<NamedAtlas, 'model' | 'experts' | 'originalExpertIds' | 'originalExperts'> & { layers: readonly { layer: number }[] };
 
-const describeAtlas = (a: NamedAtlas) => `${a.model} (${formatNoun(a.layers.length, 'MoE layer')} × ${formatNoun(a.experts, 'expert')}${a.originalExperts !== undefined ? `, pruned from ${a.originalExperts}` : ''})`;
+const describeAtlas = (a: AtlasIdentity) =>
+  `${a.model} (${formatNoun(a.layers.length, 'MoE layer')} × ${formatNoun(a.experts, 'expert')}${a.originalExperts !== undefined ? `, pruned from ${a.originalExperts}` : ''})`;
 
-/** Whether `pruned` is the atlas of a model pruned from `original`'s: same name and MoE layers, its original count theirs. */
-const isPrunedFrom = (pruned: NamedAtlas, original: NamedAtlas) =>
+/** Whether `pruned` is of a model pruned from `original`'s: same name and MoE layers, its original count theirs. */
+const isPrunedFrom = (pruned: AtlasIdentity, original: AtlasIdentity) =>
   pruned.originalExpertIds !== undefined &&
   pruned.originalExperts === original.experts &&
   original.originalExpertIds === undefined &&
@@ -166,10 +169,10 @@ const isPrunedFrom = (pruned: NamedAtlas, original: NamedAtlas) =>
  * How two atlases compare: `same` shape (compareAtlases), one of a model `pruned` from the other's (compareAcrossPruning,
  * either order), or `unrelated` with the reason in one line.
  */
-export function pairAtlases(
-  a: NamedAtlas,
-  b: NamedAtlas,
-): { kind: 'same' } | { kind: 'pruned'; original: NamedAtlas; pruned: NamedAtlas; originalExpertIds: Record<number, number[]> } | { kind: 'unrelated'; reason: string } {
+export function pairAtlases<T extends AtlasIdentity>(
+  a: T,
+  b: T,
+): { kind: 'same' } | { kind: 'pruned'; original: T; pruned: T; originalExpertIds: Record<number, number[]> } | { kind: 'unrelated'; reason: string } {
   if (a.experts === b.experts && a.layers.length === b.layers.length) return { kind: 'same' };
   for (const [original, pruned] of [[a, b], [b, a]])
     if (isPrunedFrom(pruned, original)) return { kind: 'pruned', original, pruned, originalExpertIds: pruned.originalExpertIds! };
