@@ -4,6 +4,7 @@
 // load options and measures it; putting the original back is the caller's (the CLI exits, VS Code's session reloads).
 // No vscode import.
 import { stat } from 'node:fs/promises';
+import { EngineError } from './errors';
 import type { Engine, LocalLoadOptions, PerplexityResult, PlacementReport } from './types';
 
 /** What the figures are measured on: the text (none: no perplexity), its chunking, and the tokens decoded. */
@@ -28,6 +29,17 @@ export interface ModelMeasurement {
 export interface PrunedComparison {
   original: ModelMeasurement;
   pruned: ModelMeasurement;
+}
+
+/**
+ * Chunking for a text of any length where no --context is given (VS Code): the loaded context, at most 512 tokens,
+ * small enough for two chunks but at least 16; at most 8 chunks. A text shorter than two chunks of 16 is refused.
+ */
+export async function chunkingFor(engine: Engine, text: string): Promise<{ context: number; chunks: number }> {
+  const tokens = (await engine.tokenize(text)).length + 1;
+  const context = Math.min(engine.model?.contextSize ?? 512, 512, Math.max(16, Math.floor(tokens / 2)));
+  if (tokens < 2 * context) throw new EngineError('too-little-text', `the text has ${tokens} tokens; measuring perplexity on it needs at least ${2 * context}`);
+  return { context, chunks: 8 };
 }
 
 /** Decode speed: greedy tokens after a short prompt, no routing capture. */

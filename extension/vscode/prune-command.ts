@@ -9,7 +9,7 @@ import type { ModelSession } from '../chat/session';
 import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import { chooseRemoval, describePlan, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
-import { comparePruned } from '../engine/prune-measure';
+import { chunkingFor, comparePruned } from '../engine/prune-measure';
 import { moeShape, prunedSize, readGgufLayout, writePruned } from '../engine/prune';
 import type { Engine, LoadOptions, LocalLoadOptions, PerplexityResult } from '../engine/types';
 import { formatBytes } from '../format';
@@ -135,10 +135,13 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
           const controller = new AbortController();
           token.onCancellationRequested(() => controller.abort());
           const info = await deps.session.ensureLoaded(controller.signal);
-          const measured = scored ? undefined : await scoreExperts(deps.engine, criterion.id!, { text }, { signal: controller.signal });
+          const chunking = text === undefined ? undefined : await chunkingFor(deps.engine, text);
+          const measured = scored ? undefined : await scoreExperts(deps.engine, criterion.id!, { text, ...chunking }, { signal: controller.signal });
           const plan = chooseRemoval(shape, scored?.scores ?? measured!.scores, budget.drop);
           const placement = planInputOf(info.placement!, 'auto');
-          return { plan, baseline: measured?.baseline, before: fitVerdict(placementOf(layout, shape, placement)), after: fitVerdict(placementOf(layout, shape, placement, plan)) };
+          // The scoring pass's perplexity of the original, on these chunks: Compare reuses it.
+          const baseline = measured?.baseline && chunking && { ...chunking, result: measured.baseline };
+          return { plan, baseline, before: fitVerdict(placementOf(layout, shape, placement)), after: fitVerdict(placementOf(layout, shape, placement, plan)) };
         },
       );
       const go = await vscode.window.showInformationMessage(
@@ -187,7 +190,7 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
       else if (next === 'Compare') {
         // The text the plan was measured on (its baseline perplexity is reused), else one asked for now.
         const on = measuredOn ?? (await pickText('measure perplexity'));
-        const view = await compare(input, written.output, on, planned.baseline);
+        const view = await compare(input, written.output, on, measuredOn ? planned.baseline : undefined);
         if (!view) return;
         shown = { prunedPath: written.output, arg };
         const { panel: tab } = panel.open();
@@ -219,7 +222,7 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
     input: string,
     prunedPath: string,
     on: { text: string; source: string } | undefined,
-    baseline: PerplexityResult | undefined,
+    baseline: { context: number; chunks: number; result: PerplexityResult } | undefined,
   ): Promise<Omit<PruneCompareView, 'fitBefore' | 'fitAfter' | 'removed'> | undefined> => {
     if (deps.modelPath() !== input) throw new Error(`the configured model is no longer ${path.basename(input)}: load it to compare`);
     if (deps.session.state === 'generating') {
@@ -234,12 +237,13 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
         const controller = new AbortController();
         token.onCancellationRequested(() => controller.abort());
         await deps.session.ensureLoaded(controller.signal);
+        const chunking: { context?: number; chunks?: number } = baseline ?? (on ? await chunkingFor(deps.engine, on.text) : {});
         let swapped = false;
         try {
           const steps = { original: `measuring ${path.basename(input)}`, loading: `loading ${path.basename(prunedPath)}`, pruned: `measuring ${path.basename(prunedPath)}` };
-          const measured = await comparePruned(deps.engine, options as LocalLoadOptions, prunedPath, { text: on?.text, tokens: DECODE_TOKENS }, {
+          const measured = await comparePruned(deps.engine, options as LocalLoadOptions, prunedPath, { text: on?.text, context: chunking.context, chunks: chunking.chunks, tokens: DECODE_TOKENS }, {
             signal: controller.signal,
-            known: baseline,
+            known: baseline?.result,
             onStep: (step) => {
               // From here the engine's model is not the session's: the session forgets it, and reloads it below.
               if (step === 'loading') {

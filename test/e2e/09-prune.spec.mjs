@@ -1,11 +1,13 @@
 // MoE Lens: Prune Experts end to end in code-server on the demo model: budget and criterion from quick picks, the
 // plan in a modal (experts per layer, the new size, the placement before → after), Write pruned model into the
-// workspace, and the pruned file on disk with 6 of 8 experts per layer; Load it selects it, and the lens then names
-// its experts by their original ids.
+// workspace, and the pruned file on disk with 6 of 8 experts per layer; Compare measures both on sample.ts into the
+// "Pruned vs original" tab (numbers in both columns, the pruned file smaller) and leaves the chat answering with the
+// configured 8-expert model; the tab's Load pruned model selects it, and the lens then names its experts by their
+// original ids.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { answerSaveDialog, openChat, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import { answerSaveDialog, openChat, openFile, panelFrame, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
 
 export const phase = 'dev';
 
@@ -17,11 +19,13 @@ const pick = async (page, text) => {
 
 export const tests = [
   {
-    name: 'prune: drop 2 of 8 experts per layer at random, see the plan, write it into the workspace and load it',
+    name: 'prune: drop 2 of 8 experts per layer at random, see the plan, write it into the workspace, compare it with the original and load it',
     timeout: 300_000,
     async run({ page, env, log, shot }) {
       const out = path.join(env.workspace, 'pruned-demo.gguf');
       fs.rmSync(out, { force: true });
+      // The active editor: the text Compare measures perplexity on (a random plan measured none).
+      await openFile(page, 'sample.ts', path.join(env.workspace, 'sample.ts'));
       await runCommand(page, 'MoE Lens: Prune Experts');
       await pick(page, 'Drop 2 of 8 experts per layer');
       await pick(page, 'Random');
@@ -45,13 +49,51 @@ export const tests = [
       assert.deepEqual(fs.readdirSync(env.workspace).filter((f) => f.includes('prune-tmp')), [], 'no temporary file left');
       await page.locator('.notification-toast', { hasText: 'writing pruned-demo.gguf' }).waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => {});
       await shot('prune-written');
-      await toast.locator('.monaco-button', { hasText: 'Load it' }).click();
+      assert.equal(await toast.locator('.monaco-button', { hasText: 'Load it' }).count(), 1, 'Load it offered');
+
+      // Compare: both measured on sample.ts, side by side in an editor tab.
+      await toast.locator('.monaco-button', { hasText: 'Compare' }).click();
+      await pick(page, 'The active editor: sample.ts');
+      const panel = await panelFrame(page, '[data-testid="compare-table"]', { timeout: 120_000 });
+      const row = async (testid) => panel.locator(`[data-testid="${testid}"] td`).allInnerTexts();
+      for (const testid of ['compare-perplexity', 'compare-decode', 'compare-size']) {
+        const [original, pruned, ratio] = await row(testid);
+        log(`${testid}: ${original} | ${pruned} | ${ratio}`);
+        assert.match(original, /^\d+(\.\d+)?( ± \d+\.\d+)?( tok\/s| MiB)?$/, `${testid}: the original's figure`);
+        assert.match(pruned, /^\d+(\.\d+)?( ± \d+\.\d+)?( tok\/s| MiB)?$/, `${testid}: the pruned figure`);
+        assert.match(ratio, /^\d+\.\d\d×$/, `${testid}: pruned ÷ original`);
+      }
+      const [sizeOriginal, sizePruned] = (await row('compare-size')).map(parseFloat);
+      assert.ok(sizePruned < sizeOriginal, `pruned ${sizePruned} MiB < original ${sizeOriginal} MiB`);
+      assert.equal(await panel.locator('[data-testid="compare-removed"] li').count(), 6, 'the experts removed, per MoE layer');
+      assert.match(await panel.locator('[data-testid="compare-summary"]').innerText(), /pruned-demo\.gguf beside .*; perplexity on sample\.ts/);
+      await page.locator('.notification-toast', { hasText: 'comparing the pruned model' }).waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
+      await shot('prune-compare');
+
+      // The chat still answers with the configured model (8 experts, not the pruned file Compare loaded).
       const settings = () => (fs.existsSync(env.settingsFile) ? fs.readFileSync(env.settingsFile, 'utf8') : '');
+      assert.ok(!settings().includes('pruned-demo.gguf'), 'Compare does not select the pruned model');
+      let frame = await openChat(page);
+      await runCommand(page, 'MoE Lens: New Chat');
+      await sendPrompt(frame, 'Once upon');
+      const reply = turns(frame, 'assistant').last();
+      await until(async () => (await reply.locator('[data-testid="turn-stats"], [data-testid="turn-error"], [data-testid="turn-stopped"]').count()) > 0, { timeout: 120_000, message: 'the answer after Compare' });
+      assert.equal(await reply.locator('[data-testid="turn-error"]').count(), 0, 'the answer after Compare failed');
+      if ((await reply.locator('[data-testid="turn-lens-toggle"]').getAttribute('aria-pressed')) !== 'true') await reply.locator('[data-testid="turn-lens-toggle"]').click();
+      await reply.locator('[data-testid="token"]').first().click();
+      await frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"]').first().waitFor({ state: 'visible', timeout: 10_000 });
+      assert.equal(await frame.locator('[data-testid="lens-pruned"]').isVisible(), false, 'the configured model is not the pruned one');
+      const firstLayer = await frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"]').evaluateAll((cs) => cs.filter((c) => c.dataset.layer === cs[0].dataset.layer).length);
+      assert.equal(firstLayer, 8, 'the configured model routes over 8 experts');
+      await shot('prune-compare-chat');
+
+      // The tab's Load pruned model selects the pruned file.
+      await (await panelFrame(page, '[data-testid="compare-load"]')).locator('[data-testid="compare-load"]').click();
       await until(() => settings().includes('pruned-demo.gguf'), { timeout: 30_000, message: 'moeLens.modelPath set to the pruned file' });
       await shot('prune-loaded');
 
       // The lens on the pruned model: the experts by their original ids (the routing stays in slots).
-      const frame = await openChat(page);
+      frame = await openChat(page);
       await runCommand(page, 'MoE Lens: New Chat');
       await sendPrompt(frame, 'The cat');
       const answer = turns(frame, 'assistant').last();
