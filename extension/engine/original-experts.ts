@@ -6,8 +6,6 @@ import type { ModelRouting } from './types';
 
 /** The fields model-file.ts adds to a pruned model's ModelRouting (they travel with the model info to the webview). */
 export type PrunedIds = Pick<ModelRouting, 'originalExpertIds' | 'originalExperts'>;
-/** Only ModelRouting now (it has those fields); kept while atlas-run.ts still names it. Use ModelRouting. */
-export type PrunedRouting = ModelRouting;
 
 /** The provenance of a pruned model from its GGUF metadata (node-llama-cpp's nested object); {} for any other model. */
 export function originalExpertsOf(metadata: unknown, moeLayers: readonly number[], experts: number): PrunedIds {
