@@ -30,10 +30,16 @@ export interface RemoteHeader {
 
 export interface RemoteHeaderOptions {
   signal?: AbortSignal;
+  /** Longest wait for the whole header of one model (default 2 minutes): `remote-timeout` after it. */
+  timeoutMs?: number;
 }
 
 const FIRST_STEP = 64 << 10;
+/** Real headers (a 256k-token vocabulary included) are tens of MiB at most: a longer claim is refused, not fetched. */
+const MAX_HEADER = 256 << 20;
 const RETRY = { retries: 1, minTimeout: 300, maxTimeout: 1000 };
+
+const DEFAULT_TIMEOUT_MS = 120_000;
 
 type ParsedUri = { type: 'resolved'; resolvedUrl: string } | { type: 'unresolved' } | null;
 interface NlcUri {
@@ -50,8 +56,9 @@ type GetKey = (metadata: unknown, key: string) => unknown;
 
 /** What node-llama-cpp offers here but does not export. */
 async function nodeLlamaCppPieces() {
-  const [uri, reader, parser, splits, getKey] = await Promise.all([
+  const [uri, endpoints, reader, parser, splits, getKey] = await Promise.all([
     importNodeLlamaCppFile<NlcUri>('utils/parseModelUri.js'),
+    importNodeLlamaCppFile<{ resolveHuggingFaceEndpoint(): string }>('utils/modelDownloadEndpoints.js'),
     importNodeLlamaCppFile<{ GgufNetworkFetchFileReader: NetworkReaderClass }>('gguf/fileReaders/GgufNetworkFetchFileReader.js'),
     importNodeLlamaCppFile<{ parseGguf: ParseGguf }>('gguf/parser/parseGguf.js'),
     importNodeLlamaCppFile<{ resolveSplitGgufParts(url: string): string[] }>('gguf/utils/resolveSplitGgufParts.js'),
@@ -60,20 +67,21 @@ async function nodeLlamaCppPieces() {
   // Each fetch asks for as many bytes as are buffered already (at least 64 KiB), instead of 4 MiB more each time.
   class DoublingReader extends reader.GgufNetworkFetchFileReader {
     override _fetchToExpandBufferUpToOffset(endOffset: number): Promise<void> {
+      if (endOffset > MAX_HEADER) return Promise.reject(new Error(`its header claims more than ${MAX_HEADER >> 20} MiB`));
       return super._fetchToExpandBufferUpToOffset(endOffset, Math.max(FIRST_STEP, this._buffer.length));
     }
   }
-  return { ...uri, DoublingReader, parseGguf: parser.parseGguf, resolveSplitGgufParts: splits.resolveSplitGgufParts, getKey: getKey.getGgufMetadataKeyValue };
+  return { ...uri, hfEndpoint: endpoints.resolveHuggingFaceEndpoint, DoublingReader, parseGguf: parser.parseGguf, resolveSplitGgufParts: splits.resolveSplitGgufParts, getKey: getKey.getGgufMetadataKeyValue };
 }
 
 const hostOf = (url: string) => new URL(url).host;
 /** A part's file name: the URL's last path segment, without the query. */
 const fileNameOf = (url: string) => decodeURIComponent(path.posix.basename(new URL(url).pathname));
 
-/** The first line of an error from node-llama-cpp, with the network code where there is one. */
+/** The first line of an error from node-llama-cpp, without its restatement of the URI, with the network code where there is one. */
 function reason(error: unknown): string {
   const code = networkCode(error);
-  const message = (error as Error).message?.split('\n')[0] ?? String(error);
+  const message = ((error as Error).message?.split('\n')[0] ?? String(error)).replace(/^Failed to fetch manifest for resolving URI "[^"]*": (TypeError: )?/, '');
   return code && !message.includes(code) ? `${message} (${code})` : message;
 }
 
@@ -172,13 +180,25 @@ async function resolveUrl(model: string, nlc: Awaited<ReturnType<typeof nodeLlam
     return resolved.resolvedUrl;
   } catch (error) {
     if (signal?.aborted) throw new EngineError('aborted', `resolving ${model} was cancelled`);
-    throw new EngineError('remote-unavailable', `cannot resolve ${model}: ${reason(error)}`);
+    throw new EngineError('remote-unavailable', `cannot resolve ${model} at ${hostOf(nlc.hfEndpoint())}: ${reason(error)}`);
   }
 }
 
 /** Reads the header of a remote GGUF (every part of a split one). Every failure is one EngineError line. */
 export async function readRemoteLayout(model: string, options: RemoteHeaderOptions = {}): Promise<RemoteHeader> {
-  const { signal } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  try {
+    return await readLayout(model, signal);
+  } catch (error) {
+    if (timeout.aborted && !options.signal?.aborted)
+      throw new EngineError('remote-timeout', `reading the header of ${model} took longer than ${timeoutMs / 1000} s: the server stalled or is too slow`);
+    throw error;
+  }
+}
+
+async function readLayout(model: string, signal: AbortSignal): Promise<RemoteHeader> {
   const nlc = await nodeLlamaCppPieces();
   const first = await resolveUrl(model, nlc, signal);
   const parts = nlc.resolveSplitGgufParts(first);

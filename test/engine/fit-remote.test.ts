@@ -36,22 +36,35 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (!files.has(`/${owner}/${repo}/resolve/main/${rfilename}`)) return void res.writeHead(404).end('{"error":"not found"}');
     return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ggufFile: { rfilename } }));
   }
+  if (url.pathname === '/stall.gguf') return; // never answers
+  if (url.pathname === '/whole.gguf') return void streamWhole(res);
   if (url.pathname === '/page.gguf') return void res.writeHead(206, { 'content-type': 'text/html', 'content-range': 'bytes 0-3/1000' }).end('<htm');
-  const file = files.get(url.pathname) ?? files.get(url.pathname.replace(/^\/norange/, ''));
+  const file = files.get(url.pathname);
   if (!file) return void res.writeHead(404).end('not found');
   const size = statSync(file).size;
   const count = (n: number) => served.set(url.pathname, (served.get(url.pathname) ?? 0) + n);
   const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
-  if (!range || url.pathname.startsWith('/norange')) {
-    res.writeHead(200, { 'content-length': size, 'content-type': 'application/octet-stream' });
-    const stream = createReadStream(file).on('data', (chunk) => count(chunk.length));
-    return void stream.pipe(res);
-  }
+  if (!range) return void res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
   const start = Number(range[1]);
   const end = Math.min(size - 1, range[2] ? Number(range[2]) : size - 1);
   if (start >= size) return void res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
   res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': end - start + 1 });
   createReadStream(file, { start, end }).on('data', (chunk) => count(chunk.length)).pipe(res);
+}
+
+const WHOLE = 2 ** 30;
+/** A server that ignores Range: a 1 GiB "GGUF" streamed with backpressure until the client goes; bytes counted. */
+async function streamWhole(res: http.ServerResponse): Promise<void> {
+  res.writeHead(200, { 'content-length': WHOLE, 'content-type': 'application/octet-stream' });
+  const chunk = Buffer.alloc(1 << 20);
+  chunk.write('GGUF');
+  let gone = false;
+  res.on('close', () => (gone = true));
+  for (let sent = 0; sent < WHOLE && !gone; sent += chunk.length) {
+    served.set('/whole.gguf', sent + chunk.length);
+    if (!res.write(chunk)) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+  }
+  res.end();
 }
 
 /** Writes `layout`'s model as a split GGUF of two parts (as llama.cpp's gguf-split does: split.* keys, part 1 with the metadata). */
@@ -98,10 +111,23 @@ beforeAll(async () => {
   for (const name of ['moe-qwen3.gguf', 'moe-deepseek2.gguf', 'moe-gptoss.gguf', 'moe-q4_k.gguf']) files.set(`/lens/fixtures/resolve/main/${name}`, fixture(name));
   const parts = writeSplit(await readGgufLayout(fixture('moe-qwen2.gguf')), 'qwen2');
   parts.forEach((p) => files.set(`/split/${path.basename(p)}`, p));
+  // A header whose one key claims a 1 GB string.
+  const huge = path.join(dir, 'huge.gguf');
+  const head = Buffer.alloc(24 + 8 + 5 + 4 + 8);
+  head.write('GGUF', 0);
+  head.writeUInt32LE(3, 4);
+  head.writeBigUInt64LE(1n, 16);
+  head.writeBigUInt64LE(5n, 24);
+  head.write('a.key', 32);
+  head.writeUInt32LE(8, 37);
+  head.writeBigUInt64LE(1_000_000_000n, 41);
+  writeFileSync(huge, Buffer.concat([head, Buffer.alloc(1000)]));
+  files.set('/huge.gguf', huge);
 });
 
 afterAll(async () => {
   for (const [key, value] of Object.entries(saved)) if (value === undefined) delete process.env[key]; else process.env[key] = value;
+  server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   rmSync(dir, { recursive: true, force: true });
 });
@@ -160,18 +186,21 @@ describe('the header of a GGUF over HTTP', () => {
   it.each([
     ['a missing file (404)', () => `${base}/models/none.gguf`, 'file-not-found', /none\.gguf was not found on 127\.0\.0\.1:\d+ \(HTTP 404/],
     ['a page that is not GGUF', () => `${base}/page.gguf`, 'not-gguf', /page\.gguf is not a GGUF model file \(.* answered text\/html\)/],
-    ['a server without range support', () => `${base}/norange/models/demo-moe.gguf`, 'remote-protocol', /ignores range requests .* would download the whole model/],
-    ['an unknown quantization', () => 'hf:lens/demo-moe-GGUF:Q2_K', 'remote-unavailable', /^cannot resolve hf:lens\/demo-moe-GGUF:Q2_K: /],
+    ['a server without range support', () => `${base}/whole.gguf`, 'remote-protocol', /ignores range requests .* would download the whole model/],
+    ['an unknown quantization', () => 'hf:lens/demo-moe-GGUF:Q2_K', 'remote-unavailable', /^cannot resolve hf:lens\/demo-moe-GGUF:Q2_K at 127\.0\.0\.1:\d+: Cannot get quantization "Q2_K"/],
+    ['a header that claims 1 GB', () => `${base}/huge.gguf`, 'truncated-gguf', /^cannot read the GGUF header of .*huge\.gguf: its header claims more than 256 MiB$/],
+    ['a server that never answers', () => `${base}/stall.gguf`, 'remote-timeout', /^reading the header of .*stall\.gguf took longer than 0\.3 s/],
     ['a host that refuses connections', () => `http://127.0.0.1:${closedPort}/model.gguf`, 'remote-unavailable', /^cannot reach 127\.0\.0\.1:\d+ for .*: ECONNREFUSED$/],
   ])('%s: one EngineError line', async (_, model, code, message) => {
     served.clear();
-    const error = await readRemoteLayout(model()).then(() => undefined, (e: Error & { code?: string }) => e);
+    const url = model();
+    const error = await readRemoteLayout(url, { timeoutMs: url.endsWith('/stall.gguf') ? 300 : 30_000 }).then(() => undefined, (e: Error & { code?: string }) => e);
     expect(error?.name).toBe('EngineError');
     expect(error?.code).toBe(code);
     expect(error?.message).toMatch(message);
     expect(error?.message).not.toContain('\n');
-    // Refused after its first answer: the whole model never streams.
-    expect(served.get('/norange/models/demo-moe.gguf') ?? 0).toBeLessThan(statSync(DEMO_MODEL_FILE).size / 2);
+    // Refused at its first answer: the 1 GiB never streams (what is sent is what fits in the sockets' buffers).
+    expect(served.get('/whole.gguf') ?? 0).toBeLessThan(64 << 20);
   });
 });
 
