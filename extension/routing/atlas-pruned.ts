@@ -178,3 +178,17 @@ export function pairAtlases<T extends AtlasIdentity>(
     if (isPrunedFrom(pruned, original)) return { kind: 'pruned', original, pruned, originalExpertIds: pruned.originalExpertIds! };
   return { kind: 'unrelated', reason: `the atlases are of different models: ${describeAtlas(a)} and ${describeAtlas(b)}, neither pruned from the other` };
 }
+
+/**
+ * The comparison of `pruned`'s atlas with the latest of `built` (atlases over the same corpus, oldest first) that is
+ * of the model it was pruned from; undefined when `pruned` is not a pruned model's or none is.
+ */
+export function comparisonWithOriginal(pruned: NamedAtlas, built: readonly NamedAtlas[]): { comparison: PrunedComparison; original: string } | undefined {
+  if (!pruned.originalExpertIds) return undefined;
+  for (let i = built.length - 1; i >= 0; i--) {
+    const pair = pairAtlases(built[i], pruned);
+    if (pair.kind === 'pruned' && pair.original === built[i])
+      return { comparison: compareAcrossPruning(pair.original, pair.pruned, pair.originalExpertIds), original: built[i].model };
+  }
+  return undefined;
+}

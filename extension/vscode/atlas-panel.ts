@@ -10,7 +10,7 @@ import type { Engine } from '../engine/types';
 import { formatCount, formatNoun } from '../format';
 import { probeSetPath, readCorpus } from '../routing/atlas-corpus';
 import { atlasCsv, atlasMarkdown } from '../routing/atlas-export';
-import { compareAcrossPruning, pairAtlases } from '../routing/atlas-pruned';
+import { comparisonWithOriginal } from '../routing/atlas-pruned';
 import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
 import { atlasExampleFiles, atlasPage } from './atlas-html';
 import { makeNonce } from './html';
@@ -36,18 +36,7 @@ export interface AtlasCommandDeps {
 /** Atlases kept per window to compare a pruned model's with its original's (the latest per model and corpus). */
 const KEPT_ATLASES = 8;
 
-/** The comparison with the atlas of the model `shown` was pruned from, built in this window over the same corpus. */
-function prunedComparison(shown: AtlasShown, built: readonly AtlasShown[]) {
-  if (!shown.result.originalExpertIds) return undefined;
-  const corpus = shown.corpus.paths.join('\n');
-  for (const other of [...built].reverse()) {
-    if (other.corpus.paths.join('\n') !== corpus) continue;
-    const pair = pairAtlases(other.result, shown.result);
-    if (pair.kind === 'pruned' && pair.original === other.result)
-      return { comparison: compareAcrossPruning(pair.original, pair.pruned, pair.originalExpertIds), original: other.result.model };
-  }
-  return undefined;
-}
+const corpusKey = (a: AtlasShown) => a.corpus.paths.join('\n');
 
 /** The atlas page's script (atlas-html.ts) → host: open an example's source, export the atlas. */
 interface AtlasProtocol {
@@ -94,14 +83,15 @@ export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[
     if (created) panel.onDidDispose(() => (shown = undefined));
     shown = atlas.result;
     panel.title = `Routing atlas: ${atlas.corpus.source}`;
-    let pruned: ReturnType<typeof prunedComparison>;
+    let pruned: ReturnType<typeof comparisonWithOriginal>;
     try {
-      pruned = prunedComparison(atlas, built);
+      const sameCorpus = built.filter((a) => corpusKey(a) === corpusKey(atlas)).map((a) => a.result);
+      pruned = comparisonWithOriginal(atlas.result, sameCorpus);
     } catch (error) {
       deps.log('warn', `routing atlas: no comparison with the original's atlas: ${describeError(error)}`);
     }
     panel.webview.html = atlasPage(atlas.result, atlas.corpus.source, panel.webview.cspSource, makeNonce(), pruned);
-    const key = (a: AtlasShown) => `${a.modelPath}\n${a.corpus.paths.join('\n')}`;
+    const key = (a: AtlasShown) => `${a.modelPath}\n${corpusKey(a)}`;
     const same = built.findIndex((a) => key(a) === key(atlas));
     if (same >= 0) built.splice(same, 1);
     built.push(atlas);

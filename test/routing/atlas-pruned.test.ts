@@ -2,7 +2,7 @@
 // removed; slots 0, 1, 2 are original 0, 1, 3), one MoE layer (block 5), top-1 routing.
 import { describe, expect, it } from 'vitest';
 import { AtlasBuilder, type AtlasReport } from '../../extension/routing/atlas';
-import { compareAcrossPruning, pairAtlases, toOriginalIds } from '../../extension/routing/atlas-pruned';
+import { compareAcrossPruning, comparisonWithOriginal, pairAtlases, toOriginalIds } from '../../extension/routing/atlas-pruned';
 
 /** An atlas of one layer over items of one token each: [label, expert chosen] per item. */
 function atlas(experts: number, routed: [string, number][]): AtlasReport {
@@ -87,5 +87,23 @@ describe('pairAtlases', () => {
     expect(other).toEqual({ kind: 'unrelated', reason: 'the atlases are of different models: Other (1 MoE layer × 4 experts) and M (1 MoE layer × 3 experts, pruned from 4), neither pruned from the other' });
     expect(pairAtlases(named(atlas(5, [['prose', 0]]), 'M'), p).kind).toBe('unrelated');
     expect(pairAtlases(a, named(atlas(3, [['prose', 0]]), 'M')).kind).toBe('unrelated');
+  });
+});
+
+describe('comparisonWithOriginal', () => {
+  const named = (report: AtlasReport, model: string, extra = {}) => ({ ...report, model, ...extra });
+  const p = named(atlas(3, [['prose', 0], ['code', 2]]), 'M', { originalExpertIds: IDS, originalExperts: 4 });
+
+  it("finds the latest atlas of the pruned model's original among those built", () => {
+    const older = named(atlas(4, [['prose', 1], ['code', 2]]), 'M');
+    const latest = named(original, 'M');
+    const found = comparisonWithOriginal(p, [older, named(original, 'Other'), latest, p])!;
+    expect(found.original).toBe('M');
+    expect(found.comparison).toEqual(compareAcrossPruning(latest, p, IDS));
+  });
+
+  it('none for an atlas of a model that was not pruned, or without its original', () => {
+    expect(comparisonWithOriginal(named(original, 'M'), [named(original, 'M')])).toBeUndefined();
+    expect(comparisonWithOriginal(p, [named(original, 'Other'), p])).toBeUndefined();
   });
 });
