@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitVerdicts, GiB, readModelHeader } from '../../extension/engine/fit-verdicts';
 import { readGgufLayout, type GgufLayout } from '../../extension/engine/prune';
+import { moeRecommendations } from '../../extension/engine/recommended';
 import { readRemoteLayout } from '../../extension/engine/remote-layout';
 import { fixture, ROOT, runCli } from './helpers';
 import { freePort } from '../remote/servers';
@@ -233,6 +234,22 @@ describe('moe-lens fit', () => {
     expect(r.rows.map((row: { drop: number; bytes: number }) => [row.drop, row.bytes])).toEqual(expected.rows.map((row) => [row.drop, row.bytes]));
     expect(r.rows.map((row: { gpus: { fit: string }[] }) => row.gpus.map((g) => g.fit))).toEqual(expected.rows.map((row) => row.fits.map((f) => f.kind)));
     expect(r.rows[1].bytes).toBeLessThan(r.rows[0].bytes);
+  });
+
+  it('--recommended: every file option of node-llama-cpp\'s recommended MoE models, asked of the hub at HF_ENDPOINT', async () => {
+    const uris = (await moeRecommendations()).flatMap((r) => r.fileOptions);
+    expect(uris.some((uri) => /-00001-of-\d{5}\.gguf$/.test(uri))).toBe(true); // a split model among them
+    // This hub has none of them: one line each, naming the URI and this server, then the count.
+    const run = await runCli('fit', '--recommended', '--json');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(uris.length + 1);
+    lines.slice(0, -1).forEach((line, i) => {
+      expect(line.startsWith(`moe-lens: cannot resolve ${uris[i]} at 127.0.0.1:`) || line.startsWith(`moe-lens: ${uris[i]} (`)).toBe(true);
+      expect(line).toMatch(/ (at|on) 127\.0\.0\.1:\d+/);
+    });
+    expect(lines.at(-1)).toBe(`moe-lens: ${uris.length} of ${uris.length} models could not be read (above)`);
   });
 
   it('refuses bad lists and a missing model in one line; a model that cannot be read does not stop the others', async () => {
