@@ -17,6 +17,11 @@ import { registerCommand } from './commands';
 import { makeNonce } from './html';
 import { pruneComparePage, type PruneCompareMessage, type PruneCompareView } from './prune-compare-html';
 import { PanelHost } from './webview-host';
+import type { AtlasShown } from './atlas-panel';
+import { prunedComparisonHtml } from './atlas-html';
+import { compareAcrossPruning, pairAtlases } from '../routing/atlas-pruned';
+import { readCorpus } from '../routing/atlas-corpus';
+import { DEFAULT_PERMUTATIONS, runAtlas } from '../routing/atlas-run';
 import type { Log } from '../chat/events';
 
 export interface PruneCommandDeps {
@@ -29,6 +34,8 @@ export interface PruneCommandDeps {
   use: (modelPath: string) => Promise<boolean>;
   /** The configured model's load options (the pruned file is loaded with the same ones to compare). */
   loadOptions: () => Promise<LoadOptions>;
+  /** The latest routing atlas built in this window of a model file: Compare then builds the pruned model's too. */
+  atlasOf?: (modelPath: string) => AtlasShown | undefined;
 }
 
 /**
@@ -253,7 +260,18 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
               progress.report({ message: steps[step] });
             },
           });
-          return { originalName: path.basename(input), prunedName: path.basename(prunedPath), textSource: on?.source, ...measured };
+          const names = { original: path.basename(input), pruned: path.basename(prunedPath) };
+          // With the original's atlas built in this window: the pruned model's over the same corpus, while it is loaded.
+          const atlas = deps.atlasOf?.(input);
+          let atlasSection: string | undefined;
+          if (atlas) {
+            progress.report({ message: `routing atlas of ${names.pruned} over ${atlas.corpus.source}` });
+            const result = await runAtlas(deps.engine, readCorpus(atlas.corpus.paths), { permutations: DEFAULT_PERMUTATIONS, signal: controller.signal });
+            const pair = pairAtlases(atlas.result, result);
+            if (pair.kind === 'pruned') atlasSection = prunedComparisonHtml(compareAcrossPruning(pair.original, pair.pruned, pair.originalExpertIds), names);
+            else deps.log('warn', `prune compare: the atlases are not comparable: ${pair.kind === 'unrelated' ? pair.reason : 'same shape'}`);
+          }
+          return { originalName: names.original, prunedName: names.pruned, textSource: on?.source, atlasSection, ...measured };
         } finally {
           if (swapped) {
             progress.report({ message: `loading ${path.basename(input)} again` });

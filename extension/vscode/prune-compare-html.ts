@@ -73,6 +73,9 @@ table.compare th[scope="row"] { text-align: left; font-weight: normal; opacity: 
 table.compare td { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 table.compare tr[data-testid="compare-placement"] td { text-align: left; font-size: 0.9em; }
 button { margin-right: 6px; }
+.scroll { overflow-x: auto; }
+table.cmp { border-collapse: collapse; font-size: 0.9em; }
+table.cmp th, table.cmp td { padding: 2px 8px; border: 1px solid var(--vscode-editorWidget-border, #8884); text-align: left; vertical-align: top; }
 @media (max-width: 420px) { table.compare th, table.compare td { padding: 2px 4px; font-size: 0.85em; } }
 `;
 

@@ -1,7 +1,8 @@
 // MoE Lens: Prune Experts end to end in code-server on the demo model: budget and criterion from quick picks, the
 // plan in a modal (experts per layer, the new size, the placement before → after), Write pruned model into the
 // workspace, and the pruned file on disk with 6 of 8 experts per layer; Compare measures both on sample.ts into the
-// "Pruned vs original" tab (numbers in both columns, the pruned file smaller) and leaves the chat answering with the
+// "Pruned vs original" tab (numbers in both columns, the pruned file smaller, and with the original's routing atlas
+// built first, the two atlases compared per layer) and leaves the chat answering with the
 // configured 8-expert model; the tab's Load pruned model selects it, and the lens then names its experts by their
 // original ids.
 import assert from 'node:assert/strict';
@@ -24,6 +25,10 @@ export const tests = [
     async run({ page, env, log, shot }) {
       const out = path.join(env.workspace, 'pruned-demo.gguf');
       fs.rmSync(out, { force: true });
+      // The original's routing atlas in this window: Compare then builds the pruned model's over the same corpus.
+      await runCommand(page, 'MoE Lens: Routing Atlas');
+      await pick(page, 'Built-in probe set');
+      await panelFrame(page, '[data-testid="atlas-chart"]', { timeout: 150_000 });
       // The active editor: the text Compare measures perplexity on (a random plan measured none).
       await openFile(page, 'sample.ts', path.join(env.workspace, 'sample.ts'));
       await runCommand(page, 'MoE Lens: Prune Experts');
@@ -67,6 +72,9 @@ export const tests = [
       assert.ok(sizePruned < sizeOriginal, `pruned ${sizePruned} MiB < original ${sizeOriginal} MiB`);
       assert.equal(await panel.locator('[data-testid="compare-removed"] li').count(), 6, 'the experts removed, per MoE layer');
       assert.match(await panel.locator('[data-testid="compare-summary"]').innerText(), /pruned-demo\.gguf beside .*; perplexity on sample\.ts/);
+      // The two atlases: per MoE layer the removed experts (original ids) and where their traffic went.
+      assert.equal(await panel.locator('[data-testid="atlas-pruned-compare"] [data-testid="atlas-pruned-layer"]').count(), 6, 'the atlas comparison, a row per MoE layer');
+      assert.match(await panel.locator('[data-testid="atlas-pruned-removed"]').first().innerText(), /\d/);
       await page.locator('.notification-toast', { hasText: 'comparing the pruned model' }).waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
       await shot('prune-compare');
 
