@@ -9,7 +9,7 @@ import { isRemoteModel } from './model-file';
 import { kvNumber, moeShape, prunedSize, readGgufLayout, type GgufLayout, type MoeShape } from './prune';
 import { pruneBudgets } from './prune-budget';
 import { chooseRemoval, placementOf } from './prune-plan';
-import { fitOfPlacement, type Fit } from './recommended';
+import { fitOfPlacement, importNodeLlamaCppFile, type Fit } from './recommended';
 import { readRemoteLayout } from './remote-layout';
 
 export const GiB = 2 ** 30;
@@ -23,15 +23,18 @@ export interface ModelHeader {
   bytesFetched?: number;
 }
 
-/** A model's header, from disk or over the network (only the header). EngineErrors with one line. */
+/** A model's header (all parts of a split one), from disk or over the network (only the header). EngineErrors with one line. */
 export async function readModelHeader(model: string, signal?: AbortSignal): Promise<ModelHeader> {
   if (isRemoteModel(model)) {
     const remote = await readRemoteLayout(model, { signal });
     return { model, layout: remote.layout, info: remote.info, bytesFetched: remote.bytesFetched };
   }
-  const layout = await readGgufLayout(model); // validated: node-llama-cpp's reader only reads a well-formed header
+  // Every part of a split file (`-00001-of-00003.gguf`), each validated before node-llama-cpp's reader reads it.
+  const { resolveSplitGgufParts } = await importNodeLlamaCppFile<{ resolveSplitGgufParts(file: string): string[] }>('gguf/utils/resolveSplitGgufParts.js');
+  const parts = await Promise.all(resolveSplitGgufParts(model).map(readGgufLayout));
+  const layout = { ...parts[0], tensors: parts.flatMap((p) => p.tensors), fileSize: parts.reduce((n, p) => n + p.fileSize, 0) };
   const { readGgufFileInfo } = await import('node-llama-cpp');
-  return { model, layout, info: await readGgufFileInfo(model, { logWarnings: false, spliceSplitFiles: false }) };
+  return { model, layout, info: await readGgufFileInfo(model, { logWarnings: false }) };
 }
 
 export interface FitRow {

@@ -168,7 +168,7 @@ describe('the header of a GGUF over HTTP', () => {
     expect(a.rows.map((r) => r.experts)).toEqual([8, 6, 4]);
   });
 
-  it('a split model: one layout with the tensors of both parts, the sizes summed, the verdicts of the unsplit file', async () => {
+  it('a split model, over the network or on disk: one layout with the tensors of both parts, the sizes summed, the verdicts of the unsplit file', async () => {
     const url = `${base}/split/qwen2-00001-of-00002.gguf`;
     const remote = await readModelHeader(url);
     const local = await readModelHeader(fixture('moe-qwen2.gguf'));
@@ -179,9 +179,13 @@ describe('the header of a GGUF over HTTP', () => {
     // The second part's tensors have their offsets in the second part.
     const second = remote.layout.tensors[Math.ceil(local.layout.tensors.length / 2)];
     expect(second.offset).toBeLessThan(parts[1]);
-    const [a, b] = await Promise.all([fitVerdicts(remote, OPTIONS), fitVerdicts(local, OPTIONS)]);
+    // The same parts on disk: the same layout as over the network.
+    const onDisk = await readModelHeader(path.join(dir, 'qwen2-00001-of-00002.gguf'));
+    expect(sameAs(onDisk.layout)).toEqual(sameAs(remote.layout));
+    const [a, b, c] = await Promise.all([fitVerdicts(remote, OPTIONS), fitVerdicts(local, OPTIONS), fitVerdicts(onDisk, OPTIONS)]);
     expect(a.rows.map((r) => r.fits)).toEqual(b.rows.map((r) => r.fits));
     expect(a.contextBytes).toBe(b.contextBytes);
+    expect(c.rows).toEqual(a.rows);
   });
 
   it.each([
