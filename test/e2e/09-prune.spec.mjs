@@ -18,6 +18,20 @@ const pick = async (page, text) => {
   await row.click();
 };
 
+/** A new chat answering `prompt`, its lens opened at the first token: the chat frame. */
+async function answerWithLens(page, prompt) {
+  const frame = await openChat(page);
+  await runCommand(page, 'MoE Lens: New Chat');
+  await sendPrompt(frame, prompt);
+  const answer = turns(frame, 'assistant').last();
+  await until(async () => (await answer.locator('[data-testid="turn-stats"], [data-testid="turn-error"], [data-testid="turn-stopped"]').count()) > 0, { timeout: 120_000, message: `the answer to ${prompt}` });
+  assert.equal(await answer.locator('[data-testid="turn-error"]').count(), 0, `the answer to ${prompt} failed`);
+  if ((await answer.locator('[data-testid="turn-lens-toggle"]').getAttribute('aria-pressed')) !== 'true') await answer.locator('[data-testid="turn-lens-toggle"]').click();
+  await answer.locator('[data-testid="token"]').first().click();
+  await frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"]').first().waitFor({ state: 'visible', timeout: 10_000 });
+  return frame;
+}
+
 export const tests = [
   {
     name: 'prune: drop 2 of 8 experts per layer at random, see the plan, write it into the workspace, compare it with the original and load it',
@@ -81,15 +95,7 @@ export const tests = [
       // The chat still answers with the configured model (8 experts, not the pruned file Compare loaded).
       const settings = () => (fs.existsSync(env.settingsFile) ? fs.readFileSync(env.settingsFile, 'utf8') : '');
       assert.ok(!settings().includes('pruned-demo.gguf'), 'Compare does not select the pruned model');
-      let frame = await openChat(page);
-      await runCommand(page, 'MoE Lens: New Chat');
-      await sendPrompt(frame, 'Once upon');
-      const reply = turns(frame, 'assistant').last();
-      await until(async () => (await reply.locator('[data-testid="turn-stats"], [data-testid="turn-error"], [data-testid="turn-stopped"]').count()) > 0, { timeout: 120_000, message: 'the answer after Compare' });
-      assert.equal(await reply.locator('[data-testid="turn-error"]').count(), 0, 'the answer after Compare failed');
-      if ((await reply.locator('[data-testid="turn-lens-toggle"]').getAttribute('aria-pressed')) !== 'true') await reply.locator('[data-testid="turn-lens-toggle"]').click();
-      await reply.locator('[data-testid="token"]').first().click();
-      await frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"]').first().waitFor({ state: 'visible', timeout: 10_000 });
+      let frame = await answerWithLens(page, 'Once upon');
       assert.equal(await frame.locator('[data-testid="lens-pruned"]').isVisible(), false, 'the configured model is not the pruned one');
       const firstLayer = await frame.locator('[data-testid="token-grid"] [data-testid="grid-cell"]').evaluateAll((cs) => cs.filter((c) => c.dataset.layer === cs[0].dataset.layer).length);
       assert.equal(firstLayer, 8, 'the configured model routes over 8 experts');
@@ -101,14 +107,7 @@ export const tests = [
       await shot('prune-loaded');
 
       // The lens on the pruned model: the experts by their original ids (the routing stays in slots).
-      frame = await openChat(page);
-      await runCommand(page, 'MoE Lens: New Chat');
-      await sendPrompt(frame, 'The cat');
-      const answer = turns(frame, 'assistant').last();
-      await until(async () => (await answer.locator('[data-testid="turn-stats"], [data-testid="turn-error"], [data-testid="turn-stopped"]').count()) > 0, { timeout: 120_000, message: 'the answer to complete' });
-      assert.equal(await answer.locator('[data-testid="turn-error"]').count(), 0, 'the answer failed');
-      if ((await answer.locator('[data-testid="turn-lens-toggle"]').getAttribute('aria-pressed')) !== 'true') await answer.locator('[data-testid="turn-lens-toggle"]').click();
-      await answer.locator('[data-testid="token"]').first().click();
+      frame = await answerWithLens(page, 'The cat');
       const pruned = frame.locator('[data-testid="lens-pruned"]');
       await pruned.waitFor({ state: 'visible', timeout: 10_000 });
       assert.match(await pruned.innerText(), /^Pruned from 8 experts per layer to 6: experts are named by their original ids/);
