@@ -1,8 +1,13 @@
 // The atlas as files: the JSON summary (what `moe-lens atlas --json` prints), a CSV of the counts and a markdown
 // report with the figures. Pure: no vscode, no Node.
+import { originalId } from '../engine/original-experts';
+import type { ModelRouting } from '../engine/types';
 import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import { describeSkip, type AtlasResult } from './atlas-run';
 import { csvField } from './export';
+
+/** A pruned model's original ids as original-experts.ts reads them: experts are shown by those (slots stay the keys). */
+export const atlasExpertIds = (result: AtlasResult) => ({ originalExpertIds: result.originalExpertIds }) as ModelRouting;
 
 /** The summary: everything but the expert cards (those are in atlas.json). */
 export function atlasSummary(result: AtlasResult): Omit<AtlasResult, 'cards'> {
@@ -29,10 +34,12 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '⏎');
 /** A markdown report: the corpus, specialisation per layer against chance, load, co-activation, layer to layer. */
 export function atlasMarkdown(result: AtlasResult): string {
   const out: string[] = [];
+  const ids = atlasExpertIds(result);
+  const id = (layer: number, e: number) => originalId(ids, layer, e);
   out.push(`# Routing atlas: ${result.model}`, '');
   out.push(
     `${formatNoun(result.items, 'item')} (${formatCount(result.tokens)} tokens, at most ${result.maxItemTokens} per item${result.truncatedItems ? `, ${result.truncatedItems} cut` : ''}), ` +
-      `${formatNoun(result.skipped, 'input')} skipped; ${result.experts} experts, top-${result.expertsPerToken}; ` +
+      `${formatNoun(result.skipped, 'input')} skipped; ${result.experts} experts${result.originalExperts !== undefined ? ` (pruned from ${result.originalExperts}; named by their original ids)` : ''}, top-${result.expertsPerToken}; ` +
       `chance from ${formatNoun(result.permutations, 'label permutation')} (seed ${result.seed}).`,
     '',
   );
@@ -44,13 +51,13 @@ export function atlasMarkdown(result: AtlasResult): string {
   for (const l of result.layers)
     out.push(
       `| ${l.layer} | ${bits(l.miBits)} | ${bits(l.chanceBits)} | ${bits(l.chanceHighBits)} | ${formatDecimal(l.pValue, 3)} | ${formatPercent(l.normalizedMi)} | ` +
-        `${bits(l.classMiBits)} | ${bits(l.classChanceBits)} | ${formatPercent(l.load.normalizedEntropy)} | ${l.load.underloaded.join(', ') || MISSING} |`,
+        `${bits(l.classMiBits)} | ${bits(l.classChanceBits)} | ${formatPercent(l.load.normalizedEntropy)} | ${l.load.underloaded.map((e) => id(l.layer, e)).join(', ') || MISSING} |`,
     );
   if (result.layers.some((l) => l.coactivation.length)) {
     out.push('', '## Co-activation: most over-represented pairs', '');
     out.push('| layer | pairs (lift) |', '|---|---|');
     for (const l of result.layers)
-      out.push(`| ${l.layer} | ${l.coactivation.slice(0, 5).map((p) => `${p.a}+${p.b} (${formatDecimal(p.lift, 2)}×)`).join(', ') || MISSING} |`);
+      out.push(`| ${l.layer} | ${l.coactivation.slice(0, 5).map((p) => `${id(l.layer, p.a)}+${id(l.layer, p.b)} (${formatDecimal(p.lift, 2)}×)`).join(', ') || MISSING} |`);
   }
   if (result.layerToLayer.length) {
     out.push('', '## Layer to layer: I(top-1 at l; top-1 at l+1)', '');
@@ -63,7 +70,7 @@ export function atlasMarkdown(result: AtlasResult): string {
     const top = Object.entries(card.labelMix).sort((a, b) => b[1] - a[1])[0];
     const total = Object.values(card.labelMix).reduce((s, v) => s + v, 0);
     out.push(
-      `| ${card.layer} | ${card.expert} | ${formatPercent(card.share)} | ${top ? `${cell(top[0])} (${formatPercent(top[1] / total, 0)})` : MISSING} | ` +
+      `| ${card.layer} | ${id(card.layer, card.expert)} | ${formatPercent(card.share)} | ${top ? `${cell(top[0])} (${formatPercent(top[1] / total, 0)})` : MISSING} | ` +
         `${card.byCount.slice(0, 6).map((t) => `\`${cell(JSON.stringify(t.text).slice(1, -1))}\``).join(' ')} |`,
     );
   }

@@ -1,9 +1,12 @@
 // The Routing Atlas tab: specialisation per layer against its chance band (SVG), label × expert and class × expert
 // heat maps, expert cards (<details>, opened from a heat-map cell), example contexts that open their source, and
 // export buttons. Escaped HTML; one small nonce'd script posts clicks to the host. No vscode import.
+import { expertLabel, originalId } from '../engine/original-experts';
+import type { ModelRouting } from '../engine/types';
 import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import type { AtlasCard, AtlasLayer } from '../routing/atlas';
 import type { PrunedComparison, PrunedExpertShare, PrunedMixShift } from '../routing/atlas-pruned';
+import { atlasExpertIds } from '../routing/atlas-export';
 import type { AtlasResult } from '../routing/atlas-run';
 import { buildPage, escapeHtml } from './html';
 
@@ -47,9 +50,10 @@ function specialisationChart(layers: AtlasLayer[]): string {
 }
 
 /** Rows (labels or classes) × experts: each cell the row's share going to the expert (p(expert | row)). */
-function heatMap(layer: AtlasLayer, rows: Record<string, number[]>, testid: string, kind: string): string {
+function heatMap(layer: AtlasLayer, rows: Record<string, number[]>, testid: string, kind: string, ids: ModelRouting): string {
   const E = layer.load.shares.length;
-  const head = `<tr><th scope="col">${escapeHtml(kind)} \\ expert</th>${Array.from({ length: E }, (_, e) => `<th scope="col">${e}</th>`).join('')}</tr>`;
+  const id = (e: number) => originalId(ids, layer.layer, e);
+  const head = `<tr><th scope="col">${escapeHtml(kind)} \\ expert</th>${Array.from({ length: E }, (_, e) => `<th scope="col">${id(e)}</th>`).join('')}</tr>`;
   const body = Object.entries(rows)
     .filter(([, counts]) => counts.some((c) => c > 0))
     .map(([name, counts]) => {
@@ -57,7 +61,7 @@ function heatMap(layer: AtlasLayer, rows: Record<string, number[]>, testid: stri
       const cells = counts
         .map((c, e) => {
           const share = total ? c / total : 0;
-          return `<td class="h${bucket(share)}" data-card="${layer.layer}-${e}" title="${escapeHtml(`layer ${layer.layer}, ${name} → expert ${e}: ${c} of ${total} (${formatPercent(share)})`)}">${escapeHtml(formatPercent(share, 0))}</td>`;
+          return `<td class="h${bucket(share)}" data-card="${layer.layer}-${e}" title="${escapeHtml(`layer ${layer.layer}, ${name} → ${expertLabel(ids, layer.layer, e)}: ${c} of ${total} (${formatPercent(share)})`)}">${escapeHtml(formatPercent(share, 0))}</td>`;
         })
         .join('');
       return `<tr><th scope="row">${escapeHtml(name)}</th>${cells}</tr>`;
@@ -77,7 +81,7 @@ function mix(values: Record<string, number>): string {
   );
 }
 
-function card(c: AtlasCard, files: Map<string, number>): string {
+function card(c: AtlasCard, files: Map<string, number>, ids: ModelRouting): string {
   const tokens = (list: AtlasCard['byCount']) =>
     list.map((t) => `<code title="${escapeHtml(`${t.count}×, mean gate weight ${formatDecimal(t.meanWeight, 2)}`)}">${escapeHtml(visible(t.text))}</code>`).join(' ') || MISSING;
   const examples = c.examples
@@ -92,7 +96,7 @@ function card(c: AtlasCard, files: Map<string, number>): string {
     .join('');
   return (
     `<details class="card" id="card-${c.layer}-${c.expert}" data-testid="atlas-card" data-layer="${c.layer}" data-expert="${c.expert}">` +
-    `<summary>Layer ${escapeHtml(c.layer)}, expert ${c.expert}: ${formatPercent(c.share)} of the load; ${mix(c.labelMix)}</summary>` +
+    `<summary>Layer ${escapeHtml(c.layer)}, ${expertLabel(ids, c.layer, c.expert)}: ${formatPercent(c.share)} of the load; ${mix(c.labelMix)}</summary>` +
     `<dl><dt>Top tokens</dt><dd>${tokens(c.byCount)}</dd><dt>By gate weight</dt><dd>${tokens(c.byWeight)}</dd>` +
     `<dt>Labels (top-1)</dt><dd>${mix(c.labelMix)}</dd><dt>Token classes</dt><dd>${mix(c.classMix)}</dd>` +
     `<dt>Mean gate weight</dt><dd>${formatDecimal(c.meanWeight, 2)}</dd></dl>` +
@@ -172,15 +176,16 @@ document.addEventListener('click', (event) => {
 /** `pruned`: the comparison with the original's atlas when `result` is a pruned model's (shown after the summary). */
 export function atlasPage(result: AtlasResult, source: string, cspSource: string, nonce: string, pruned?: { comparison: PrunedComparison; original: string }): string {
   const files = new Map(atlasExampleFiles(result).map((f, i) => [f, i]));
+  const ids = atlasExpertIds(result);
   const layers = result.layers
     .map(
       (l) =>
         `<h3>Layer ${escapeHtml(l.layer)}: ${bits(l.miBits)} bits (chance ${bits(l.chanceBits)}, p ${formatDecimal(l.pValue, 3)}), load entropy ${formatPercent(l.load.normalizedEntropy)}</h3>` +
-        `<div class="scroll">${heatMap(l, l.counts, 'atlas-label-heat', 'label')}${heatMap(l, l.classCounts, 'atlas-class-heat', 'class')}</div>` +
+        `<div class="scroll">${heatMap(l, l.counts, 'atlas-label-heat', 'label', ids)}${heatMap(l, l.classCounts, 'atlas-class-heat', 'class', ids)}</div>` +
         (l.coactivation.length
           ? `<p>Chosen together most above independence: ${l.coactivation
               .slice(0, 5)
-              .map((p) => `${p.a}+${p.b} (${formatDecimal(p.lift, 2)}×)`)
+              .map((p) => `${originalId(ids, l.layer, p.a)}+${originalId(ids, l.layer, p.b)} (${formatDecimal(p.lift, 2)}×)`)
               .join(', ')}</p>`
           : ''),
     )
@@ -188,11 +193,11 @@ export function atlasPage(result: AtlasResult, source: string, cspSource: string
   const body =
     `<h1>Routing atlas: ${escapeHtml(result.model)}</h1>` +
     `<p data-testid="atlas-summary">${escapeHtml(source)}: ${formatNoun(result.items, 'item')}, ${formatCount(result.tokens)} tokens, labels ${result.labels.map(escapeHtml).join(', ')}; ` +
-    `${formatNoun(result.skipped, 'input')} skipped; ${result.experts} experts, top-${result.expertsPerToken}; chance from ${formatNoun(result.permutations, 'label permutation')}.</p>` +
+    `${formatNoun(result.skipped, 'input')} skipped; ${result.experts} experts${result.originalExperts !== undefined ? ` (pruned from ${result.originalExperts}; named by their original ids)` : ''}, top-${result.expertsPerToken}; chance from ${formatNoun(result.permutations, 'label permutation')}.</p>` +
     `<p><button data-export="json">Export JSON</button><button data-export="csv">Export CSV</button><button data-export="md">Export report (markdown)</button></p>` +
     (pruned ? prunedComparisonHtml(pruned.comparison, { original: pruned.original, pruned: result.model }) : '') +
     `<h2>Specialisation per layer</h2>${specialisationChart(result.layers)}` +
     `<h2>Label × expert and token class × expert (share of each row's top-1 choices; click a cell for the expert's card)</h2>${layers}` +
-    `<h2>Expert cards</h2>${result.cards.map((c) => card(c, files)).join('')}`;
+    `<h2>Expert cards</h2>${result.cards.map((c) => card(c, files, ids)).join('')}`;
   return buildPage({ cspSource, nonce, title: 'Routing atlas', body: `${body}<script nonce="${escapeHtml(nonce)}">${SCRIPT}</script>`, inlineStyle: STYLE });
 }

@@ -71,6 +71,14 @@ describe('pruned comparison section', () => {
     expect(html).toContain('&lt;code&gt;: 0, 2 → 2');
   });
 
+  it("a pruned model's atlas names its experts by their original ids", () => {
+    const r = { model: 'M', ...pruned, originalExpertIds: { 4: [1, 2] }, originalExperts: 3, skipped: 0, skippedInputs: [], truncatedItems: 0, maxItemTokens: 10, ms: 1, tokensPerSecond: 1, resumedItems: 0 };
+    const html = atlasPage(r, 's', 'c', 'n');
+    expect(html).toContain('<tr><th scope="col">label \\ expert</th><th scope="col">1</th><th scope="col">2</th></tr>');
+    expect(html).toContain('Layer 4, expert 2 (slot 1):');
+    expect(html).toContain('2 experts (pruned from 3; named by their original ids)');
+  });
+
   it('appears on the atlas page only when given', () => {
     const r = { model: 'M', ...pruned, skipped: 0, skippedInputs: [], truncatedItems: 0, maxItemTokens: 10, ms: 1, tokensPerSecond: 1, resumedItems: 0 };
     expect(atlasPage(r, 's', 'c', 'n')).not.toContain('atlas-pruned-compare');

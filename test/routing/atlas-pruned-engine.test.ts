@@ -91,9 +91,13 @@ describe('moe-lens atlas --compare across pruning', () => {
     });
   });
 
-  it('the other way round (the demo against the pruned atlas) compares in original ids too', async () => {
+  it("the other way round (the demo against the pruned atlas) compares in original ids too; the pruned atlas's report names original ids", async () => {
     const out = path.join(dir, 'pruned-out');
     await atlas(pruned, '--out', out);
+    // Its report names the experts by their original ids.
+    const report = readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(report).toContain('6 experts (pruned from 8; named by their original ids)');
+    expect([...report.matchAll(/^\| 0 \| (\d+) \| [\d.]+% \|/gm)].map((m) => Number(m[1]))).toEqual([0, 1, 3, 4, 6, 7]);
     const summary = await atlas(DEMO, '--compare', path.join(out, 'atlas.json'));
     expect(summary.comparePruned!.layers[0].removed.map((r) => r.expert).sort()).toEqual(REMOVED);
   });
