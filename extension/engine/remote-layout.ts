@@ -40,6 +40,8 @@ const MAX_HEADER = 256 << 20;
 const RETRY = { retries: 1, minTimeout: 300, maxTimeout: 1000 };
 
 const DEFAULT_TIMEOUT_MS = 120_000;
+/** Split models on the hubs have a few dozen parts at most. */
+const MAX_PARTS = 256;
 
 type ParsedUri = { type: 'resolved'; resolvedUrl: string } | { type: 'unresolved' } | null;
 interface NlcUri {
@@ -165,9 +167,11 @@ function kvEntries(header: Buffer, metadata: unknown, getKey: GetKey): GgufLayou
   return kvs;
 }
 
-function layoutTensor(t: GgufTensorInfo) {
+function layoutTensor(t: GgufTensorInfo, label: string) {
   const shape = t.dimensions.map(Number);
-  const [blockBytes, blockElements] = GGML_TYPE_SIZE[t.ggmlType];
+  const traits = GGML_TYPE_SIZE[t.ggmlType];
+  if (!traits) throw new EngineError('truncated-gguf', `${label}: tensor ${JSON.stringify(t.name.slice(0, 64))} has the unknown ggml type ${t.ggmlType}`);
+  const [blockBytes, blockElements] = traits;
   return { name: t.name, shape, type: t.ggmlType as number, offset: Number(t.fileOffset), bytes: (shape.reduce((a, b) => a * b, 1) / blockElements) * blockBytes };
 }
 
@@ -202,6 +206,7 @@ async function readLayout(model: string, signal: AbortSignal): Promise<RemoteHea
   const nlc = await nodeLlamaCppPieces();
   const first = await resolveUrl(model, nlc, signal);
   const parts = nlc.resolveSplitGgufParts(first);
+  if (parts.length > MAX_PARTS) throw new EngineError('remote-protocol', `${model} names ${parts.length} parts; at most ${MAX_PARTS} are read`);
   let bytesFetched = 0;
   const count = (n: number) => (bytesFetched += n);
   const read = await Promise.all(
@@ -221,7 +226,8 @@ async function readLayout(model: string, signal: AbortSignal): Promise<RemoteHea
       const source = info.sourceData[0];
       if (source?.type !== 'buffer' || info.infoEndOffset === undefined)
         throw new EngineError('truncated-gguf', `cannot read the GGUF header of ${label}: no tensor info`);
-      return { url, label, size, info, header: Buffer.from(source.buffer) };
+      const tensors = (info.tensorInfo ?? []).map((t) => layoutTensor(t, label));
+      return { url, label, size, info, tensors, header: Buffer.from(source.buffer) };
     }),
   );
   const [head] = read;
@@ -236,7 +242,7 @@ async function readLayout(model: string, signal: AbortSignal): Promise<RemoteHea
     file: `${new URL(head.url).origin}${new URL(head.url).pathname}`,
     version: head.info.version,
     kvs,
-    tensors: tensorInfo.map(layoutTensor),
+    tensors: read.flatMap((r) => r.tensors),
     alignment: Number(kvs.find((k) => k.key === 'general.alignment')?.value ?? 32),
     dataOffset: head.info.infoEndOffset!,
     fileSize: read.reduce((n, r) => n + r.size, 0),

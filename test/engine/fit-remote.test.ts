@@ -124,6 +124,19 @@ beforeAll(async () => {
   head.writeBigUInt64LE(1_000_000_000n, 41);
   writeFileSync(huge, Buffer.concat([head, Buffer.alloc(1000)]));
   files.set('/huge.gguf', huge);
+  // One tensor of a ggml type that does not exist (99).
+  const odd = path.join(dir, 'odd-type.gguf');
+  const info = Buffer.alloc(24 + 8 + 1 + 4 + 8 + 4 + 8);
+  info.write('GGUF', 0);
+  info.writeUInt32LE(3, 4);
+  info.writeBigUInt64LE(1n, 8);
+  info.writeBigUInt64LE(1n, 24);
+  info.write('x', 32);
+  info.writeUInt32LE(1, 33);
+  info.writeBigUInt64LE(32n, 37);
+  info.writeUInt32LE(99, 45);
+  writeFileSync(odd, Buffer.concat([info, Buffer.alloc(1000)]));
+  files.set('/odd-type.gguf', odd);
 });
 
 afterAll(async () => {
@@ -194,6 +207,7 @@ describe('the header of a GGUF over HTTP', () => {
     ['a server without range support', () => `${base}/whole.gguf`, 'remote-protocol', /ignores range requests .* would download the whole model/],
     ['an unknown quantization', () => 'hf:lens/demo-moe-GGUF:Q2_K', 'remote-unavailable', /^cannot resolve hf:lens\/demo-moe-GGUF:Q2_K at 127\.0\.0\.1:\d+: Cannot get quantization "Q2_K"/],
     ['a header that claims 1 GB', () => `${base}/huge.gguf`, 'truncated-gguf', /^cannot read the GGUF header of .*huge\.gguf: its header claims more than 256 MiB$/],
+    ['a tensor of an unknown ggml type', () => `${base}/odd-type.gguf`, 'truncated-gguf', /odd-type\.gguf: tensor "x" has the unknown ggml type 99$/],
     ['a server that never answers', () => `${base}/stall.gguf`, 'remote-timeout', /^reading the header of .*stall\.gguf took longer than 0\.3 s/],
     ['a host that refuses connections', () => `http://127.0.0.1:${closedPort}/model.gguf`, 'remote-unavailable', /^cannot reach 127\.0\.0\.1:\d+ for .*: ECONNREFUSED$/],
   ])('%s: one EngineError line', async (_, model, code, message) => {
