@@ -68,15 +68,22 @@ async function streamWhole(res: http.ServerResponse): Promise<void> {
   res.end();
 }
 
+const u16 = (v: number) => Buffer.from(Uint16Array.of(v).buffer);
+const u32 = (v: number) => Buffer.from(Uint32Array.of(v).buffer);
+const u64 = (v: number) => Buffer.from(BigUint64Array.of(BigInt(v)).buffer);
+const str = (s: string) => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
+/** The start of a GGUF v3 header. */
+const gguf = (tensors: number, kvs: number) => Buffer.concat([Buffer.from('GGUF'), u32(3), u64(tensors), u64(kvs)]);
+function serveBytes(name: string, bytes: Buffer): void {
+  writeFileSync(path.join(dir, name), bytes);
+  files.set(`/${name}`, path.join(dir, name));
+}
+
 /** Writes `layout`'s model as a split GGUF of two parts (as llama.cpp's gguf-split does: split.* keys, part 1 with the metadata). */
 function writeSplit(layout: GgufLayout, prefix: string): string[] {
   const input = readFileSync(layout.file);
   const half = Math.ceil(layout.tensors.length / 2);
   const groups = [layout.tensors.slice(0, half), layout.tensors.slice(half)];
-  const u16 = (v: number) => Buffer.from(Uint16Array.of(v).buffer);
-  const u32 = (v: number) => Buffer.from(Uint32Array.of(v).buffer);
-  const u64 = (v: number) => Buffer.from(BigUint64Array.of(BigInt(v)).buffer);
-  const str = (s: string) => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
   const align = (n: number) => Math.ceil(n / layout.alignment) * layout.alignment;
   return groups.map((tensors, part) => {
     const split = [
@@ -93,7 +100,7 @@ function writeSplit(layout: GgufLayout, prefix: string): string[] {
       data.push(input.subarray(t.offset, t.offset + t.bytes), Buffer.alloc(align(t.bytes) - t.bytes));
       offset += align(t.bytes);
     }
-    const head = Buffer.concat([Buffer.from('GGUF'), u32(3), u64(tensors.length), u64(kvs.length), ...kvs, ...infos]);
+    const head = Buffer.concat([gguf(tensors.length, kvs.length), ...kvs, ...infos]);
     const file = path.join(dir, `${prefix}-${String(part + 1).padStart(5, '0')}-of-00002.gguf`);
     writeFileSync(file, Buffer.concat([head, Buffer.alloc(align(head.length) - head.length), ...data]));
     return file;
@@ -112,31 +119,9 @@ beforeAll(async () => {
   for (const name of ['moe-qwen3.gguf', 'moe-deepseek2.gguf', 'moe-gptoss.gguf', 'moe-q4_k.gguf']) files.set(`/lens/fixtures/resolve/main/${name}`, fixture(name));
   const parts = writeSplit(await readGgufLayout(fixture('moe-qwen2.gguf')), 'qwen2');
   parts.forEach((p) => files.set(`/split/${path.basename(p)}`, p));
-  // A header whose one key claims a 1 GB string.
-  const huge = path.join(dir, 'huge.gguf');
-  const head = Buffer.alloc(24 + 8 + 5 + 4 + 8);
-  head.write('GGUF', 0);
-  head.writeUInt32LE(3, 4);
-  head.writeBigUInt64LE(1n, 16);
-  head.writeBigUInt64LE(5n, 24);
-  head.write('a.key', 32);
-  head.writeUInt32LE(8, 37);
-  head.writeBigUInt64LE(1_000_000_000n, 41);
-  writeFileSync(huge, Buffer.concat([head, Buffer.alloc(1000)]));
-  files.set('/huge.gguf', huge);
-  // One tensor of a ggml type that does not exist (99).
-  const odd = path.join(dir, 'odd-type.gguf');
-  const info = Buffer.alloc(24 + 8 + 1 + 4 + 8 + 4 + 8);
-  info.write('GGUF', 0);
-  info.writeUInt32LE(3, 4);
-  info.writeBigUInt64LE(1n, 8);
-  info.writeBigUInt64LE(1n, 24);
-  info.write('x', 32);
-  info.writeUInt32LE(1, 33);
-  info.writeBigUInt64LE(32n, 37);
-  info.writeUInt32LE(99, 45);
-  writeFileSync(odd, Buffer.concat([info, Buffer.alloc(1000)]));
-  files.set('/odd-type.gguf', odd);
+  // A header whose one key claims a 1 GB string; one tensor of a ggml type that does not exist (99).
+  serveBytes('huge.gguf', Buffer.concat([gguf(0, 1), str('a.key'), u32(8), u64(1e9), Buffer.alloc(1000)]));
+  serveBytes('odd-type.gguf', Buffer.concat([gguf(1, 0), str('x'), u32(1), u64(32), u32(99), u64(0), Buffer.alloc(1000)]));
 });
 
 afterAll(async () => {
