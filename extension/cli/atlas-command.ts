@@ -7,7 +7,7 @@ import { EngineError } from '../engine/errors';
 import { withExpertsPerToken } from '../engine/backends';
 import { formatCount, formatDecimal, formatDuration, formatNoun, formatPercent, MISSING } from '../format';
 import { compareAtlases } from '../routing/atlas';
-import { compareAcrossPruning, pairAtlases, type AtlasIdentity, type NamedAtlas, type PrunedComparison } from '../routing/atlas-pruned';
+import { compareAcrossPruning, formatShareChange, pairAtlases, type AtlasIdentity, type NamedAtlas, type PrunedComparison } from '../routing/atlas-pruned';
 import { probeSetPath, readCorpus, type LabelBy } from '../routing/atlas-corpus';
 import { atlasCsv, atlasMarkdown, atlasSummary } from '../routing/atlas-export';
 import { DEFAULT_PERMUTATIONS, describeSkip, runAtlas, type AtlasResult } from '../routing/atlas-run';
@@ -146,15 +146,13 @@ function formatComparison(shifts: ReturnType<typeof compareAtlases>): string {
   return lines.join('\n') + '\n';
 }
 
-const shareChange = (s: PrunedComparison['layers'][number]['removed'][number]) => `${s.expert} (${formatPercent(s.shareOriginal)} → ${formatPercent(s.sharePruned)})`;
-
 function formatPrunedComparison(c: PrunedComparison, earlier: string): string {
   const lines = [`compared with the atlas of ${earlier} (${c.originalExperts} → ${c.prunedExperts} experts per layer; experts by their original ids, shares original → pruned):`];
   for (const l of c.layers) {
     const labels = l.labels.slice(0, 3).map((m) => `${m.name} ${m.topOriginal.join('/')} → ${m.topPruned.join('/')} (JS ${formatDecimal(m.js, 3)})`);
     lines.push(
-      `  layer ${l.layer}: load shift ${formatDecimal(l.loadJs, 3)} bits (JS); removed ${l.removed.map(shareChange).join(', ')}, ${formatPercent(l.removedShare)} of the load; ` +
-        `went to ${l.gained.map(shareChange).join(', ') || MISSING}${labels.length ? `; top experts: ${labels.join(', ')}` : ''}`,
+      `  layer ${l.layer}: load shift ${formatDecimal(l.loadJs, 3)} bits (JS); removed ${l.removed.map(formatShareChange).join(', ')}, ${formatPercent(l.removedShare)} of the load; ` +
+        `went to ${l.gained.map(formatShareChange).join(', ') || MISSING}${labels.length ? `; top experts: ${labels.join(', ')}` : ''}`,
     );
   }
   return lines.join('\n') + '\n';

@@ -4,7 +4,7 @@
 // Pure: no vscode, no Node.
 import { compareAtlases, loadBalance, type AtlasLayer, type AtlasLayerShift, type AtlasReport } from './atlas';
 import type { PrunedIds } from '../engine/original-experts';
-import { formatNoun } from '../format';
+import { formatNoun, formatPercent } from '../format';
 import { jensenShannon } from './math';
 
 export interface PrunedExpertShare {
@@ -44,6 +44,9 @@ export interface PrunedComparison {
   prunedExperts: number;
   layers: PrunedLayerShift[];
 }
+
+/** "5 (12.1% → 0.0%)": an expert's share in the original → in the pruned model. */
+export const formatShareChange = (s: PrunedExpertShare) => `${s.expert} (${formatPercent(s.shareOriginal)} → ${formatPercent(s.sharePruned)})`;
 
 /** Top experts listed per label and per layer's gainers. */
 const TOP = 3;

@@ -5,7 +5,7 @@ import { expertLabel, originalId } from '../engine/original-experts';
 import type { ModelRouting } from '../engine/types';
 import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import type { AtlasCard, AtlasLayer } from '../routing/atlas';
-import type { PrunedComparison, PrunedExpertShare, PrunedMixShift } from '../routing/atlas-pruned';
+import { formatShareChange, type PrunedComparison, type PrunedMixShift } from '../routing/atlas-pruned';
 import { atlasExpertIds } from '../routing/atlas-export';
 import type { AtlasResult } from '../routing/atlas-run';
 import { buildPage, escapeHtml } from './html';
@@ -104,7 +104,6 @@ function card(c: AtlasCard, files: Map<string, number>, ids: ModelRouting): stri
   );
 }
 
-const shareChange = (s: PrunedExpertShare) => `${s.expert} (${formatPercent(s.shareOriginal)} → ${formatPercent(s.sharePruned)})`;
 const mixChange = (m: PrunedMixShift) =>
   `${escapeHtml(m.name)}: ${m.topOriginal.join(', ') || MISSING} → ${m.topPruned.join(', ') || MISSING} (JS ${bits(m.js)}${m.removedShare > 0 ? `, ${formatPercent(m.removedShare, 0)} had gone to removed experts` : ''})`;
 
@@ -119,8 +118,8 @@ export function prunedComparisonHtml(comparison: PrunedComparison, names: { orig
       (l) =>
         `<tr data-testid="atlas-pruned-layer" data-layer="${escapeHtml(l.layer)}"><th scope="row">${escapeHtml(l.layer)}</th>` +
         `<td>${bits(l.loadJs)}</td>` +
-        `<td data-testid="atlas-pruned-removed">${l.removed.map(shareChange).join(', ') || MISSING}; ${formatPercent(l.removedShare)} in all</td>` +
-        `<td data-testid="atlas-pruned-gained">${l.gained.map(shareChange).join(', ') || MISSING}</td>` +
+        `<td data-testid="atlas-pruned-removed">${l.removed.map(formatShareChange).join(', ') || MISSING}; ${formatPercent(l.removedShare)} in all</td>` +
+        `<td data-testid="atlas-pruned-gained">${l.gained.map(formatShareChange).join(', ') || MISSING}</td>` +
         `<td>${l.labels.slice(0, 3).map(mixChange).join('<br>') || MISSING}</td>` +
         `<td>${l.classes.slice(0, 2).map(mixChange).join('<br>') || MISSING}</td></tr>`,
     )
