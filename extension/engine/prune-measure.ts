@@ -3,7 +3,11 @@
 // The engine holds one model: comparePruned measures the loaded original, then loads the pruned file with the same
 // load options and measures it; putting the original back is the caller's (the CLI exits, VS Code's session reloads).
 // No vscode import.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { moeShape, planPrune, readGgufLayout, type PrunePlan } from './prune';
 import { EngineError } from './errors';
 import type { Engine, LocalLoadOptions, PerplexityResult, PlacementReport } from './types';
 
@@ -89,4 +93,40 @@ export async function comparePruned(
   const same = original.perplexity ? { ...request, context: original.perplexity.context, chunks: request.chunks ?? original.perplexity.chunks } : request;
   const pruned = await measureModel(engine, same, signal);
   return { original, pruned };
+}
+
+/** The provenance `moe-lens prune` writes (prune.ts), read back from a pruned file's header. */
+const kv = (layout: Awaited<ReturnType<typeof readGgufLayout>>, key: string) => layout.kvs.find((k) => k.key === `moe_lens.${key}`)?.value;
+
+/**
+ * Checks that `originalPath` is the file `prunedPath` was pruned from (its sha256, hashed with progress and cancel)
+ * and returns the removal as a plan of the original (which experts went, per MoE layer).
+ */
+export async function checkPrunedFrom(
+  prunedPath: string,
+  originalPath: string,
+  callbacks: { signal?: AbortSignal; onProgress?: (bytesRead: number, bytesTotal: number) => void } = {},
+): Promise<PrunePlan> {
+  const pruned = await readGgufLayout(prunedPath);
+  const sha = kv(pruned, 'pruned_from_sha256');
+  if (typeof sha !== 'string') throw new EngineError('bad-prune', `${path.basename(prunedPath)} is not a pruned model: it has no moe_lens.pruned_from_sha256`);
+  const original = await readGgufLayout(originalPath);
+  const shape = moeShape(original);
+  const ids = shape.moeLayers.map((layer) => kv(pruned, `original_experts.${layer}`));
+  if (!ids.every((list) => Array.isArray(list)) || kv(original, 'pruned_from_sha256') !== undefined)
+    throw new EngineError('bad-prune', `${path.basename(prunedPath)} was not pruned from ${path.basename(originalPath)}'s MoE layers directly`);
+  const hash = createHash('sha256');
+  let read = 0;
+  for await (const chunk of createReadStream(originalPath, { highWaterMark: 1 << 24, signal: callbacks.signal }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    callbacks.onProgress?.((read += chunk.length), original.fileSize);
+  }
+  if (hash.digest('hex') !== sha) throw new EngineError('bad-prune', `${path.basename(originalPath)} is not the file ${path.basename(prunedPath)} was pruned from (${String(kv(pruned, 'pruned_from'))}): its sha256 differs`);
+  const removal = Object.fromEntries(
+    shape.moeLayers.map((layer, i) => {
+      const kept = new Set((ids[i] as unknown[]).map(Number));
+      return [String(layer), Array.from({ length: shape.experts }, (_, e) => e).filter((e) => !kept.has(e))];
+    }),
+  );
+  return planPrune(shape, removal);
 }

@@ -9,10 +9,10 @@ import type { ModelSession } from '../chat/session';
 import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import { chooseRemoval, describePlan, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
-import { chunkingFor, comparePruned } from '../engine/prune-measure';
-import { moeShape, prunedSize, readGgufLayout, writePruned } from '../engine/prune';
+import { checkPrunedFrom, chunkingFor, comparePruned } from '../engine/prune-measure';
+import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
 import type { Engine, LoadOptions, LocalLoadOptions, PerplexityResult } from '../engine/types';
-import { formatBytes } from '../format';
+import { formatBytes, MISSING } from '../format';
 import { registerCommand } from './commands';
 import { makeNonce } from './html';
 import { pruneComparePage, type PruneCompareMessage, type PruneCompareView } from './prune-compare-html';
@@ -89,7 +89,7 @@ async function pickText(what: string): Promise<{ text: string; source: string } 
 
 export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[] {
   // The Compare tab; `shown` is what its buttons act on (the pruned file, the command's argument for Write another).
-  let shown: { prunedPath: string; arg: unknown } | undefined;
+  let shown: { prunedPath: string; arg: unknown; again: boolean } | undefined;
   const panel = new PanelHost<{ toHost: PruneCompareMessage; toView: never; request: never; response: never }>(
     () => vscode.window.createWebviewPanel('moeLens.pruneCompare', 'Pruned vs original', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
     {
@@ -97,7 +97,7 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
       onMessage: (m) => {
         if (!shown) return;
         if (m.type === 'load') void deps.use(shown.prunedPath);
-        else if (m.type === 'again') void command(shown.arg);
+        else if (m.type === 'again' && shown.again) void command(shown.arg);
       },
       log: deps.log,
     },
@@ -198,27 +198,34 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
         // The text the plan was measured on (its baseline perplexity is reused), else one asked for now.
         const on = measuredOn ?? (await pickText('measure perplexity'));
         const view = await compare(input, written.output, on, measuredOn ? planned.baseline : undefined);
-        if (!view) return;
-        shown = { prunedPath: written.output, arg };
-        const { panel: tab } = panel.open();
-        tab.title = `Pruned vs original: ${path.basename(written.output)}`;
-        tab.webview.html = pruneComparePage(
-          {
-            ...view,
-            // Where the engine put the weights on load; the plan's estimate when it does not say.
-            fitBefore: view.original.placement ? fitVerdict(view.original.placement) : planned.before,
-            fitAfter: view.pruned.placement ? fitVerdict(view.pruned.placement) : planned.after,
-            removed: describePlan(planned.plan),
-          },
-          tab.webview.cspSource,
-          makeNonce(),
-        );
+        if (view) showComparison(view, planned.plan, { before: planned.before, after: planned.after }, { arg });
       }
     } catch (error) {
       if (isAbort(error)) return;
       deps.log('error', `prune experts: ${describeError(error)}`);
       void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
     }
+  };
+
+  /**
+   * The "Pruned vs original" tab. Placement: where the engine put the weights on load, else `fit` (the plan's
+   * estimate). `again`: the prune command's argument for Write another… (absent: no such button).
+   */
+  const showComparison = (view: Awaited<ReturnType<typeof compare>> & object, plan: PrunePlan, fit: { before: string; after: string }, again?: { arg: unknown }) => {
+    shown = { prunedPath: view.prunedPath, arg: again?.arg, again: !!again };
+    const { panel: tab } = panel.open();
+    tab.title = `Pruned vs original: ${view.prunedName}`;
+    tab.webview.html = pruneComparePage(
+      {
+        ...view,
+        fitBefore: view.original.placement ? fitVerdict(view.original.placement) : fit.before,
+        fitAfter: view.pruned.placement ? fitVerdict(view.pruned.placement) : fit.after,
+        removed: describePlan(plan),
+        again: !!again,
+      },
+      tab.webview.cspSource,
+      makeNonce(),
+    );
   };
 
   /**
@@ -230,8 +237,10 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
     prunedPath: string,
     on: { text: string; source: string } | undefined,
     baseline: { context: number; chunks: number; result: PerplexityResult } | undefined,
-  ): Promise<Omit<PruneCompareView, 'fitBefore' | 'fitAfter' | 'removed'> | undefined> => {
-    if (deps.modelPath() !== input) throw new Error(`the configured model is no longer ${path.basename(input)}: load it to compare`);
+  ): Promise<(Omit<PruneCompareView, 'fitBefore' | 'fitAfter' | 'removed'> & { prunedPath: string }) | undefined> => {
+    // The configured model is the original (after writing) or the pruned file (the palette's Compare).
+    const configured = deps.modelPath();
+    if (configured !== input && configured !== prunedPath) throw new Error(`the configured model is no longer ${path.basename(input)}: load it to compare`);
     if (deps.session.state === 'generating') {
       void vscode.window.showWarningMessage('MoE Lens: an answer is being generated; stop it or let it finish, then compare.');
       return undefined;
@@ -243,12 +252,19 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
       async (progress, token) => {
         const controller = new AbortController();
         token.onCancellationRequested(() => controller.abort());
-        await deps.session.ensureLoaded(controller.signal);
-        const chunking: { context?: number; chunks?: number } = baseline ?? (on ? await chunkingFor(deps.engine, on.text) : {});
+        const originalOptions = { ...(options as LocalLoadOptions), modelPath: input };
         let swapped = false;
         try {
+          await deps.session.ensureLoaded(controller.signal);
+          if (configured !== input) {
+            progress.report({ message: `loading ${path.basename(input)}` });
+            swapped = true;
+            deps.session.invalidate();
+            await deps.engine.load(originalOptions, controller.signal);
+          }
+          const chunking: { context?: number; chunks?: number } = baseline ?? (on ? await chunkingFor(deps.engine, on.text) : {});
           const steps = { original: `measuring ${path.basename(input)}`, loading: `loading ${path.basename(prunedPath)}`, pruned: `measuring ${path.basename(prunedPath)}` };
-          const measured = await comparePruned(deps.engine, options as LocalLoadOptions, prunedPath, { text: on?.text, context: chunking.context, chunks: chunking.chunks, tokens: DECODE_TOKENS }, {
+          const measured = await comparePruned(deps.engine, originalOptions, prunedPath, { text: on?.text, context: chunking.context, chunks: chunking.chunks, tokens: DECODE_TOKENS }, {
             signal: controller.signal,
             known: baseline?.result,
             onStep: (step) => {
@@ -271,7 +287,7 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
             if (pair.kind === 'pruned') atlasSection = prunedComparisonHtml(compareAcrossPruning(pair.original, pair.pruned, pair.originalExpertIds), names);
             else deps.log('warn', `prune compare: the atlases are not comparable: ${pair.kind === 'unrelated' ? pair.reason : 'same shape'}`);
           }
-          return { originalName: names.original, prunedName: names.pruned, textSource: on?.source, atlasSection, ...measured };
+          return { prunedPath, originalName: names.original, prunedName: names.pruned, textSource: on?.source, atlasSection, ...measured };
         } finally {
           if (swapped) {
             progress.report({ message: `loading ${path.basename(input)} again` });
@@ -282,7 +298,49 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
       },
     );
   };
-  return [registerCommand('moeLens.pruneExperts', command, deps.log), panel];
+  /** *Compare Pruned Model with Original*: the configured model is a pruned file; the user names its original. */
+  const comparePalette = async () => {
+    const prunedPath = deps.modelPath();
+    if (!prunedPath) {
+      void vscode.window.showErrorMessage('MoE Lens: comparing needs a local GGUF model; a server loads its own.');
+      return;
+    }
+    try {
+      const shape = moeShape(await readGgufLayout(prunedPath));
+      if (shape.originalExperts === shape.experts) throw new Error(`${path.basename(prunedPath)} is not a pruned model (MoE Lens: Prune Experts writes one)`);
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        defaultUri: vscode.Uri.file(path.dirname(prunedPath)),
+        filters: { 'GGUF model': ['gguf'] },
+        title: `The original model ${path.basename(prunedPath)} was pruned from (${shape.originalExperts} experts per layer)`,
+      });
+      if (!picked?.[0]) return;
+      const original = picked[0].fsPath;
+      const plan = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `MoE Lens: checking ${path.basename(original)}`, cancellable: true },
+        async (progress, token) => {
+          const controller = new AbortController();
+          token.onCancellationRequested(() => controller.abort());
+          let last = 0;
+          return checkPrunedFrom(prunedPath, original, {
+            signal: controller.signal,
+            onProgress: (read, total) => {
+              const percent = (100 * read) / total;
+              progress.report({ increment: percent - last, message: `sha256 ${Math.floor(percent)} %` });
+              last = percent;
+            },
+          });
+        },
+      );
+      const view = await compare(original, prunedPath, await pickText('measure perplexity'), undefined);
+      if (view) showComparison(view, plan, { before: MISSING, after: MISSING });
+    } catch (error) {
+      if (isAbort(error)) return;
+      deps.log('error', `compare pruned model: ${describeError(error)}`);
+      void vscode.window.showErrorMessage(`MoE Lens: ${describeError(error)}`);
+    }
+  };
+  return [registerCommand('moeLens.pruneExperts', command, deps.log), registerCommand('moeLens.comparePruned', comparePalette, deps.log), panel];
 }
 
 /** Greedy tokens generated to time the decode speed (the CLI's --tokens default). */

@@ -18,6 +18,8 @@ export interface PruneCompareView {
   fitAfter: string;
   /** The experts that went, one line per layer (describePlan). */
   removed: string[];
+  /** Offer Write another… (a pruning just written; not for a pruned model compared from the palette). */
+  again?: boolean;
   /** Trusted, already-escaped markup comparing the two routing atlases. */
   atlasSection?: string;
 }
@@ -58,7 +60,7 @@ export function pruneCompareBody(v: PruneCompareView): string {
     `</p>` +
     `<table class="compare" data-testid="compare-table"><thead><tr><th scope="col"></th><th scope="col">${escapeHtml(v.originalName)}<br><small>original</small></th>` +
     `<th scope="col">${escapeHtml(v.prunedName)}<br><small>pruned</small></th><th scope="col">pruned ÷ original</th></tr></thead><tbody>${rows}</tbody></table>` +
-    `<p><button data-action="load" data-testid="compare-load">Load pruned model</button><button data-action="again" data-testid="compare-again">Write another…</button></p>` +
+    `<p><button data-action="load" data-testid="compare-load">Load pruned model</button>${v.again ? '<button data-action="again" data-testid="compare-again">Write another…</button>' : ''}</p>` +
     `<h2>Experts removed</h2><ul data-testid="compare-removed">${v.removed.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>` +
     (v.atlasSection ?? '')
   );

@@ -4,11 +4,11 @@
 // "Pruned vs original" tab (numbers in both columns, the pruned file smaller, and with the original's routing atlas
 // built first, the two atlases compared per layer) and leaves the chat answering with the
 // configured 8-expert model; the tab's Load pruned model selects it, and the lens then names its experts by their
-// original ids.
+// original ids; Compare Pruned Model with Original (palette) on it, given the demo file, shows the same figures.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { answerSaveDialog, openChat, openFile, panelFrame, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import { answerOpenDialog, answerSaveDialog, openChat, openFile, panelFrame, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
 
 export const phase = 'dev';
 
@@ -84,7 +84,9 @@ export const tests = [
       }
       const [sizeOriginal, sizePruned] = (await row('compare-size')).map(parseFloat);
       assert.ok(sizePruned < sizeOriginal, `pruned ${sizePruned} MiB < original ${sizeOriginal} MiB`);
-      assert.equal(await panel.locator('[data-testid="compare-removed"] li').count(), 6, 'the experts removed, per MoE layer');
+      const firstRemoved = await panel.locator('[data-testid="compare-removed"] li').allInnerTexts();
+      const firstPerplexity = await row('compare-perplexity');
+      assert.equal(firstRemoved.length, 6, 'the experts removed, per MoE layer');
       assert.match(await panel.locator('[data-testid="compare-summary"]').innerText(), /pruned-demo\.gguf beside .*; perplexity on sample\.ts/);
       // The two atlases: per MoE layer the removed experts (original ids) and where their traffic went.
       assert.equal(await panel.locator('[data-testid="atlas-pruned-compare"] [data-testid="atlas-pruned-layer"]').count(), 6, 'the atlas comparison, a row per MoE layer');
@@ -124,6 +126,25 @@ export const tests = [
       assert.equal(chips.length, 6);
       for (const c of chips) assert.equal(c.text, c.id, 'a path chip shows its original id');
       await shot('prune-lens-original-ids');
+
+      // The palette's Compare on the loaded pruned model: its original named by the user (checked by its sha256),
+      // measured as after writing: the same figures of perplexity and the same experts removed.
+      await runCommand(page, 'MoE Lens: Compare Pruned Model with Original');
+      await answerOpenDialog(page, path.resolve('models/demo/demo-moe.gguf'));
+      await pick(page, 'Choose a text file…');
+      await answerOpenDialog(page, path.join(env.workspace, 'sample.ts'));
+      const again = await until(
+        async () => {
+          const f = await panelFrame(page, '[data-testid="compare-table"]', { timeout: 120_000 });
+          return (await f.locator('[data-testid="compare-again"]').count()) === 0 ? f : undefined;
+        },
+        { timeout: 120_000, message: 'the palette comparison (without Write another…)' },
+      );
+      assert.deepEqual((await again.locator('[data-testid="compare-perplexity"] td').allInnerTexts()).slice(0, 2), firstPerplexity.slice(0, 2), 'the same perplexities as after writing');
+      assert.deepEqual(await again.locator('[data-testid="compare-removed"] li').allInnerTexts(), firstRemoved, 'the same experts removed');
+      assert.ok(settings().includes('pruned-demo.gguf'), 'the pruned model stays the configured one');
+      await page.locator('.notification-toast', { hasText: 'comparing the pruned model' }).waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
+      await shot('prune-compare-palette');
     },
   },
 ];

@@ -1,13 +1,13 @@
 // The measurement the CLI's `prune` and VS Code's Compare share (extension/engine/prune-measure.ts), on the committed
 // demo model and the real engine: the pruned file's perplexity equals the original's with the same experts ablated
 // (within 0.5 %), both measured on the same chunks; the sizes are the files'; the known baseline is used as given;
-// a cancelled comparison throws an abort.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+// a cancelled comparison throws an abort; the palette's check that a file is the original of a pruned one (its sha256).
+import { copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAbort } from '../../extension/engine/errors';
-import { comparePruned, measureModel } from '../../extension/engine/prune-measure';
+import { checkPrunedFrom, comparePruned, measureModel } from '../../extension/engine/prune-measure';
 import { moeShape, planFromSpec, readGgufLayout, writePruned } from '../../extension/engine/prune';
 import { newEngine, ROOT } from './helpers';
 
@@ -71,5 +71,33 @@ describe('comparePruned on the demo model', () => {
     await expect(run).rejects.toSatisfy(isAbort);
     const info = await engine.load({ modelPath: DEMO, contextSize: 512 });
     expect(info.path).toBe(DEMO);
+  });
+});
+
+describe('checkPrunedFrom', () => {
+  const output = path.join(dir, 'demo-pruned-check.gguf');
+
+  it('accepts the original by its sha256 and gives back the removal; another file or an unpruned one is refused', async () => {
+    const plan = planFromSpec(moeShape(await readGgufLayout(DEMO)), SPEC);
+    await writePruned(DEMO, output, plan);
+    const progress: number[] = [];
+    const back = await checkPrunedFrom(output, DEMO, { onProgress: (read) => progress.push(read) });
+    expect(back).toEqual(plan);
+    expect(progress.at(-1)).toBe(statSync(DEMO).size);
+
+    // The same header, one byte of weights changed: not the original.
+    const changed = path.join(dir, 'demo-changed.gguf');
+    copyFileSync(DEMO, changed);
+    const fd = openSync(changed, 'r+');
+    writeSync(fd, Buffer.from([0x5a]), 0, 1, statSync(DEMO).size - 1);
+    closeSync(fd);
+    await expect(checkPrunedFrom(output, changed)).rejects.toThrow(/is not the file demo-pruned-check\.gguf was pruned from .*sha256 differs/);
+    await expect(checkPrunedFrom(DEMO, DEMO)).rejects.toThrow(/demo-moe\.gguf is not a pruned model/);
+  });
+
+  it('a cancelled check throws an abort', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(checkPrunedFrom(output, DEMO, { signal: controller.signal })).rejects.toSatisfy(isAbort);
   });
 });

@@ -33,6 +33,8 @@ describe('pruned vs original page', () => {
     expect(cells(html, 'compare-size')).toEqual(['File size', '20.0 MiB', '15.0 MiB', '0.75×']);
     expect(cells(html, 'compare-placement')).toEqual(['Placement', view.fitBefore, view.fitAfter, '']);
     expect(html).toContain('perplexity on notes &lt;b&gt;.md, the same chunks for both.');
+    expect(html).toContain('data-action="load"');
+    expect(html).not.toContain('data-action="again"');
   });
 
   it('has no perplexity row without a text', () => {
@@ -58,7 +60,7 @@ describe('pruned vs original page', () => {
   });
 
   it('the page: a strict CSP with the nonce on its one script and style, no inline handlers, the atlas section as given', () => {
-    const html = pruneComparePage({ ...view, atlasSection: '<section data-testid="atlas-compare">shift</section>' }, 'vscode-resource:', 'N0nce');
+    const html = pruneComparePage({ ...view, again: true, atlasSection: '<section data-testid="atlas-compare">shift</section>' }, 'vscode-resource:', 'N0nce');
     expect(html).toMatch(/Content-Security-Policy" content="[^"]*script-src &#39;nonce-N0nce&#39;/);
     expect(html).not.toContain('unsafe-inline');
     expect([...html.matchAll(/<script/g)]).toHaveLength(1);
