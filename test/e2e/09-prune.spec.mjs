@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { answerOpenDialog, answerSaveDialog, openChat, openFile, panelFrame, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
+import { answerOpenDialog, answerSaveDialog, openChat, panelFrame, runCommand, sendPrompt, turns, until } from '../../scripts/e2e/driver.mjs';
 
 export const phase = 'dev';
 
@@ -43,8 +43,6 @@ export const tests = [
       await runCommand(page, 'MoE Lens: Routing Atlas');
       await pick(page, 'Built-in probe set');
       await panelFrame(page, '[data-testid="atlas-chart"]', { timeout: 150_000 });
-      // The active editor: the text Compare measures perplexity on (a random plan measured none).
-      await openFile(page, 'sample.ts', path.join(env.workspace, 'sample.ts'));
       await runCommand(page, 'MoE Lens: Prune Experts');
       await pick(page, 'Drop 2 of 8 experts per layer');
       await pick(page, 'Random');
@@ -71,8 +69,10 @@ export const tests = [
       assert.equal(await toast.locator('.monaco-button', { hasText: 'Load it' }).count(), 1, 'Load it offered');
 
       // Compare: both measured on sample.ts, side by side in an editor tab.
+      // A random plan measured no text: Compare asks for one.
       await toast.locator('.monaco-button', { hasText: 'Compare' }).click();
-      await pick(page, 'The active editor: sample.ts');
+      await pick(page, 'Choose a text file…');
+      await answerOpenDialog(page, path.join(env.workspace, 'sample.ts'));
       const panel = await panelFrame(page, '[data-testid="compare-table"]', { timeout: 120_000 });
       const row = async (testid) => panel.locator(`[data-testid="${testid}"] td`).allInnerTexts();
       for (const testid of ['compare-perplexity', 'compare-decode', 'compare-size']) {
