@@ -5,6 +5,7 @@
 //   random: a seeded shuffle, the baseline a criterion must beat.
 // The lowest-scoring experts go; with expert groups (deepseek2) the same number goes from every group.
 // No vscode import.
+import path from 'node:path';
 import { EngineError } from './errors';
 import { runImportance } from './importance';
 import { isExpertTensor, planPlacement, type ModelFacts, type PlanInput } from './model-file';
@@ -111,4 +112,47 @@ export function describePlan(plan: PrunePlan, change?: { sizeBefore: number; siz
     ...plan.layers.map((l) => `Layer ${l.layer}: experts ${l.remove.join(', ')} go`),
     ...(change ? [`Size: ${formatBytes(change.sizeBefore)} → ${formatBytes(change.sizeAfter)}`, `Placement: ${change.fitBefore} → ${change.fitAfter}`] : []),
   ];
+}
+
+/**
+ * Experts already scored elsewhere (the Expert Importance view's maps), passed as the command's argument: the prune
+ * flow then skips choosing a criterion and measuring, and starts at the budget (or at the plan when `drop` is given).
+ */
+export interface ScoredPruneRequest {
+  /** [MoE layer slot][expert]: higher = more worth keeping (Δ perplexity, REAP, routing share). */
+  scores: number[][];
+  /** What the scores are, for the plan's title: "Δ perplexity", "REAP", "routing share". */
+  criterion: string;
+  /** The text they were measured on, for the plan's title: a file name. */
+  source: string;
+  /** Experts to drop per layer; asked when absent. */
+  drop?: number;
+  /** The model file the scores were measured on: refused when the configured model is another file by now. */
+  modelPath?: string;
+}
+
+/**
+ * The Prune Experts command's argument as it came (a webview message, a command link): a ScoredPruneRequest for this
+ * model file and shape, or nothing. Anything else is refused in words.
+ */
+export function parseScoredPruneRequest(arg: unknown, shape: { moeLayers: number[]; experts: number; name: string }, modelPath: string): ScoredPruneRequest | undefined {
+  if (arg === undefined || arg === null || typeof arg !== 'object' || !('scores' in arg)) return undefined;
+  const r = arg as Partial<ScoredPruneRequest>;
+  const fits =
+    Array.isArray(r.scores) &&
+    r.scores.length === shape.moeLayers.length &&
+    r.scores.every((row) => Array.isArray(row) && row.length === shape.experts && row.every((v) => typeof v === 'number' && !Number.isNaN(v)));
+  if (!fits) throw new Error(`the expert scores given do not match ${shape.name} (${shape.moeLayers.length} MoE layers × ${shape.experts} experts); score it again`);
+  if (typeof r.criterion !== 'string' || typeof r.source !== 'string') throw new Error('the expert scores given do not say what they measure');
+  if (r.drop !== undefined && (!Number.isInteger(r.drop) || r.drop < 1)) throw new Error(`cannot drop ${String(r.drop)} experts per layer`);
+  if (r.modelPath !== undefined && typeof r.modelPath !== 'string') throw new Error('the expert scores given name no model file');
+  if (r.modelPath !== undefined && path.resolve(r.modelPath) !== path.resolve(modelPath))
+    throw new Error(`the ${r.criterion} map was measured on ${path.basename(r.modelPath)}, but the model is now ${path.basename(modelPath)}: score this model again`);
+  return {
+    scores: r.scores as number[][],
+    criterion: r.criterion,
+    source: r.source,
+    ...(r.drop !== undefined ? { drop: r.drop } : {}),
+    ...(r.modelPath !== undefined ? { modelPath: r.modelPath } : {}),
+  };
 }

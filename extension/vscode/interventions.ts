@@ -3,17 +3,18 @@
 // Perplexity, on the active file or a chosen text file, with cancellable progress.
 // Thin adapter: the work is extension/engine/importance.ts, importance-prune.ts and the engine's perplexity.
 import * as vscode from 'vscode';
-import path from 'node:path';
 import type { ModelSession } from '../chat/session';
 import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import { noiseReason, runImportance, type ImportanceResult } from '../engine/importance';
 import type { Engine, ModelInfo } from '../engine/types';
+import { chunkingFor, MIN_CHUNK_TOKENS } from '../engine/prune-measure';
+import { pickText } from './pick-text';
 import { formatPerplexity } from '../format';
 import { makeNonce } from './html';
 import { importancePage } from './importance-html';
 import { importancePrune, parsePruneChoice, PRUNE_BY, scoresBy, type ImportancePrune } from './importance-prune';
-import type { ScoredPruneRequest } from './prune-command';
+import type { ScoredPruneRequest } from '../engine/prune-plan';
 import { PanelHost } from './webview-host';
 import { registerCommand } from './commands';
 import type { Log } from '../chat/events';
@@ -29,42 +30,9 @@ const MAX_CHUNKS = 8;
 /** Expert Importance's "Again with more chunks" stops here (each chunk costs one pass per expert it touches). */
 const MOST_CHUNKS = 64;
 
-/** The text to score: the active file (its selection if any) or a file the user picks. */
-async function pickText(): Promise<{ text: string; source: string } | undefined> {
-  const editor = vscode.window.activeTextEditor;
-  const choices: (vscode.QuickPickItem & { id: 'selection' | 'active' | 'file' })[] = [];
-  if (editor) {
-    const name = path.basename(editor.document.fileName);
-    // With a selection both are offered, the selection first: a user may still mean the whole file.
-    if (!editor.selection.isEmpty) choices.push({ id: 'selection', label: `Selection in ${name}` });
-    choices.push({ id: 'active', label: `Active file: ${name}` });
-  }
-  choices.push({ id: 'file', label: 'Choose a text file…' });
-  const choice = choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'MoE Lens: which text?', ignoreFocusOut: true });
-  if (!choice) return undefined;
-  if (choice.id !== 'file' && editor) {
-    const text = choice.id === 'selection' ? editor.document.getText(editor.selection) : editor.document.getText();
-    return { text, source: path.basename(editor.document.fileName) };
-  }
-  const uri = (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Text to score' }))?.[0];
-  if (!uri) return undefined;
-  return { text: Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8'), source: path.basename(uri.fsPath) };
-}
-
-/** The smallest chunk Expert Importance and Perplexity use. */
-const MIN_CONTEXT = 16;
-
-/** Chunk size for a text: the model's context, at most 512, small enough for `spread` chunks but at least MIN_CONTEXT. */
-async function contextFor(engine: Engine, info: ModelInfo, text: string, spread = 2): Promise<number> {
-  const tokens = (await engine.tokenize(text)).length + 1;
-  const context = Math.min(info.contextSize, 512, Math.max(MIN_CONTEXT, Math.floor(tokens / spread)));
-  if (tokens < 2 * context) throw new Error(`the text has ${tokens} tokens; scoring it needs at least ${2 * context}`);
-  return context;
-}
-
 export function registerInterventionCommands(deps: InterventionCommandDeps): vscode.Disposable[] {
   // The page's one message: prune by this map and budget (untrusted: checked against the plans the page was given).
-  let shown: { result: ImportanceResult; source: string; prune: ImportancePrune } | undefined;
+  let shown: { result: ImportanceResult; source: string; prune: ImportancePrune; modelPath: string } | undefined;
   const panels = new PanelHost<{ toHost: { type: 'prune'; by?: unknown; drop?: unknown }; toView: never; request: never; response: never }>(
     () => vscode.window.createWebviewPanel('moeLens.importance', 'Expert importance', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
     {
@@ -72,7 +40,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
       onMessage: (message) => {
         const choice = shown && message.type === 'prune' ? parsePruneChoice(message, shown.prune) : undefined;
         if (!shown || !choice) return;
-        const request: ScoredPruneRequest = { scores: scoresBy(shown.result, choice.by), criterion: PRUNE_BY[choice.by], source: shown.source, drop: choice.drop };
+        const request: ScoredPruneRequest = { scores: scoresBy(shown.result, choice.by), criterion: PRUNE_BY[choice.by], source: shown.source, drop: choice.drop, modelPath: shown.modelPath };
         void vscode.commands.executeCommand('moeLens.pruneExperts', request);
       },
     },
@@ -98,7 +66,7 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
   // noise or has few chunks, the panel and a notification offer the same text again with more.
   const importance = (text: Text | undefined, chunks: number): Promise<void> =>
     run('expert importance', text, async (info, { text, source }, progress, signal) => {
-      const context = await contextFor(deps.engine, info, text, chunks);
+      const { context } = await chunkingFor(deps.engine, text, { chunks, spread: chunks });
       let last = 0;
       const result = await runImportance(deps.engine, { text, context, chunks }, {
         signal,
@@ -110,9 +78,9 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
       const prune = await importancePrune(info, result);
       const { panel, created } = panels.open();
       if (created) panel.onDidDispose(() => (shown = undefined));
-      shown = { result, source, prune };
+      shown = { result, source, prune, modelPath: info.path };
       // What the text holds at the smallest context; offered only where it narrows the intervals noticeably.
-      const more = Math.min(MOST_CHUNKS, result.noise.suggestedChunks, Math.floor(result.baseline.tokens / MIN_CONTEXT));
+      const more = Math.min(MOST_CHUNKS, result.noise.suggestedChunks, Math.floor(result.baseline.tokens / MIN_CHUNK_TOKENS));
       const offer = result.noise.moreChunks && more >= 1.5 * result.noise.chunks ? `Again with ${more} chunks` : undefined;
       const again = offer ? `“${offer}” in the notification, or a longer text` : 'this text holds no more chunks, so run it on a longer text';
       panel.title = `Expert importance: ${source}`;
@@ -126,14 +94,14 @@ export function registerInterventionCommands(deps: InterventionCommandDeps): vsc
     });
   return [
     panels,
-    registerCommand('moeLens.expertImportance', async () => importance(await pickText(), MAX_CHUNKS), deps.log),
+    registerCommand('moeLens.expertImportance', async () => importance(await pickText('score the experts'), MAX_CHUNKS), deps.log),
     registerCommand(
       'moeLens.perplexity',
       async () =>
-      run('perplexity', await pickText(), async (info, { text, source }, progress, signal) => {
-        const context = await contextFor(deps.engine, info, text);
+      run('perplexity', await pickText('measure perplexity'), async (info, { text, source }, progress, signal) => {
+        const chunking = await chunkingFor(deps.engine, text, { chunks: MAX_CHUNKS });
         let last = 0;
-        const r = await deps.engine.perplexity({ text, context, chunks: MAX_CHUNKS }, {
+        const r = await deps.engine.perplexity({ text, ...chunking }, {
           signal,
           onProgress: (p) => {
             progress.report({ message: `chunk ${p.chunk} of ${p.chunks}: ${formatPerplexity(p.perplexity)}`, increment: ((p.chunk - last) / p.chunks) * 100 });

@@ -8,11 +8,13 @@ import path from 'node:path';
 import type { ModelSession } from '../chat/session';
 import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
-import { chooseRemoval, describePlan, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
+import { chooseRemoval, describePlan, parseScoredPruneRequest, fitVerdict, placementOf, planInputOf, scoreExperts, type PruneCriterion } from '../engine/prune-plan';
 import { checkPrunedFrom, chunkingFor, comparePruned } from '../engine/prune-measure';
 import { moeShape, prunedSize, readGgufLayout, writePruned, type PrunePlan } from '../engine/prune';
 import type { Engine, LoadOptions, LocalLoadOptions, PerplexityResult } from '../engine/types';
 import { formatBytes, MISSING } from '../format';
+import { pruneBudgets } from '../engine/prune-budget';
+import { pickText } from './pick-text';
 import { registerCommand } from './commands';
 import { makeNonce } from './html';
 import { pruneComparePage, type PruneCompareMessage, type PruneCompareView } from './prune-compare-html';
@@ -38,54 +40,11 @@ export interface PruneCommandDeps {
   atlasOf?: (modelPath: string) => AtlasShown | undefined;
 }
 
-/**
- * Experts already scored elsewhere (the Expert Importance view's maps), passed as the command's argument: the prune
- * flow then skips choosing a criterion and measuring, and starts at the budget (or at the plan when `drop` is given).
- */
-export interface ScoredPruneRequest {
-  /** [MoE layer slot][expert]: higher = more worth keeping (Δ perplexity, REAP, routing share). */
-  scores: number[][];
-  /** What the scores are, for the plan's title: "Δ perplexity", "REAP", "routing share". */
-  criterion: string;
-  /** The text they were measured on, for the plan's title: a file name. */
-  source: string;
-  /** Experts to drop per layer; asked when absent. */
-  drop?: number;
-}
-
-/** The command's argument as it came (a webview message, a command link): a ScoredPruneRequest or nothing. */
-export function parseScoredPruneRequest(arg: unknown, shape: { moeLayers: number[]; experts: number; name: string }): ScoredPruneRequest | undefined {
-  if (arg === undefined || arg === null || typeof arg !== 'object' || !('scores' in arg)) return undefined;
-  const r = arg as Partial<ScoredPruneRequest>;
-  const fits =
-    Array.isArray(r.scores) &&
-    r.scores.length === shape.moeLayers.length &&
-    r.scores.every((row) => Array.isArray(row) && row.length === shape.experts && row.every((v) => typeof v === 'number' && !Number.isNaN(v)));
-  if (!fits) throw new Error(`the expert scores given do not match ${shape.name} (${shape.moeLayers.length} MoE layers × ${shape.experts} experts); score it again`);
-  if (typeof r.criterion !== 'string' || typeof r.source !== 'string') throw new Error('the expert scores given do not say what they measure');
-  if (r.drop !== undefined && (!Number.isInteger(r.drop) || r.drop < 1)) throw new Error(`cannot drop ${String(r.drop)} experts per layer`);
-  return { scores: r.scores as number[][], criterion: r.criterion, source: r.source, ...(r.drop !== undefined ? { drop: r.drop } : {}) };
-}
-
 const CRITERIA: (vscode.QuickPickItem & { id: PruneCriterion })[] = [
   { id: 'frequency', label: 'Routed frequency', description: 'drop the experts the text uses least (one pass)' },
   { id: 'reap', label: 'REAP', description: 'drop the lowest mean gate weight × output norm (one pass)' },
   { id: 'random', label: 'Random', description: 'the baseline a criterion must beat' },
 ];
-
-/** A text to measure on, and its file name: the active editor's, or a file. */
-async function pickText(what: string): Promise<{ text: string; source: string } | undefined> {
-  const editor = vscode.window.activeTextEditor;
-  const items = [
-    ...(editor ? [{ label: `The active editor: ${path.basename(editor.document.fileName)}`, id: 'editor' }] : []),
-    { label: 'Choose a text file…', id: 'file' },
-  ];
-  const choice = await vscode.window.showQuickPick(items, { title: `MoE Lens: ${what} on which text?`, ignoreFocusOut: true });
-  if (!choice) return undefined;
-  if (choice.id === 'editor') return { text: editor!.document.getText(), source: path.basename(editor!.document.fileName) };
-  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: `Text to ${what} on` });
-  return picked?.[0] ? { text: Buffer.from(await vscode.workspace.fs.readFile(picked[0])).toString('utf8'), source: path.basename(picked[0].fsPath) } : undefined;
-}
 
 export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[] {
   // The Compare tab; `shown` is what its buttons act on (the pruned file, the command's argument for Write another).
@@ -112,10 +71,8 @@ export function registerPruneCommand(deps: PruneCommandDeps): vscode.Disposable[
     try {
       const layout = await readGgufLayout(input);
       const shape = moeShape(layout);
-      const scored = parseScoredPruneRequest(arg, shape);
-      const budgets = [0.25, 0.5]
-        .map((share) => Math.max(shape.groups, Math.round((shape.experts * share) / shape.groups) * shape.groups))
-        .filter((drop, i, all) => drop < shape.experts && all.indexOf(drop) === i && shape.experts - drop >= shape.expertsPerToken);
+      const scored = parseScoredPruneRequest(arg, shape, input);
+      const budgets = pruneBudgets(shape).map((b) => b.drop);
       if (!budgets.length) {
         void vscode.window.showErrorMessage(`MoE Lens: ${shape.name} has ${shape.experts} experts per layer and uses ${shape.expertsPerToken}: none can go.`);
         return;

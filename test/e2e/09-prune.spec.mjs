@@ -19,6 +19,19 @@ const pick = async (page, text) => {
 };
 
 /** A new chat answering `prompt`, its lens opened at the first token: the chat frame. */
+/**
+ * The text picker: with a text editor active it offers it first and "Choose a text file…"; with none (a webview tab
+ * is active) it goes straight to the Open dialog.
+ */
+async function chooseTextFile(page, file) {
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Choose a text file…' }).first();
+  const dialog = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Text to measure perplexity on' });
+  const shown = async (l) => l.isVisible().catch(() => false);
+  await until(async () => (await shown(row)) || (await shown(dialog)), { timeout: 15_000, message: 'the text picker or its Open dialog' });
+  if (await shown(row)) await pick(page, 'Choose a text file…');
+  await answerOpenDialog(page, file);
+}
+
 async function answerWithLens(page, prompt) {
   const frame = await openChat(page);
   await runCommand(page, 'MoE Lens: New Chat');
@@ -71,8 +84,7 @@ export const tests = [
       // Compare: both measured on sample.ts, side by side in an editor tab.
       // A random plan measured no text: Compare asks for one.
       await toast.locator('.monaco-button', { hasText: 'Compare' }).click();
-      await pick(page, 'Choose a text file…');
-      await answerOpenDialog(page, path.join(env.workspace, 'sample.ts'));
+      await chooseTextFile(page, path.join(env.workspace, 'sample.ts'));
       const panel = await panelFrame(page, '[data-testid="compare-table"]', { timeout: 120_000 });
       const row = async (testid) => panel.locator(`[data-testid="${testid}"] td`).allInnerTexts();
       for (const testid of ['compare-perplexity', 'compare-decode', 'compare-size']) {
@@ -131,8 +143,7 @@ export const tests = [
       // measured as after writing: the same figures of perplexity and the same experts removed.
       await runCommand(page, 'MoE Lens: Compare Pruned Model with Original');
       await answerOpenDialog(page, path.resolve('models/demo/demo-moe.gguf'));
-      await pick(page, 'Choose a text file…');
-      await answerOpenDialog(page, path.join(env.workspace, 'sample.ts'));
+      await chooseTextFile(page, path.join(env.workspace, 'sample.ts'));
       const again = await until(
         async () => {
           const f = await panelFrame(page, '[data-testid="compare-table"]', { timeout: 120_000 });
