@@ -9,6 +9,7 @@ import { LLAMA_CPP_ARCHITECTURES } from './architectures';
 import { EngineError } from './errors';
 import { GGML_TYPE_SIZE, validateGgufHeader } from './gguf-header';
 import { originalExpertsOf } from './original-experts';
+import { readRemoteLayout } from './remote-layout';
 import type { CpuMoe, EngineCapabilities, GgufModelInfo, PlacementReport, RpcDeviceReport } from './types';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -55,24 +56,22 @@ export function isRemoteModel(modelPath: string): boolean {
   return /^(hf:|https?:\/\/)/i.test(modelPath);
 }
 
-/** The header of a model on a hub, read over the network (all parts of a split file); its size is its tensors'. */
-async function readRemoteModelFile(uri: string, nlc: NodeLlamaCpp): Promise<ModelFile> {
-  let info: GgufFileInfo;
-  try {
-    info = await nlc.readGgufFileInfo(uri, { readTensorInfo: true, logWarnings: false, spliceSplitFiles: true, sourceType: 'network', fetchRetryOptions: { retries: 1, minTimeout: 300, maxTimeout: 1000 } });
-  } catch (error) {
-    throw new EngineError('remote-unavailable', `cannot read the header of ${uri}: ${(error as Error).message.split('\n')[0]}`);
-  }
+/**
+ * The header of a model on a hub, read over the network (all parts of a split file; remote-layout.ts: a range probe
+ * first, so a server that ignores Range is refused rather than streaming the whole model); its size is its parts'.
+ */
+async function readRemoteModelFile(uri: string): Promise<ModelFile> {
+  const { info, layout } = await readRemoteLayout(uri);
   const tensors = (info.fullTensorInfo ?? info.tensorInfo ?? []).map(tensorFacts);
   const architecture = String(info.metadata?.general?.architecture ?? '');
   if (!architecture) throw new EngineError('not-gguf', `${uri} has no general.architecture: not a model GGUF`);
   checkArchitecture(architecture, uri);
-  return { path: uri, fileBytes: tensors.reduce((n, t) => n + t.bytes, 0), info, architecture, tensors };
+  return { path: uri, fileBytes: layout.fileSize, info, architecture, tensors };
 }
 
 /** Validates the file (or a hub URI's header) and reads its GGUF header. Every failure is an EngineError with one clear line. */
 export async function readModelFile(modelPath: string, nlc: NodeLlamaCpp): Promise<ModelFile> {
-  if (isRemoteModel(modelPath)) return readRemoteModelFile(modelPath, nlc);
+  if (isRemoteModel(modelPath)) return readRemoteModelFile(modelPath);
   const file = path.resolve(modelPath);
   const name = path.basename(file);
   const stats = await stat(file).catch(() => undefined);

@@ -12,7 +12,7 @@ import { fitVerdicts, GiB, readModelHeader } from '../../extension/engine/fit-ve
 import { readGgufLayout, type GgufLayout } from '../../extension/engine/prune';
 import { moeRecommendations } from '../../extension/engine/recommended';
 import { readRemoteLayout } from '../../extension/engine/remote-layout';
-import { fixture, ROOT, runCli } from './helpers';
+import { fixture, newEngine, ROOT, runCli } from './helpers';
 import { freePort } from '../remote/servers';
 
 const DEMO_MODEL_FILE = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
@@ -206,6 +206,25 @@ describe('the header of a GGUF over HTTP', () => {
     // Refused at its first answer: the 1 GiB never streams (what is sent is what fits in the sockets' buffers).
     expect(served.get('/whole.gguf') ?? 0).toBeLessThan(64 << 20);
   });
+});
+
+describe("inspect (Download Model's fit line) over HTTP", () => {
+  it('reads the same header as the local file, and a server that ignores Range is refused before it streams the model', async () => {
+    const engine = newEngine();
+    try {
+      const remote = await engine.inspect({ modelPath: `${base}/models/demo-moe.gguf` });
+      const local = await engine.inspect({ modelPath: DEMO_MODEL_FILE });
+      expect(remote.placement).toEqual(local.placement);
+      expect(remote.routing).toEqual(local.routing);
+      expect(remote.fileBytes).toBe(statSync(DEMO_MODEL_FILE).size);
+      served.clear();
+      const error = await engine.inspect({ modelPath: `${base}/whole.gguf` }).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(error?.code).toBe('remote-protocol');
+      expect(served.get('/whole.gguf') ?? 0).toBeLessThan(64 << 20);
+    } finally {
+      await engine.dispose();
+    }
+  }, 60_000);
 });
 
 describe('moe-lens fit', () => {
