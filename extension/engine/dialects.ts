@@ -5,6 +5,7 @@
 // entry in `DIALECTS`. No vscode import.
 import { EngineError } from './errors';
 import type { HttpClient } from './http';
+import { validOriginalIds, type PrunedIds } from './original-experts';
 import { decodeSglangRouting, decodeVllmRouting, type DecodedRouting } from './server-routing';
 import type { StreamChoice } from './sse-chunk';
 import type { EngineCapabilities, GenerateInput, RoutingAbsence, SamplingOptions } from './types';
@@ -18,6 +19,15 @@ export interface MoeLensModelMeta {
   experts_per_token: number;
   architecture: string;
   is_moe: boolean;
+  /** A pruned model: per model layer id, the original id of each expert slot (ModelRouting.originalExpertIds). */
+  original_expert_ids?: Record<string, number[]>;
+  /** A pruned model: experts per layer before pruning. */
+  original_experts?: number;
+}
+
+/** A pruned model's original expert ids from `moe-lens serve`'s meta, validated against the meta's own shape ({} if they do not fit). */
+export function moeLensOriginalIds(meta: MoeLensModelMeta): PrunedIds {
+  return validOriginalIds(meta.original_expert_ids, meta.moe_layers, meta.experts, meta.original_experts);
 }
 
 /** One `/v1/models` entry, with the fields servers add (llama-server's `meta`, vLLM's `max_model_len`, …). */

@@ -9,13 +9,23 @@ export type PrunedIds = Pick<ModelRouting, 'originalExpertIds' | 'originalExpert
 
 /** The provenance of a pruned model from its GGUF metadata (node-llama-cpp's nested object); {} for any other model. */
 export function originalExpertsOf(metadata: unknown, moeLayers: readonly number[], experts: number): PrunedIds {
-  const meta = (metadata as { moe_lens?: { original_expert_count?: unknown; original_experts?: Record<string, unknown> } } | undefined)?.moe_lens;
-  const count = Number(meta?.original_expert_count);
-  if (!meta?.original_experts || !Number.isInteger(count) || count <= experts) return {};
+  const meta = (metadata as { moe_lens?: { original_expert_count?: unknown; original_experts?: unknown } } | undefined)?.moe_lens;
+  return validOriginalIds(meta?.original_experts, moeLayers, experts, meta?.original_expert_count);
+}
+
+/**
+ * Untrusted provenance (a GGUF header's, a server's `/v1/models` meta) checked against the model it describes: `rows`
+ * has one row for each MoE layer (by model layer id) and no other, one id per slot, each an expert of the `count` the
+ * model had before pruning (more than it has now). Anything else is {} (no original ids).
+ */
+export function validOriginalIds(rows: unknown, moeLayers: readonly number[], experts: number, count: unknown): PrunedIds {
+  if (!rows || typeof rows !== 'object' || !Array.isArray(moeLayers) || !Number.isInteger(experts) || experts <= 0) return {};
+  if (typeof count !== 'number' || !Number.isInteger(count) || count <= experts) return {};
+  const byLayer = rows as Record<string, unknown>;
+  if (Object.keys(byLayer).length !== moeLayers.length) return {};
   const ids: Record<number, number[]> = {};
   for (const layer of moeLayers) {
-    const row = meta.original_experts[String(layer)];
-    // Only a well-formed row: one id per slot, each an expert of the original model.
+    const row = Number.isInteger(layer) ? byLayer[String(layer)] : undefined;
     if (!Array.isArray(row) || row.length !== experts || !row.every((id) => Number.isInteger(id) && id >= 0 && id < count)) return {};
     ids[layer] = row.map(Number);
   }

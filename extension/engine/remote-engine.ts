@@ -23,7 +23,7 @@ import { EngineError, isAbort } from './errors';
 import { routeByGenerate } from './route';
 import { HttpClient, isLoopbackHost } from './http';
 import { decodeSglangRouting, type DecodedRouting } from './server-routing';
-import { detectDialect, dialectCapabilities, type ModelEntry, type RoutingShape, type ServerDialect, type ServerKind, type TokenizerRoute } from './dialects';
+import { detectDialect, dialectCapabilities, moeLensOriginalIds, type ModelEntry, type RoutingShape, type ServerDialect, type ServerKind, type TokenizerRoute } from './dialects';
 import { parseStreamChunk, type MoeLensChunk, type StreamChoice, type StreamChunk } from './sse-chunk';
 import type {
   Engine,
@@ -176,6 +176,7 @@ export class RemoteEngine implements Engine<RemoteLoadOptions> {
               experts: meta?.experts ?? shapeHint?.experts ?? 0,
               expertsPerToken: shape.k,
               sharedExperts: 0,
+              ...(meta ? moeLensOriginalIds(meta) : {}),
             },
           }
         : {}),

@@ -1,7 +1,7 @@
 // `moe-lens serve`: an engine behind the OpenAI-compatible HTTP API, so a machine with the model (a GPU box) can
 // serve the lens to an editor elsewhere. No vscode import.
 //
-//   GET  /v1/models             the model, `owned_by: "moe-lens"`, with `moe_lens` facts (layers, experts, k, context)
+//   GET  /v1/models             the model, `owned_by: "moe-lens"`, with `moe_lens` facts (layers, experts, k, context, a pruned model's original expert ids)
 //   POST /v1/chat/completions   messages → answer; `stream` as OpenAI's
 //   POST /v1/completions        prompt (text or token ids) → answer
 //   POST /tokenize, /detokenize vLLM's shapes: {prompt|messages} → {count, tokens}; {tokens} → {prompt}
@@ -83,6 +83,7 @@ export function modelMeta(info: ModelInfo): MoeLensModelMeta {
     experts_per_token: info.routing?.expertsPerToken ?? 0,
     architecture: info.architecture,
     is_moe: info.routing !== undefined,
+    ...(info.routing?.originalExpertIds ? { original_expert_ids: info.routing.originalExpertIds, original_experts: info.routing.originalExperts } : {}),
   };
 }
 
