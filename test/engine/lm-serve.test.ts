@@ -2,29 +2,15 @@
 // the engine generates greedily for the same chat, is recorded with its routing, is refused while another answer
 // runs (the sidebar's runner is shared), stops when cancelled; `@moe`'s /experts, /lens and /summarize.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelSession } from '../../extension/chat/session';
-import { GenerationRunner } from '../../extension/chat/generation';
+import { describe, expect, it } from 'vitest';
 import { LM_BUSY, LmRequestLog } from '../../extension/chat/lm-messages';
-import { LmServer, PARTICIPANT_CALLER, participantReply, type Cancellation, type ParticipantOutput } from '../../extension/chat/lm-serve';
+import { LmServer, PARTICIPANT_CALLER, participantReply, type ParticipantOutput } from '../../extension/chat/lm-serve';
 import { isEngineError } from '../../extension/engine/errors';
 import type { LmRequestRecord } from '../../extension/chat/lm-messages';
-import { ROOT, collect, greedy, newEngine } from './helpers';
+import { ROOT, collect, greedy } from './helpers';
+import { lmServerOn, Token } from './lm-server-fixture';
 
 const DEMO = path.join(ROOT, 'models', 'demo', 'demo-moe.gguf');
-
-class Token implements Cancellation {
-  isCancellationRequested = false;
-  private readonly listeners = new Set<() => void>();
-  onCancellationRequested(listener: () => void) {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  }
-  cancel(): void {
-    this.isCancellationRequested = true;
-    for (const l of this.listeners) l();
-  }
-}
 
 function output() {
   const out = { text: '', progress: [] as string[], buttons: [] as LmRequestRecord[] };
@@ -33,19 +19,8 @@ function output() {
 }
 
 describe('VS Code chat requests on the demo model', () => {
-  const engine = newEngine();
-  const session = new ModelSession(engine, async () => ({ options: { modelPath: DEMO, threads: 1 }, isDemo: true }));
-  const runner = new GenerationRunner(engine, session);
-  const requests = new LmRequestLog();
   const recorded: string[] = [];
-  const server = new LmServer({ session, runner, requests, settings: () => ({ systemPrompt: '', sampling: {}, captureRouting: true }), onRecorded: (r) => recorded.push(r.assistant.status) });
-
-  beforeAll(async () => {
-    await session.ensureLoaded();
-  }, 60_000);
-  afterAll(async () => {
-    await engine.dispose();
-  });
+  const { engine, runner, requests, server } = lmServerOn({ modelPath: DEMO, threads: 1 }, true, (r) => recorded.push(r.assistant.status));
 
   it('a greedy request streams the engine’s greedy answer to the same chat and is recorded with its routing', async () => {
     let streamed = '';

@@ -6,11 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEngine } from '../../extension/engine/local-engine';
 import { isEngineError } from '../../extension/engine/errors';
 import type { ToolDefinition } from '../../extension/engine/types';
-import { ModelSession } from '../../extension/chat/session';
-import { GenerationRunner } from '../../extension/chat/generation';
-import { LmRequestLog } from '../../extension/chat/lm-messages';
-import { LmServer } from '../../extension/chat/lm-serve';
-import { collect, greedy, MOE, newEngine } from './helpers';
+import { collect, greedy, MOE } from './helpers';
+import { lmServerOn, Token } from './lm-server-fixture';
 
 const TOOLS: ToolDefinition[] = [
   { name: 'get_weather', description: 'Tells the weather in a city', inputSchema: { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, unit: { enum: ['c', 'f'] } }, required: ['city', 'unit'] } },
@@ -97,18 +94,8 @@ describe('tool calling on a random-weight fixture', () => {
 });
 
 describe('VS Code chat requests with tools (the provider’s path, without vscode)', () => {
-  const engine = newEngine();
-  const session = new ModelSession(engine, async () => ({ options: { modelPath: MOE, threads: 1, contextSize: 2048 }, isDemo: false }));
-  const runner = new GenerationRunner(engine, session);
-  const server = new LmServer({ session, runner, requests: new LmRequestLog(), settings: () => ({ systemPrompt: '', sampling: {}, captureRouting: true }) });
-  const never = { isCancellationRequested: false, onCancellationRequested: () => ({ dispose: () => {} }) };
-
-  beforeAll(async () => {
-    await session.ensureLoaded();
-  }, 60_000);
-  afterAll(async () => {
-    await engine.dispose();
-  });
+  const { server } = lmServerOn({ modelPath: MOE, threads: 1, contextSize: 2048 }, false);
+  const never = new Token();
 
   it('required mode answers with one call (with an id) and no call syntax as text; its result fed back continues the turn', async () => {
     const streamed: string[] = [];
