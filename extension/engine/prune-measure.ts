@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { moeShape, planPrune, readGgufLayout, type PrunePlan } from './prune';
+import { kvNumber, kvValue, moeShape, planPrune, readGgufLayout, type PrunePlan } from './prune';
+import { validOriginalIds } from './original-experts';
 import { EngineError } from './errors';
 import type { Engine, LocalLoadOptions, PerplexityResult, PlacementReport } from './types';
 
@@ -99,9 +100,6 @@ export async function comparePruned(
   return { original, pruned };
 }
 
-/** The provenance `moe-lens prune` writes (prune.ts), read back from a pruned file's header. */
-const kv = (layout: Awaited<ReturnType<typeof readGgufLayout>>, key: string) => layout.kvs.find((k) => k.key === `moe_lens.${key}`)?.value;
-
 /**
  * Checks that `originalPath` is the file `prunedPath` was pruned from (its sha256, hashed with progress and cancel)
  * and returns the removal as a plan of the original (which experts went, per MoE layer).
@@ -111,13 +109,16 @@ export async function checkPrunedFrom(
   originalPath: string,
   callbacks: { signal?: AbortSignal; onProgress?: (bytesRead: number, bytesTotal: number) => void } = {},
 ): Promise<PrunePlan> {
+  // The provenance `moe-lens prune` writes (prune.ts), read and validated as the engine reads it (original-experts.ts).
   const pruned = await readGgufLayout(prunedPath);
-  const sha = kv(pruned, 'pruned_from_sha256');
+  const sha = kvValue(pruned, 'moe_lens.pruned_from_sha256');
   if (typeof sha !== 'string') throw new EngineError('bad-prune', `${path.basename(prunedPath)} is not a pruned model: it has no moe_lens.pruned_from_sha256`);
   const original = await readGgufLayout(originalPath);
   const shape = moeShape(original);
-  const ids = shape.moeLayers.map((layer) => kv(pruned, `original_experts.${layer}`));
-  if (!ids.every((list) => Array.isArray(list)) || kv(original, 'pruned_from_sha256') !== undefined)
+  const prunedShape = moeShape(pruned);
+  const rows = Object.fromEntries(shape.moeLayers.map((layer) => [layer, kvValue(pruned, `moe_lens.original_experts.${layer}`)]));
+  const { originalExpertIds } = validOriginalIds(rows, prunedShape.moeLayers, prunedShape.experts, kvNumber(pruned, 'moe_lens.original_expert_count'));
+  if (!originalExpertIds || kvValue(original, 'moe_lens.pruned_from_sha256') !== undefined)
     throw new EngineError('bad-prune', `${path.basename(prunedPath)} was not pruned from ${path.basename(originalPath)}'s MoE layers directly`);
   const hash = createHash('sha256');
   let read = 0;
@@ -125,10 +126,10 @@ export async function checkPrunedFrom(
     hash.update(chunk);
     callbacks.onProgress?.((read += chunk.length), original.fileSize);
   }
-  if (hash.digest('hex') !== sha) throw new EngineError('bad-prune', `${path.basename(originalPath)} is not the file ${path.basename(prunedPath)} was pruned from (${String(kv(pruned, 'pruned_from'))}): its sha256 differs`);
+  if (hash.digest('hex') !== sha) throw new EngineError('bad-prune', `${path.basename(originalPath)} is not the file ${path.basename(prunedPath)} was pruned from (${String(kvValue(pruned, 'moe_lens.pruned_from'))}): its sha256 differs`);
   const removal = Object.fromEntries(
-    shape.moeLayers.map((layer, i) => {
-      const kept = new Set((ids[i] as unknown[]).map(Number));
+    shape.moeLayers.map((layer) => {
+      const kept = new Set(originalExpertIds[layer]);
       return [String(layer), Array.from({ length: shape.experts }, (_, e) => e).filter((e) => !kept.has(e))];
     }),
   );

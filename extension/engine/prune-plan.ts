@@ -142,12 +142,12 @@ export function parseScoredPruneRequest(arg: unknown, shape: { moeLayers: number
     Array.isArray(r.scores) &&
     r.scores.length === shape.moeLayers.length &&
     r.scores.every((row) => Array.isArray(row) && row.length === shape.experts && row.every((v) => typeof v === 'number' && !Number.isNaN(v)));
-  if (!fits) throw new Error(`the expert scores given do not match ${shape.name} (${shape.moeLayers.length} MoE layers × ${shape.experts} experts); score it again`);
-  if (typeof r.criterion !== 'string' || typeof r.source !== 'string') throw new Error('the expert scores given do not say what they measure');
-  if (r.drop !== undefined && (!Number.isInteger(r.drop) || r.drop < 1)) throw new Error(`cannot drop ${String(r.drop)} experts per layer`);
-  if (r.modelPath !== undefined && typeof r.modelPath !== 'string') throw new Error('the expert scores given name no model file');
+  if (!fits) throw new EngineError('bad-prune', `the expert scores given do not match ${shape.name} (${shape.moeLayers.length} MoE layers × ${shape.experts} experts); score it again`);
+  if (typeof r.criterion !== 'string' || typeof r.source !== 'string') throw new EngineError('bad-prune', 'the expert scores given do not say what they measure');
+  if (r.drop !== undefined && (!Number.isInteger(r.drop) || r.drop < 1)) throw new EngineError('bad-prune', `cannot drop ${String(r.drop)} experts per layer`);
+  if (r.modelPath !== undefined && typeof r.modelPath !== 'string') throw new EngineError('bad-prune', 'the expert scores given name no model file');
   if (r.modelPath !== undefined && path.resolve(r.modelPath) !== path.resolve(modelPath))
-    throw new Error(`the ${r.criterion} map was measured on ${path.basename(r.modelPath)}, but the model is now ${path.basename(modelPath)}: score this model again`);
+    throw new EngineError('bad-prune', `the ${r.criterion} map was measured on ${path.basename(r.modelPath)}, but the model is now ${path.basename(modelPath)}: score this model again`);
   return {
     scores: r.scores as number[][],
     criterion: r.criterion,

@@ -149,7 +149,7 @@ export async function readGgufLayout(file: string): Promise<GgufLayout> {
   return { file, version: facts.version, kvs, tensors, alignment: facts.alignment, dataOffset: facts.dataOffset, fileSize: stats.size, header };
 }
 
-function kvValue(layout: GgufLayout, key: string): RawKv['value'] {
+export function kvValue(layout: GgufLayout, key: string): RawKv['value'] {
   return layout.kvs.find((k) => k.key === key)?.value;
 }
 
