@@ -25,18 +25,45 @@ export interface AtlasShown {
   result: AtlasResult;
 }
 
+/**
+ * The atlases shown in this window, the latest per model file and corpus (at most `kept`, the oldest dropped first):
+ * the atlas tab compares a pruned model's with its original's over the same corpus, and Prune Experts' Compare
+ * builds the pruned model's over the corpus of the original's latest.
+ */
+export class AtlasHistory {
+  private readonly shown: AtlasShown[] = [];
+  constructor(private readonly kept = 8) {}
+
+  add(atlas: AtlasShown): void {
+    const key = (a: AtlasShown) => `${modelKey(a.modelPath)}\n${corpusKey(a)}`;
+    const same = this.shown.findIndex((a) => key(a) === key(atlas));
+    if (same >= 0) this.shown.splice(same, 1);
+    this.shown.push(atlas);
+    if (this.shown.length > this.kept) this.shown.shift();
+  }
+
+  /** The atlases over the same corpus as `atlas`, oldest first. */
+  overCorpusOf(atlas: AtlasShown): AtlasResult[] {
+    return this.shown.filter((a) => corpusKey(a) === corpusKey(atlas)).map((a) => a.result);
+  }
+
+  /** The latest atlas of the model file at `modelPath`. */
+  latestOf(modelPath: string): AtlasShown | undefined {
+    for (let i = this.shown.length - 1; i >= 0; i--) if (modelKey(this.shown[i].modelPath) === modelKey(modelPath)) return this.shown[i];
+    return undefined;
+  }
+}
+
+const corpusKey = (a: AtlasShown) => a.corpus.paths.join('\n');
+const modelKey = (modelPath: string | undefined) => (modelPath === undefined ? '' : path.resolve(modelPath));
+
 export interface AtlasCommandDeps {
   engine: Engine;
   session: ModelSession;
   log: Log;
-  /** Called every time an atlas is shown. */
-  onAtlas?: (shown: AtlasShown) => void;
+  /** Where every atlas shown is kept. */
+  atlases: AtlasHistory;
 }
-
-/** Atlases kept per window to compare a pruned model's with its original's (the latest per model and corpus). */
-const KEPT_ATLASES = 8;
-
-const corpusKey = (a: AtlasShown) => a.corpus.paths.join('\n');
 
 /** The atlas page's script (atlas-html.ts) → host: open an example's source, export the atlas. */
 interface AtlasProtocol {
@@ -72,7 +99,6 @@ const EXPORTS = {
 
 export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[] {
   let shown: AtlasResult | undefined;
-  const built: AtlasShown[] = [];
   const host = new PanelHost<AtlasProtocol>(
     () => vscode.window.createWebviewPanel('moeLens.atlas', 'Routing atlas', vscode.ViewColumn.Active, { enableScripts: true, enableCommandUris: false, localResourceRoots: [] }),
     { onMessage: (message) => void onMessage(message), log: deps.log },
@@ -85,18 +111,12 @@ export function registerAtlasCommand(deps: AtlasCommandDeps): vscode.Disposable[
     panel.title = `Routing atlas: ${atlas.corpus.source}`;
     let pruned: ReturnType<typeof comparisonWithOriginal>;
     try {
-      const sameCorpus = built.filter((a) => corpusKey(a) === corpusKey(atlas)).map((a) => a.result);
-      pruned = comparisonWithOriginal(atlas.result, sameCorpus);
+      pruned = comparisonWithOriginal(atlas.result, deps.atlases.overCorpusOf(atlas));
     } catch (error) {
       deps.log('warn', `routing atlas: no comparison with the original's atlas: ${describeError(error)}`);
     }
     panel.webview.html = atlasPage(atlas.result, atlas.corpus.source, panel.webview.cspSource, makeNonce(), pruned);
-    const key = (a: AtlasShown) => `${a.modelPath}\n${corpusKey(a)}`;
-    const same = built.findIndex((a) => key(a) === key(atlas));
-    if (same >= 0) built.splice(same, 1);
-    built.push(atlas);
-    if (built.length > KEPT_ATLASES) built.shift();
-    deps.onAtlas?.(atlas);
+    deps.atlases.add(atlas);
   };
 
   // Messages come from the webview: only an index into the atlas's own example files is opened.

@@ -1,7 +1,6 @@
 // Wires the extension together: engine, chat controller, views, commands, status bar, settings.
 // Everything here is a thin adapter; chat logic lives in extension/chat (vscode-free).
 import * as vscode from 'vscode';
-import path from 'node:path';
 import type { AnyEngine } from '../engine/any-engine';
 import type { WebviewToHost } from '../protocol';
 import type { EvalsRequest, EvalsResponse } from '../evals/protocol';
@@ -21,7 +20,7 @@ import type { EvalRunContext } from './evals';
 import { LensEditorPanel } from './lens-panel';
 import { ModelPanel } from './model-panel';
 import { registerInterventionCommands } from './interventions';
-import { registerAtlasCommand, type AtlasShown } from './atlas-panel';
+import { AtlasHistory, registerAtlasCommand } from './atlas-panel';
 import { registerPruneCommand } from './prune-command';
 import { registerVsCodeChat } from './chat-participant';
 import { ModelPicker } from './models';
@@ -366,10 +365,8 @@ export class MoeLensHost implements vscode.Disposable {
   private registerCommands(): void {
     const { context } = this.deps;
     context.subscriptions.push(...registerInterventionCommands({ engine: this.engine, session: this.session, log: this.deps.log }));
-    // The latest atlas shown per model file: Prune Experts' Compare builds the pruned model's over the same corpus.
-    const atlases = new Map<string, AtlasShown>();
-    const onAtlas = (shown: AtlasShown) => shown.modelPath !== undefined && atlases.set(path.resolve(shown.modelPath), shown);
-    context.subscriptions.push(...registerAtlasCommand({ engine: this.engine, session: this.session, log: this.deps.log, onAtlas }));
+    const atlases = new AtlasHistory();
+    context.subscriptions.push(...registerAtlasCommand({ engine: this.engine, session: this.session, log: this.deps.log, atlases }));
     context.subscriptions.push(
       ...registerVsCodeChat({
         extensionUri: context.extensionUri,
@@ -389,7 +386,7 @@ export class MoeLensHost implements vscode.Disposable {
         modelPath: () => (this.config().server ? undefined : this.config().modelPath || demoModelFile()),
         use: (modelPath) => this.picker.use(modelPath),
         loadOptions: async () => (await this.resolveModel()).options,
-        atlasOf: (modelPath) => atlases.get(path.resolve(modelPath)),
+        atlasOf: (modelPath) => atlases.latestOf(modelPath),
       }),
     );
     const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(registerCommand(id, fn, this.deps.log));
