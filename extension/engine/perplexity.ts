@@ -5,9 +5,10 @@
 //   - of each chunk only the second half is scored: positions first = context/2 … context-2 each predict the
 //     next token, so context - first - 1 tokens per chunk;
 //   - PPL = exp(mean NLL), and its "±" = sqrt((mean NLL² - mean NLL²)/(count-1)) × PPL.
-// Plus routing statistics of the evaluated tokens. Pure: the engine feeds it the native log-probabilities.
+// Plus routing statistics of the evaluated tokens. Pure: the engine feeds it the native log-probabilities. And
+// chunkingFor: the chunking of a text of any length where no context is given (it counts tokens through an Engine).
 import { EngineError } from './errors';
-import type { RoutingStats } from './types';
+import type { Engine, RoutingStats } from './types';
 
 export interface ChunkPlan {
   context: number;
@@ -135,3 +136,18 @@ export class RoutingAccumulator {
     };
   }
 }
+
+/**
+ * Chunking for a text of any length where no --context is given (VS Code's Perplexity, Expert Importance, Prune
+ * Experts and Compare): the loaded context, at most 512 tokens, small enough for `spread` chunks but at least 16;
+ * at most `chunks` chunks. A text shorter than two chunks is refused.
+ */
+export async function chunkingFor(engine: Engine, text: string, { chunks = 8, spread = 2 }: { chunks?: number; spread?: number } = {}): Promise<{ context: number; chunks: number }> {
+  const tokens = (await engine.tokenize(text)).length + 1;
+  const context = Math.min(engine.model?.contextSize ?? 512, 512, Math.max(MIN_CHUNK_TOKENS, Math.floor(tokens / spread)));
+  if (tokens < 2 * context) throw new EngineError('too-little-text', `the text has ${tokens} tokens; measuring perplexity on it needs at least ${2 * context}`);
+  return { context, chunks };
+}
+
+/** The smallest chunk chunkingFor makes. */
+export const MIN_CHUNK_TOKENS = 16;

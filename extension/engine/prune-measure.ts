@@ -36,21 +36,6 @@ export interface PrunedComparison {
   pruned: ModelMeasurement;
 }
 
-/**
- * Chunking for a text of any length where no --context is given (VS Code's Perplexity, Expert Importance, Prune
- * Experts and Compare): the loaded context, at most 512 tokens, small enough for `spread` chunks but at least 16;
- * at most `chunks` chunks. A text shorter than two chunks is refused.
- */
-export async function chunkingFor(engine: Engine, text: string, { chunks = 8, spread = 2 }: { chunks?: number; spread?: number } = {}): Promise<{ context: number; chunks: number }> {
-  const tokens = (await engine.tokenize(text)).length + 1;
-  const context = Math.min(engine.model?.contextSize ?? 512, 512, Math.max(MIN_CHUNK_TOKENS, Math.floor(tokens / spread)));
-  if (tokens < 2 * context) throw new EngineError('too-little-text', `the text has ${tokens} tokens; measuring perplexity on it needs at least ${2 * context}`);
-  return { context, chunks };
-}
-
-/** The smallest chunk chunkingFor makes. */
-export const MIN_CHUNK_TOKENS = 16;
-
 /** Decode speed: greedy tokens after a short prompt, no routing capture. */
 async function decodeSpeed(engine: Engine, tokens: number, signal?: AbortSignal): Promise<number> {
   const r = await engine.generate(

@@ -8,7 +8,7 @@ import { describeError } from '../messages';
 import { isAbort } from '../engine/errors';
 import { noiseReason, runImportance, type ImportanceResult } from '../engine/importance';
 import type { Engine, ModelInfo } from '../engine/types';
-import { chunkingFor, MIN_CHUNK_TOKENS } from '../engine/prune-measure';
+import { chunkingFor, MIN_CHUNK_TOKENS } from '../engine/perplexity';
 import { pickText } from './pick-text';
 import { formatPerplexity } from '../format';
 import { makeNonce } from './html';
