@@ -33,12 +33,12 @@ export function validOriginalIds(rows: unknown, moeLayers: readonly number[], ex
 }
 
 /** The original id of expert slot `slot` in model layer `layer` (the slot itself unless the model was pruned). */
-export function originalId(routing: ModelRouting | undefined, layer: number, slot: number): number {
+export function originalId(routing: PrunedIds | undefined, layer: number, slot: number): number {
   return routing?.originalExpertIds?.[layer]?.[slot] ?? slot;
 }
 
 /** An expert's name in labels: "expert 5 (slot 3)" for a pruned model, else "expert 3". */
-export function expertLabel(routing: ModelRouting | undefined, layer: number, slot: number): string {
+export function expertLabel(routing: PrunedIds | undefined, layer: number, slot: number): string {
   const id = originalId(routing, layer, slot);
   return routing?.originalExpertIds ? `expert ${id} (slot ${slot})` : `expert ${slot}`;
 }
@@ -47,7 +47,7 @@ export function expertLabel(routing: ModelRouting | undefined, layer: number, sl
  * Column names of a layer × expert grid over the given model layers: the original ids when every layer kept the same
  * experts, else the slot numbers (`byId` false: the cells' labels give each layer's original ids).
  */
-export function expertColumns(routing: ModelRouting | undefined, layers: readonly number[], experts: number): { names: string[]; byId: boolean } {
+export function expertColumns(routing: PrunedIds | undefined, layers: readonly number[], experts: number): { names: string[]; byId: boolean } {
   const slots = Array.from({ length: experts }, (_, e) => e);
   const rows = layers.map((l) => slots.map((e) => originalId(routing, l, e)));
   const same = rows.length > 0 && rows.every((r) => r.join() === rows[0].join());

@@ -1,13 +1,9 @@
 // The atlas as files: the JSON summary (what `moe-lens atlas --json` prints), a CSV of the counts and a markdown
 // report with the figures. Pure: no vscode, no Node.
 import { originalId } from '../engine/original-experts';
-import type { ModelRouting } from '../engine/types';
 import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import { describeSkip, type AtlasResult } from './atlas-run';
 import { csvField } from './export';
-
-/** A pruned model's original ids as original-experts.ts reads them: experts are shown by those (slots stay the keys). */
-export const atlasExpertIds = (result: AtlasResult) => ({ originalExpertIds: result.originalExpertIds }) as ModelRouting;
 
 /** The summary: everything but the expert cards (those are in atlas.json). */
 export function atlasSummary(result: AtlasResult): Omit<AtlasResult, 'cards'> {
@@ -34,8 +30,8 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, '⏎');
 /** A markdown report: the corpus, specialisation per layer against chance, load, co-activation, layer to layer. */
 export function atlasMarkdown(result: AtlasResult): string {
   const out: string[] = [];
-  const ids = atlasExpertIds(result);
-  const id = (layer: number, e: number) => originalId(ids, layer, e);
+  // A pruned model's experts are shown by their original ids (the slots stay the keys).
+  const id = (layer: number, e: number) => originalId(result, layer, e);
   out.push(`# Routing atlas: ${result.model}`, '');
   out.push(
     `${formatNoun(result.items, 'item')} (${formatCount(result.tokens)} tokens, at most ${result.maxItemTokens} per item${result.truncatedItems ? `, ${result.truncatedItems} cut` : ''}), ` +

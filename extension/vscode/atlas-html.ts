@@ -1,12 +1,10 @@
 // The Routing Atlas tab: specialisation per layer against its chance band (SVG), label × expert and class × expert
 // heat maps, expert cards (<details>, opened from a heat-map cell), example contexts that open their source, and
 // export buttons. Escaped HTML; one small nonce'd script posts clicks to the host. No vscode import.
-import { expertLabel, originalId } from '../engine/original-experts';
-import type { ModelRouting } from '../engine/types';
+import { expertLabel, originalId, type PrunedIds } from '../engine/original-experts';
 import { formatCount, formatDecimal, formatNoun, formatPercent, MISSING } from '../format';
 import type { AtlasCard, AtlasLayer } from '../routing/atlas';
 import { formatShareChange, type PrunedComparison, type PrunedMixShift } from '../routing/atlas-pruned';
-import { atlasExpertIds } from '../routing/atlas-export';
 import type { AtlasResult } from '../routing/atlas-run';
 import { buildPage, escapeHtml } from './html';
 
@@ -50,7 +48,7 @@ function specialisationChart(layers: AtlasLayer[]): string {
 }
 
 /** Rows (labels or classes) × experts: each cell the row's share going to the expert (p(expert | row)). */
-function heatMap(layer: AtlasLayer, rows: Record<string, number[]>, testid: string, kind: string, ids: ModelRouting): string {
+function heatMap(layer: AtlasLayer, rows: Record<string, number[]>, testid: string, kind: string, ids: PrunedIds): string {
   const E = layer.load.shares.length;
   const id = (e: number) => originalId(ids, layer.layer, e);
   const head = `<tr><th scope="col">${escapeHtml(kind)} \\ expert</th>${Array.from({ length: E }, (_, e) => `<th scope="col">${id(e)}</th>`).join('')}</tr>`;
@@ -81,7 +79,7 @@ function mix(values: Record<string, number>): string {
   );
 }
 
-function card(c: AtlasCard, files: Map<string, number>, ids: ModelRouting): string {
+function card(c: AtlasCard, files: Map<string, number>, ids: PrunedIds): string {
   const tokens = (list: AtlasCard['byCount']) =>
     list.map((t) => `<code title="${escapeHtml(`${t.count}×, mean gate weight ${formatDecimal(t.meanWeight, 2)}`)}">${escapeHtml(visible(t.text))}</code>`).join(' ') || MISSING;
   const examples = c.examples
@@ -175,7 +173,7 @@ document.addEventListener('click', (event) => {
 /** `pruned`: the comparison with the original's atlas when `result` is a pruned model's (shown after the summary). */
 export function atlasPage(result: AtlasResult, source: string, cspSource: string, nonce: string, pruned?: { comparison: PrunedComparison; original: string }): string {
   const files = new Map(atlasExampleFiles(result).map((f, i) => [f, i]));
-  const ids = atlasExpertIds(result);
+  const ids: PrunedIds = result;
   const layers = result.layers
     .map(
       (l) =>
