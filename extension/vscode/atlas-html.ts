@@ -196,5 +196,5 @@ export function atlasPage(result: AtlasResult, source: string, cspSource: string
     `<h2>Specialisation per layer</h2>${specialisationChart(result.layers)}` +
     `<h2>Label × expert and token class × expert (share of each row's top-1 choices; click a cell for the expert's card)</h2>${layers}` +
     `<h2>Expert cards</h2>${result.cards.map((c) => card(c, files, ids)).join('')}`;
-  return buildPage({ cspSource, nonce, title: 'Routing atlas', body: `${body}<script nonce="${escapeHtml(nonce)}">${SCRIPT}</script>`, inlineStyle: STYLE });
+  return buildPage({ cspSource, nonce, title: 'Routing atlas', body, inlineStyle: STYLE, inlineScript: SCRIPT });
 }

@@ -32,6 +32,8 @@ export interface PageOptions {
   body?: string;
   /** Inline CSS placed in a nonce'd <style>. */
   inlineStyle?: string;
+  /** Trusted inline JavaScript placed in a nonce'd <script> after the body. */
+  inlineScript?: string;
 }
 
 export function buildPage(o: PageOptions): string {
@@ -49,6 +51,7 @@ ${o.inlineStyle ? `<style nonce="${escapeHtml(o.nonce)}">${o.inlineStyle}</style
 </head>
 <body>
 ${o.body ?? ''}
+${o.inlineScript ? `<script nonce="${escapeHtml(o.nonce)}">${o.inlineScript}</script>` : ''}
 ${scripts.join('\n')}
 </body>
 </html>`;

@@ -230,6 +230,5 @@ main.dataset.ready = 'true';
 
 /** `prune`: the "Prune by this map" section (absent: no section); the page has a script only when it offers plans. */
 export function importancePage(r: ImportanceResult, source: string, cspSource: string, nonce: string, again?: string, prune?: ImportancePrune): string {
-  const script = prune && !('unavailable' in prune) ? `<script nonce="${escapeHtml(nonce)}">${SCRIPT}</script>` : '';
-  return buildPage({ cspSource, nonce, title: 'MoE Lens — expert importance', body: importanceBody(r, source, again, prune) + script, inlineStyle: css(prune) });
+  return buildPage({ cspSource, nonce, title: 'MoE Lens — expert importance', body: importanceBody(r, source, again, prune), inlineStyle: css(prune), inlineScript: prune && !('unavailable' in prune) ? SCRIPT : undefined });
 }

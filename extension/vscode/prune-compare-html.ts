@@ -90,5 +90,5 @@ document.addEventListener('click', (event) => {
 `;
 
 export function pruneComparePage(v: PruneCompareView, cspSource: string, nonce: string): string {
-  return buildPage({ cspSource, nonce, title: 'Pruned vs original', body: `${pruneCompareBody(v)}<script nonce="${escapeHtml(nonce)}">${SCRIPT}</script>`, inlineStyle: STYLE });
+  return buildPage({ cspSource, nonce, title: 'Pruned vs original', body: pruneCompareBody(v), inlineStyle: STYLE, inlineScript: SCRIPT });
 }
